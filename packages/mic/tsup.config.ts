@@ -1,0 +1,10 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: {'index': 'src/index.ts', 'cli': 'src/cli.ts'},
+  format: ['esm'],
+  dts: { compilerOptions: { composite: false, customConditions: [] } },
+  sourcemap: true,
+  clean: true,
+  target: 'node22',
+});
