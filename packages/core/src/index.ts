@@ -53,5 +53,6 @@ export type {
 // --- CRDs: parsers, validation, manifests (foundation) ---
 
 // --- MIC primitives: planners, work queue ---
+export { systemClock, type Clock } from './work-queue/clock.js';
 
 // --- NMI primitives: IMDS protocol, authorization, token cache ---
