@@ -1,0 +1,31 @@
+/**
+ * vitest globalSetup of the conformance tier: starts one real etcd + kube-apiserver for the whole
+ * run, applies the shipped CRDs (`deploy/crds/`) and ClusterRoles (`deploy/rbac/`, bound to the MIC
+ * and NMI identities), and hands the cluster to the test files through env:
+ * - `POD_IDENTITY_KUBECONFIG`: the admin kubeconfig (the Kubernetes contract tests target it);
+ * - `POD_IDENTITY_MIC_KUBECONFIG`, `POD_IDENTITY_NMI_KUBECONFIG`: bound only to the shipped roles;
+ * - `POD_IDENTITY_CONFORMANCE_CLUSTER`: the state file `connectRealCluster()` reads.
+ *
+ * @module
+ */
+import { bindShippedRbac, clusterStateEnv, manifestFiles, startRealCluster, writeClusterState } from './harness.ts';
+
+/** Starts the cluster; the returned function stops it after the run. */
+export default async function setup(): Promise<() => Promise<void>> {
+  const cluster = await startRealCluster();
+  try {
+    const crds = await manifestFiles('deploy/crds');
+    if (crds.length === 0) throw new Error('deploy/crds/ holds no CRD manifests (pnpm gen:crds writes them)');
+    await cluster.applyManifests(crds);
+    await bindShippedRbac(cluster);
+    process.env[clusterStateEnv] = await writeClusterState(cluster);
+    process.env.POD_IDENTITY_KUBECONFIG = cluster.kubeconfigs.admin;
+    process.env.POD_IDENTITY_MIC_KUBECONFIG = cluster.kubeconfigs.mic;
+    process.env.POD_IDENTITY_NMI_KUBECONFIG = cluster.kubeconfigs.nmi;
+    console.log(`conformance: kube-apiserver ${cluster.version} at ${cluster.server}, etcd at ${cluster.etcdUrl}`);
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
+  return () => cluster.stop();
+}
