@@ -51,6 +51,55 @@ export type {
 } from './crd/types.js';
 
 // --- CRDs: parsers, validation, manifests (foundation) ---
+export type { ParseResult } from './crd/parse-result.js';
+export { parseAzureIdentity, safeParseAzureIdentity } from './crd/parse-azure-identity.js';
+export {
+  parseAzureIdentityBinding,
+  safeParseAzureIdentityBinding,
+} from './crd/parse-azure-identity-binding.js';
+export {
+  parseAzureAssignedIdentity,
+  safeParseAzureAssignedIdentity,
+} from './crd/parse-azure-assigned-identity.js';
+export {
+  parseAzurePodIdentityException,
+  safeParseAzurePodIdentityException,
+} from './crd/parse-azure-pod-identity-exception.js';
+export {
+  parsePodIdentityObject,
+  safeParsePodIdentityObject,
+} from './crd/parse-pod-identity-object.js';
+export { serializePodIdentityObject } from './crd/serialize-pod-identity-object.js';
+export { podIdentityCrds } from './crd/pod-identity-crds.js';
+export type {
+  CustomResourceDefinition,
+  CustomResourceDefinitionVersion,
+  CrdJsonSchema,
+  CrdPrinterColumn,
+} from './crd/custom-resource-definition.js';
+export {
+  parseUserAssignedIdentityId,
+  type UserAssignedIdentityId,
+} from './validation/parse-user-assigned-identity-id.js';
+export { isSameResourceId } from './validation/is-same-resource-id.js';
+export {
+  parseProviderId,
+  type ProviderId,
+  type ScaleSetInstanceProviderId,
+  type VirtualMachineProviderId,
+  type NoProviderId,
+} from './validation/parse-provider-id.js';
+export {
+  isRfc1123Subdomain,
+  isRfc1123Label,
+  validatePodIdentityName,
+  RFC1123_SUBDOMAIN_MAX_LENGTH,
+  RFC1123_LABEL_MAX_LENGTH,
+} from './validation/is-rfc1123-subdomain.js';
+export { isLabelKey } from './validation/is-label-key.js';
+export { isLabelValue, LABEL_VALUE_MAX_LENGTH } from './validation/is-label-value.js';
+export { isAzureClientId } from './validation/is-azure-client-id.js';
+export { redactClientId } from './validation/redact-client-id.js';
 
 // --- MIC primitives: planners, work queue ---
 export { systemClock, type Clock } from './work-queue/clock.js';
