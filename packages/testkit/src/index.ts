@@ -1,1 +1,40 @@
-export {};
+// --- Azure emulators and sandbox ---
+export {
+  createCertificateAuthority,
+  getSharedCertificateAuthority,
+  createSelfSignedCertificate,
+  type CertificateAuthority,
+  type IssuedCertificate,
+  type IssueServerCertificateOptions,
+  type CreateSelfSignedCertificateOptions,
+} from './tls/certificate-authority.js';
+export { azureClientTlsOptions, type AzureClientTlsOptions } from './tls/azure-client-tls-options.js';
+export {
+  startArmEmulator,
+  type StartArmEmulatorOptions,
+  type ArmEmulator,
+  type ScaleSetSpec,
+  type ScaleSetInfo,
+  type ScaleSetInstanceInfo,
+  type VirtualMachineSpec,
+  type VirtualMachineInfo,
+  type UserAssignedIdentitySpec,
+  type UserAssignedIdentityInfo,
+  type IdentityAssignment,
+  type ArmRequestRecord,
+  type ArmRequestFilter,
+} from './arm/start-arm-emulator.js';
+export {
+  ArmOperation,
+  IdentityDenial,
+  type ArmFaults,
+  type ArmFailure,
+  type ArmThrottle,
+  type ArmRequestMatcher,
+} from './arm/arm-faults.js';
+export {
+  ArmIdentityType,
+  type AssignedUserIdentity,
+  type SystemIdentity,
+} from './arm/arm-identity.js';
+// --- end Azure emulators and sandbox ---
