@@ -1,0 +1,227 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { planAssignments, toAssignedIdentity } from './plan-assignments.js';
+import { binding, identity, pod, recordFor } from './planner-fixtures.test-support.js';
+
+describe('planAssignments', () => {
+  it('creates one record per (pod, identity) named <pod>-<podNs>-<identity> in default', () => {
+    const plan = planAssignments({
+      pods: [pod('demo', 'node-0', 'demo', 'apps')],
+      identities: [identity('demo-aad1')],
+      bindings: [binding('demo-binding', 'demo-aad1', 'demo')],
+      assignedIdentities: [],
+    });
+    expect(plan.creates.map((d) => d.key)).toEqual(['default/demo-apps-demo-aad1']);
+    const wire = toAssignedIdentity(plan.creates[0]!);
+    expect(wire.metadata).toMatchObject({
+      name: 'demo-apps-demo-aad1',
+      namespace: 'default',
+      labels: { nodename: 'node-0' },
+      finalizers: ['azureassignedidentity.finalizers.aadpodidentity.k8s.io'],
+    });
+    expect(wire.spec).toMatchObject({ pod: 'demo', podNamespace: 'apps', nodename: 'node-0' });
+    expect(wire.status).toEqual({ status: 'Created', availableReplicas: 1 });
+    expect(wire.spec.azureIdentityRef.metadata.name).toBe('demo-aad1');
+  });
+
+  it('skips unscheduled pods, unlabelled pods and finished pods', () => {
+    const plan = planAssignments({
+      pods: [
+        pod('pending', '', 'demo'),
+        pod('nolabel', 'n', ''),
+        pod('done', 'n', 'demo', 'default', 'Succeeded'),
+        pod('failed', 'n', 'demo', 'default', 'Failed'),
+      ],
+      identities: [identity('id')],
+      bindings: [binding('b', 'id', 'demo')],
+      assignedIdentities: [],
+    });
+    expect(plan.desired).toEqual([]);
+  });
+
+  it('reports a type-0 identity with an invalid resourceID instead of silently dropping it', () => {
+    const plan = planAssignments({
+      pods: [pod('p', 'n', 'demo')],
+      identities: [
+        identity('bad', { resourceID: '/subscriptions/s/providers/x' }),
+        identity('good'),
+      ],
+      bindings: [binding('b1', 'bad', 'demo'), binding('b2', 'good', 'demo')],
+      assignedIdentities: [],
+    });
+    expect(plan.desired.map((d) => d.identity.metadata.name)).toEqual(['good']);
+    expect(plan.skipped.map((s) => [s.reason, s.object])).toEqual([
+      ['invalid-identity', 'default/bad'],
+      ['identity-not-found', 'default/b1'],
+    ]);
+  });
+
+  it('reports a binding to a missing identity once, and binds the identity of the binding namespace only', () => {
+    const plan = planAssignments({
+      pods: [pod('p1', 'n', 'demo'), pod('p2', 'n', 'demo')],
+      identities: [identity('id', { namespace: 'other' })],
+      bindings: [binding('b', 'id', 'demo', { namespace: 'default' })],
+      assignedIdentities: [],
+    });
+    expect(plan.desired).toEqual([]);
+    expect(plan.skipped).toHaveLength(1);
+    expect(plan.skipped[0]!.message).toBe(
+      'default/id identity not found when using default/b binding',
+    );
+  });
+
+  it('in namespaced mode binds only within the pod namespace and puts records there', () => {
+    const snapshot = {
+      pods: [pod('p', 'n', 'demo', 'team-a'), pod('q', 'n', 'demo', 'team-b')],
+      identities: [identity('id', { namespace: 'team-a' })],
+      bindings: [binding('b', 'id', 'demo', { namespace: 'team-a' })],
+      assignedIdentities: [],
+    };
+    expect(planAssignments(snapshot).desired.map((d) => d.key)).toEqual([
+      'default/p-team-a-id',
+      'default/q-team-b-id',
+    ]);
+    expect(planAssignments(snapshot, { forceNamespaced: true }).desired.map((d) => d.key)).toEqual([
+      'team-a/p-team-a-id',
+    ]);
+  });
+
+  it('honours the per-identity namespaced annotation without the flag', () => {
+    const plan = planAssignments({
+      pods: [pod('p', 'n', 'demo', 'team-a'), pod('q', 'n', 'demo', 'team-b')],
+      identities: [identity('id', { namespace: 'team-a', namespaced: true })],
+      bindings: [binding('b', 'id', 'demo', { namespace: 'team-a' })],
+      assignedIdentities: [],
+    });
+    expect(plan.desired.map((d) => d.key)).toEqual(['team-a/p-team-a-id']);
+  });
+
+  it('keeps the first of two pairs with the same record name and reports the second', () => {
+    const plan = planAssignments({
+      pods: [pod('p', 'n', 'demo')],
+      identities: [identity('id', { namespace: 'a' }), identity('id', { namespace: 'b' })],
+      bindings: [
+        binding('b2', 'id', 'demo', { namespace: 'b' }),
+        binding('b1', 'id', 'demo', { namespace: 'a' }),
+      ],
+      assignedIdentities: [],
+    });
+    expect(plan.desired).toHaveLength(1);
+    expect(plan.desired[0]!.binding.metadata.namespace).toBe('a');
+    expect(plan.skipped.map((s) => s.reason)).toEqual(['duplicate-record-name']);
+  });
+
+  it('leaves matching Assigned records alone, retries Created ones, deletes orphans', () => {
+    const base = {
+      identities: [identity('id')],
+      bindings: [binding('b', 'id', 'demo')],
+    };
+    const first = planAssignments({
+      ...base,
+      pods: [pod('a', 'n', 'demo'), pod('b', 'n', 'demo')],
+      assignedIdentities: [],
+    });
+    const [a, b] = first.creates;
+    const orphan = recordFor({
+      ...a!,
+      name: 'gone-default-id',
+      key: 'default/gone-default-id',
+      podName: 'gone',
+    });
+    const plan = planAssignments({
+      ...base,
+      pods: [pod('a', 'n', 'demo'), pod('b', 'n', 'demo')],
+      assignedIdentities: [recordFor(a!, 'Assigned'), recordFor(b!, 'Created'), orphan],
+    });
+    expect(plan.creates).toEqual([]);
+    expect(plan.updates).toEqual([]);
+    expect(plan.pending.map((d) => d.podName)).toEqual(['b']);
+    expect(plan.deletes.map((r) => r.metadata.name)).toEqual(['gone-default-id']);
+  });
+
+  it('updates a record when the pod moves node or the identity is edited or recreated', () => {
+    const id = identity('id');
+    const first = planAssignments({
+      pods: [pod('a', 'n1', 'demo')],
+      identities: [id],
+      bindings: [binding('b', 'id', 'demo')],
+      assignedIdentities: [],
+    });
+    const record = recordFor(first.creates[0]!);
+    const moved = planAssignments({
+      pods: [pod('a', 'n2', 'demo')],
+      identities: [id],
+      bindings: [binding('b', 'id', 'demo')],
+      assignedIdentities: [record],
+    });
+    expect(moved.updates).toHaveLength(1);
+    const rewritten = toAssignedIdentity(moved.updates[0]!.desired, moved.updates[0]!.current);
+    expect(rewritten.metadata.labels).toEqual({ nodename: 'n2' });
+    expect(rewritten.metadata.resourceVersion).toBe('7');
+    expect(rewritten.status?.status).toBe('Created');
+
+    const recreated = planAssignments({
+      pods: [pod('a', 'n1', 'demo')],
+      identities: [identity('id', { uid: 'new-uid' })],
+      bindings: [binding('b', 'id', 'demo')],
+      assignedIdentities: [record],
+    });
+    expect(recreated.updates).toHaveLength(1);
+  });
+
+  it('is a fixed point: planning again over its own result changes nothing', () => {
+    const arbitraryWorld = fc.record({
+      pods: fc.uniqueArray(
+        fc.record({
+          name: fc.constantFrom('a', 'b', 'c', 'd'),
+          namespace: fc.constantFrom('x', 'y'),
+          nodeName: fc.constantFrom('', 'n1', 'n2'),
+          selector: fc.constantFrom('', 's1', 's2'),
+        }),
+        { selector: (p) => `${p.namespace}/${p.name}` },
+      ),
+      bindings: fc.uniqueArray(
+        fc.record({
+          name: fc.constantFrom('b1', 'b2', 'b3'),
+          namespace: fc.constantFrom('x', 'y'),
+          identity: fc.constantFrom('i1', 'i2'),
+          selector: fc.constantFrom('s1', 's2'),
+        }),
+        { selector: (b) => `${b.namespace}/${b.name}` },
+      ),
+      identities: fc.uniqueArray(
+        fc.record({
+          name: fc.constantFrom('i1', 'i2'),
+          namespace: fc.constantFrom('x', 'y'),
+          type: fc.constantFrom(0 as const, 1 as const),
+        }),
+        { selector: (i) => `${i.namespace}/${i.name}` },
+      ),
+      forceNamespaced: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(arbitraryWorld, (world) => {
+        const snapshot = {
+          pods: world.pods,
+          bindings: world.bindings.map((b) =>
+            binding(b.name, b.identity, b.selector, { namespace: b.namespace }),
+          ),
+          identities: world.identities.map((i) =>
+            identity(i.name, { namespace: i.namespace, type: i.type }),
+          ),
+        };
+        const first = planAssignments({ ...snapshot, assignedIdentities: [] }, world);
+        // Every desired pair is unique by record key and bound on a scheduled pod.
+        expect(new Set(first.desired.map((d) => d.key)).size).toBe(first.desired.length);
+        for (const d of first.desired) expect(d.nodeName).not.toBe('');
+        const records = first.creates.map((d) => recordFor(d));
+        const second = planAssignments({ ...snapshot, assignedIdentities: records }, world);
+        expect(second.creates).toEqual([]);
+        expect(second.updates).toEqual([]);
+        expect(second.deletes).toEqual([]);
+        expect(second.pending).toEqual([]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

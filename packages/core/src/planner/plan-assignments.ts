@@ -1,0 +1,333 @@
+import {
+  ASSIGNED_IDENTITY_FINALIZER,
+  ASSIGNED_IDENTITY_NODE_LABEL,
+  AssignedIdentityState,
+  BEHAVIOR_ANNOTATION_KEY,
+  BEHAVIOR_NAMESPACED,
+  DEFAULT_ASSIGNED_IDENTITY_NAMESPACE,
+  GROUP_VERSION,
+  IdentityType,
+  assignedIdentityName,
+} from '../crd/constants.js';
+import type { AzureAssignedIdentity, AzureIdentity, AzureIdentityBinding } from '../crd/types.js';
+import { parseUserAssignedIdentityId } from '../validation/parse-user-assigned-identity-id.js';
+
+/**
+ * The fields of a pod that the planner reads (an informer keeps only these). Pods without the
+ * `aadpodidbinding` label never need to be in the snapshot.
+ */
+export interface PlannerPod {
+  namespace: string;
+  name: string;
+  /** `spec.nodeName`; `''` while the pod is not scheduled. */
+  nodeName: string;
+  /** Value of the `aadpodidbinding` label; `''` when absent. */
+  selector: string;
+  /** `status.phase`; `Succeeded` and `Failed` pods no longer need their identities. */
+  phase?: string;
+}
+
+/** Everything {@link planAssignments} decides from. */
+export interface AssignmentSnapshot {
+  /** Pods carrying the `aadpodidbinding` label. */
+  pods: Iterable<PlannerPod>;
+  /** Every AzureIdentity. */
+  identities: Iterable<AzureIdentity>;
+  /** Every AzureIdentityBinding. */
+  bindings: Iterable<AzureIdentityBinding>;
+  /** Every existing AzureAssignedIdentity record. */
+  assignedIdentities: Iterable<AzureAssignedIdentity>;
+}
+
+/** Options of {@link planAssignments}. */
+export interface PlanAssignmentsOptions {
+  /**
+   * Namespaced mode (`--forceNamespaced`): a pod only gets identities whose binding and identity are
+   * in its own namespace, and records live in the identity's namespace.
+   */
+  forceNamespaced?: boolean;
+}
+
+/** One (pod, identity) pair that should have an assigned-identity record. */
+export interface DesiredAssignment {
+  /** `namespace/name` of the record. */
+  key: string;
+  /** Record name: `<pod>-<podNamespace>-<identity>`. */
+  name: string;
+  /** Record namespace: `default`, or the identity's namespace when namespaced. */
+  namespace: string;
+  podName: string;
+  podNamespace: string;
+  nodeName: string;
+  identity: AzureIdentity;
+  binding: AzureIdentityBinding;
+  /** The existing record that already describes this pair exactly, if any. */
+  current: AzureAssignedIdentity | undefined;
+}
+
+/** Why part of the snapshot produced no record. */
+export type PlanSkipReason =
+  'invalid-identity' | 'identity-not-found' | 'namespace-mismatch' | 'duplicate-record-name';
+
+/** Something the planner left out, with the reason, so callers can log it and emit an event. */
+export interface PlanSkip {
+  reason: PlanSkipReason;
+  /** `namespace/name` of the object concerned (identity, binding or pod). */
+  object: string;
+  /** What kind of object {@link PlanSkip.object} is. */
+  kind: 'AzureIdentity' | 'AzureIdentityBinding' | 'Pod';
+  /** A lower-case sentence for logs and events. */
+  message: string;
+  /** The binding involved, when there is one (events are emitted on bindings). */
+  binding?: AzureIdentityBinding;
+}
+
+/** A record whose pair still exists but whose content changed (pod moved, identity or binding edited). */
+export interface AssignmentUpdate {
+  current: AzureAssignedIdentity;
+  desired: DesiredAssignment;
+}
+
+/** What {@link planAssignments} returns. */
+export interface AssignmentPlan {
+  /** Every pair that should have a record, in a stable order. */
+  desired: DesiredAssignment[];
+  /** Pairs without a record: create them in state `Created`. */
+  creates: DesiredAssignment[];
+  /** Records to rewrite in place (same name) and take back to `Created`. */
+  updates: AssignmentUpdate[];
+  /** Records whose pair no longer exists. */
+  deletes: AzureAssignedIdentity[];
+  /** Desired pairs whose record matches but is still `Created`: assignment must be (re)tried. */
+  pending: DesiredAssignment[];
+  /** Identities, bindings and pods left out, with reasons. */
+  skipped: PlanSkip[];
+}
+
+function keyOf(namespace: string | undefined, name: string): string {
+  return `${namespace ?? ''}/${name}`;
+}
+
+/**
+ * Whether an identity is namespaced: `forceNamespaced`, or the identity's
+ * `aadpodidentity.k8s.io/Behavior: namespaced` annotation (exact key and value).
+ * @param identity - the identity
+ * @param forceNamespaced - the global flag
+ */
+export function isNamespacedIdentity(identity: AzureIdentity, forceNamespaced: boolean): boolean {
+  return (
+    forceNamespaced ||
+    identity.metadata.annotations?.[BEHAVIOR_ANNOTATION_KEY] === BEHAVIOR_NAMESPACED
+  );
+}
+
+/**
+ * Whether an existing record describes the same pair as a desired one. Like the original, the
+ * identity and binding are compared by name and resourceVersion, so any edit of either rewrites the
+ * record; a recreated identity (same name, new uid) is caught the same way.
+ */
+function matches(current: AzureAssignedIdentity, desired: DesiredAssignment): boolean {
+  const spec = current.spec;
+  return (
+    spec.pod === desired.podName &&
+    spec.podNamespace === desired.podNamespace &&
+    spec.nodename === desired.nodeName &&
+    spec.azureIdentityRef.metadata.name === desired.identity.metadata.name &&
+    spec.azureIdentityRef.metadata.resourceVersion === desired.identity.metadata.resourceVersion &&
+    spec.azureIdentityRef.metadata.uid === desired.identity.metadata.uid &&
+    spec.azureBindingRef.metadata.name === desired.binding.metadata.name &&
+    spec.azureBindingRef.metadata.resourceVersion === desired.binding.metadata.resourceVersion
+  );
+}
+
+function compareByNamespaceName(
+  a: { metadata: { namespace?: string; name: string } },
+  b: { metadata: { namespace?: string; name: string } },
+): number {
+  const an = a.metadata.namespace ?? '';
+  const bn = b.metadata.namespace ?? '';
+  if (an !== bn) return an < bn ? -1 : 1;
+  if (a.metadata.name === b.metadata.name) return 0;
+  return a.metadata.name < b.metadata.name ? -1 : 1;
+}
+
+/**
+ * Decides which assigned-identity records should exist, from a snapshot of pods, identities,
+ * bindings and existing records. Pure: no I/O, no clock.
+ *
+ * Follows the original MIC: a scheduled pod whose `aadpodidbinding` label equals a binding's selector
+ * (any namespace) gets the binding's identity, which must live in the binding's namespace; with
+ * namespaced mode (flag or per-identity annotation) identity, binding and pod must share a namespace;
+ * bindings are taken in (namespace, name) order and the first of two pairs with the same record
+ * name wins. Differences from the original, on purpose: type-0 identities with an invalid
+ * `resourceID`, bindings to missing identities and name clashes are reported in `skipped` (not only
+ * logged), and pods that have finished (`Succeeded`/`Failed`) release their identities.
+ *
+ * @param snapshot - the cluster state to plan from
+ * @param options - namespaced mode
+ * @returns the desired records and the creates, updates and deletes that reach them
+ */
+export function planAssignments(
+  snapshot: AssignmentSnapshot,
+  options: PlanAssignmentsOptions = {},
+): AssignmentPlan {
+  const forceNamespaced = options.forceNamespaced ?? false;
+  const skipped: PlanSkip[] = [];
+
+  const identities = new Map<string, AzureIdentity>();
+  for (const identity of snapshot.identities) {
+    const key = keyOf(identity.metadata.namespace, identity.metadata.name);
+    if (identity.spec.type === IdentityType.UserAssignedMSI) {
+      try {
+        parseUserAssignedIdentityId(identity.spec.resourceID ?? '');
+      } catch (error) {
+        skipped.push({
+          reason: 'invalid-identity',
+          kind: 'AzureIdentity',
+          object: key,
+          message: `ignoring azure identity ${key}: ${(error as Error).message}`,
+        });
+        continue;
+      }
+    }
+    identities.set(key, identity);
+  }
+
+  const bindingsBySelector = new Map<string, AzureIdentityBinding[]>();
+  for (const binding of snapshot.bindings) {
+    const selector = binding.spec.selector;
+    if (selector === '') continue;
+    let list = bindingsBySelector.get(selector);
+    if (list === undefined) {
+      list = [];
+      bindingsBySelector.set(selector, list);
+    }
+    list.push(binding);
+  }
+  for (const list of bindingsBySelector.values()) list.sort(compareByNamespaceName);
+
+  const existing = new Map<string, AzureAssignedIdentity>();
+  for (const record of snapshot.assignedIdentities) {
+    existing.set(keyOf(record.metadata.namespace, record.metadata.name), record);
+  }
+
+  // A binding that points at a missing identity is reported once per binding, not once per pod.
+  const reportedBindings = new Set<string>();
+  const desired = new Map<string, DesiredAssignment>();
+  for (const pod of snapshot.pods) {
+    if (pod.nodeName === '' || pod.selector === '') continue;
+    if (pod.phase === 'Succeeded' || pod.phase === 'Failed') continue;
+    const bindings = bindingsBySelector.get(pod.selector);
+    if (bindings === undefined) continue;
+    for (const binding of bindings) {
+      const bindingNamespace = binding.metadata.namespace ?? '';
+      const identityKey = `${bindingNamespace}/${binding.spec.azureIdentity}`;
+      const identity = identities.get(identityKey);
+      const bindingKey = keyOf(bindingNamespace, binding.metadata.name);
+      if (identity === undefined) {
+        if (!reportedBindings.has(bindingKey)) {
+          reportedBindings.add(bindingKey);
+          skipped.push({
+            reason: 'identity-not-found',
+            kind: 'AzureIdentityBinding',
+            object: bindingKey,
+            message: `${identityKey} identity not found when using ${bindingKey} binding`,
+            binding,
+          });
+        }
+        continue;
+      }
+      const namespaced = isNamespacedIdentity(identity, forceNamespaced);
+      if (namespaced && !(bindingNamespace === pod.namespace)) {
+        // The pod is in another namespace than a namespaced identity: not an error, just not bound.
+        continue;
+      }
+      const name = assignedIdentityName(pod.name, pod.namespace, identity.metadata.name);
+      const namespace = namespaced ? bindingNamespace : DEFAULT_ASSIGNED_IDENTITY_NAMESPACE;
+      const key = `${namespace}/${name}`;
+      if (desired.has(key)) {
+        skipped.push({
+          reason: 'duplicate-record-name',
+          kind: 'Pod',
+          object: `${pod.namespace}/${pod.name}`,
+          message: `assigned identity ${key} is already wanted by another binding or identity namespace; keeping the first (aad-pod-identity issue #1065)`,
+          binding,
+        });
+        continue;
+      }
+      desired.set(key, {
+        key,
+        name,
+        namespace,
+        podName: pod.name,
+        podNamespace: pod.namespace,
+        nodeName: pod.nodeName,
+        identity,
+        binding,
+        current: undefined,
+      });
+    }
+  }
+
+  const creates: DesiredAssignment[] = [];
+  const updates: AssignmentUpdate[] = [];
+  const pending: DesiredAssignment[] = [];
+  for (const wanted of desired.values()) {
+    const current = existing.get(wanted.key);
+    if (current === undefined) {
+      creates.push(wanted);
+    } else if (matches(current, wanted)) {
+      wanted.current = current;
+      if ((current.status?.status ?? '') === AssignedIdentityState.Created) pending.push(wanted);
+    } else {
+      updates.push({ current, desired: wanted });
+    }
+  }
+  const deletes: AzureAssignedIdentity[] = [];
+  for (const [key, record] of existing) {
+    if (!desired.has(key)) deletes.push(record);
+  }
+
+  return { desired: [...desired.values()], creates, updates, deletes, pending, skipped };
+}
+
+/**
+ * The wire object of a desired record, as MIC writes it: name, namespace, the `nodename` label, the
+ * finalizer, full copies of the identity and binding, and `status: Created`. For an update, pass the
+ * current record: its metadata (resourceVersion, finalizers, other labels) is kept and only the
+ * `nodename` label follows the pod.
+ *
+ * @param desired - the pair
+ * @param current - the record being rewritten, for an update
+ * @returns the AzureAssignedIdentity to POST (or PUT, for an update)
+ */
+export function toAssignedIdentity(
+  desired: DesiredAssignment,
+  current?: AzureAssignedIdentity,
+): AzureAssignedIdentity {
+  const metadata =
+    current === undefined
+      ? {
+          name: desired.name,
+          namespace: desired.namespace,
+          labels: { [ASSIGNED_IDENTITY_NODE_LABEL]: desired.nodeName },
+          finalizers: [ASSIGNED_IDENTITY_FINALIZER],
+        }
+      : {
+          ...current.metadata,
+          labels: { ...current.metadata.labels, [ASSIGNED_IDENTITY_NODE_LABEL]: desired.nodeName },
+        };
+  return {
+    apiVersion: GROUP_VERSION,
+    kind: 'AzureAssignedIdentity',
+    metadata,
+    spec: {
+      azureIdentityRef: structuredClone(desired.identity),
+      azureBindingRef: structuredClone(desired.binding),
+      pod: desired.podName,
+      podNamespace: desired.podNamespace,
+      nodename: desired.nodeName,
+    },
+    status: { status: AssignedIdentityState.Created, availableReplicas: 1 },
+  };
+}
