@@ -105,3 +105,65 @@ export { redactClientId } from './validation/redact-client-id.js';
 export { systemClock, type Clock } from './work-queue/clock.js';
 
 // --- NMI primitives: IMDS protocol, authorization, token cache ---
+export {
+  resolveImdsRoute,
+  MAX_IMDS_REQUEST_TARGET_LENGTH,
+  type ImdsRoute,
+} from './imds/resolve-imds-route.js';
+export {
+  parseTokenRequest,
+  hasMetadataHeader,
+  metadataHeaderRequiredError,
+  type TokenRequest,
+  type TokenHttpRequest,
+  type TokenRequestParseResult,
+  type RequestedIdentity,
+} from './imds/token-request.js';
+export {
+  ImdsProtocolError,
+  type ImdsProtocolErrorOptions,
+  type ImdsErrorBodyFormat,
+} from './imds/imds-protocol-error.js';
+export {
+  formatImdsError,
+  formatTextError,
+  IMDS_JSON_CONTENT_TYPE,
+  type ImdsResponse,
+} from './imds/imds-response.js';
+export {
+  formatTokenResponse,
+  formatHostTokenResponse,
+  toImdsTokenResponseBody,
+  type ImdsToken,
+  type ImdsTokenResponseBody,
+} from './imds/token-response.js';
+export {
+  authorize,
+  findException,
+  identityMatches,
+  type OperationMode,
+  type AuthorizationPod,
+  type AuthorizationView,
+  type AuthorizationDecision,
+  type DenyReason,
+} from './broker/authorize.js';
+export {
+  PodIndex,
+  isLivePod,
+  type PodRecord,
+  type PodLookupResult,
+} from './broker/pod-index.js';
+export { normalizeIpAddress } from './broker/normalize-ip-address.js';
+export {
+  TokenCache,
+  tokenCacheKey,
+  type TokenCacheOptions,
+  type TokenCacheGetOptions,
+  type TokenFetcher,
+} from './broker/token-cache.js';
+export { readJwtClaims, type AcquiredToken } from './broker/acquired-token.js';
+export {
+  TokenAcquisitionError,
+  type TokenAcquisitionFailure,
+  type TokenAcquisitionErrorOptions,
+} from './broker/token-acquisition-error.js';

@@ -1,0 +1,294 @@
+import {
+  AssignedIdentityState,
+  BEHAVIOR_ANNOTATION_KEY,
+  BEHAVIOR_NAMESPACED,
+  POD_LABEL_KEY,
+} from '../crd/constants.js';
+import type {
+  AzureAssignedIdentity,
+  AzureIdentity,
+  AzureIdentityBinding,
+  AzurePodIdentityException,
+} from '../crd/types.js';
+import type { RequestedIdentity } from '../imds/token-request.js';
+import { isSameResourceId } from '../validation/is-same-resource-id.js';
+import { isLivePod } from './pod-index.js';
+
+/**
+ * How the broker decides which identities a pod may use: `standard` from MIC's AzureAssignedIdentity
+ * records, `managed` from the bindings and identities in the pod's namespace (no MIC).
+ */
+export type OperationMode = 'standard' | 'managed';
+
+/** The calling pod as {@link authorize} sees it. */
+export interface AuthorizationPod {
+  /** Namespace. */
+  readonly namespace: string;
+  /** Name. */
+  readonly name: string;
+  /** `status.phase`; only `Pending` and `Running` pods are served. */
+  readonly phase: string;
+  /** Labels (`aadpodidbinding`, exception labels). */
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/**
+ * The cluster state {@link authorize} decides from. Lookups rather than arrays, so a broker can
+ * answer them from informer indexes without copying; each returns only what its arguments name.
+ */
+export interface AuthorizationView {
+  /** The operation mode. */
+  readonly mode: OperationMode;
+  /** Every identity is namespaced (`--forceNamespaced`). Managed mode is always namespaced. */
+  readonly forceNamespaced?: boolean;
+  /** AzurePodIdentityExceptions in a namespace. */
+  exceptions(namespace: string): readonly AzurePodIdentityException[];
+  /** Standard mode: the AzureAssignedIdentities recorded for a pod (`spec.podNamespace`, `spec.pod`). */
+  assignedIdentities(podNamespace: string, podName: string): readonly AzureAssignedIdentity[];
+  /** Managed mode: the AzureIdentityBindings in a namespace. */
+  bindings(namespace: string): readonly AzureIdentityBinding[];
+  /** Managed mode: the AzureIdentities in a namespace. */
+  identities(namespace: string): readonly AzureIdentity[];
+}
+
+/** Why a pod is refused a token. */
+export type DenyReason =
+  /** The pod is not `Pending` or `Running`. */
+  | 'pod-not-live'
+  /** Nothing gives the pod an identity (no record, no matching binding). */
+  | 'no-identity'
+  /** The pod has identities, but not the one it asked for. */
+  | 'identity-not-bound'
+  /** The identity's record exists but MIC has not assigned it to the node yet (`Created`). */
+  | 'not-assigned';
+
+/**
+ * The decision for one request:
+ * - `identity`: serve a token of this identity;
+ * - `object-id`: the request named an `object_id`, which AzureIdentity does not record; serve the first
+ *   candidate (in order) whose token's `oid` claim equals it, or refuse if none does;
+ * - `exception`: an AzurePodIdentityException matches the pod: pass the request to the node's IMDS with
+ *   exactly the selector the pod sent, as if pod-identity were not installed;
+ * - `deny`: refuse. `waitFor` says what could still change the answer in standard mode (MIC creating
+ *   the record, or assigning it), so a broker may wait or answer with `Retry-After`.
+ */
+export type AuthorizationDecision =
+  | { readonly kind: 'identity'; readonly identity: AzureIdentity }
+  | {
+      readonly kind: 'object-id';
+      readonly objectId: string;
+      readonly candidates: readonly AzureIdentity[];
+    }
+  | { readonly kind: 'exception'; readonly exception: AzurePodIdentityException }
+  | {
+      readonly kind: 'deny';
+      readonly reason: DenyReason;
+      readonly message: string;
+      readonly waitFor?: 'created' | 'assigned';
+    };
+
+/**
+ * Decides whether a pod may have a token and of which identity. Pure: the same inputs give the same
+ * decision, and when several identities fit and the request names none, the choice is the first by
+ * (namespace, name) of the AzureIdentity, not whatever order a cache returned.
+ *
+ * Rules, and where they differ from the original NMI on purpose:
+ * - a pod that is not `Pending`/`Running` is refused;
+ * - an exception matches only a pod in the exception's namespace that carries **every** label of its
+ *   `podLabels` (the original excepted a pod matching any one label, and also any pod in the MIC
+ *   namespace whose ReplicaSet name began with `mic`); an exception with no labels matches nothing;
+ * - standard mode serves identities whose record for this pod is `Assigned` (or legacy `''`), after
+ *   dropping, in namespaced mode or for identities annotated namespaced, identities of other namespaces;
+ * - managed mode serves identities in the pod's namespace named by bindings in the pod's namespace
+ *   whose selector equals the pod's `aadpodidbinding` label;
+ * - `client_id` and `msi_res_id` match case-insensitively (GUIDs and ARM IDs are case-insensitive).
+ *
+ * @param pod - the calling pod
+ * @param identity - the identity the request names, if any
+ * @param view - cluster state
+ * @returns the decision
+ */
+export function authorize(
+  pod: AuthorizationPod,
+  identity: RequestedIdentity,
+  view: AuthorizationView,
+): AuthorizationDecision {
+  if (!isLivePod(pod)) {
+    return deny('pod-not-live', `pod ${pod.namespace}/${pod.name} is ${pod.phase}, not running`);
+  }
+  const exception = findException(pod, view.exceptions(pod.namespace));
+  if (exception !== undefined) return { kind: 'exception', exception };
+  return view.mode === 'managed'
+    ? authorizeManaged(pod, identity, view)
+    : authorizeStandard(pod, identity, view);
+}
+
+/**
+ * The exception (in the pod's namespace) whose every label the pod carries, first by name.
+ * @param pod - the pod
+ * @param exceptions - exceptions to try
+ */
+export function findException(
+  pod: Pick<AuthorizationPod, 'namespace' | 'labels'>,
+  exceptions: readonly AzurePodIdentityException[],
+): AzurePodIdentityException | undefined {
+  let found: AzurePodIdentityException | undefined;
+  for (const exception of exceptions) {
+    if (exception.metadata.namespace !== pod.namespace) continue;
+    const entries = Object.entries(exception.spec.podLabels);
+    if (entries.length === 0) continue;
+    if (!entries.every(([key, value]) => Object.hasOwn(pod.labels, key) && pod.labels[key] === value)) {
+      continue;
+    }
+    if (found === undefined || exception.metadata.name < found.metadata.name) found = exception;
+  }
+  return found;
+}
+
+/**
+ * Whether an identity answers to a request's selector. `none` and `objectId` match every identity
+ * (AzureIdentity has no object ID; the token's `oid` claim decides).
+ * @param identity - the identity
+ * @param requested - the selector
+ */
+export function identityMatches(identity: AzureIdentity, requested: RequestedIdentity): boolean {
+  switch (requested.kind) {
+    case 'none':
+    case 'objectId':
+      return true;
+    case 'clientId': {
+      const clientId = identity.spec.clientID ?? '';
+      return clientId !== '' && clientId.toLowerCase() === requested.clientId.toLowerCase();
+    }
+    case 'resourceId': {
+      const resourceId = identity.spec.resourceID ?? '';
+      return resourceId !== '' && isSameResourceId(resourceId, requested.resourceId);
+    }
+  }
+}
+
+// Whether an identity only serves pods of its own namespace (the planner applies the same rule).
+function isNamespacedIdentity(identity: AzureIdentity, forceNamespaced: boolean): boolean {
+  return (
+    forceNamespaced ||
+    identity.metadata.annotations?.[BEHAVIOR_ANNOTATION_KEY] === BEHAVIOR_NAMESPACED
+  );
+}
+
+function authorizeStandard(
+  pod: AuthorizationPod,
+  requested: RequestedIdentity,
+  view: AuthorizationView,
+): AuthorizationDecision {
+  const forceNamespaced = view.forceNamespaced ?? false;
+  const usable: AzureIdentity[] = [];
+  let anyBound = false;
+  let pending = false;
+  for (const record of view.assignedIdentities(pod.namespace, pod.name)) {
+    // Defensive: a view that returns someone else's record must not hand out their identity.
+    if (record.spec.pod !== pod.name || record.spec.podNamespace !== pod.namespace) continue;
+    const state = record.status?.status ?? '';
+    if (state === AssignedIdentityState.Unassigned) continue;
+    const identity = record.spec.azureIdentityRef;
+    if (
+      isNamespacedIdentity(identity, forceNamespaced) &&
+      identity.metadata.namespace !== pod.namespace
+    ) {
+      continue;
+    }
+    anyBound = true;
+    if (!identityMatches(identity, requested)) continue;
+    if (state === AssignedIdentityState.Assigned || state === '') usable.push(identity);
+    else pending = true;
+  }
+  if (usable.length > 0) return choose(usable, requested);
+  if (pending) {
+    return deny(
+      'not-assigned',
+      `identity for pod ${pod.namespace}/${pod.name} is not assigned to the node yet`,
+      'assigned',
+    );
+  }
+  return anyBound && requested.kind !== 'none'
+    ? deny('identity-not-bound', notBoundMessage(pod, requested), 'created')
+    : deny('no-identity', `no azure identity is assigned to pod ${pod.namespace}/${pod.name}`, 'created');
+}
+
+function authorizeManaged(
+  pod: AuthorizationPod,
+  requested: RequestedIdentity,
+  view: AuthorizationView,
+): AuthorizationDecision {
+  const selector = Object.hasOwn(pod.labels, POD_LABEL_KEY) ? pod.labels[POD_LABEL_KEY] : undefined;
+  const names = new Set<string>();
+  if (selector !== undefined) {
+    for (const binding of view.bindings(pod.namespace)) {
+      if (binding.metadata.namespace === pod.namespace && binding.spec.selector === selector) {
+        names.add(binding.spec.azureIdentity);
+      }
+    }
+  }
+  const bound: AzureIdentity[] = [];
+  if (names.size > 0) {
+    for (const identity of view.identities(pod.namespace)) {
+      if (identity.metadata.namespace === pod.namespace && names.has(identity.metadata.name)) {
+        bound.push(identity);
+      }
+    }
+  }
+  if (bound.length === 0) {
+    return deny('no-identity', `no azure identity is bound to pod ${pod.namespace}/${pod.name}`);
+  }
+  const usable = bound.filter((identity) => identityMatches(identity, requested));
+  if (usable.length === 0) return deny('identity-not-bound', notBoundMessage(pod, requested));
+  return choose(usable, requested);
+}
+
+function choose(usable: AzureIdentity[], requested: RequestedIdentity): AuthorizationDecision {
+  const sorted = usable.length === 1 ? usable : dedupe(usable.sort(compareIdentities));
+  if (requested.kind === 'objectId') {
+    return { kind: 'object-id', objectId: requested.objectId, candidates: sorted };
+  }
+  const [first] = sorted;
+  if (first === undefined) throw new Error('unreachable: choose() got no identities');
+  return { kind: 'identity', identity: first };
+}
+
+function compareIdentities(a: AzureIdentity, b: AzureIdentity): number {
+  const an = a.metadata.namespace ?? '';
+  const bn = b.metadata.namespace ?? '';
+  if (an !== bn) return an < bn ? -1 : 1;
+  if (a.metadata.name !== b.metadata.name) return a.metadata.name < b.metadata.name ? -1 : 1;
+  return 0;
+}
+
+// Two records of the same identity (one per binding) are one candidate.
+function dedupe(sorted: AzureIdentity[]): AzureIdentity[] {
+  const out: AzureIdentity[] = [];
+  let previous: AzureIdentity | undefined;
+  for (const identity of sorted) {
+    if (previous === undefined || compareIdentities(identity, previous) !== 0) out.push(identity);
+    previous = identity;
+  }
+  return out;
+}
+
+function notBoundMessage(pod: AuthorizationPod, requested: RequestedIdentity): string {
+  const what =
+    requested.kind === 'clientId'
+      ? 'the requested client ID'
+      : requested.kind === 'resourceId'
+        ? 'the requested resource ID'
+        : 'the requested identity';
+  return `no azure identity found for pod ${pod.namespace}/${pod.name} matching ${what}`;
+}
+
+function deny(
+  reason: DenyReason,
+  message: string,
+  waitFor?: 'created' | 'assigned',
+): AuthorizationDecision {
+  return waitFor === undefined
+    ? { kind: 'deny', reason, message }
+    : { kind: 'deny', reason, message, waitFor };
+}
