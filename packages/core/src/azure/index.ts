@@ -4,4 +4,24 @@
  *
  * @packageDocumentation
  */
-export {};
+// --- ARM identity assigner (MIC) ---
+export {
+  createIdentityAssigner,
+  identitiesNamedInError,
+  parseRetryAfter,
+  MAX_IDENTITIES_PER_PATCH,
+  RETRIABLE_IDENTITY_ERRORS,
+  type IdentityAssigner,
+  type IdentityAssignerOptions,
+  type IdentityChange,
+  type ApplyOptions,
+  type AssignResult,
+  type RefusedIdentity,
+  type TargetIdentities,
+  type PresentIdentity,
+} from './identity-assigner.js';
+export {
+  CloudProviderError,
+  type CloudProviderErrorOptions,
+  type CloudProviderOperation,
+} from './cloud-provider-error.js';
