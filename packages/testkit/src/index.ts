@@ -1,3 +1,21 @@
+// --- Kubernetes emulator ---
+export {
+  startKubernetesEmulator,
+  type KubernetesEmulator,
+  type KubernetesEmulatorOptions,
+  type KubernetesEmulatorStore,
+  type KubernetesObjectReference,
+} from './kubernetes/kubernetes-emulator.js';
+export type {
+  KubernetesFaults,
+  KubernetesFailureRule,
+  KubernetesDelayRule,
+  KubernetesRequestMatcher,
+  KubernetesVerb,
+  DropWatchesOptions,
+} from './kubernetes/kubernetes-faults.js';
+export type { JsonObject } from './kubernetes/json.js';
+// --- end Kubernetes emulator ---
 // --- Azure emulators and sandbox ---
 export {
   createCertificateAuthority,

@@ -1,0 +1,678 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KubeConfig } from '@kubernetes/client-node';
+import { stringify as toYaml } from 'yaml';
+import { ApiServer, type DeleteParameters, type ListParameters } from './api-server.js';
+import {
+  ApiStatusError,
+  badRequestError,
+  methodNotAllowedError,
+  statusObject,
+  unknownPathError,
+} from './api-status-error.js';
+import { asObject, asString, type JsonObject } from './json.js';
+import {
+  FaultRules,
+  type DropWatchesOptions,
+  type KubernetesFaults,
+  type KubernetesVerb,
+  type RequestAttributes,
+} from './kubernetes-faults.js';
+import { ObjectStore } from './object-store.js';
+import type { ResourceDefinition } from './resource-definition.js';
+import { prepareWatch, type ResourceWatch } from './resource-watch.js';
+
+/** Options of {@link startKubernetesEmulator}. */
+export interface KubernetesEmulatorOptions {
+  /** Bearer token every request must carry; without it, requests are not authenticated. */
+  readonly token?: string;
+  /** Loopback address to listen on (default `127.0.0.1`). */
+  readonly host?: string;
+  /** Port (default 0: a free one). */
+  readonly port?: number;
+  /** Interval of BOOKMARK events on watches that allow them (default 60 000, as kube's ~1 min). */
+  readonly bookmarkIntervalMs?: number;
+  /** Changes kept for watch resumption before older ones are compacted (default 200 000). */
+  readonly historyLimit?: number;
+  /** Namespace of the kubeconfig context (default `default`). */
+  readonly namespace?: string;
+  /** Reported by `/version` (default `1.33`). */
+  readonly kubernetesMinorVersion?: number;
+}
+
+/** A reference to objects of one kind in the emulator's store. */
+export interface KubernetesObjectReference {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name?: string;
+}
+
+/**
+ * Direct access to the emulator's objects for test setup and assertions. Writes go through the same
+ * semantics as the API (events, resourceVersions), without HTTP.
+ */
+export interface KubernetesEmulatorStore {
+  /** The latest resourceVersion of the cluster. */
+  readonly resourceVersion: string;
+  /** One object, or `undefined`. */
+  get(ref: KubernetesObjectReference & { readonly name: string }): JsonObject | undefined;
+  /** Objects of a kind, in one namespace when `namespace` is given. */
+  list(ref: KubernetesObjectReference): JsonObject[];
+  /**
+   * Creates or replaces an object, including its `status` (written like a controller would, through
+   * the status subresource), so e.g. a pod can be put with `status.podIP` in one call.
+   */
+  put(obj: JsonObject): JsonObject;
+  /** Deletes an object (honouring finalizers); `false` when it did not exist. */
+  delete(ref: KubernetesObjectReference & { readonly name: string }): boolean;
+}
+
+/** A running Kubernetes API emulator. */
+export interface KubernetesEmulator {
+  /** Base URL, e.g. `http://127.0.0.1:41234`. */
+  readonly url: string;
+  /** A client-node KubeConfig pointing at the emulator (token included when configured). */
+  readonly kubeConfig: KubeConfig;
+  /** The same kubeconfig as YAML, for subprocesses (`KUBECONFIG=<file with this content>`). */
+  readonly kubeconfigYaml: string;
+  /** Fault injection. */
+  readonly faults: KubernetesFaults;
+  /** Direct object access. */
+  readonly store: KubernetesEmulatorStore;
+  /** Compacts the history: every resourceVersion before now becomes 410 Gone for watches and `continue`. */
+  compact(): Promise<void>;
+  /** Number of watch streams currently open. */
+  openWatchCount(): number;
+  /** Stops the server, ending watches and connections; leaves no handles behind. */
+  close(): Promise<void>;
+}
+
+interface ResourceRoute {
+  readonly def: ResourceDefinition;
+  readonly namespace: string | undefined;
+  readonly name: string | undefined;
+  readonly subresource: 'status' | undefined;
+}
+
+const maxBodyBytes = 3 * 1024 * 1024;
+
+function sendJson(
+  res: ServerResponse,
+  code: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, error: ApiStatusError): void {
+  const headers: Record<string, string> = {};
+  if (error.details?.retryAfterSeconds !== undefined)
+    headers['Retry-After'] = String(error.details.retryAfterSeconds);
+  sendJson(res, error.code, error.toStatus(), headers);
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > maxBodyBytes) {
+      throw new ApiStatusError(
+        413,
+        'RequestEntityTooLarge',
+        'Request entity too large: limit is 3145728',
+      );
+    }
+    chunks.push(buf);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw badRequestError(
+      `couldn't get version/kind; json parse error: ${(error as Error).message}`,
+    );
+  }
+}
+
+function intParam(query: URLSearchParams, key: string): number | undefined {
+  const raw = query.get(key);
+  if (raw === null || raw === '') return undefined;
+  if (!/^-?\d+$/.test(raw)) throw badRequestError(`invalid value for ${key}: ${raw}`);
+  return Number(raw);
+}
+
+function listParams(query: URLSearchParams): ListParameters {
+  return {
+    labelSelector: query.get('labelSelector') ?? undefined,
+    fieldSelector: query.get('fieldSelector') ?? undefined,
+    limit: intParam(query, 'limit'),
+    continue: query.get('continue') ?? undefined,
+  };
+}
+
+function deleteParams(query: URLSearchParams, body: unknown): DeleteParameters {
+  const options = asObject(body) ?? {};
+  const preconditions = asObject(options.preconditions);
+  return {
+    preconditions:
+      preconditions === undefined
+        ? undefined
+        : {
+            ...(typeof preconditions.uid === 'string' ? { uid: preconditions.uid } : {}),
+            ...(typeof preconditions.resourceVersion === 'string'
+              ? { resourceVersion: preconditions.resourceVersion }
+              : {}),
+          },
+    propagationPolicy: query.get('propagationPolicy') ?? asString(options.propagationPolicy),
+    gracePeriodSeconds:
+      intParam(query, 'gracePeriodSeconds') ??
+      (typeof options.gracePeriodSeconds === 'number' ? options.gracePeriodSeconds : undefined),
+  };
+}
+
+/**
+ * Starts an in-process Kubernetes API server emulator on loopback that `@kubernetes/client-node`
+ * (and kubectl-style clients) talk to through an ordinary kubeconfig. It serves discovery, core/v1
+ * pods, nodes, namespaces, secrets, configmaps, serviceaccounts and events, coordination.k8s.io
+ * leases and apiextensions.k8s.io CRDs (which start serving their custom resources), with
+ * kube-apiserver's semantics for resourceVersions, conflicts, selectors, paging, watches, finalizers,
+ * status subresources, schema pruning and `Status` errors.
+ *
+ * @example
+ * ```ts
+ * const kube = await startKubernetesEmulator();
+ * const core = kube.kubeConfig.makeApiClient(CoreV1Api);
+ * await core.createNamespace({ body: { metadata: { name: 'demo' } } });
+ * await kube.close();
+ * ```
+ */
+export async function startKubernetesEmulator(
+  options: KubernetesEmulatorOptions = {},
+): Promise<KubernetesEmulator> {
+  const host = options.host ?? '127.0.0.1';
+  if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(host)) {
+    throw new RangeError(`the emulator listens on loopback only, got host ${host}`);
+  }
+  if (options.token?.trim() === '') throw new TypeError('token must not be empty when given');
+  const bookmarkIntervalMs = options.bookmarkIntervalMs ?? 60_000;
+  if (!(bookmarkIntervalMs > 0)) throw new RangeError('bookmarkIntervalMs must be positive');
+  const store = new ObjectStore(
+    options.historyLimit === undefined ? {} : { historyLimit: options.historyLimit },
+  );
+  const api = new ApiServer(store);
+  const faults = new FaultRules();
+  const watches = new Map<ResourceWatch, ServerResponse>();
+  const shutdown = new AbortController();
+  let serverAddress = '';
+  const minor = options.kubernetesMinorVersion ?? 33;
+
+  api.onResourceRemoved = (storageKey) => {
+    for (const watch of [...watches.keys()]) if (watch.storageKey === storageKey) watch.stop();
+  };
+
+  const discoveryResources = (group: string, version: string): JsonObject[] => {
+    const out: JsonObject[] = [];
+    for (const def of api.definitions()) {
+      if (def.group !== group || def.version !== version) continue;
+      out.push({
+        name: def.plural,
+        singularName: def.singular,
+        namespaced: def.namespaced,
+        kind: def.kind,
+        verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+        ...(def.shortNames.length > 0 ? { shortNames: def.shortNames } : {}),
+        storageVersionHash: Buffer.from(def.storageKey).toString('base64').slice(0, 11),
+      });
+      if (def.statusSubresource) {
+        out.push({
+          name: `${def.plural}/status`,
+          singularName: '',
+          namespaced: def.namespaced,
+          kind: def.kind,
+          verbs: ['get', 'patch', 'update'],
+        });
+      }
+    }
+    return out;
+  };
+
+  const groups = (): JsonObject[] => {
+    const byGroup = new Map<string, string[]>();
+    for (const def of api.definitions()) {
+      if (def.group === '') continue;
+      const versions = byGroup.get(def.group) ?? [];
+      if (!versions.includes(def.version)) versions.push(def.version);
+      byGroup.set(def.group, versions);
+    }
+    return [...byGroup].map(([name, versions]) => {
+      const list = versions.map((version) => ({ groupVersion: `${name}/${version}`, version }));
+      return { name, versions: list, preferredVersion: list[0] };
+    });
+  };
+
+  // Maps `/api/v1/...` and `/apis/<group>/<version>/...` to a resource, the way kube's RequestInfo does.
+  const route = (segments: string[]): ResourceRoute | JsonObject | undefined => {
+    let group: string;
+    let version: string;
+    let rest: string[];
+    if (segments[0] === 'api') {
+      if (segments.length === 1) {
+        return {
+          kind: 'APIVersions',
+          versions: ['v1'],
+          serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }],
+        };
+      }
+      if (segments[1] !== 'v1') return undefined;
+      group = '';
+      version = 'v1';
+      rest = segments.slice(2);
+    } else if (segments[0] === 'apis') {
+      if (segments.length === 1)
+        return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups() };
+      const g = groups().find((x) => x.name === segments[1]);
+      if (g === undefined) return undefined;
+      if (segments.length === 2) return { kind: 'APIGroup', apiVersion: 'v1', ...g };
+      group = segments[1] ?? '';
+      version = segments[2] ?? '';
+      rest = segments.slice(3);
+    } else {
+      return undefined;
+    }
+    if (rest.length === 0) {
+      const resources = discoveryResources(group, version);
+      if (resources.length === 0) return undefined;
+      return {
+        kind: 'APIResourceList',
+        apiVersion: 'v1',
+        groupVersion: group === '' ? version : `${group}/${version}`,
+        resources,
+      };
+    }
+    let namespace: string | undefined;
+    if (
+      rest[0] === 'namespaces' &&
+      rest.length > 2 &&
+      rest[2] !== 'status' &&
+      rest[2] !== 'finalize'
+    ) {
+      namespace = rest[1];
+      rest = rest.slice(2);
+    }
+    const [plural = '', name, subresource, ...extra] = rest;
+    const def = api.resolve(group, version, plural);
+    if (def === undefined || extra.length > 0) return undefined;
+    if (namespace !== undefined && !def.namespaced) return undefined;
+    if (subresource !== undefined && (subresource !== 'status' || !def.statusSubresource))
+      return undefined;
+    return { def, namespace, name, subresource };
+  };
+
+  const isRoute = (r: ResourceRoute | JsonObject): r is ResourceRoute =>
+    'def' in r && typeof (r as { def?: unknown }).def === 'object';
+
+  const verbOf = (
+    method: string,
+    r: ResourceRoute,
+    query: URLSearchParams,
+  ): KubernetesVerb | undefined => {
+    const watching = query.get('watch') === 'true' || query.get('watch') === '1';
+    if (r.name === undefined) {
+      if (method === 'GET') return watching ? 'watch' : 'list';
+      if (method === 'POST' && (r.namespace !== undefined || !r.def.namespaced)) return 'create';
+      if (method === 'DELETE') return 'deletecollection';
+      return undefined;
+    }
+    if (r.subresource !== undefined) {
+      if (method === 'GET') return 'get';
+      if (method === 'PUT') return 'update';
+      if (method === 'PATCH') return 'patch';
+      return undefined;
+    }
+    switch (method) {
+      case 'GET':
+        return watching ? 'watch' : 'get';
+      case 'PUT':
+        return 'update';
+      case 'PATCH':
+        return 'patch';
+      case 'DELETE':
+        return 'delete';
+      default:
+        return undefined;
+    }
+  };
+
+  const serveResource = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    r: ResourceRoute,
+    verb: KubernetesVerb,
+    query: URLSearchParams,
+  ): Promise<void> => {
+    const { def } = r;
+    const namespace = r.namespace ?? '';
+    const name = r.name ?? '';
+    switch (verb) {
+      case 'get':
+        sendJson(res, 200, api.get(def, namespace, name));
+        return;
+      case 'list':
+        sendJson(res, 200, api.list(def, r.namespace, listParams(query)));
+        return;
+      case 'watch': {
+        const start = prepareWatch(
+          api,
+          def,
+          r.namespace,
+          {
+            labelSelector: query.get('labelSelector') ?? undefined,
+            fieldSelector: query.get('fieldSelector') ?? undefined,
+            resourceVersion: query.get('resourceVersion') ?? undefined,
+            allowWatchBookmarks: query.get('allowWatchBookmarks') === 'true',
+            timeoutSeconds: intParam(query, 'timeoutSeconds'),
+          },
+          { bookmarkIntervalMs },
+        );
+        res.writeHead(200, {
+          'Content-Type': 'application/json',
+          'Cache-Control': 'no-cache, private',
+          'Transfer-Encoding': 'chunked',
+        });
+        res.flushHeaders();
+        // The stream may end while `start` runs (a 410 ERROR event), before `watch` exists.
+        const stream: { ended: boolean; watch?: ResourceWatch } = { ended: false };
+        const watch = start({
+          write: (line) => {
+            if (!stream.ended) res.write(`${line}\n`);
+          },
+          end: () => {
+            if (stream.ended) return;
+            stream.ended = true;
+            if (stream.watch !== undefined) watches.delete(stream.watch);
+            res.end();
+          },
+        });
+        stream.watch = watch;
+        if (!stream.ended) {
+          watches.set(watch, res);
+          res.on('close', () => {
+            watch.stop();
+          });
+        }
+        return;
+      }
+      case 'create': {
+        const body = await readBody(req);
+        sendJson(res, 201, api.create(def, r.namespace, body));
+        return;
+      }
+      case 'update': {
+        const body = await readBody(req);
+        sendJson(res, 200, api.update(def, namespace, name, body, r.subresource));
+        return;
+      }
+      case 'patch': {
+        const body = await readBody(req);
+        sendJson(
+          res,
+          200,
+          api.patch(def, namespace, name, req.headers['content-type'], body, r.subresource),
+        );
+        return;
+      }
+      case 'delete': {
+        const body = await readBody(req);
+        sendJson(res, 200, api.delete(def, namespace, name, deleteParams(query, body)));
+        return;
+      }
+      case 'deletecollection': {
+        const body = await readBody(req);
+        sendJson(
+          res,
+          200,
+          api.deleteCollection(def, r.namespace, listParams(query), deleteParams(query, body)),
+        );
+        return;
+      }
+    }
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (options.token !== undefined && req.headers.authorization !== `Bearer ${options.token}`) {
+      sendJson(res, 401, statusObject(401, 'Unauthorized', 'Unauthorized'));
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://emulator');
+    const segments = url.pathname
+      .split('/')
+      .filter((s) => s !== '')
+      .map(decodeURIComponent);
+    const method = req.method ?? 'GET';
+    if (segments.length === 1 && ['healthz', 'readyz', 'livez'].includes(segments[0] ?? '')) {
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('ok');
+      return;
+    }
+    if (segments.length === 1 && segments[0] === 'version') {
+      sendJson(res, 200, {
+        major: '1',
+        minor: String(minor),
+        gitVersion: `v1.${minor}.0`,
+        gitCommit: 'pod-identity-testkit',
+        gitTreeState: 'clean',
+        buildDate: '2026-01-01T00:00:00Z',
+        goVersion: 'emulated',
+        compiler: 'gc',
+        platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+      });
+      return;
+    }
+    const r = route(segments);
+    if (r === undefined) throw unknownPathError();
+    if (!isRoute(r)) {
+      if (method !== 'GET') throw methodNotAllowedError();
+      sendJson(res, 200, r);
+      return;
+    }
+    const verb = verbOf(method, r, url.searchParams);
+    if (verb === undefined) throw methodNotAllowedError();
+    const attributes: RequestAttributes = {
+      verb,
+      group: r.def.group,
+      resource: r.subresource === undefined ? r.def.plural : `${r.def.plural}/${r.subresource}`,
+      namespace: r.namespace ?? '',
+      name: r.name ?? '',
+    };
+    const delayMs = faults.takeDelay(attributes);
+    if (delayMs > 0) {
+      try {
+        await sleep(delayMs, undefined, { signal: shutdown.signal });
+      } catch {
+        return; // shutting down
+      }
+    }
+    const failure = faults.takeFailure(attributes);
+    if (failure !== undefined) {
+      req.resume();
+      sendJson(res, failure.code, failure.body, { ...failure.headers });
+      return;
+    }
+    await serveResource(req, res, r, verb, url.searchParams);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      req.resume();
+      if (error instanceof ApiStatusError) sendError(res, error);
+      else {
+        const message = error instanceof Error ? error.message : String(error);
+        sendJson(
+          res,
+          500,
+          statusObject(500, 'InternalError', `Internal error occurred: ${message}`),
+        );
+      }
+    });
+  });
+  server.keepAliveTimeout = 5_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${urlHost}:${address.port}`;
+  serverAddress = `${urlHost}:${address.port}`;
+
+  const contextNamespace = options.namespace ?? 'default';
+  const user = options.token === undefined ? {} : { token: options.token };
+  const kubeconfigYaml = toYaml({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'emulator', cluster: { server: url, 'insecure-skip-tls-verify': true } }],
+    users: [{ name: 'emulator', user }],
+    contexts: [
+      {
+        name: 'emulator',
+        context: { cluster: 'emulator', user: 'emulator', namespace: contextNamespace },
+      },
+    ],
+    'current-context': 'emulator',
+  });
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromString(kubeconfigYaml);
+
+  const dropWatches = (drop: DropWatchesOptions = {}): number => {
+    let count = 0;
+    for (const [watch, res] of [...watches]) {
+      const [group = '', plural = ''] = watch.storageKey.split('/');
+      if (drop.resource !== undefined && drop.resource !== plural) continue;
+      if (drop.group !== undefined && drop.group !== group) continue;
+      count += 1;
+      if (drop.abrupt === true) {
+        watches.delete(watch);
+        res.destroy();
+      } else {
+        watch.stop();
+      }
+    }
+    return count;
+  };
+
+  const defFor = (ref: KubernetesObjectReference): ResourceDefinition => {
+    const def = api.resolveKind(ref.apiVersion, ref.kind);
+    if (def === undefined)
+      throw new TypeError(`the emulator serves no ${ref.kind} in ${ref.apiVersion}`);
+    return def;
+  };
+
+  const objectStore: KubernetesEmulatorStore = {
+    get resourceVersion() {
+      return String(store.resourceVersion);
+    },
+    get(ref) {
+      const def = defFor(ref);
+      const obj = store.get(
+        def.storageKey,
+        def.namespaced ? (ref.namespace ?? 'default') : '',
+        ref.name,
+      );
+      return obj === undefined ? undefined : api.present(def, obj);
+    },
+    list(ref) {
+      const def = defFor(ref);
+      return [...store.list(def.storageKey, def.namespaced ? ref.namespace : undefined)].map((o) =>
+        api.present(def, o),
+      );
+    },
+    put(obj) {
+      const apiVersion = asString(obj.apiVersion) ?? '';
+      const kind = asString(obj.kind) ?? '';
+      const def = defFor({ apiVersion, kind });
+      const meta = asObject(obj.metadata) ?? {};
+      const name = asString(meta.name) ?? '';
+      const namespace = def.namespaced ? (asString(meta.namespace) ?? 'default') : '';
+      const existing = store.get(def.storageKey, namespace, name);
+      const body: JsonObject = { ...obj, metadata: { ...meta } };
+      delete (body.metadata as JsonObject).resourceVersion;
+      let result =
+        existing === undefined
+          ? api.create(def, def.namespaced ? namespace : undefined, body)
+          : api.update(def, namespace, name, body);
+      if (def.statusSubresource && obj.status !== undefined) {
+        result = api.update(
+          def,
+          namespace,
+          asString(asObject(result.metadata)?.name) ?? name,
+          { ...result, status: obj.status },
+          'status',
+        );
+      }
+      return result;
+    },
+    delete(ref) {
+      const def = defFor(ref);
+      try {
+        api.delete(def, ref.namespace ?? 'default', ref.name, {});
+        return true;
+      } catch (error) {
+        if (error instanceof ApiStatusError && error.code === 404) return false;
+        throw error;
+      }
+    },
+  };
+
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    kubeConfig,
+    kubeconfigYaml,
+    faults: {
+      failNext: (rule) => {
+        faults.addFailure(rule);
+      },
+      delay: (rule) => faults.addDelay(rule),
+      dropWatches,
+      reset: () => {
+        faults.reset();
+      },
+    },
+    store: objectStore,
+    compact: () => {
+      store.compact();
+      return Promise.resolve();
+    },
+    openWatchCount: () => watches.size,
+    close: () => {
+      closed ??= new Promise<void>((resolve) => {
+        shutdown.abort();
+        for (const watch of [...watches.keys()]) watch.stop();
+        server.close(() => {
+          resolve();
+        });
+        server.closeAllConnections();
+      });
+      return closed;
+    },
+  };
+}
