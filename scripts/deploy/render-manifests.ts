@@ -22,16 +22,17 @@ export interface ManifestVariant {
 }
 
 /**
- * The static manifests. Standard mode goes to `default` like the Go original's
- * deploy/infra/deployment-rbac.yaml; managed mode to `kube-system` like its managed-mode-deployment.yaml.
+ * The static manifests, both in `kube-system` as the AKS add-on installs it (the Go original's
+ * standard-mode manifest used `default`; kube-system also keeps MIC reachable on clusters with limited
+ * egress, and its release name gives the service accounts the conformance tier binds).
  */
 export const MANIFEST_VARIANTS: readonly ManifestVariant[] = [
   {
     file: 'deploy/manifests/standard.yaml',
     releaseName: 'pod-identity',
-    namespace: 'default',
+    namespace: 'kube-system',
     valuesFiles: [],
-    description: 'standard mode (MIC and NMI) in namespace default',
+    description: 'standard mode (MIC and NMI) in namespace kube-system',
   },
   {
     file: 'deploy/manifests/managed.yaml',
