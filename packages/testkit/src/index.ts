@@ -39,6 +39,7 @@ export {
   type UserAssignedIdentitySpec,
   type UserAssignedIdentityInfo,
   type IdentityAssignment,
+  type MachineDescription,
   type ArmRequestRecord,
   type ArmRequestFilter,
 } from './arm/start-arm-emulator.js';
@@ -55,4 +56,35 @@ export {
   type AssignedUserIdentity,
   type SystemIdentity,
 } from './arm/arm-identity.js';
+export {
+  createTokenIssuer,
+  getSharedTokenIssuer,
+  decodeToken,
+  verifyToken,
+  TokenVerificationError,
+  type TokenIssuer,
+  type AccessTokenClaims,
+  type IssueTokenInput,
+  type IssuedToken,
+  type VerifyTokenOptions,
+  type DecodedToken,
+} from './entra/token-issuer.js';
+export {
+  startEntraEmulator,
+  type StartEntraEmulatorOptions,
+  type EntraEmulator,
+  type EntraFaults,
+  type EntraRequestRecord,
+  type ServicePrincipalSpec,
+  type ServicePrincipalInfo,
+} from './entra/start-entra-emulator.js';
+export {
+  startImdsEmulator,
+  type StartImdsEmulatorOptions,
+  type ImdsEmulator,
+  type ImdsFaults,
+  type ImdsFailure,
+  type ImdsRetryableStatus,
+  type ImdsRequestRecord,
+} from './imds/start-imds-emulator.js';
 // --- end Azure emulators and sandbox ---

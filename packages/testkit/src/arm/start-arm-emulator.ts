@@ -127,6 +127,24 @@ export interface IdentityAssignment {
   readonly userAssigned: readonly AssignedUserIdentity[];
 }
 
+/** A VM or scale set instance as its IMDS describes it. */
+export interface MachineDescription {
+  /** The VM's or instance's resource id. */
+  readonly id: string;
+  /** ARM name: the VM name, or `<ss>_<instanceId>`. */
+  readonly name: string;
+  /** The OS host name (the Kubernetes node name on AKS). */
+  readonly computerName: string;
+  readonly vmId: string;
+  readonly location: string;
+  readonly subscriptionId: string;
+  readonly resourceGroup: string;
+  /** The scale set's name, or `''` for a plain VM (as `/metadata/instance` reports). */
+  readonly vmScaleSetName: string;
+  /** The resource that carries the identities: the scale set for an instance, else the VM itself. */
+  readonly identityResourceId: string;
+}
+
 /** One request the ARM emulator served (or refused). */
 export interface ArmRequestRecord {
   readonly operation: ArmOperation;
@@ -169,6 +187,8 @@ export interface ArmEmulator {
    * id, case-insensitive; `undefined` if no such resource.
    */
   getIdentityAssignment(resourceId: string): IdentityAssignment | undefined;
+  /** Describes a VM or scale set instance by resource id (case-insensitive); `undefined` if none. */
+  describeMachine(resourceId: string): MachineDescription | undefined;
   /** Every request served since start or {@link ArmEmulator.clearRequestLog}, oldest first. */
   requestLog(): readonly ArmRequestRecord[];
   /** Number of logged requests matching the filter, e.g. PATCHes of one scale set. */
@@ -846,6 +866,38 @@ export async function startArmEmulator(options: StartArmEmulatorOptions = {}): P
       const scaleSet = compute.get(instance[1]);
       if (!scaleSet?.instances.has(instance[2])) return undefined;
       return assignmentOf(scaleSet.identity);
+    },
+    describeMachine(resourceId) {
+      const key = resourceId.toLowerCase();
+      const direct = compute.get(key);
+      if (direct?.kind === 'vm') {
+        return {
+          id: direct.id,
+          name: direct.name,
+          computerName: direct.name,
+          vmId: direct.uniqueId,
+          location: direct.location,
+          subscriptionId: direct.subscriptionId,
+          resourceGroup: direct.resourceGroup,
+          vmScaleSetName: '',
+          identityResourceId: direct.id,
+        };
+      }
+      const match = /^(.*\/virtualmachinescalesets\/[^/]+)\/virtualmachines\/([^/]+)$/.exec(key);
+      const scaleSet = match?.[1] === undefined ? undefined : compute.get(match[1]);
+      const instance = match?.[2] === undefined ? undefined : scaleSet?.instances.get(match[2]);
+      if (!scaleSet || !instance) return undefined;
+      return {
+        id: instance.info.id,
+        name: instance.info.name,
+        computerName: instance.info.computerName,
+        vmId: instance.info.vmId,
+        location: scaleSet.location,
+        subscriptionId: scaleSet.subscriptionId,
+        resourceGroup: scaleSet.resourceGroup,
+        vmScaleSetName: scaleSet.name,
+        identityResourceId: scaleSet.id,
+      };
     },
     requestLog: () => [...log],
     countRequests(filter = {}) {
