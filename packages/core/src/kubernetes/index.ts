@@ -20,3 +20,31 @@ export {
   type ListResult,
 } from './informer.js';
 export { podSource, nodeSource, customResourceSource } from './sources.js';
+export { KubernetesApiError, toKubernetesApiError } from './kubernetes-api-error.js';
+export {
+  createAssignedIdentityClient,
+  type AssignedIdentityClient,
+  type CallOptions,
+} from './assigned-identity-client.js';
+export {
+  createLeaderElector,
+  type LeaderElector,
+  type LeaderElectorOptions,
+  type LeaderCallbacks,
+} from './leader-elector.js';
+export {
+  createEventRecorder,
+  type EventRecorder,
+  type EventRecorderOptions,
+  type EventObjectReference,
+  type EventType,
+} from './event-recorder.js';
+export {
+  createConfigMapOwnershipLedger,
+  createMemoryOwnershipLedger,
+  ledgerConfigMapName,
+  OWNERSHIP_LEDGER_LABEL,
+  OWNERSHIP_LEDGER_TARGET_ANNOTATION,
+  type OwnershipLedger,
+  type ConfigMapOwnershipLedgerOptions,
+} from './ownership-ledger.js';

@@ -1,0 +1,268 @@
+/* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment, @typescript-eslint/no-misused-spread -- client-node model classes are plain data holders; its documented usage passes object literals */
+import {
+  CoordinationV1Api,
+  V1MicroTime,
+  type KubeConfig,
+  type V1Lease,
+} from '@kubernetes/client-node';
+import { systemClock, type Clock } from '../work-queue/clock.js';
+import { toKubernetesApiError } from './kubernetes-api-error.js';
+
+/** Options of {@link createLeaderElector}. */
+export interface LeaderElectorOptions {
+  kubeConfig: KubeConfig;
+  /** Namespace of the Lease (`--leader-election-namespace`, default `default`). */
+  namespace: string;
+  /** Name of the Lease (`--leader-election-name`, default `aad-pod-identity-mic`). */
+  name: string;
+  /** This candidate's identity (`--leader-election-instance`, default the hostname). */
+  identity: string;
+  /** How long a lease holds without renewal (`--leader-election-duration`, default 15 s). */
+  leaseDurationMs: number;
+  /** A leader that cannot renew for this long steps down. Default `leaseDurationMs / 2`. */
+  renewDeadlineMs?: number;
+  /** Interval between acquire and renew attempts. Default `leaseDurationMs / 4`. */
+  retryPeriodMs?: number;
+  /** Time source. */
+  clock?: Clock;
+  /** Told of failed attempts (the elector keeps trying). */
+  onError?: (error: unknown) => void;
+}
+
+/** Callbacks of {@link LeaderElector.run}. */
+export interface LeaderCallbacks {
+  /**
+   * Called once leadership is acquired, with a signal that aborts when it is lost or the elector
+   * stops. Whatever it starts must stop when the signal aborts.
+   */
+  onStartedLeading: (leadership: AbortSignal) => void;
+  /** Called when leadership that was held is lost (not when the elector stops normally). */
+  onStoppedLeading?: () => void;
+  /** Called when another candidate is observed as leader. */
+  onNewLeader?: (identity: string) => void;
+}
+
+/** Lease-based leader election on `coordination.k8s.io/v1`, with client-go's timing rules. */
+export interface LeaderElector {
+  /**
+   * Campaigns until `abortSignal` aborts or leadership is lost; resolves then. On abort while leading,
+   * the lease is released (holder cleared) so another candidate takes over at once.
+   */
+  run(callbacks: LeaderCallbacks, abortSignal: AbortSignal): Promise<'lost' | 'stopped'>;
+  /** Whether this candidate currently holds the lease. */
+  isLeader(): boolean;
+}
+
+function toMs(time: Date | string | undefined): number {
+  if (time === undefined) return 0;
+  return typeof time === 'string' ? Date.parse(time) : time.getTime();
+}
+
+/**
+ * Creates a leader elector on a `coordination.k8s.io/v1` Lease. The original MIC used an Endpoints
+ * lock (`control-plane.alpha.kubernetes.io/leader` annotation); Kubernetes removed Endpoints-based
+ * locks from client-go, so this uses a Lease of the same namespace and name. An old MIC and this
+ * one do not see each other's lock: do not run both at once.
+ *
+ * Like client-go, expiry is judged by when this candidate last saw the lease change (its own clock),
+ * never by comparing the remote `renewTime` with the local clock, so clock skew cannot steal a lease.
+ *
+ * @param options - lock location, identity and timing
+ * @returns the elector
+ */
+export function createLeaderElector(options: LeaderElectorOptions): LeaderElector {
+  const clock = options.clock ?? systemClock;
+  const leaseDurationMs = options.leaseDurationMs;
+  const renewDeadlineMs = options.renewDeadlineMs ?? leaseDurationMs / 2;
+  const retryPeriodMs = options.retryPeriodMs ?? leaseDurationMs / 4;
+  if (!(
+    leaseDurationMs > renewDeadlineMs &&
+    renewDeadlineMs > retryPeriodMs &&
+    retryPeriodMs > 0
+  )) {
+    throw new RangeError('leader election needs leaseDuration > renewDeadline > retryPeriod > 0');
+  }
+  if (options.identity === '') throw new TypeError('leader election identity must not be empty');
+  const api = options.kubeConfig.makeApiClient(CoordinationV1Api);
+  const { namespace, name, identity } = options;
+  let leader = false;
+  let observed: { holder: string; renewTime: number; resourceVersion: string } | undefined;
+  let observedAtMs = 0;
+  let lastReportedLeader = '';
+
+  const leaseSeconds = Math.max(1, Math.round(leaseDurationMs / 1000));
+
+  /** One acquire-or-renew attempt; true when this candidate holds the lease afterwards. */
+  const tryAcquireOrRenew = async (callbacks: LeaderCallbacks): Promise<boolean> => {
+    const now = clock.now();
+    let current: V1Lease | undefined;
+    try {
+      current = await api.readNamespacedLease({ name, namespace });
+    } catch (error) {
+      const wrapped = toKubernetesApiError(error, `read lease ${namespace}/${name}`);
+      if (wrapped.statusCode !== 404) throw wrapped;
+    }
+    if (current === undefined) {
+      try {
+        await api.createNamespacedLease({
+          namespace,
+          body: {
+            apiVersion: 'coordination.k8s.io/v1',
+            kind: 'Lease',
+            metadata: { name, namespace },
+            spec: {
+              holderIdentity: identity,
+              leaseDurationSeconds: leaseSeconds,
+              acquireTime: new V1MicroTime(now),
+              renewTime: new V1MicroTime(now),
+              leaseTransitions: 0,
+            },
+          },
+        });
+      } catch (error) {
+        const wrapped = toKubernetesApiError(error, `create lease ${namespace}/${name}`);
+        if (wrapped.statusCode === 409) return false;
+        throw wrapped;
+      }
+      observedAtMs = clock.now();
+      return true;
+    }
+    const spec = current.spec ?? {};
+    const holder = spec.holderIdentity ?? '';
+    const record = {
+      holder,
+      renewTime: toMs(spec.renewTime),
+      resourceVersion: current.metadata?.resourceVersion ?? '',
+    };
+    if (
+      observed?.holder !== record.holder ||
+      observed.renewTime !== record.renewTime ||
+      observed.resourceVersion !== record.resourceVersion
+    ) {
+      observed = record;
+      observedAtMs = now;
+    }
+    if (holder !== '' && holder !== identity && lastReportedLeader !== holder) {
+      lastReportedLeader = holder;
+      callbacks.onNewLeader?.(holder);
+    }
+    const heldByOther = holder !== '' && holder !== identity;
+    const durationMs = (spec.leaseDurationSeconds ?? leaseSeconds) * 1000;
+    if (heldByOther && observedAtMs + durationMs > now) return false;
+    const transitions = (spec.leaseTransitions ?? 0) + (holder === identity ? 0 : 1);
+    try {
+      const updated = await api.replaceNamespacedLease({
+        name,
+        namespace,
+        body: {
+          ...current,
+          spec: {
+            ...spec,
+            holderIdentity: identity,
+            leaseDurationSeconds: leaseSeconds,
+            acquireTime:
+              holder === identity && spec.acquireTime !== undefined
+                ? spec.acquireTime
+                : new V1MicroTime(now),
+            renewTime: new V1MicroTime(now),
+            leaseTransitions: transitions,
+          },
+        },
+      });
+      observed = {
+        holder: identity,
+        renewTime: toMs(updated.spec?.renewTime),
+        resourceVersion: updated.metadata?.resourceVersion ?? '',
+      };
+      observedAtMs = clock.now();
+      return true;
+    } catch (error) {
+      const wrapped = toKubernetesApiError(error, `update lease ${namespace}/${name}`);
+      if (wrapped.statusCode === 409) return false;
+      throw wrapped;
+    }
+  };
+
+  const release = async (): Promise<void> => {
+    try {
+      const current = await api.readNamespacedLease({ name, namespace });
+      if (current.spec?.holderIdentity !== identity) return;
+      await api.replaceNamespacedLease({
+        name,
+        namespace,
+        body: {
+          ...current,
+          spec: {
+            ...current.spec,
+            holderIdentity: '',
+            leaseDurationSeconds: 1,
+            renewTime: new V1MicroTime(clock.now()),
+          },
+        },
+      });
+    } catch (error) {
+      options.onError?.(toKubernetesApiError(error, `release lease ${namespace}/${name}`));
+    }
+  };
+
+  const attempt = async (callbacks: LeaderCallbacks): Promise<boolean> => {
+    try {
+      return await tryAcquireOrRenew(callbacks);
+    } catch (error) {
+      options.onError?.(error);
+      return false;
+    }
+  };
+
+  return {
+    isLeader: () => leader,
+    async run(callbacks, abortSignal) {
+      // Acquire.
+      while (!abortSignal.aborted) {
+        if (await attempt(callbacks)) break;
+        try {
+          await clock.sleep(retryPeriodMs, abortSignal);
+        } catch {
+          return 'stopped';
+        }
+      }
+      if (abortSignal.aborted) return 'stopped';
+      leader = true;
+      const leadership = new AbortController();
+      const onAbort = (): void => {
+        leadership.abort(abortSignal.reason);
+      };
+      abortSignal.addEventListener('abort', onAbort, { once: true });
+      try {
+        callbacks.onStartedLeading(leadership.signal);
+      } catch (error) {
+        options.onError?.(error);
+      }
+      // Renew: a leader that has not renewed within renewDeadline steps down.
+      let lastRenewMs = clock.now();
+      let outcome: 'lost' | 'stopped' = 'stopped';
+      const stopping = (): boolean => abortSignal.aborted;
+      while (!stopping()) {
+        try {
+          await clock.sleep(retryPeriodMs, abortSignal);
+        } catch {
+          break;
+        }
+        if (await attempt(callbacks)) {
+          lastRenewMs = clock.now();
+        } else if (clock.now() - lastRenewMs >= renewDeadlineMs || observed?.holder !== identity) {
+          outcome = 'lost';
+          break;
+        }
+      }
+      leader = false;
+      abortSignal.removeEventListener('abort', onAbort);
+      leadership.abort(
+        new Error(outcome === 'lost' ? 'leader lease lost' : 'leader election stopped'),
+      );
+      if (outcome === 'lost') callbacks.onStoppedLeading?.();
+      else await release();
+      return outcome;
+    },
+  };
+}

@@ -1,0 +1,213 @@
+/* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment, @typescript-eslint/no-misused-spread -- client-node model classes are plain data holders; its documented usage passes object literals */
+import { createHash } from 'node:crypto';
+import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import type { IdentityTarget } from '../planner/identity-target.js';
+import type { IdentityRef, OwnedIdentity } from '../planner/plan-identity-deltas.js';
+import { toKubernetesApiError } from './kubernetes-api-error.js';
+
+/** Label on every ledger ConfigMap. */
+export const OWNERSHIP_LEDGER_LABEL = 'aadpodidentity.k8s.io/mic-ownership-ledger';
+/** Annotation holding the target's key (its lower-cased ARM resource ID) on a ledger ConfigMap. */
+export const OWNERSHIP_LEDGER_TARGET_ANNOTATION = 'aadpodidentity.k8s.io/target';
+const DATA_KEY = 'identities.json';
+
+/**
+ * What MIC added to each scale set or VM, persisted so that it survives restarts and leader changes.
+ * Only identities recorded here are ever removed: an identity a user assigned by hand is never in it.
+ */
+export interface OwnershipLedger {
+  /** Reads every target's record from the API server into memory. Call when becoming leader. */
+  load(options?: { abortSignal?: AbortSignal }): Promise<void>;
+  /** The in-memory view: target key → lower-cased resource ID → identity. */
+  snapshot(): ReadonlyMap<string, ReadonlyMap<string, OwnedIdentity>>;
+  /** Records identities about to be added (call before the PATCH: write-ahead). */
+  add(target: IdentityTarget, identities: readonly IdentityRef[]): Promise<void>;
+  /** Forgets identities that were removed (or found gone). */
+  remove(target: IdentityTarget, identities: readonly IdentityRef[]): Promise<void>;
+}
+
+/** Options of {@link createConfigMapOwnershipLedger}. */
+export interface ConfigMapOwnershipLedgerOptions {
+  kubeConfig: KubeConfig;
+  /** Namespace of the ledger ConfigMaps: MIC's own (`MIC_POD_NAMESPACE`). */
+  namespace: string;
+  /** Prefix of the ConfigMap names. Default `aad-pod-identity-mic-owned`. */
+  namePrefix?: string;
+}
+
+/**
+ * Name of a target's ledger ConfigMap: the prefix and a hash of the target key (ARM IDs do not fit
+ * ConfigMap names).
+ * @param prefix - name prefix
+ * @param targetKey - `IdentityTarget.key`
+ */
+export function ledgerConfigMapName(prefix: string, targetKey: string): string {
+  return `${prefix}-${createHash('sha256').update(targetKey).digest('hex').slice(0, 20)}`;
+}
+
+function decode(configMap: V1ConfigMap): Map<string, OwnedIdentity> {
+  const out = new Map<string, OwnedIdentity>();
+  const raw = configMap.data?.[DATA_KEY];
+  if (raw === undefined) return out;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return out;
+  }
+  if (!Array.isArray(parsed)) return out;
+  for (const entry of parsed as unknown[]) {
+    if (typeof entry !== 'object' || entry === null) continue;
+    const { resourceId, clientId } = entry as { resourceId?: unknown; clientId?: unknown };
+    if (typeof resourceId !== 'string' || resourceId === '') continue;
+    out.set(resourceId.toLowerCase(), {
+      resourceId,
+      clientId: typeof clientId === 'string' ? clientId : '',
+    });
+  }
+  return out;
+}
+
+function encode(identities: ReadonlyMap<string, OwnedIdentity>): string {
+  return JSON.stringify(
+    [...identities.values()].sort((a, b) => (a.resourceId < b.resourceId ? -1 : 1)),
+  );
+}
+
+/**
+ * An {@link OwnershipLedger} in ConfigMaps, one per target, in MIC's namespace. One per target means
+ * each target's lane writes only its own object, so lanes never conflict; resourceVersion
+ * preconditions catch a previous leader still writing.
+ *
+ * @param options - connection, namespace, name prefix
+ * @returns the ledger
+ */
+export function createConfigMapOwnershipLedger(
+  options: ConfigMapOwnershipLedgerOptions,
+): OwnershipLedger {
+  const api = options.kubeConfig.makeApiClient(CoreV1Api);
+  const namespace = options.namespace;
+  const prefix = options.namePrefix ?? 'aad-pod-identity-mic-owned';
+  const owned = new Map<string, Map<string, OwnedIdentity>>();
+
+  const update = async (
+    target: IdentityTarget,
+    change: (current: Map<string, OwnedIdentity>) => boolean,
+  ): Promise<void> => {
+    const name = ledgerConfigMapName(prefix, target.key);
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      let existing: V1ConfigMap | undefined;
+      try {
+        existing = await api.readNamespacedConfigMap({ name, namespace });
+      } catch (error) {
+        const wrapped = toKubernetesApiError(error, `read configmap ${namespace}/${name}`);
+        if (wrapped.statusCode !== 404) throw wrapped;
+      }
+      const current = existing === undefined ? new Map<string, OwnedIdentity>() : decode(existing);
+      if (!change(current)) {
+        owned.set(target.key, current);
+        return;
+      }
+      const body: V1ConfigMap = {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: {
+          ...(existing?.metadata ?? {}),
+          name,
+          namespace,
+          labels: { ...(existing?.metadata?.labels ?? {}), [OWNERSHIP_LEDGER_LABEL]: 'true' },
+          annotations: {
+            ...(existing?.metadata?.annotations ?? {}),
+            [OWNERSHIP_LEDGER_TARGET_ANNOTATION]: target.key,
+          },
+        },
+        data: { [DATA_KEY]: encode(current) },
+      };
+      try {
+        if (existing === undefined) await api.createNamespacedConfigMap({ namespace, body });
+        else await api.replaceNamespacedConfigMap({ name, namespace, body });
+        owned.set(target.key, current);
+        return;
+      } catch (error) {
+        const wrapped = toKubernetesApiError(error, `write configmap ${namespace}/${name}`);
+        if (wrapped.statusCode !== 409) throw wrapped;
+        // Someone else wrote meanwhile (a previous leader): read again and redo the change.
+      }
+    }
+    throw toKubernetesApiError(
+      new Error('too many conflicts'),
+      `write configmap ${namespace}/${name}`,
+    );
+  };
+
+  return {
+    async load() {
+      try {
+        const list = await api.listNamespacedConfigMap({
+          namespace,
+          labelSelector: OWNERSHIP_LEDGER_LABEL,
+        });
+        owned.clear();
+        for (const configMap of list.items) {
+          const key = configMap.metadata?.annotations?.[OWNERSHIP_LEDGER_TARGET_ANNOTATION];
+          if (key === undefined || key === '') continue;
+          owned.set(key, decode(configMap));
+        }
+      } catch (error) {
+        throw toKubernetesApiError(
+          error,
+          `list configmaps ${namespace} -l ${OWNERSHIP_LEDGER_LABEL}`,
+        );
+      }
+    },
+    snapshot: () => owned,
+    add: (target, identities) =>
+      identities.length === 0
+        ? Promise.resolve()
+        : update(target, (current) => {
+            let changed = false;
+            for (const ref of identities) {
+              if (current.has(ref.key)) continue;
+              current.set(ref.key, { resourceId: ref.resourceId, clientId: ref.clientId });
+              changed = true;
+            }
+            return changed;
+          }),
+    remove: (target, identities) =>
+      identities.length === 0
+        ? Promise.resolve()
+        : update(target, (current) => {
+            let changed = false;
+            for (const ref of identities) changed = current.delete(ref.key) || changed;
+            return changed;
+          }),
+  };
+}
+
+/**
+ * An in-memory {@link OwnershipLedger}, for tests and for embedding where persistence is handled
+ * elsewhere. It does not survive a restart.
+ * @returns the ledger
+ */
+export function createMemoryOwnershipLedger(): OwnershipLedger {
+  const owned = new Map<string, Map<string, OwnedIdentity>>();
+  return {
+    load: () => Promise.resolve(),
+    snapshot: () => owned,
+    add(target, identities) {
+      let map = owned.get(target.key);
+      if (map === undefined) {
+        map = new Map();
+        owned.set(target.key, map);
+      }
+      for (const ref of identities)
+        map.set(ref.key, { resourceId: ref.resourceId, clientId: ref.clientId });
+      return Promise.resolve();
+    },
+    remove(target, identities) {
+      const map = owned.get(target.key);
+      for (const ref of identities) map?.delete(ref.key);
+      return Promise.resolve();
+    },
+  };
+}
