@@ -39,9 +39,13 @@ export interface CustomResourceDefinitionVersion {
 
 /**
  * An `apiextensions.k8s.io/v1` CustomResourceDefinition as plain wire JSON, ready to be written as
- * YAML or sent to the API server as a request body. (The typed models of @kubernetes/client-node
- * spell the extensions `x_kubernetes_…`; convert with its `ObjectSerializer.deserialize` before
- * handing this to a typed client call.)
+ * YAML or sent to the API server as a raw request body.
+ *
+ * Not a `V1CustomResourceDefinition` of @kubernetes/client-node: its models spell the schema
+ * extensions `x_kubernetes_embedded_resource` and `x_kubernetes_preserve_unknown_fields`, and its
+ * typed calls serialise only those names, so a cast silently drops both extensions (the assigned
+ * identity's refs would then lose their metadata to pruning). Convert first, e.g. with
+ * `loadYaml<V1CustomResourceDefinition>(JSON.stringify(definition))` from @kubernetes/client-node.
  */
 export interface CustomResourceDefinition {
   apiVersion: 'apiextensions.k8s.io/v1';
