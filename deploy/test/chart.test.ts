@@ -437,7 +437,7 @@ describe('values', () => {
   it.each([
     [{ operationMode: 'Managed' }, 'operationMode'],
     [{ rbac: { pspEnabled: true } }, 'pspEnabled'],
-    [{ mic: { logVerbosity: 2 } }, 'logVerbosity'],
+    [{ mic: { logLevel: 'debug' } }, 'logLevel'],
     [{ mic: { leaderElection: { duration: '15' } } }, 'duration'],
     [{ nmi: { probePort: 70000 } }, 'probePort'],
     [{ azureIdentities: { demo: { clientID: 'x' } } }, 'binding'],
