@@ -99,6 +99,38 @@ describe('parseAzureAssignedIdentity', () => {
     expect(parsed.spec.azureBindingRef.kind).toBe('AzureIdentityBinding');
   });
 
+  it('reads refs the original wrote under looser rules, so such a record can still be cleaned up', () => {
+    const input = assigned();
+    const identity = spec(input).azureIdentityRef as Record<string, unknown>;
+    // The original's unanchored regex accepted a trailing slash; its tests used non-GUID client IDs.
+    identity.spec = { type: 0, clientID: 'clientid', resourceID: `${RESOURCE_ID}/` };
+    (spec(input).azureBindingRef as Record<string, unknown>).spec = {
+      azureIdentity: 'demo-aad1',
+      selector: '',
+    };
+    const parsed = parseAzureAssignedIdentity(input);
+    expect(parsed.spec.azureIdentityRef.spec).toEqual({
+      type: 0,
+      clientID: 'clientid',
+      resourceID: `${RESOURCE_ID}/`,
+    });
+    expect(parsed.spec.azureBindingRef.spec).toEqual({ azureIdentity: 'demo-aad1', selector: '' });
+  });
+
+  it('still checks the wire types inside refs', () => {
+    const input = assigned();
+    (spec(input).azureIdentityRef as Record<string, unknown>).spec = {
+      type: '0',
+      clientID: CLIENT_ID,
+    };
+    expect(errorOf(input)).toMatchObject({ field: 'spec.azureIdentityRef.spec.type' });
+    const missingSelector = assigned();
+    (spec(missingSelector).azureBindingRef as Record<string, unknown>).spec = {
+      azureIdentity: 'demo-aad1',
+    };
+    expect(errorOf(missingSelector)).toMatchObject({ field: 'spec.azureBindingRef.spec.selector' });
+  });
+
   it('names fields inside a ref by their full path', () => {
     const input = assigned();
     const identity = spec(input).azureIdentityRef as Record<string, unknown>;

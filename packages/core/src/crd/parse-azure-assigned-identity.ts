@@ -98,10 +98,14 @@ function readStatus(object: WireObject, path: string): AzureAssignedIdentityStat
  * Parses an AzureAssignedIdentity (MIC's record of one pod and identity) from what the API server
  * or a YAML file gives.
  *
- * The embedded `spec.azureIdentityRef` and `spec.azureBindingRef` are parsed as a full AzureIdentity
- * and AzureIdentityBinding (errors name e.g. `spec.azureIdentityRef.spec.clientID`); their
- * `apiVersion` and `kind` may be missing and are then filled in. `pod` and `nodename` must be object
- * names, `podNamespace` a namespace name, and `status.status` one of the assigned-identity states.
+ * The embedded `spec.azureIdentityRef` and `spec.azureBindingRef` are read as a whole AzureIdentity
+ * and AzureIdentityBinding with their wire names and types (errors name e.g.
+ * `spec.azureIdentityRef.spec.clientID`), and a missing `apiVersion` or `kind` in them is filled in.
+ * Unlike `parseAzureIdentity`, the refs' values are not checked further (client ID a GUID,
+ * a well-formed resource ID, …): they are snapshots the original may have written under looser
+ * rules, and a record that cannot be read cannot be cleaned up. Check a ref's values where they are
+ * used. `pod` and `nodename` must be object names, `podNamespace` a namespace name, and
+ * `status.status` one of the assigned-identity states.
  *
  * @param input - the decoded JSON or YAML object
  * @returns the assigned identity, without undefined fields

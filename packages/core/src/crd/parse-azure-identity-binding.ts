@@ -14,6 +14,7 @@ import {
   expectObject,
   optionalInteger,
   optionalObject,
+  optionalString,
   rejectUnknownKeys,
   requiredObject,
   requiredString,
@@ -26,11 +27,24 @@ const SPEC_FIELDS = ['azureIdentity', 'selector', 'weight', 'metadata'];
 const SPEC_LEGACY = { AzureIdentity: 'azureIdentity', Selector: 'selector' };
 const STATUS_FIELDS = ['availableReplicas', 'metadata'];
 
-function readSpec(object: WireObject, path: string): AzureIdentityBindingSpec {
+function readSpec(object: WireObject, path: string, strict: boolean): AzureIdentityBindingSpec {
   const spec = requiredObject(object, 'spec', path);
   const at = childPath(path, 'spec');
   rejectUnknownKeys(spec, at, SPEC_FIELDS, SPEC_LEGACY);
   optionalObject(spec, 'metadata', at);
+  const weight = optionalInteger(spec, 'weight', at, true);
+  if (!strict) {
+    const presentString = (key: string): string => {
+      const value = optionalString(spec, key, at);
+      if (value === undefined) throw new ValidationError(childPath(at, key), 'is required');
+      return value;
+    };
+    return withoutUndefined<AzureIdentityBindingSpec>({
+      azureIdentity: presentString('azureIdentity'),
+      selector: presentString('selector'),
+      weight,
+    });
+  }
   const azureIdentity = requiredString(spec, 'azureIdentity', at);
   validatePodIdentityName(azureIdentity, childPath(at, 'azureIdentity'));
   const selector = requiredString(spec, 'selector', at);
@@ -42,11 +56,7 @@ function readSpec(object: WireObject, path: string): AzureIdentityBindingSpec {
       `${JSON.stringify(selector)} can never match: the ${POD_LABEL_KEY} label value must be at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit`,
     );
   }
-  return withoutUndefined<AzureIdentityBindingSpec>({
-    azureIdentity,
-    selector,
-    weight: optionalInteger(spec, 'weight', at, true),
-  });
+  return withoutUndefined<AzureIdentityBindingSpec>({ azureIdentity, selector, weight });
 }
 
 function readStatus(object: WireObject, path: string): AzureIdentityBindingStatus | undefined {
@@ -62,7 +72,8 @@ function readStatus(object: WireObject, path: string): AzureIdentityBindingStatu
 
 /**
  * Reads an AzureIdentityBinding at `path` (`''` for a top-level object, `spec.azureBindingRef`
- * inside an assigned identity, where `apiVersion` and `kind` may be missing).
+ * inside an assigned identity). An `embedded` ref may lack `apiVersion` and `kind`, and only its
+ * wire types are checked (see `readAzureIdentity`).
  *
  * @internal
  */
@@ -78,7 +89,7 @@ export function readAzureIdentityBinding(
     apiVersion: GROUP_VERSION,
     kind: 'AzureIdentityBinding',
     metadata: parseObjectMeta(object, path),
-    spec: readSpec(object, path),
+    spec: readSpec(object, path, !embedded),
     status: readStatus(object, path),
   });
 }

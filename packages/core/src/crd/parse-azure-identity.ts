@@ -106,20 +106,24 @@ function readIdentityType(spec: WireObject, path: string): IdentityType {
   );
 }
 
-function readSecretReference(spec: WireObject, path: string): SecretReference | undefined {
+function readSecretReference(
+  spec: WireObject,
+  path: string,
+  strict: boolean,
+): SecretReference | undefined {
   const ref = optionalObject(spec, 'clientPassword', path);
   if (ref === undefined) return undefined;
   const at = childPath(path, 'clientPassword');
   rejectUnknownKeys(ref, at, SECRET_REF_FIELDS, SECRET_REF_LEGACY);
   const name = optionalString(ref, 'name', at);
   const namespace = optionalString(ref, 'namespace', at);
-  if (name !== undefined && name !== '' && !isRfc1123Subdomain(name)) {
+  if (strict && name !== undefined && name !== '' && !isRfc1123Subdomain(name)) {
     throw new ValidationError(
       childPath(at, 'name'),
       `${JSON.stringify(name)} is not a Secret name (an RFC 1123 subdomain)`,
     );
   }
-  if (namespace !== undefined && namespace !== '' && !isRfc1123Label(namespace)) {
+  if (strict && namespace !== undefined && namespace !== '' && !isRfc1123Label(namespace)) {
     throw new ValidationError(
       childPath(at, 'namespace'),
       `${JSON.stringify(namespace)} is not a namespace name (an RFC 1123 label)`,
@@ -128,7 +132,7 @@ function readSecretReference(spec: WireObject, path: string): SecretReference | 
   return withoutUndefined<SecretReference>({ name, namespace });
 }
 
-function readSpec(object: WireObject, path: string): AzureIdentitySpec {
+function readSpec(object: WireObject, path: string, strict: boolean): AzureIdentitySpec {
   const spec = requiredObject(object, 'spec', path);
   const at = childPath(path, 'spec');
   rejectUnknownKeys(spec, at, SPEC_FIELDS, SPEC_LEGACY);
@@ -145,9 +149,26 @@ function readSpec(object: WireObject, path: string): AzureIdentitySpec {
   const resourceID = optionalString(spec, 'resourceID', at);
   const clientID = optionalString(spec, 'clientID', at);
   const tenantID = optionalString(spec, 'tenantID', at);
-  const clientPassword = readSecretReference(spec, at);
-  const auxiliaryTenantIDs = optionalStringArray(spec, 'auxiliaryTenantIDs', at, checkTenant);
+  const clientPassword = readSecretReference(spec, at, strict);
+  const auxiliaryTenantIDs = optionalStringArray(
+    spec,
+    'auxiliaryTenantIDs',
+    at,
+    strict ? checkTenant : undefined,
+  );
   const adEndpoint = optionalString(spec, 'adEndpoint', at);
+  const checked = withoutUndefined<AzureIdentitySpec>({
+    type,
+    resourceID,
+    clientID,
+    clientPassword,
+    tenantID,
+    auxiliaryTenantIDs,
+    adResourceID: optionalString(spec, 'adResourceID', at),
+    adEndpoint,
+    replicas: own(spec, 'replicas') === null ? null : optionalInteger(spec, 'replicas', at),
+  });
+  if (!strict) return checked;
 
   // Every type authenticates as a client ID; an empty one would make IMDS answer with the node's
   // own identity, so it is refused rather than defaulted.
@@ -182,17 +203,7 @@ function readSpec(object: WireObject, path: string): AzureIdentitySpec {
     }
   }
 
-  return withoutUndefined<AzureIdentitySpec>({
-    type,
-    resourceID,
-    clientID,
-    clientPassword,
-    tenantID,
-    auxiliaryTenantIDs,
-    adResourceID: optionalString(spec, 'adResourceID', at),
-    adEndpoint,
-    replicas: own(spec, 'replicas') === null ? null : optionalInteger(spec, 'replicas', at),
-  });
+  return checked;
 }
 
 function readStatus(object: WireObject, path: string): AzureIdentityStatus | undefined {
@@ -208,7 +219,9 @@ function readStatus(object: WireObject, path: string): AzureIdentityStatus | und
 
 /**
  * Reads an AzureIdentity at `path` (`''` for a top-level object, `spec.azureIdentityRef` inside an
- * assigned identity, where `apiVersion` and `kind` may be missing).
+ * assigned identity). An `embedded` ref may lack `apiVersion` and `kind`, and only its wire types
+ * are checked: it is a snapshot the original may have written under looser rules, and an assigned
+ * identity must stay readable so that it can be cleaned up.
  *
  * @internal
  */
@@ -220,7 +233,7 @@ export function readAzureIdentity(value: unknown, path: string, embedded: boolea
     apiVersion: GROUP_VERSION,
     kind: 'AzureIdentity',
     metadata: parseObjectMeta(object, path),
-    spec: readSpec(object, path),
+    spec: readSpec(object, path, !embedded),
     status: readStatus(object, path),
   });
 }
