@@ -87,4 +87,16 @@ export {
   type ImdsRetryableStatus,
   type ImdsRequestRecord,
 } from './imds/start-imds-emulator.js';
+export {
+  startSandbox,
+  type SandboxOptions,
+  type Sandbox,
+  type SandboxNode,
+  type SandboxPodSpec,
+  type SandboxScaleSetSpec,
+  type SandboxVirtualMachineSpec,
+  type SandboxServicePrincipal,
+  type SandboxCredentialOptions,
+  type AddressRange,
+} from './sandbox/start-sandbox.js';
 // --- end Azure emulators and sandbox ---

@@ -1,0 +1,461 @@
+import { randomUUID } from 'node:crypto';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { podIdentityCrds } from '@pod-identity/core';
+import type { ArmEmulator, UserAssignedIdentityInfo } from '../arm/start-arm-emulator.js';
+import { startArmEmulator } from '../arm/start-arm-emulator.js';
+import type { EntraEmulator } from '../entra/start-entra-emulator.js';
+import { startEntraEmulator } from '../entra/start-entra-emulator.js';
+import { getSharedTokenIssuer } from '../entra/token-issuer.js';
+import type { TokenIssuer } from '../entra/token-issuer.js';
+import type { ImdsEmulator } from '../imds/start-imds-emulator.js';
+import { startImdsEmulator } from '../imds/start-imds-emulator.js';
+import type { JsonObject } from '../kubernetes/json.js';
+import type { KubernetesEmulator } from '../kubernetes/kubernetes-emulator.js';
+import { startKubernetesEmulator } from '../kubernetes/kubernetes-emulator.js';
+import type { AzureClientTlsOptions } from '../tls/azure-client-tls-options.js';
+import { azureClientTlsOptions } from '../tls/azure-client-tls-options.js';
+import type { CertificateAuthority } from '../tls/certificate-authority.js';
+import { getSharedCertificateAuthority } from '../tls/certificate-authority.js';
+
+/** A node pool backed by one scale set. */
+export interface SandboxScaleSetSpec {
+  /** Scale set name; default `aks-nodepool<k>-12345678-vmss` (k from 1). */
+  readonly name?: string;
+  /** Number of instances, each a Kubernetes node. */
+  readonly nodeCount: number;
+  /** Give the scale set a system-assigned identity (default false). */
+  readonly systemAssignedIdentity?: boolean;
+}
+
+/** A standalone VM that is a Kubernetes node (the Go original's `vmType: standard`). */
+export interface SandboxVirtualMachineSpec {
+  /** VM name, also the node name. */
+  readonly name: string;
+  readonly systemAssignedIdentity?: boolean;
+}
+
+/** Options of {@link startSandbox}. */
+export interface SandboxOptions {
+  /** Nodes spread over {@link SandboxOptions.scaleSetCount} scale sets; default 2. Ignored when `scaleSets` is given. */
+  readonly nodeCount?: number;
+  /** Default 1. Ignored when `scaleSets` is given. */
+  readonly scaleSetCount?: number;
+  /** Explicit node pools (overrides `nodeCount` / `scaleSetCount`). */
+  readonly scaleSets?: readonly SandboxScaleSetSpec[];
+  /** Standalone VM nodes, in addition to the scale sets. */
+  readonly virtualMachines?: readonly SandboxVirtualMachineSpec[];
+  /** Names of user-assigned identities to create in ARM, in {@link Sandbox.resourceGroup}. */
+  readonly identities?: readonly string[];
+  /** Default a random GUID. */
+  readonly subscriptionId?: string;
+  /** Default a random GUID. */
+  readonly tenantId?: string;
+  /** The cluster's resource group, where identities live; default `rg-pod-identity`. */
+  readonly resourceGroup?: string;
+  /** Default `westus2`. */
+  readonly location?: string;
+  /** Cluster name, part of the node resource group name; default `sandbox`. */
+  readonly clusterName?: string;
+  /** Install the CRDs of `@pod-identity/core` (default true). */
+  readonly installCrds?: boolean;
+  /** Bearer token the Kubernetes emulator requires (default: none required). */
+  readonly kubernetesToken?: string;
+  /**
+   * Make ARM accept only tokens signed by the sandbox's Entra/IMDS for `https://management.azure.com`
+   * (default false: any bearer token passes, so tests may use a stub credential).
+   */
+  readonly verifyArmTokens?: boolean;
+  /** Passed to the ARM emulator: how long a PATCH stays `InProgress` (default 0). */
+  readonly armOperationDurationMs?: number;
+}
+
+/** An inclusive range of IPv4 addresses. */
+export interface AddressRange {
+  readonly first: string;
+  readonly last: string;
+}
+
+/** One emulated Kubernetes node and the Azure machine behind it. */
+export interface SandboxNode {
+  /** The Kubernetes node name (the machine's computer name, as on AKS). */
+  readonly name: string;
+  /** `spec.providerID`: `azure:///subscriptions/…/resourceGroups/<node rg, lower case>/providers/Microsoft.Compute/…`. */
+  readonly providerId: string;
+  /** ARM id of the scale set instance or VM. */
+  readonly resourceId: string;
+  readonly kind: 'vmss' | 'vm';
+  /** The scale set's name; `undefined` for a VM node. */
+  readonly scaleSetName: string | undefined;
+  /** ARM id of the resource whose identities this node gets: its scale set, or the VM. */
+  readonly identityTargetId: string;
+  /** The node's `InternalIP` (a loopback address, 127.1.<n>.1): where a per-node NMI can listen. */
+  readonly internalIp: string;
+  /** This machine's IMDS emulator. */
+  readonly imds: ImdsEmulator;
+  /** `http://<address>:<port>` of its IMDS (no path): an NMI's upstream, or `AZURE_POD_IDENTITY_AUTHORITY_HOST`. */
+  readonly imdsUrl: string;
+  /** `spec.podCIDR` (127.3.<n>.0/24). */
+  readonly podCidr: string;
+  /** The addresses {@link Sandbox.createPod} hands to this node's pods. */
+  readonly podAddressRange: AddressRange;
+}
+
+/** A pod to create with {@link Sandbox.createPod}. */
+export interface SandboxPodSpec {
+  readonly name: string;
+  /** Default `default`. */
+  readonly namespace?: string;
+  /** The node it runs on. */
+  readonly nodeName: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
+  /** Default: the next free address of the node's range. */
+  readonly podIp?: string;
+  /** Default `Running`. */
+  readonly phase?: 'Pending' | 'Running' | 'Succeeded' | 'Failed';
+  /** Default `[]`. */
+  readonly ownerReferences?: readonly JsonObject[];
+}
+
+/** The cluster's service principal, registered in Entra, for MIC's cloud config. */
+export interface SandboxServicePrincipal {
+  readonly tenantId: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+}
+
+/** The options an `@azure/identity` credential needs to reach the Entra emulator. */
+export interface SandboxCredentialOptions extends AzureClientTlsOptions {
+  readonly authorityHost: string;
+  /** The emulator is its own authority; instance discovery would ask login.microsoftonline.com. */
+  readonly disableInstanceDiscovery: true;
+}
+
+/** A running emulated cluster. */
+export interface Sandbox {
+  /** client-node KubeConfig for the Kubernetes emulator. */
+  readonly kubeConfig: KubeConfig;
+  /** The same as YAML, for subprocesses. */
+  readonly kubeconfigYaml: string;
+  readonly kubernetes: KubernetesEmulator;
+  readonly arm: ArmEmulator;
+  readonly entra: EntraEmulator;
+  readonly endpoints: { readonly kubernetes: string; readonly arm: string; readonly entra: string };
+  /** The CA of the https emulators and its PEM. */
+  readonly certificateAuthority: CertificateAuthority;
+  readonly caPem: string;
+  /** Spread into any Azure SDK client: `{ endpoint: sandbox.endpoints.arm, ...sandbox.azureClientOptions }`. */
+  readonly azureClientOptions: AzureClientTlsOptions;
+  /** Spread into `ClientSecretCredential` / `ClientCertificateCredential` options. */
+  readonly credentialOptions: SandboxCredentialOptions;
+  /** Signs every token of the sandbox (Entra and IMDS): `verifyToken(token, sandbox.tokenIssuer)`. */
+  readonly tokenIssuer: TokenIssuer;
+  readonly subscriptionId: string;
+  readonly tenantId: string;
+  /** The cluster resource group (identities). */
+  readonly resourceGroup: string;
+  /** `MC_<rg>_<cluster>_<location>`: the scale sets and VMs. */
+  readonly nodeResourceGroup: string;
+  readonly location: string;
+  readonly clusterServicePrincipal: SandboxServicePrincipal;
+  /** An `azure.json` for MIC (anchor §2.6 keys), with the cluster service principal. */
+  readonly azureJson: Readonly<Record<string, string | boolean>>;
+  readonly nodes: readonly SandboxNode[];
+  /** Identities created at start and by {@link Sandbox.createIdentity}, by name. */
+  readonly identities: ReadonlyMap<string, UserAssignedIdentityInfo>;
+  /** Creates a user-assigned identity in ARM (in the cluster resource group). */
+  createIdentity(name: string): UserAssignedIdentityInfo;
+  /** A node by name; throws when there is none. */
+  node(name: string): SandboxNode;
+  /** Creates a pod bound to a node with `status.podIP` on the node's loopback range and the given phase. */
+  createPod(spec: SandboxPodSpec): JsonObject;
+  /** Deletes a pod (its address becomes free again). */
+  deletePod(name: string, namespace?: string): boolean;
+  /** Stops every emulator; leaves no handles. */
+  stop(): Promise<void>;
+}
+
+const DEFAULT_POOL_HASH = '12345678';
+
+function splitNodes(nodeCount: number, scaleSetCount: number): number[] {
+  const base = Math.floor(nodeCount / scaleSetCount);
+  const extra = nodeCount % scaleSetCount;
+  return Array.from({ length: scaleSetCount }, (_, index) => base + (index < extra ? 1 : 0));
+}
+
+/**
+ * Starts an emulated AKS cluster on loopback, in one call: the Kubernetes API emulator (with the
+ * pod-identity CRDs), ARM, Entra, and one IMDS per node; scale sets (and optional VMs) whose
+ * instances are Nodes with `spec.providerID`, `spec.podCIDR` and `status.addresses`; user-assigned
+ * identities; a cluster service principal. Every server gets a free port; `stop()` closes them all.
+ *
+ * Addresses: node n (from 1) has InternalIP 127.1.n.1, IMDS on 127.2.n.1, pods in 127.3.n.0/24
+ * (all of 127.0.0.0/8 is loopback on Linux, so a process can bind its pod IP).
+ */
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const subscriptionId = options.subscriptionId ?? randomUUID();
+  const tenantId = options.tenantId ?? randomUUID();
+  const resourceGroup = options.resourceGroup ?? 'rg-pod-identity';
+  const location = options.location ?? 'westus2';
+  const clusterName = options.clusterName ?? 'sandbox';
+  const nodeResourceGroup = `MC_${resourceGroup}_${clusterName}_${location}`;
+  const scaleSetSpecs: readonly SandboxScaleSetSpec[] =
+    options.scaleSets ??
+    splitNodes(options.nodeCount ?? 2, options.scaleSetCount ?? 1).map((nodeCount) => ({ nodeCount }));
+  const totalNodes = scaleSetSpecs.reduce((sum, spec) => sum + spec.nodeCount, 0) + (options.virtualMachines?.length ?? 0);
+  for (const spec of scaleSetSpecs) {
+    if (!Number.isInteger(spec.nodeCount) || spec.nodeCount < 0) throw new RangeError(`nodeCount must be >= 0, got ${spec.nodeCount}`);
+  }
+  if (totalNodes > 254) throw new RangeError(`at most 254 nodes fit the sandbox's address plan, got ${totalNodes}`);
+
+  const certificateAuthority = getSharedCertificateAuthority();
+  const tokenIssuer = getSharedTokenIssuer();
+  const started: { stop(): Promise<void> }[] = [];
+  const stopAll = async (): Promise<void> => {
+    const results = await Promise.allSettled(started.reverse().map((item) => item.stop()));
+    started.length = 0;
+    const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failure) throw failure.reason;
+  };
+
+  try {
+    const [kubernetes, arm, entra] = await Promise.all([
+      startKubernetesEmulator(options.kubernetesToken === undefined ? {} : { token: options.kubernetesToken }).then((emulator) => {
+        started.push({ stop: () => emulator.close() });
+        return emulator;
+      }),
+      startArmEmulator({
+        certificateAuthority,
+        tenantId,
+        ...(options.armOperationDurationMs === undefined ? {} : { operationDurationMs: options.armOperationDurationMs }),
+        ...(options.verifyArmTokens
+          ? {
+              verifyToken: (token: string) => {
+                try {
+                  tokenIssuer.verify(token, { audience: 'https://management.azure.com' });
+                  return true;
+                } catch {
+                  return false;
+                }
+              },
+            }
+          : {}),
+      }).then((emulator) => {
+        started.push(emulator);
+        return emulator;
+      }),
+      startEntraEmulator({ certificateAuthority, tokenIssuer }).then((emulator) => {
+        started.push(emulator);
+        return emulator;
+      }),
+    ]);
+
+    if (options.installCrds ?? true) {
+      for (const crd of podIdentityCrds()) kubernetes.store.put(crd as unknown as JsonObject);
+    }
+
+    const identities = new Map<string, UserAssignedIdentityInfo>();
+    const createIdentity = (name: string): UserAssignedIdentityInfo => {
+      const identity = arm.createUserAssignedIdentity({ subscriptionId, resourceGroup, name, location });
+      identities.set(name, identity);
+      return identity;
+    };
+    for (const name of options.identities ?? []) createIdentity(name);
+
+    const clientSecret = `sandbox~${randomUUID()}`;
+    const principal = entra.registerServicePrincipal({ tenantId, clientSecret });
+    const clusterServicePrincipal: SandboxServicePrincipal = { tenantId, clientId: principal.clientId, clientSecret };
+
+    interface Machine {
+      readonly kind: 'vmss' | 'vm';
+      readonly resourceId: string;
+      readonly computerName: string;
+      readonly scaleSetName: string | undefined;
+      readonly identityTargetId: string;
+      readonly pool: string;
+    }
+    const machines: Machine[] = [];
+    scaleSetSpecs.forEach((spec, index) => {
+      const pool = `nodepool${index + 1}`;
+      const scaleSet = arm.addScaleSet({
+        subscriptionId,
+        resourceGroup: nodeResourceGroup,
+        name: spec.name ?? `aks-${pool}-${DEFAULT_POOL_HASH}-vmss`,
+        location,
+        instanceCount: spec.nodeCount,
+        ...(spec.systemAssignedIdentity === undefined ? {} : { systemAssignedIdentity: spec.systemAssignedIdentity }),
+      });
+      for (const instance of scaleSet.instances) {
+        machines.push({
+          kind: 'vmss',
+          resourceId: instance.id,
+          computerName: instance.computerName,
+          scaleSetName: scaleSet.name,
+          identityTargetId: scaleSet.id,
+          pool,
+        });
+      }
+    });
+    for (const spec of options.virtualMachines ?? []) {
+      const vm = arm.addVirtualMachine({
+        subscriptionId,
+        resourceGroup: nodeResourceGroup,
+        name: spec.name,
+        location,
+        ...(spec.systemAssignedIdentity === undefined ? {} : { systemAssignedIdentity: spec.systemAssignedIdentity }),
+      });
+      machines.push({ kind: 'vm', resourceId: vm.id, computerName: vm.name, scaleSetName: undefined, identityTargetId: vm.id, pool: 'standalone' });
+    }
+
+    const nodes = await Promise.all(
+      machines.map(async (machine, index): Promise<SandboxNode> => {
+        const octet = index + 1;
+        const internalIp = `127.1.${octet}.1`;
+        const imds = await startImdsEmulator({ arm, resourceId: machine.resourceId, tokenIssuer, host: `127.2.${octet}.1`, privateIpAddress: internalIp });
+        started.push(imds);
+        // AKS writes the node resource group in lower case into providerIDs; ARM ids compare case-insensitively.
+        const providerId = `azure://${machine.resourceId.replace(`/resourceGroups/${nodeResourceGroup}/`, `/resourceGroups/${nodeResourceGroup.toLowerCase()}/`)}`;
+        const podCidr = `127.3.${octet}.0/24`;
+        kubernetes.store.put({
+          apiVersion: 'v1',
+          kind: 'Node',
+          metadata: {
+            name: machine.computerName,
+            labels: {
+              'kubernetes.io/hostname': machine.computerName,
+              'kubernetes.io/os': 'linux',
+              'kubernetes.io/arch': 'amd64',
+              'kubernetes.azure.com/agentpool': machine.pool,
+              'kubernetes.azure.com/role': 'agent',
+              'node.kubernetes.io/instance-type': 'Standard_D2s_v3',
+              'topology.kubernetes.io/region': location,
+            },
+          },
+          spec: { providerID: providerId, podCIDR: podCidr, podCIDRs: [podCidr] },
+          status: {
+            addresses: [
+              { type: 'InternalIP', address: internalIp },
+              { type: 'Hostname', address: machine.computerName },
+            ],
+            conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' }],
+            nodeInfo: { operatingSystem: 'linux', architecture: 'amd64', kubeletVersion: 'v1.33.0' },
+          },
+        });
+        return {
+          name: machine.computerName,
+          providerId,
+          resourceId: machine.resourceId,
+          kind: machine.kind,
+          scaleSetName: machine.scaleSetName,
+          identityTargetId: machine.identityTargetId,
+          internalIp,
+          imds,
+          imdsUrl: imds.url,
+          podCidr,
+          podAddressRange: { first: `127.3.${octet}.2`, last: `127.3.${octet}.254` },
+        };
+      }),
+    );
+    const nodesByName = new Map(nodes.map((node) => [node.name, node]));
+
+    /** Addresses in use, by node name. */
+    const podAddresses = new Map<string, Map<string, string>>(); // node → (ip → namespace/name)
+    const podKey = (namespace: string, name: string): string => `${namespace}/${name}`;
+
+    const nodeOf = (name: string): SandboxNode => {
+      const node = nodesByName.get(name);
+      if (!node) throw new RangeError(`no sandbox node named ${name}; nodes: ${[...nodesByName.keys()].join(', ')}`);
+      return node;
+    };
+
+    const sandbox: Sandbox = {
+      kubeConfig: kubernetes.kubeConfig,
+      kubeconfigYaml: kubernetes.kubeconfigYaml,
+      kubernetes,
+      arm,
+      entra,
+      endpoints: { kubernetes: kubernetes.url, arm: arm.url, entra: entra.url },
+      certificateAuthority,
+      caPem: certificateAuthority.certificatePem,
+      azureClientOptions: azureClientTlsOptions(certificateAuthority),
+      credentialOptions: { authorityHost: entra.url, disableInstanceDiscovery: true, ...azureClientTlsOptions(certificateAuthority) },
+      tokenIssuer,
+      subscriptionId,
+      tenantId,
+      resourceGroup,
+      nodeResourceGroup,
+      location,
+      clusterServicePrincipal,
+      azureJson: {
+        cloud: 'AzurePublicCloud',
+        tenantId,
+        aadClientId: clusterServicePrincipal.clientId,
+        aadClientSecret: clusterServicePrincipal.clientSecret,
+        subscriptionId,
+        resourceGroup: nodeResourceGroup,
+        location,
+        vmType: scaleSetSpecs.length > 0 ? 'vmss' : 'standard',
+        useManagedIdentityExtension: false,
+        userAssignedIdentityID: '',
+      },
+      nodes,
+      identities,
+      createIdentity,
+      node: nodeOf,
+      createPod(spec) {
+        const node = nodeOf(spec.nodeName);
+        const namespace = spec.namespace ?? 'default';
+        const used = podAddresses.get(node.name) ?? new Map<string, string>();
+        podAddresses.set(node.name, used);
+        let podIp = spec.podIp;
+        if (podIp === undefined) {
+          const prefix = node.podCidr.slice(0, node.podCidr.lastIndexOf('.') + 1);
+          for (let host = 2; host <= 254 && podIp === undefined; host += 1) {
+            if (!used.has(`${prefix}${host}`)) podIp = `${prefix}${host}`;
+          }
+          if (podIp === undefined) throw new RangeError(`node ${node.name} has no free pod address`);
+        } else if (used.has(podIp) && used.get(podIp) !== podKey(namespace, spec.name)) {
+          throw new RangeError(`pod address ${podIp} is in use by ${used.get(podIp) ?? ''}`);
+        }
+        used.set(podIp, podKey(namespace, spec.name));
+        const phase = spec.phase ?? 'Running';
+        const now = new Date().toISOString();
+        return kubernetes.store.put({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: {
+            name: spec.name,
+            namespace,
+            labels: { ...spec.labels },
+            annotations: { ...spec.annotations },
+            ownerReferences: [...(spec.ownerReferences ?? [])],
+          },
+          spec: {
+            nodeName: node.name,
+            containers: [{ name: 'app', image: 'mcr.microsoft.com/oss/azure/aad-pod-identity/demo:v1.8.17' }],
+            restartPolicy: 'Always',
+          },
+          status: {
+            phase,
+            hostIP: node.internalIp,
+            podIP: podIp,
+            podIPs: [{ ip: podIp }],
+            startTime: now,
+            conditions: [{ type: 'Ready', status: phase === 'Running' ? 'True' : 'False', lastTransitionTime: now }],
+          },
+        });
+      },
+      deletePod(name, namespace = 'default') {
+        for (const used of podAddresses.values()) {
+          for (const [ip, owner] of used) if (owner === podKey(namespace, name)) used.delete(ip);
+        }
+        return kubernetes.store.delete({ apiVersion: 'v1', kind: 'Pod', namespace, name });
+      },
+      stop: stopAll,
+    };
+    return sandbox;
+  } catch (error) {
+    await stopAll().catch(() => undefined);
+    throw error;
+  }
+}
