@@ -166,6 +166,15 @@ export async function locateKubeBinaries(): Promise<KubeBinaries> {
   return { kubeVersion, kubeApiServer, etcd, helmVersion, helm };
 }
 
+async function scratchRoot(): Promise<string> {
+  try {
+    await access('/dev/shm', fsConstants.W_OK);
+    return '/dev/shm';
+  } catch {
+    return tmpdir();
+  }
+}
+
 /** Asks the kernel for a free loopback port (the tiny race until the child binds it is accepted, as in envtest). */
 async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -338,7 +347,9 @@ async function objectPath(cluster: RealCluster, obj: KubeObject, abortSignal?: A
 export async function startRealCluster(options: StartRealClusterOptions = {}): Promise<RealCluster> {
   const bins = await locateKubeBinaries();
   const startTimeoutMs = options.startTimeoutMs ?? 120_000;
-  const dir = await mkdtemp(join(tmpdir(), 'pod-identity-kube-'));
+  // On tmpfs when there is one: etcd fsyncs every write, which is slow on a shared disk and buys
+  // nothing for a throw-away cluster.
+  const dir = await mkdtemp(join(await scratchRoot(), 'pod-identity-kube-'));
   const children: ChildProcess[] = [];
   let stopped = false;
   const stop = async (): Promise<void> => {
@@ -591,34 +602,51 @@ export async function connectRealCluster(): Promise<RealCluster> {
 }
 
 /**
- * Names of the ClusterRoles in `deploy/rbac/` (metadata.name) that MIC and NMI are bound to; the
- * service accounts in `kube-system` that {@link clusterUsers} impersonate carry the same names.
+ * Service accounts (in `kube-system`) that the chart creates for MIC and NMI, whose user names the
+ * `mic` and `nmi` entries of {@link clusterUsers} authenticate as.
  */
-export const shippedClusterRoles = { mic: 'pod-identity-mic', nmi: 'pod-identity-nmi' } as const;
+export const serviceAccounts = {
+  mic: { namespace: 'kube-system', name: 'pod-identity-mic' },
+  nmi: { namespace: 'kube-system', name: 'pod-identity-nmi' },
+} as const;
 
 /**
- * Applies `deploy/rbac/*.yaml` (the ClusterRoles the project ships) and binds the `mic` and `nmi`
- * users to them and to nothing else, the way the chart's ClusterRoleBindings bind the service accounts.
+ * Applies `deploy/rbac/*.yaml` (the ClusterRoles and Roles the project ships) and binds each one
+ * labelled `app.kubernetes.io/component: mic|nmi` to that component's service account (a
+ * ClusterRoleBinding, or a RoleBinding in the Role's namespace), the way the chart binds them, so the
+ * `mic` and `nmi` users hold exactly the shipped rules.
  */
 export async function bindShippedRbac(cluster: RealCluster, abortSignal?: AbortSignal): Promise<void> {
   const files = await manifestFiles('deploy/rbac');
-  if (files.length === 0) throw new Error('deploy/rbac/ holds no ClusterRole manifests');
+  if (files.length === 0) throw new Error('deploy/rbac/ holds no RBAC manifests');
   await cluster.applyManifests(files, abortSignal);
-  for (const user of ['mic', 'nmi'] as const) {
-    const binding = {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: shippedClusterRoles[user] },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: shippedClusterRoles[user] },
-      // A ServiceAccount subject, as the chart writes it; RBAC matches it to the user name
-      // system:serviceaccount:<namespace>:<name> that the static token authenticates as.
-      subjects: [{ kind: 'ServiceAccount', namespace: 'kube-system', name: shippedClusterRoles[user] }],
-    };
-    const res = await cluster.request(
-      'PATCH',
-      `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${binding.metadata.name}?fieldManager=pod-identity-conformance&force=true`,
-      { body: binding, contentType: 'application/apply-patch+yaml', ...(abortSignal === undefined ? {} : { abortSignal }) },
-    );
-    if (res.status >= 300) throw new Error(`binding ${user}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+  for (const file of files) {
+    for (const doc of parseAllDocuments(await readFile(file, 'utf8'))) {
+      const role = doc.toJS() as (KubeObject & { metadata?: { labels?: Record<string, string> } }) | null;
+      if (role?.kind !== 'ClusterRole' && role?.kind !== 'Role') continue;
+      const component = role.metadata?.labels?.['app.kubernetes.io/component'];
+      if (component !== 'mic' && component !== 'nmi') throw new Error(`${file}: ${role.kind} without app.kubernetes.io/component mic|nmi`);
+      const name = role.metadata?.name ?? '';
+      const namespace = role.kind === 'Role' ? (role.metadata?.namespace ?? 'default') : undefined;
+      const binding = {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: role.kind === 'Role' ? 'RoleBinding' : 'ClusterRoleBinding',
+        metadata: { name, ...(namespace === undefined ? {} : { namespace }) },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: role.kind, name },
+        // A ServiceAccount subject, as the chart writes it; RBAC matches it to the user name
+        // system:serviceaccount:<namespace>:<name> that the static token authenticates as.
+        subjects: [{ kind: 'ServiceAccount', ...serviceAccounts[component] }],
+      };
+      const path =
+        namespace === undefined
+          ? `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${name}`
+          : `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings/${name}`;
+      const res = await cluster.request('PATCH', `${path}?fieldManager=pod-identity-conformance&force=true`, {
+        body: binding,
+        contentType: 'application/apply-patch+yaml',
+        ...(abortSignal === undefined ? {} : { abortSignal }),
+      });
+      if (res.status >= 300) throw new Error(`binding ${role.kind} ${name}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+    }
   }
 }

@@ -65,25 +65,32 @@ describe('MIC bound to the shipped pod-identity-mic ClusterRole', () => {
     }
   });
 
-  it('creates, reads, updates, patches and deletes assigned identities', async () => {
+  it('creates, replaces, patches and deletes assigned identities', async () => {
     const base = `${group}/namespaces/${ns}/azureassignedidentities`;
     expect(await status('mic', 'GET', `${group}/azureassignedidentities`)).toBe(200);
-    expect(await status('mic', 'GET', `${group}/azureassignedidentities?labelSelector=nodename%3D${node}&watch=true`)).toBe(200);
-    expect(await status('mic', 'POST', base, assignedIdentity('demo-rbac-id'))).toBe(201);
-    const got = await cluster.request('GET', `${base}/demo-rbac-id`, { as: 'mic' });
-    expect(got.status).toBe(200);
-    const obj = got.body as { status: { status: string }; metadata: { finalizers?: string[] } };
+    expect(await status('mic', 'GET', `${group}/azureassignedidentities?watch=true`)).toBe(200);
+    const created = await cluster.request('POST', base, { as: 'mic', body: assignedIdentity('demo-rbac-id') });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const obj = created.body as { status: { status: string } };
     obj.status.status = 'Assigned';
     expect(await status('mic', 'PUT', `${base}/demo-rbac-id`, obj)).toBe(200);
     expect(
-      await status('mic', 'PATCH', `${base}/demo-rbac-id`, [{ op: 'remove', path: '/metadata/finalizers' }], 'application/json-patch+json'),
+      await status(
+        'mic',
+        'PATCH',
+        `${base}/demo-rbac-id`,
+        [
+          { op: 'test', path: '/metadata/finalizers', value: ['azureassignedidentity.finalizers.aadpodidentity.k8s.io'] },
+          { op: 'remove', path: '/metadata/finalizers' },
+        ],
+        'application/json-patch+json',
+      ),
     ).toBe(200);
-    expect(await status('mic', 'PATCH', `${base}/demo-rbac-id`, { metadata: { labels: { x: 'y' } } }, 'application/merge-patch+json')).toBe(200);
     expect(await status('mic', 'DELETE', `${base}/demo-rbac-id`)).toBe(200);
     expect((await cluster.request('GET', `${base}/demo-rbac-id`)).status).toBe(404);
   });
 
-  it('holds a leader-election Lease', async () => {
+  it('holds a leader-election Lease in its own namespace', async () => {
     const base = '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases';
     const lease = { metadata: { name: `pod-identity-mic-${ns}` }, spec: { holderIdentity: 'mic-0', leaseDurationSeconds: 15 } };
     expect(await status('mic', 'POST', base, lease)).toBe(201);
@@ -94,9 +101,22 @@ describe('MIC bound to the shipped pod-identity-mic ClusterRole', () => {
     expect(await status('mic', 'PUT', `${base}/${lease.metadata.name}`, current)).toBe(200);
   });
 
-  it('records and aggregates events', async () => {
+  it('keeps its ownership ledger in ConfigMaps of its own namespace', async () => {
+    const base = '/api/v1/namespaces/kube-system/configmaps';
+    const name = `aad-pod-identity-mic-owned-${ns}`;
+    expect(await status('mic', 'GET', `${base}?labelSelector=aadpodidentity.k8s.io%2Fmic-ownership-ledger`)).toBe(200);
+    expect(await status('mic', 'GET', `${base}/${name}`)).toBe(404);
+    const cm = { metadata: { name, labels: { 'aadpodidentity.k8s.io/mic-ownership-ledger': 'true' } }, data: { 'identities.json': '[]' } };
+    const created = await cluster.request('POST', base, { as: 'mic', body: cm });
+    expect(created.status).toBe(201);
+    const current = created.body as { data: Record<string, string> };
+    current.data['identities.json'] = '[{"resourceId":"x"}]';
+    expect(await status('mic', 'PUT', `${base}/${name}`, current)).toBe(200);
+  });
+
+  it('records events and replaces them to count repeats', async () => {
     const event = {
-      metadata: { name: `binding-applied.${ns}` },
+      metadata: { name: `demo-binding.${ns}` },
       involvedObject: { apiVersion: 'aadpodidentity.k8s.io/v1', kind: 'AzureIdentityBinding', name: 'demo-binding', namespace: ns },
       reason: 'binding applied',
       message: 'Binding demo-binding applied on node n for pod demo',
@@ -104,8 +124,11 @@ describe('MIC bound to the shipped pod-identity-mic ClusterRole', () => {
       source: { component: 'aadpodidentity.k8s.io' },
       count: 1,
     };
-    expect(await status('mic', 'POST', `/api/v1/namespaces/${ns}/events`, event)).toBe(201);
-    expect(await status('mic', 'PATCH', `/api/v1/namespaces/${ns}/events/${event.metadata.name}`, { count: 2 }, 'application/merge-patch+json')).toBe(200);
+    const created = await cluster.request('POST', `/api/v1/namespaces/${ns}/events`, { as: 'mic', body: event });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(await status('mic', 'PUT', `/api/v1/namespaces/${ns}/events/${event.metadata.name}`, { ...(created.body as object), count: 2 })).toBe(
+      200,
+    );
   });
 
   it('is refused what MIC never does', async () => {
@@ -119,6 +142,12 @@ describe('MIC bound to the shipped pod-identity-mic ClusterRole', () => {
     expect(await status('mic', 'DELETE', `${group}/namespaces/${ns}/azureidentitybindings/x`)).toBe(403);
     expect(await status('mic', 'GET', `${group}/azurepodidentityexceptions`)).toBe(403);
     expect(await status('mic', 'DELETE', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/x')).toBe(403);
+    // Leases and ConfigMaps only in its own namespace: not other controllers' leader locks.
+    expect(await status('mic', 'GET', '/apis/coordination.k8s.io/v1/namespaces/default/leases/x')).toBe(403);
+    expect(await status('mic', 'POST', `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases`, { metadata: { name: 'l' } })).toBe(403);
+    expect(await status('mic', 'GET', '/apis/coordination.k8s.io/v1/leases')).toBe(403);
+    expect(await status('mic', 'GET', `/api/v1/namespaces/${ns}/configmaps`)).toBe(403);
+    expect(await status('mic', 'DELETE', '/api/v1/namespaces/kube-system/configmaps/x')).toBe(403);
     expect(await status('mic', 'GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions')).toBe(403);
     expect(await status('mic', 'POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {})).toBe(403);
     // The pod is still there: the refused delete really did nothing.
@@ -177,28 +206,35 @@ describe('the identities themselves', () => {
     expect((who.body as { status: { userInfo: { username: string } } }).status.userInfo.username).toBe(
       'system:serviceaccount:kube-system:pod-identity-mic',
     );
+    interface Rule {
+      verbs: string[];
+      apiGroups?: string[];
+      resources?: string[];
+    }
+    const same = (a: Rule, b: Rule): boolean =>
+      JSON.stringify([a.verbs, a.apiGroups ?? [], a.resources ?? []]) === JSON.stringify([b.verbs, b.apiGroups ?? [], b.resources ?? []]);
     for (const user of ['mic', 'nmi'] as const) {
-      const review = await cluster.request('POST', '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', {
-        as: user,
-        body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace: ns } },
-      });
-      expect(review.status).toBe(201);
-      const rules = (review.body as { status: { resourceRules: { verbs: string[]; apiGroups?: string[]; resources?: string[] }[] } }).status
-        .resourceRules;
-      const role = await cluster.request('GET', `/apis/rbac.authorization.k8s.io/v1/clusterroles/pod-identity-${user}`);
-      const shipped = (role.body as { rules: { verbs: string[]; apiGroups: string[]; resources: string[] }[] }).rules;
-      const beyond = rules.filter(
-        (r) =>
-          // Every authenticated user may create self-reviews (system:basic-user).
-          !(r.apiGroups ?? []).every((g) => g === 'authorization.k8s.io' || g === 'authentication.k8s.io') &&
-          !shipped.some(
-            (s) =>
-              JSON.stringify(s.verbs) === JSON.stringify(r.verbs) &&
-              JSON.stringify(s.apiGroups) === JSON.stringify(r.apiGroups) &&
-              JSON.stringify(s.resources) === JSON.stringify(r.resources),
-          ),
-      );
-      expect(beyond, `${user} may do more than its shipped ClusterRole`).toEqual([]);
+      const clusterRole = await cluster.request('GET', `/apis/rbac.authorization.k8s.io/v1/clusterroles/pod-identity-${user}`);
+      expect(clusterRole.status).toBe(200);
+      const role = await cluster.request('GET', `/apis/rbac.authorization.k8s.io/v1/namespaces/kube-system/roles/pod-identity-${user}`);
+      const roleRules = role.status === 200 ? (role.body as { rules: Rule[] }).rules : [];
+      for (const namespace of [ns, 'kube-system']) {
+        const review = await cluster.request('POST', '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', {
+          as: user,
+          body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace } },
+        });
+        expect(review.status).toBe(201);
+        const granted = (review.body as { status: { resourceRules: Rule[] } }).status.resourceRules;
+        const shipped = [...(clusterRole.body as { rules: Rule[] }).rules, ...(namespace === 'kube-system' ? roleRules : [])];
+        // Every authenticated user may create self-reviews (system:basic-user); nothing else may
+        // come from anywhere but the shipped roles.
+        const beyond = granted.filter(
+          (r) => !(r.apiGroups ?? []).every((g) => g === 'authorization.k8s.io' || g === 'authentication.k8s.io') && !shipped.some((s) => same(s, r)),
+        );
+        expect(beyond, `${user} in ${namespace} may do more than its shipped roles`).toEqual([]);
+        // And every shipped rule is in force.
+        for (const rule of shipped) expect(granted.some((r) => same(r, rule)), `${user}: ${JSON.stringify(rule)}`).toBe(true);
+      }
     }
   });
 });
