@@ -25,3 +25,31 @@ export {
   type CloudProviderErrorOptions,
   type CloudProviderOperation,
 } from './cloud-provider-error.js';
+// --- token sources (NMI) ---
+export {
+  resourceToScope,
+  type TokenSource,
+  type GetTokensOptions,
+} from './token-source.js';
+export {
+  createImdsTokenSource,
+  parseImdsToken,
+  type ImdsTokenSourceOptions,
+  type ImdsIdentitySelector,
+} from './token-source-imds.js';
+export {
+  createClientSecretTokenSource,
+  createClientCertificateTokenSource,
+  pkcs12ToPem,
+  DEFAULT_AUTHORITY_HOST,
+  type ServicePrincipalTokenSourceOptions,
+  type ClientSecretTokenSourceOptions,
+  type ClientCertificateTokenSourceOptions,
+} from './token-source-service-principal.js';
+export {
+  createTokenSourceForIdentity,
+  identityTokenKey,
+  type SecretReader,
+  type TokenSourceForIdentityOptions,
+} from './token-source-for-identity.js';
+// --- end token sources ---
