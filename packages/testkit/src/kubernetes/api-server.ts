@@ -24,7 +24,7 @@ import {
   type JsonObject,
 } from './json.js';
 import { parseLabelSelector, type LabelSelector } from './label-selector.js';
-import type { ObjectStore, StoredEvent } from './object-store.js';
+import { objectKey, type ObjectKey, type ObjectStore, type StoredEvent } from './object-store.js';
 import { applyPatch, patchTypeOf } from './patch.js';
 import {
   apiVersionOf,
@@ -89,11 +89,6 @@ function finalizersOf(obj: JsonObject): string[] {
 
 function isTerminating(obj: JsonObject): boolean {
   return metadataOf(obj).deletionTimestamp !== undefined;
-}
-
-function sortKey(obj: JsonObject): string {
-  const ns = namespaceOf(obj);
-  return ns === '' ? nameOf(obj) : `${ns}/${nameOf(obj)}`;
 }
 
 interface ContinueToken {
@@ -177,7 +172,10 @@ export class ApiServer {
 
   /** Whether an object is selected. */
   matches(def: ResourceDefinition, selection: Selection, obj: JsonObject): boolean {
-    if (!selection.labels.empty && !selection.labels.matches(stringMap(metadataOf(obj).labels))) {
+    if (
+      !selection.labels.empty &&
+      !selection.labels.matches(asObject(metadataOf(obj).labels) ?? {})
+    ) {
       return false;
     }
     return selection.fields.empty || selection.fields.matches(fieldValues(def, obj));
@@ -207,33 +205,43 @@ export class ApiServer {
     const scope = def.namespaced ? namespace : undefined;
     let listRv = this.store.resourceVersion;
     let start: string | undefined;
-    let candidates: JsonObject[];
+    let keys: readonly ObjectKey[] = this.store.sortedKeys(def.storageKey, scope);
+    let lookup = (k: ObjectKey): JsonObject | undefined =>
+      this.store.get(def.storageKey, k.namespace, k.name);
     if (params.continue !== undefined && params.continue !== '') {
       const token = decodeContinue(params.continue);
       listRv = token.rv;
       start = token.start;
-      candidates = this.#snapshot(def, scope, token.rv);
-    } else {
-      candidates = [...this.store.list(def.storageKey, scope)];
+      ({ keys, lookup } = this.#snapshot(def, scope, token.rv, keys, lookup));
     }
-    const keyed = candidates
-      .map((obj) => ({ key: sortKey(obj), obj }))
-      .filter((e) => start === undefined || e.key > start);
-    keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    // Binary search for the first key after the continuation point.
+    let lo = 0;
+    if (start !== undefined) {
+      let hi = keys.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((keys[mid]?.key ?? '') <= start) lo = mid + 1;
+        else hi = mid;
+      }
+    }
     const limit = params.limit !== undefined && params.limit > 0 ? params.limit : undefined;
     const items: JsonObject[] = [];
+    let lastKey = '';
     let next: string | undefined;
     let remaining = 0;
     const unfiltered = selection.labels.empty && selection.fields.empty;
-    for (let i = 0; i < keyed.length; i += 1) {
-      const entry = keyed[i];
-      if (entry === undefined || !this.matches(def, selection, entry.obj)) continue;
+    for (let i = lo; i < keys.length; i += 1) {
+      const k = keys[i];
+      if (k === undefined) continue;
+      const obj = lookup(k);
+      if (obj === undefined || !this.matches(def, selection, obj)) continue;
       if (limit !== undefined && items.length === limit) {
-        next = encodeContinue({ rv: listRv, start: keyed[i - 1]?.key ?? '' });
-        remaining = keyed.length - i;
+        next = encodeContinue({ rv: listRv, start: lastKey });
+        remaining = keys.length - i;
         break;
       }
-      items.push(entry.obj);
+      items.push(obj);
+      lastKey = k.key;
     }
     const metadata: JsonObject = { resourceVersion: String(listRv) };
     if (next !== undefined) {
@@ -257,26 +265,50 @@ export class ApiServer {
     return rest;
   }
 
-  /** The objects of a resource as they were at `rv`, rebuilt by undoing later events. */
-  #snapshot(def: ResourceDefinition, namespace: string | undefined, rv: number): JsonObject[] {
+  /**
+   * The keys and object lookup of a resource as it was at `rv`, rebuilt by undoing the events
+   * committed since (410 Expired when they have been compacted).
+   */
+  #snapshot(
+    def: ResourceDefinition,
+    namespace: string | undefined,
+    rv: number,
+    keys: readonly ObjectKey[],
+    lookup: (k: ObjectKey) => JsonObject | undefined,
+  ): { keys: readonly ObjectKey[]; lookup: (k: ObjectKey) => JsonObject | undefined } {
     const events = this.store.eventsAfter(def.storageKey, rv);
     if (events === 'expired') {
       throw expiredError(
         'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
       );
     }
-    const before = new Map<string, JsonObject | undefined>();
+    const before = new Map<string, { k: ObjectKey; obj: JsonObject | undefined }>();
     for (const event of events) {
       if (namespace !== undefined && event.namespace !== namespace) continue;
-      const key = event.namespace === '' ? event.name : `${event.namespace}/${event.name}`;
-      if (!before.has(key)) before.set(key, event.type === 'ADDED' ? undefined : event.previous);
+      const key = objectKey(event.namespace, event.name);
+      if (!before.has(key)) {
+        before.set(key, {
+          k: { key, namespace: event.namespace, name: event.name },
+          obj: event.type === 'ADDED' ? undefined : event.previous,
+        });
+      }
     }
-    const out: JsonObject[] = [];
-    for (const obj of this.store.list(def.storageKey, namespace)) {
-      if (!before.has(sortKey(obj))) out.push(obj);
-    }
-    for (const obj of before.values()) if (obj !== undefined) out.push(obj);
-    return out;
+    if (before.size === 0) return { keys, lookup };
+    const present = new Set(keys.map((k) => k.key));
+    const extra = [...before.values()].filter((e) => e.obj !== undefined && !present.has(e.k.key));
+    const merged =
+      extra.length === 0
+        ? keys
+        : [...keys, ...extra.map((e) => e.k)].sort((a, b) =>
+            a.key < b.key ? -1 : a.key > b.key ? 1 : 0,
+          );
+    return {
+      keys: merged,
+      lookup: (k) => {
+        const changed = before.get(k.key);
+        return changed === undefined ? lookup(k) : changed.obj;
+      },
+    };
   }
 
   // ---------------------------------------------------------------- writes

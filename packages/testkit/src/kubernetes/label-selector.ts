@@ -4,7 +4,8 @@ import { badRequestError } from './api-status-error.js';
 export interface LabelSelector {
   /** True when the selector has no requirements and matches everything. */
   readonly empty: boolean;
-  matches(labels: Readonly<Record<string, string>>): boolean;
+  /** Matches an object's `metadata.labels` (non-string values count as absent). */
+  matches(labels: Readonly<Record<string, unknown>>): boolean;
 }
 
 type Operator = 'eq' | 'neq' | 'in' | 'notin' | 'exists' | 'notexists' | 'gt' | 'lt';
@@ -149,9 +150,10 @@ export function parseLabelSelector(text: string | undefined): LabelSelector {
   return { empty: false, matches: (labels) => requirements.every((r) => matchOne(r, labels)) };
 }
 
-function matchOne(r: Requirement, labels: Readonly<Record<string, string>>): boolean {
-  const has = Object.hasOwn(labels, r.key);
-  const value = labels[r.key];
+function matchOne(r: Requirement, labels: Readonly<Record<string, unknown>>): boolean {
+  const raw = labels[r.key];
+  const has = typeof raw === 'string';
+  const value = has ? raw : undefined;
   switch (r.op) {
     case 'eq':
     case 'in':

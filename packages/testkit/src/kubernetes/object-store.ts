@@ -16,6 +16,18 @@ export interface StoredEvent {
   readonly previous: JsonObject | undefined;
 }
 
+/** An object's place in key order: `namespace/name` (or `name` when cluster-scoped). */
+export interface ObjectKey {
+  readonly key: string;
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/** The key kube sorts lists by (etcd key order): `namespace/name`, or `name` when cluster-scoped. */
+export function objectKey(namespace: string, name: string): string {
+  return namespace === '' ? name : `${namespace}/${name}`;
+}
+
 /** A callback for committed events of one storage key. */
 export type EventListener = (event: StoredEvent) => void;
 
@@ -41,6 +53,9 @@ export class ObjectStore {
   #history: StoredEvent[] = [];
   readonly #historyLimit: number;
   readonly #listeners = new Map<string, Set<EventListener>>();
+  // Sorted keys per storage key and namespace scope ('' + '\0*' for all), rebuilt lazily after a
+  // create or delete; updates keep the order, so pages of big lists cost a binary search.
+  readonly #sortedKeys = new Map<string, Map<string, ObjectKey[]>>();
 
   constructor(options: ObjectStoreOptions = {}) {
     this.#historyLimit = options.historyLimit ?? 200_000;
@@ -85,6 +100,32 @@ export class ObjectStore {
     return this.#objects.get(storageKey)?.get(namespace)?.size ?? 0;
   }
 
+  /** Keys of a resource's objects in list order (in one namespace, or all when undefined). */
+  sortedKeys(storageKey: string, namespace?: string): readonly ObjectKey[] {
+    let byScope = this.#sortedKeys.get(storageKey);
+    if (byScope === undefined) {
+      byScope = new Map();
+      this.#sortedKeys.set(storageKey, byScope);
+    }
+    const scope = namespace ?? '\0*';
+    let keys = byScope.get(scope);
+    if (keys === undefined) {
+      keys = [];
+      const byNamespace = this.#objects.get(storageKey);
+      if (byNamespace !== undefined) {
+        const namespaces = namespace === undefined ? [...byNamespace.keys()] : [namespace];
+        for (const ns of namespaces) {
+          for (const name of byNamespace.get(ns)?.keys() ?? []) {
+            keys.push({ key: objectKey(ns, name), namespace: ns, name });
+          }
+        }
+      }
+      keys.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      byScope.set(scope, keys);
+    }
+    return keys;
+  }
+
   /** Storage keys that currently hold objects. */
   storageKeys(): IterableIterator<string> {
     return this.#objects.keys();
@@ -106,6 +147,7 @@ export class ObjectStore {
       byNamespace.set(event.namespace, objects);
     }
     const had = objects.has(event.name);
+    if (event.type === 'DELETED' || !had) this.#sortedKeys.delete(event.storageKey);
     if (event.type === 'DELETED') {
       objects.delete(event.name);
       if (objects.size === 0) byNamespace.delete(event.namespace);

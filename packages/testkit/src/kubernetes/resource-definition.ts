@@ -44,8 +44,20 @@ function path(obj: JsonObject, ...keys: string[]): unknown {
   return cur;
 }
 
+// Stored objects are immutable, so their selectable field values can be computed once.
+const fieldValueCache = new WeakMap<JsonObject, Record<string, string>>();
+
 /** The field selector values of an object for its resource (missing fields read as ""). */
 export function fieldValues(def: ResourceDefinition, obj: JsonObject): Record<string, string> {
+  let values = fieldValueCache.get(obj);
+  if (values === undefined) {
+    values = computeFieldValues(def, obj);
+    fieldValueCache.set(obj, values);
+  }
+  return values;
+}
+
+function computeFieldValues(def: ResourceDefinition, obj: JsonObject): Record<string, string> {
   const meta = metadataOf(obj);
   const values: Record<string, string> = {
     'metadata.name': str(meta.name),
