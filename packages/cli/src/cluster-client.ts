@@ -1,0 +1,377 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ApiException,
+  ApiextensionsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  KubernetesObjectApi,
+  type KubernetesObject,
+  type V1ConfigMap,
+  type V1CustomResourceDefinition,
+  type V1Node,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import {
+  API_GROUP,
+  API_VERSION,
+  CrdKinds,
+  GROUP_VERSION,
+  parseAzureAssignedIdentity,
+  parseAzureIdentity,
+  parseAzureIdentityBinding,
+  parseAzurePodIdentityException,
+  podIdentityCrds,
+  serializePodIdentityObject,
+  type AzureAssignedIdentity,
+  type AzureIdentity,
+  type AzureIdentityBinding,
+  type AzurePodIdentityException,
+  type CrdKind,
+} from '@pod-identity/core';
+import { CliError, ExitCode } from './cli-error.js';
+
+/** Where to find the cluster: kubectl's `--kubeconfig` and `--context`. */
+export interface KubeConfigSelection {
+  /** Path of a kubeconfig file; else `KUBECONFIG`, else `~/.kube/config`, else in-cluster. */
+  kubeconfig?: string;
+  /** A context of that file other than its current one. */
+  context?: string;
+}
+
+/**
+ * Loads a kubeconfig the way kubectl chooses it.
+ * @param selection - `--kubeconfig` and `--context`
+ * @param env - the environment (`KUBECONFIG`, `HOME`, `KUBERNETES_SERVICE_HOST`)
+ * @throws {@link CliError} when no kubeconfig is found or the context does not exist
+ */
+export function loadKubeConfig(selection: KubeConfigSelection, env: Readonly<Record<string, string | undefined>>): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  const fromEnv = env.KUBECONFIG?.split(':').find((path) => path !== '' && existsSync(path));
+  const home = env.HOME ?? homedir();
+  const path = selection.kubeconfig ?? fromEnv ?? (existsSync(join(home, '.kube', 'config')) ? join(home, '.kube', 'config') : undefined);
+  try {
+    if (path !== undefined) kubeConfig.loadFromFile(path);
+    else if (env.KUBERNETES_SERVICE_HOST !== undefined) kubeConfig.loadFromCluster();
+    else {
+      throw new CliError('no kubeconfig found', {
+        hint: 'pass --kubeconfig <file>, set KUBECONFIG, or create ~/.kube/config',
+      });
+    }
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(`cannot read kubeconfig ${path ?? '(in-cluster)'}: ${(error as Error).message}`, { cause: error });
+  }
+  if (selection.context !== undefined) {
+    if (!kubeConfig.getContexts().some((context) => context.name === selection.context)) {
+      throw new CliError(`context ${JSON.stringify(selection.context)} not found in ${path ?? 'the kubeconfig'}`, {
+        exitCode: ExitCode.Usage,
+        hint: `contexts: ${kubeConfig.getContexts().map((c) => c.name).join(', ') || '(none)'}`,
+      });
+    }
+    kubeConfig.setCurrentContext(selection.context);
+  }
+  return kubeConfig;
+}
+
+interface Parsed {
+  AzureIdentity: AzureIdentity;
+  AzureIdentityBinding: AzureIdentityBinding;
+  AzureAssignedIdentity: AzureAssignedIdentity;
+  AzurePodIdentityException: AzurePodIdentityException;
+}
+
+/**
+ * client-node's generated models are classes, but it serialises any JSON-shaped object as is; this
+ * is where a plain object becomes one of them.
+ */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the point is the cast
+function wire<T>(value: object): T {
+  return value as T;
+}
+
+/** A copy of a manifest object with some metadata fields replaced (plain data, no class prototype). */
+function withMetadata(object: KubernetesObject, metadata: Record<string, unknown>): KubernetesObject {
+  const plain = JSON.parse(JSON.stringify(object)) as Record<string, unknown>;
+  return wire<KubernetesObject>({ ...plain, metadata: { ...(plain.metadata as Record<string, unknown> | undefined), ...metadata } });
+}
+
+const parsers: { [K in CrdKind]: (input: unknown) => Parsed[K] } = {
+  AzureIdentity: parseAzureIdentity,
+  AzureIdentityBinding: parseAzureIdentityBinding,
+  AzureAssignedIdentity: parseAzureAssignedIdentity,
+  AzurePodIdentityException: parseAzurePodIdentityException,
+};
+
+/** The settings `pod-identity enable` records in the cluster, read back by the other commands. */
+export interface ClusterSettings {
+  /** How NMI authorises: `standard` (MIC assigns) or `managed` (the CLI assigns). */
+  mode: 'standard' | 'managed';
+}
+
+/** Namespace and ConfigMap holding {@link ClusterSettings}. */
+export const SETTINGS_NAMESPACE = 'kube-system';
+/** Name of the ConfigMap holding {@link ClusterSettings}. */
+export const SETTINGS_CONFIG_MAP = 'pod-identity-settings';
+
+/**
+ * The Kubernetes calls the CLI makes, on `@kubernetes/client-node`: the four pod-identity custom
+ * resources (parsed with core's parsers), pods, nodes, CRDs and the settings ConfigMap. API errors
+ * become {@link CliError}s that quote the API server's message.
+ */
+export class ClusterClient {
+  readonly #custom: CustomObjectsApi;
+  readonly #core: CoreV1Api;
+  readonly #crds: ApiextensionsV1Api;
+  readonly #objects: KubernetesObjectApi;
+  readonly #server: string;
+
+  /** @param kubeConfig - a loaded kubeconfig, see {@link loadKubeConfig} */
+  constructor(kubeConfig: KubeConfig) {
+    this.#custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.#core = kubeConfig.makeApiClient(CoreV1Api);
+    this.#crds = kubeConfig.makeApiClient(ApiextensionsV1Api);
+    this.#objects = KubernetesObjectApi.makeApiClient(kubeConfig);
+    this.#server = kubeConfig.getCurrentCluster()?.server ?? '(no server)';
+  }
+
+  /** Lists objects of a pod-identity kind, in one namespace or (namespace undefined) all. */
+  async list<K extends CrdKind>(kind: K, namespace?: string): Promise<Parsed[K][]> {
+    const { plural } = CrdKinds[kind];
+    const list = (await this.#call(`list ${plural}`, () =>
+      namespace === undefined
+        ? this.#custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural })
+        : this.#custom.listNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural }),
+    )) as { items?: unknown[] };
+    return (list.items ?? []).map((item) => parsers[kind]({ apiVersion: GROUP_VERSION, kind, ...(item as object) }));
+  }
+
+  /** Reads one object, or `undefined` when it does not exist. */
+  async get<K extends CrdKind>(kind: K, namespace: string, name: string): Promise<Parsed[K] | undefined> {
+    const { plural } = CrdKinds[kind];
+    const object: unknown = await this.#call(
+      `get ${CrdKinds[kind].singular} ${namespace}/${name}`,
+      () => this.#custom.getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural, name }),
+      { notFound: true },
+    );
+    return object === undefined ? undefined : parsers[kind](object);
+  }
+
+  /** Creates an object (serialised with core's wire serialiser). */
+  async create<T extends Parsed[CrdKind]>(object: T): Promise<T> {
+    const kind = object.kind;
+    const { plural, singular } = CrdKinds[kind];
+    const namespace = object.metadata.namespace ?? 'default';
+    const created: unknown = await this.#call(`create ${singular} ${namespace}/${object.metadata.name}`, () =>
+      this.#custom.createNamespacedCustomObject({
+        group: API_GROUP,
+        version: API_VERSION,
+        namespace,
+        plural,
+        body: serializePodIdentityObject(object),
+      }),
+    );
+    return parsers[kind](created) as T;
+  }
+
+  /** Replaces an object; its `metadata.resourceVersion` guards against concurrent changes. */
+  async replace<T extends Parsed[CrdKind]>(object: T): Promise<T> {
+    const kind = object.kind;
+    const { plural, singular } = CrdKinds[kind];
+    const namespace = object.metadata.namespace ?? 'default';
+    const replaced: unknown = await this.#call(`update ${singular} ${namespace}/${object.metadata.name}`, () =>
+      this.#custom.replaceNamespacedCustomObject({
+        group: API_GROUP,
+        version: API_VERSION,
+        namespace,
+        plural,
+        name: object.metadata.name,
+        body: serializePodIdentityObject(object),
+      }),
+    );
+    return parsers[kind](replaced) as T;
+  }
+
+  /** Deletes an object; `false` when it did not exist. */
+  async delete(kind: CrdKind, namespace: string, name: string): Promise<boolean> {
+    const { plural, singular } = CrdKinds[kind];
+    const result: unknown = await this.#call(
+      `delete ${singular} ${namespace}/${name}`,
+      () => this.#custom.deleteNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural, name }),
+      { notFound: true },
+    );
+    return result !== undefined;
+  }
+
+  /** Reads a pod, or `undefined`. */
+  getPod(namespace: string, name: string): Promise<V1Pod | undefined> {
+    return this.#call(`get pod ${namespace}/${name}`, () => this.#core.readNamespacedPod({ namespace, name }), { notFound: true });
+  }
+
+  /** Reads a node, or `undefined`. */
+  getNode(name: string): Promise<V1Node | undefined> {
+    return this.#call(`get node ${name}`, () => this.#core.readNode({ name }), { notFound: true });
+  }
+
+  /** Lists every node. */
+  async listNodes(): Promise<V1Node[]> {
+    return (await this.#call('list nodes', () => this.#core.listNode())).items;
+  }
+
+  /** Reads the settings `enable` recorded, or `undefined` when pod identity was never enabled here. */
+  async getSettings(): Promise<ClusterSettings | undefined> {
+    const configMap = await this.#call(
+      `get configmap ${SETTINGS_NAMESPACE}/${SETTINGS_CONFIG_MAP}`,
+      () => this.#core.readNamespacedConfigMap({ namespace: SETTINGS_NAMESPACE, name: SETTINGS_CONFIG_MAP }),
+      { notFound: true },
+    );
+    if (configMap === undefined) return undefined;
+    return { mode: configMap.data?.mode === 'managed' ? 'managed' : 'standard' };
+  }
+
+  /** Records settings (creates or replaces the ConfigMap). */
+  async putSettings(settings: ClusterSettings): Promise<void> {
+    const body = (resourceVersion?: string): V1ConfigMap =>
+      wire<V1ConfigMap>({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: {
+          name: SETTINGS_CONFIG_MAP,
+          namespace: SETTINGS_NAMESPACE,
+          labels: { 'app.kubernetes.io/managed-by': 'pod-identity-cli' },
+          ...(resourceVersion === undefined ? {} : { resourceVersion }),
+        },
+        data: { mode: settings.mode },
+      });
+    const existing = await this.#call(
+      `get configmap ${SETTINGS_NAMESPACE}/${SETTINGS_CONFIG_MAP}`,
+      () => this.#core.readNamespacedConfigMap({ namespace: SETTINGS_NAMESPACE, name: SETTINGS_CONFIG_MAP }),
+      { notFound: true },
+    );
+    await this.#call(`write configmap ${SETTINGS_NAMESPACE}/${SETTINGS_CONFIG_MAP}`, () =>
+      existing === undefined
+        ? this.#core.createNamespacedConfigMap({ namespace: SETTINGS_NAMESPACE, body: body() })
+        : this.#core.replaceNamespacedConfigMap({
+            namespace: SETTINGS_NAMESPACE,
+            name: SETTINGS_CONFIG_MAP,
+            body: body(existing.metadata?.resourceVersion ?? ''),
+          }),
+    );
+  }
+
+  /** Deletes the settings ConfigMap; `false` when absent. */
+  async deleteSettings(): Promise<boolean> {
+    const result = await this.#call(
+      `delete configmap ${SETTINGS_NAMESPACE}/${SETTINGS_CONFIG_MAP}`,
+      () => this.#core.deleteNamespacedConfigMap({ namespace: SETTINGS_NAMESPACE, name: SETTINGS_CONFIG_MAP }),
+      { notFound: true },
+    );
+    return result !== undefined;
+  }
+
+  /** Creates core's four CRDs, or replaces them when present. Returns `created` or `updated` for each. */
+  async installCrds(): Promise<{ name: string; action: 'created' | 'updated' }[]> {
+    const results: { name: string; action: 'created' | 'updated' }[] = [];
+    for (const definition of podIdentityCrds()) {
+      const name = definition.metadata.name;
+      const body = wire<V1CustomResourceDefinition>(definition);
+      const existing = await this.#call(`get crd ${name}`, () => this.#crds.readCustomResourceDefinition({ name }), { notFound: true });
+      if (existing === undefined) {
+        await this.#call(`create crd ${name}`, () => this.#crds.createCustomResourceDefinition({ body }));
+        results.push({ name, action: 'created' });
+      } else {
+        await this.#call(`update crd ${name}`, () =>
+          this.#crds.replaceCustomResourceDefinition({
+            name,
+            body: wire<V1CustomResourceDefinition>({
+              ...definition,
+              metadata: { ...definition.metadata, resourceVersion: existing.metadata?.resourceVersion ?? '' },
+            }),
+          }),
+        );
+        results.push({ name, action: 'updated' });
+      }
+    }
+    return results;
+  }
+
+  /** Deletes core's four CRDs (and with them every pod-identity object). Returns the names deleted. */
+  async deleteCrds(): Promise<string[]> {
+    const deleted: string[] = [];
+    for (const definition of podIdentityCrds()) {
+      const name = definition.metadata.name;
+      const result = await this.#call(`delete crd ${name}`, () => this.#crds.deleteCustomResourceDefinition({ name }), { notFound: true });
+      if (result !== undefined) deleted.push(name);
+    }
+    return deleted;
+  }
+
+  /** Creates or updates arbitrary manifest objects (kubectl apply without the merge), e.g. NMI's DaemonSet. */
+  async applyObjects(objects: KubernetesObject[]): Promise<string[]> {
+    const applied: string[] = [];
+    for (const object of objects) {
+      const label = `${object.kind ?? '?'} ${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? '?'}`;
+      const header = { apiVersion: object.apiVersion ?? '', kind: object.kind ?? '', metadata: { name: object.metadata?.name ?? '', namespace: object.metadata?.namespace ?? 'default' } };
+      const existing = await this.#call(`get ${label}`, () => this.#objects.read(header), { notFound: true });
+      if (existing === undefined) await this.#call(`create ${label}`, () => this.#objects.create(object));
+      else await this.#call(`update ${label}`, () => this.#objects.replace(withMetadata(object, { resourceVersion: existing.metadata?.resourceVersion ?? '' })));
+      applied.push(label);
+    }
+    return applied;
+  }
+
+  /** Deletes arbitrary manifest objects; returns those that existed. */
+  async deleteObjects(objects: KubernetesObject[]): Promise<string[]> {
+    const deleted: string[] = [];
+    for (const object of objects) {
+      const label = `${object.kind ?? '?'} ${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? '?'}`;
+      const result = await this.#call(`delete ${label}`, () => this.#objects.delete(withMetadata(object, { namespace: object.metadata?.namespace ?? 'default' })), { notFound: true });
+      if (result !== undefined) deleted.push(label);
+    }
+    return deleted;
+  }
+
+  async #call<T>(what: string, call: () => Promise<T>, options: { notFound: true }): Promise<T | undefined>;
+  async #call<T>(what: string, call: () => Promise<T>): Promise<T>;
+  async #call<T>(what: string, call: () => Promise<T>, options?: { notFound: true }): Promise<T | undefined> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof ApiException) {
+        const status = error.code;
+        if (status === 404 && options?.notFound === true) return undefined;
+        throw new CliError(`${what}: ${apiMessage(error)} (HTTP ${status})`, {
+          cause: error,
+          ...(status === 404 && /the server could not find the requested resource|404 page not found/i.test(apiMessage(error))
+            ? { hint: 'are the pod-identity CRDs installed? run `pod-identity enable`' }
+            : {}),
+          ...(status === 401 || status === 403 ? { hint: 'check the credentials and RBAC of the kubeconfig context' } : {}),
+        });
+      }
+      const code = (error as NodeJS.ErrnoException).code ?? (error as { cause?: NodeJS.ErrnoException }).cause?.code;
+      throw new CliError(`${what}: cannot reach the Kubernetes API at ${this.#server}: ${code ?? (error as Error).message}`, {
+        cause: error,
+        hint: 'check --kubeconfig and --context',
+      });
+    }
+  }
+}
+
+/** The message of a Kubernetes `Status` body, or the exception's own text. */
+function apiMessage(error: ApiException<unknown>): string {
+  const body: unknown = typeof error.body === 'string' ? safeJson(error.body) : error.body;
+  if (typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string') {
+    return (body as { message: string }).message;
+  }
+  return typeof error.body === 'string' && error.body !== '' ? error.body : error.message;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

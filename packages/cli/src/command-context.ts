@@ -1,0 +1,141 @@
+import type { TokenCredential } from '@azure/core-auth';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ValidationError, isLabelKey, isLabelValue, isRfc1123Label, validatePodIdentityName } from '@pod-identity/core';
+import type { AzureAccess } from './azure-access.js';
+import { CliError, ExitCode } from './cli-error.js';
+import { ClusterClient, loadKubeConfig, type ClusterSettings } from './cluster-client.js';
+
+/** Where the CLI writes. */
+export interface CliWriter {
+  write(text: string): unknown;
+}
+
+/** What every command gets: output streams, the cluster and Azure, lazily connected. */
+export interface CommandContext {
+  /** Standard output (results). */
+  readonly stdout: CliWriter;
+  /** Standard error (progress and errors). */
+  readonly stderr: CliWriter;
+  /** The Kubernetes client for the selected kubeconfig and context. */
+  cluster(): ClusterClient;
+  /** ARM access (credential, endpoint). */
+  azure(): Promise<AzureAccess>;
+  /** Cancels ARM calls when the process is interrupted. */
+  readonly abortSignal: AbortSignal | undefined;
+}
+
+/** Options shared by every command (kubectl's). */
+export interface GlobalOptions {
+  kubeconfig?: string;
+  context?: string;
+  armEndpoint?: string;
+}
+
+/** Builds a {@link CommandContext}. */
+export function createCommandContext(
+  globals: GlobalOptions,
+  io: {
+    stdout: CliWriter;
+    stderr: CliWriter;
+    env: Readonly<Record<string, string | undefined>>;
+    kubeConfig?: KubeConfig;
+    azure?: AzureAccess;
+    abortSignal?: AbortSignal;
+  },
+): CommandContext {
+  let cluster: ClusterClient | undefined;
+  return {
+    stdout: io.stdout,
+    stderr: io.stderr,
+    abortSignal: io.abortSignal,
+    cluster: () => {
+      cluster ??= new ClusterClient(
+        io.kubeConfig !== undefined && globals.kubeconfig === undefined && globals.context === undefined
+          ? io.kubeConfig
+          : loadKubeConfig(globals, io.env),
+      );
+      return cluster;
+    },
+    azure: () => {
+      const endpoint = globals.armEndpoint ?? io.env.AZURE_RESOURCE_MANAGER_ENDPOINT;
+      if (io.azure !== undefined) return Promise.resolve(endpoint === undefined ? io.azure : { ...io.azure, endpoint });
+      return defaultAzureCredential().then((credential) => ({ credential, ...(endpoint === undefined ? {} : { endpoint }) }));
+    },
+  };
+}
+
+/**
+ * `DefaultAzureCredential` (Azure CLI login, environment, workload identity, managed identity),
+ * loaded only when a command talks to ARM so that Kubernetes-only commands start fast.
+ */
+async function defaultAzureCredential(): Promise<TokenCredential> {
+  // A computed specifier: the lint resolver cannot load @azure/identity's package layout.
+  const specifier = '@azure/identity';
+  const identity = (await import(specifier)) as { DefaultAzureCredential: new () => TokenCredential };
+  return new identity.DefaultAzureCredential();
+}
+
+/** The operation mode: the flag, else what `enable` recorded, else `standard`. */
+export async function resolveMode(context: CommandContext, flag: string | undefined): Promise<ClusterSettings['mode']> {
+  if (flag !== undefined) {
+    if (flag !== 'standard' && flag !== 'managed') {
+      throw new CliError(`unknown mode ${JSON.stringify(flag)}; use standard or managed`, { exitCode: ExitCode.Usage });
+    }
+    return flag;
+  }
+  return (await context.cluster().getSettings())?.mode ?? 'standard';
+}
+
+/** Validates a pod identity or exception name (RFC 1123 subdomain) as a usage error. */
+export function checkName(name: string, flag = '--name'): void {
+  usage(() => {
+    validatePodIdentityName(name, flag);
+  });
+}
+
+/** Validates a namespace name (RFC 1123 label). */
+export function checkNamespace(namespace: string): void {
+  if (!isRfc1123Label(namespace)) {
+    throw new CliError(`--namespace: ${JSON.stringify(namespace)} is not a valid namespace name (RFC 1123 label)`, { exitCode: ExitCode.Usage });
+  }
+}
+
+/** Validates a binding selector, which pods carry as the value of their `aadpodidbinding` label. */
+export function checkSelector(selector: string): void {
+  if (selector === '' || !isLabelValue(selector)) {
+    throw new CliError(
+      `--binding-selector: ${JSON.stringify(selector)} is not a valid label value (at most 63 characters: letters, digits, '-', '_', '.', starting and ending with a letter or digit)`,
+      { exitCode: ExitCode.Usage },
+    );
+  }
+}
+
+/**
+ * Parses `--pod-labels key=value,key2=value2` (kubectl's label syntax) into a map.
+ * @throws {@link CliError} (usage) for an empty list, a missing `=`, or an invalid key or value
+ */
+export function parsePodLabels(text: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  const parts = text.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  if (parts.length === 0) throw new CliError('--pod-labels: give at least one key=value', { exitCode: ExitCode.Usage });
+  for (const part of parts) {
+    const at = part.indexOf('=');
+    if (at <= 0) throw new CliError(`--pod-labels: ${JSON.stringify(part)} is not key=value`, { exitCode: ExitCode.Usage });
+    const key = part.slice(0, at);
+    const value = part.slice(at + 1);
+    if (!isLabelKey(key)) throw new CliError(`--pod-labels: ${JSON.stringify(key)} is not a valid label key`, { exitCode: ExitCode.Usage });
+    if (!isLabelValue(value)) throw new CliError(`--pod-labels: ${JSON.stringify(value)} is not a valid label value`, { exitCode: ExitCode.Usage });
+    labels[key] = value;
+  }
+  return labels;
+}
+
+/** Runs a check that throws core's ValidationError and reports it as a usage error. */
+export function usage(check: () => void): void {
+  try {
+    check();
+  } catch (error) {
+    if (ValidationError.is(error)) throw new CliError(error.message, { exitCode: ExitCode.Usage, cause: error });
+    throw error;
+  }
+}

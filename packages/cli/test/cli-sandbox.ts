@@ -1,0 +1,83 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TokenCredential } from '@azure/core-auth';
+import { startArmEmulator, startKubernetesEmulator, azureClientTlsOptions, type ArmEmulator, type KubernetesEmulator } from '@pod-identity/testkit';
+import { runCli } from '@pod-identity/cli';
+
+export const SUBSCRIPTION = '00000000-0000-0000-0000-0000000000aa';
+export const NODE_GROUP = 'MC_rg_cluster_westus2';
+export const SCALE_SET = 'aks-nodepool1-12345678-vmss';
+
+/** The result of one CLI run. */
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * A Kubernetes emulator with two scale-set nodes and an ARM emulator with that scale set, plus a
+ * kubeconfig file: the world `pod-identity` commands run against in these tests.
+ */
+export interface CliSandbox {
+  kube: KubernetesEmulator;
+  arm: ArmEmulator;
+  kubeconfigPath: string;
+  /** Runs `pod-identity <args>` with `--kubeconfig` and the ARM emulator. */
+  run(...args: string[]): Promise<CliRun>;
+  /** Creates a user-assigned identity in ARM; returns its resource ID and client ID. */
+  createIdentity(name: string, resourceGroup?: string): { id: string; clientId: string };
+  close(): Promise<void>;
+}
+
+const adminCredential: TokenCredential = {
+  getToken: () => Promise.resolve({ token: 'admin-token', expiresOnTimestamp: Date.now() + 3_600_000 }),
+};
+
+/** Starts the sandbox; call `close()` after. */
+export async function startCliSandbox(): Promise<CliSandbox> {
+  const kube = await startKubernetesEmulator();
+  const arm = await startArmEmulator();
+  const scaleSet = arm.addScaleSet({ subscriptionId: SUBSCRIPTION, resourceGroup: NODE_GROUP, name: SCALE_SET, instanceCount: 2 });
+  for (const namespace of ['default', 'kube-system', 'my-app', 'other']) {
+    kube.store.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+  }
+  for (const instance of scaleSet.instances) {
+    kube.store.put({
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: instance.computerName, labels: { 'kubernetes.io/os': 'linux' } },
+      spec: { providerID: `azure://${instance.id}` },
+    });
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'pod-identity-cli-'));
+  const kubeconfigPath = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfigPath, kube.kubeconfigYaml);
+  const azure = { credential: adminCredential, endpoint: arm.url, ...azureClientTlsOptions(arm.certificateAuthority) };
+  return {
+    kube,
+    arm,
+    kubeconfigPath,
+    async run(...args) {
+      let stdout = '';
+      let stderr = '';
+      const code = await runCli(['--kubeconfig', kubeconfigPath, ...args], {
+        stdout: { write: (text: string) => (stdout += text) },
+        stderr: { write: (text: string) => (stderr += text) },
+        env: {},
+        azure,
+      });
+      return { code, stdout, stderr };
+    },
+    createIdentity(name, resourceGroup = 'identities') {
+      const info = arm.createUserAssignedIdentity({ subscriptionId: SUBSCRIPTION, resourceGroup, name });
+      return { id: info.id, clientId: info.clientId };
+    },
+    async close() {
+      await kube.close();
+      await arm.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
