@@ -1,15 +1,26 @@
 import { ComputeManagementClient } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/core-auth';
-import { createDefaultHttpClient, createPipelineFromOptions, createPipelineRequest, isRestError } from '@azure/core-rest-pipeline';
+import {
+  createDefaultHttpClient,
+  createPipelineFromOptions,
+  createPipelineRequest,
+  isRestError,
+} from '@azure/core-rest-pipeline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ArmOperation, IdentityDenial, azureClientTlsOptions, startArmEmulator } from '@pod-identity/testkit';
+import {
+  ArmOperation,
+  IdentityDenial,
+  azureClientTlsOptions,
+  startArmEmulator,
+} from '@pod-identity/testkit';
 import type { ArmEmulator, ScaleSetInfo, UserAssignedIdentityInfo } from '@pod-identity/testkit';
 
 const SUBSCRIPTION = '00000000-0000-0000-0000-000000000001';
 const RG = 'MC_rg_cluster_westus2';
 
 const credential: TokenCredential = {
-  getToken: () => Promise.resolve({ token: 'arm-test-token', expiresOnTimestamp: Date.now() + 3_600_000 }),
+  getToken: () =>
+    Promise.resolve({ token: 'arm-test-token', expiresOnTimestamp: Date.now() + 3_600_000 }),
 };
 
 /** The SDK's update takes `null` to remove an identity, which its model type does not admit. */
@@ -29,9 +40,22 @@ describe('ARM emulator through @azure/arm-compute', () => {
       ...azureClientTlsOptions(arm.certificateAuthority),
       retryOptions: { maxRetries: 2, retryDelayInMs: 10, maxRetryDelayInMs: 50 },
     });
-    alpha = arm.createUserAssignedIdentity({ subscriptionId: SUBSCRIPTION, resourceGroup: RG, name: 'alpha' });
-    beta = arm.createUserAssignedIdentity({ subscriptionId: SUBSCRIPTION, resourceGroup: RG, name: 'beta' });
-    scaleSet = arm.addScaleSet({ subscriptionId: SUBSCRIPTION, resourceGroup: RG, name: 'aks-nodepool1-vmss', instanceCount: 2 });
+    alpha = arm.createUserAssignedIdentity({
+      subscriptionId: SUBSCRIPTION,
+      resourceGroup: RG,
+      name: 'alpha',
+    });
+    beta = arm.createUserAssignedIdentity({
+      subscriptionId: SUBSCRIPTION,
+      resourceGroup: RG,
+      name: 'beta',
+    });
+    scaleSet = arm.addScaleSet({
+      subscriptionId: SUBSCRIPTION,
+      resourceGroup: RG,
+      name: 'aks-nodepool1-vmss',
+      instanceCount: 2,
+    });
   });
 
   afterEach(async () => {
@@ -43,7 +67,8 @@ describe('ARM emulator through @azure/arm-compute', () => {
     expect(got.id).toBe(scaleSet.id);
     expect(got.identity).toBeUndefined();
     const instances = [];
-    for await (const vm of client.virtualMachineScaleSetVMs.list(RG, scaleSet.name)) instances.push(vm);
+    for await (const vm of client.virtualMachineScaleSetVMs.list(RG, scaleSet.name))
+      instances.push(vm);
     expect(instances.map((vm) => vm.instanceId)).toEqual(['0', '1']);
     expect(instances[1]?.id).toBe(`${scaleSet.id}/virtualMachines/1`);
     const one = await client.virtualMachineScaleSetVMs.get(RG, scaleSet.name, '1');
@@ -54,31 +79,56 @@ describe('ARM emulator through @azure/arm-compute', () => {
     const added = await client.virtualMachineScaleSets.update(
       RG,
       scaleSet.name,
-      { identity: { type: 'UserAssigned', userAssignedIdentities: { [alpha.id.toLowerCase()]: {}, [beta.id]: {} } } },
+      {
+        identity: {
+          type: 'UserAssigned',
+          userAssignedIdentities: { [alpha.id.toLowerCase()]: {}, [beta.id]: {} },
+        },
+      },
       { updateIntervalInMs: 5 },
     );
     expect(added.provisioningState).toBe('Succeeded');
     expect(added.identity?.type).toBe('UserAssigned');
     const values = Object.values(added.identity?.userAssignedIdentities ?? {});
-    expect(values.map((value) => value.clientId).sort()).toEqual([alpha.clientId, beta.clientId].sort());
+    expect(values.map((value) => value.clientId).sort()).toEqual(
+      [alpha.clientId, beta.clientId].sort(),
+    );
     // The PATCH was answered with Azure-AsyncOperation and polled to completion.
-    expect(arm.countRequests({ operation: ArmOperation.OperationStatusGet })).toBeGreaterThanOrEqual(1);
+    expect(
+      arm.countRequests({ operation: ArmOperation.OperationStatusGet }),
+    ).toBeGreaterThanOrEqual(1);
 
     const removed = await client.virtualMachineScaleSets.update(
       RG,
       scaleSet.name,
-      { identity: { type: 'UserAssigned', userAssignedIdentities: { [alpha.id.toUpperCase()]: removal } } },
+      {
+        identity: {
+          type: 'UserAssigned',
+          userAssignedIdentities: { [alpha.id.toUpperCase()]: removal },
+        },
+      },
       { updateIntervalInMs: 5 },
     );
-    expect(Object.values(removed.identity?.userAssignedIdentities ?? {}).map((value) => value.clientId)).toEqual([beta.clientId]);
-    expect(arm.getIdentityAssignment(`${scaleSet.id}/virtualMachines/0`)?.userAssigned.map((identity) => identity.clientId)).toEqual([
-      beta.clientId,
-    ]);
-    expect(arm.countRequests({ operation: ArmOperation.ScaleSetUpdate, target: scaleSet.id })).toBe(2);
+    expect(
+      Object.values(removed.identity?.userAssignedIdentities ?? {}).map((value) => value.clientId),
+    ).toEqual([beta.clientId]);
+    expect(
+      arm
+        .getIdentityAssignment(`${scaleSet.id}/virtualMachines/0`)
+        ?.userAssigned.map((identity) => identity.clientId),
+    ).toEqual([beta.clientId]);
+    expect(arm.countRequests({ operation: ArmOperation.ScaleSetUpdate, target: scaleSet.id })).toBe(
+      2,
+    );
   });
 
   it('keeps a system-assigned identity only while the type names it, as ARM takes the type literally', async () => {
-    const vm = arm.addVirtualMachine({ subscriptionId: SUBSCRIPTION, resourceGroup: RG, name: 'vm1', systemAssignedIdentity: true });
+    const vm = arm.addVirtualMachine({
+      subscriptionId: SUBSCRIPTION,
+      resourceGroup: RG,
+      name: 'vm1',
+      systemAssignedIdentity: true,
+    });
     const before = await client.virtualMachines.get(RG, vm.name);
     expect(before.identity?.type).toBe('SystemAssigned');
     const principalId = before.identity?.principalId;
@@ -87,7 +137,12 @@ describe('ARM emulator through @azure/arm-compute', () => {
     const both = await client.virtualMachines.update(
       RG,
       vm.name,
-      { identity: { type: 'SystemAssigned, UserAssigned', userAssignedIdentities: { [alpha.id]: {} } } },
+      {
+        identity: {
+          type: 'SystemAssigned, UserAssigned',
+          userAssignedIdentities: { [alpha.id]: {} },
+        },
+      },
       { updateIntervalInMs: 5 },
     );
     expect(both.identity?.type).toBe('SystemAssigned, UserAssigned');
@@ -121,7 +176,10 @@ describe('ARM emulator through @azure/arm-compute', () => {
 
   it('refuses a request without a bearer token with 401 AuthenticationFailed', async () => {
     // The Azure pipeline without its bearer-token policy: the SDK's own transport, no Authorization header.
-    const pipeline = createPipelineFromOptions({ ...azureClientTlsOptions(arm.certificateAuthority), retryOptions: { maxRetries: 0 } });
+    const pipeline = createPipelineFromOptions({
+      ...azureClientTlsOptions(arm.certificateAuthority),
+      retryOptions: { maxRetries: 0 },
+    });
     const response = await pipeline.sendRequest(
       createDefaultHttpClient(),
       createPipelineRequest({
@@ -130,7 +188,9 @@ describe('ARM emulator through @azure/arm-compute', () => {
       }),
     );
     expect(response.status).toBe(401);
-    expect(JSON.parse(response.bodyAsText ?? '{}')).toMatchObject({ error: { code: 'AuthenticationFailed' } });
+    expect(JSON.parse(response.bodyAsText ?? '{}')).toMatchObject({
+      error: { code: 'AuthenticationFailed' },
+    });
     expect(arm.countRequests({ operation: ArmOperation.ScaleSetGet, status: 401 })).toBe(1);
   });
 
@@ -153,7 +213,12 @@ describe('ARM emulator through @azure/arm-compute', () => {
       { updateIntervalInMs: 5 },
     );
     const second = client.virtualMachineScaleSets
-      .update(RG, scaleSet.name, { identity: { type: 'UserAssigned', userAssignedIdentities: { [beta.id]: {} } } }, { updateIntervalInMs: 5 })
+      .update(
+        RG,
+        scaleSet.name,
+        { identity: { type: 'UserAssigned', userAssignedIdentities: { [beta.id]: {} } } },
+        { updateIntervalInMs: 5 },
+      )
       .then(
         () => undefined,
         (error: unknown) => error,
@@ -168,7 +233,10 @@ describe('ARM emulator through @azure/arm-compute', () => {
     arm.faults.denyIdentities([alpha.id, beta.id], IdentityDenial.LinkedAuthorizationFailed);
     const error = await client.virtualMachineScaleSets
       .update(RG, scaleSet.name, {
-        identity: { type: 'UserAssigned', userAssignedIdentities: { [alpha.id]: {}, [beta.id]: {} } },
+        identity: {
+          type: 'UserAssigned',
+          userAssignedIdentities: { [alpha.id]: {}, [beta.id]: {} },
+        },
       })
       .then(
         () => undefined,
@@ -176,14 +244,18 @@ describe('ARM emulator through @azure/arm-compute', () => {
       );
     expect(isRestError(error) && error.statusCode).toBe(403);
     expect(isRestError(error) && error.code).toBe('LinkedAuthorizationFailed');
-    expect(error instanceof Error && error.message).toContain(`on the linked scope(s) '${alpha.id},${beta.id}'`);
+    expect(error instanceof Error && error.message).toContain(
+      `on the linked scope(s) '${alpha.id},${beta.id}'`,
+    );
     expect(arm.getIdentityAssignment(scaleSet.id)?.userAssigned).toEqual([]);
   });
 
   it('refuses an identity that does not exist with FailedIdentityOperation, and more than 150 at once', async () => {
     const ghost = `/subscriptions/${SUBSCRIPTION}/resourceGroups/${RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ghost`;
     const failed = await client.virtualMachineScaleSets
-      .update(RG, scaleSet.name, { identity: { type: 'UserAssigned', userAssignedIdentities: { [ghost]: {}, [alpha.id]: {} } } })
+      .update(RG, scaleSet.name, {
+        identity: { type: 'UserAssigned', userAssignedIdentities: { [ghost]: {}, [alpha.id]: {} } },
+      })
       .then(
         () => undefined,
         (caught: unknown) => caught,
@@ -198,7 +270,9 @@ describe('ARM emulator through @azure/arm-compute', () => {
       ]),
     );
     const tooMany = await client.virtualMachineScaleSets
-      .update(RG, scaleSet.name, { identity: { type: 'UserAssigned', userAssignedIdentities: many } })
+      .update(RG, scaleSet.name, {
+        identity: { type: 'UserAssigned', userAssignedIdentities: many },
+      })
       .then(
         () => undefined,
         (caught: unknown) => caught,

@@ -1,6 +1,15 @@
 import { ComputeManagementClient } from '@azure/arm-compute';
-import { createDefaultHttpClient, createHttpHeaders, createPipelineFromOptions, createPipelineRequest } from '@azure/core-rest-pipeline';
-import { AuthenticationRequiredError, ClientCertificateCredential, ClientSecretCredential } from '@azure/identity';
+import {
+  createDefaultHttpClient,
+  createHttpHeaders,
+  createPipelineFromOptions,
+  createPipelineRequest,
+} from '@azure/core-rest-pipeline';
+import {
+  AuthenticationRequiredError,
+  ClientCertificateCredential,
+  ClientSecretCredential,
+} from '@azure/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   azureClientTlsOptions,
@@ -25,8 +34,14 @@ describe('Entra emulator through @azure/identity', () => {
   beforeAll(async () => {
     entra = await startEntraEmulator();
     certificate = createSelfSignedCertificate({ commonName: 'pod-identity-sp' });
-    secretClientId = entra.registerServicePrincipal({ tenantId: TENANT, clientSecret: secret }).clientId;
-    certClientId = entra.registerServicePrincipal({ tenantId: TENANT, certificatePem: certificate.certificatePem }).clientId;
+    secretClientId = entra.registerServicePrincipal({
+      tenantId: TENANT,
+      clientSecret: secret,
+    }).clientId;
+    certClientId = entra.registerServicePrincipal({
+      tenantId: TENANT,
+      certificatePem: certificate.certificatePem,
+    }).clientId;
   });
 
   afterAll(async () => {
@@ -41,19 +56,33 @@ describe('Entra emulator through @azure/identity', () => {
   });
 
   it('issues a token for a client secret on the v2.0 endpoint, naming the service principal', async () => {
-    const credential = new ClientSecretCredential(TENANT, secretClientId, secret, credentialOptions());
+    const credential = new ClientSecretCredential(
+      TENANT,
+      secretClientId,
+      secret,
+      credentialOptions(),
+    );
     const token = await credential.getToken(ARM_SCOPE);
-    const claims = verifyToken(token.token, entra.tokenIssuer, { audience: 'https://management.azure.com' });
+    const claims = verifyToken(token.token, entra.tokenIssuer, {
+      audience: 'https://management.azure.com',
+    });
     expect(claims.appid).toBe(secretClientId);
     expect(claims.tid).toBe(TENANT);
     expect(claims.xms_mirid).toBeUndefined();
     expect(token.expiresOnTimestamp).toBeGreaterThan(Date.now() + 3_000_000);
     const tokenRequests = entra.requestLog().filter((entry) => entry.kind === 'secret');
-    expect(tokenRequests.map((entry) => [entry.endpointVersion, entry.status])).toEqual([['v2.0', 200]]);
+    expect(tokenRequests.map((entry) => [entry.endpointVersion, entry.status])).toEqual([
+      ['v2.0', 200],
+    ]);
   });
 
   it('refuses a wrong secret with AADSTS7000215', async () => {
-    const credential = new ClientSecretCredential(TENANT, secretClientId, 'wrong', credentialOptions());
+    const credential = new ClientSecretCredential(
+      TENANT,
+      secretClientId,
+      'wrong',
+      credentialOptions(),
+    );
     const error = await credential.getToken(ARM_SCOPE).catch((caught: unknown) => caught);
     // @azure/identity surfaces MSAL's invalid_client as an AuthenticationRequiredError carrying Entra's text.
     expect(error).toBeInstanceOf(AuthenticationRequiredError);
@@ -62,30 +91,53 @@ describe('Entra emulator through @azure/identity', () => {
 
   it('refuses an unknown tenant at OpenID discovery, which MSAL reports as endpoints_resolution_error', async () => {
     const unknown = '11111111-2222-3333-4444-555555555555';
-    const credential = new ClientSecretCredential(unknown, secretClientId, secret, credentialOptions());
+    const credential = new ClientSecretCredential(
+      unknown,
+      secretClientId,
+      secret,
+      credentialOptions(),
+    );
     await expect(credential.getToken(ARM_SCOPE)).rejects.toThrow(/endpoints_resolution_error/);
-    expect(entra.requestLog().filter((entry) => entry.tenantId === unknown).map((entry) => [entry.kind, entry.status])).toEqual([
-      ['metadata', 400],
-    ]);
+    expect(
+      entra
+        .requestLog()
+        .filter((entry) => entry.tenantId === unknown)
+        .map((entry) => [entry.kind, entry.status]),
+    ).toEqual([['metadata', 400]]);
   });
 
   it('issues a token for a certificate assertion whose signature verifies against the registered certificate', async () => {
-    const credential = new ClientCertificateCredential(TENANT, certClientId, { certificate: certificate.pem }, credentialOptions());
+    const credential = new ClientCertificateCredential(
+      TENANT,
+      certClientId,
+      { certificate: certificate.pem },
+      credentialOptions(),
+    );
     const token = await credential.getToken(ARM_SCOPE);
     expect(decodeToken(token.token).claims.appid).toBe(certClientId);
-    expect(entra.requestLog().some((entry) => entry.kind === 'assertion' && entry.status === 200)).toBe(true);
+    expect(
+      entra.requestLog().some((entry) => entry.kind === 'assertion' && entry.status === 200),
+    ).toBe(true);
   });
 
   it('refuses an assertion signed by a certificate that is not registered', async () => {
     const stranger = createSelfSignedCertificate({ commonName: 'stranger' });
-    const credential = new ClientCertificateCredential(TENANT, certClientId, { certificate: stranger.pem }, credentialOptions());
+    const credential = new ClientCertificateCredential(
+      TENANT,
+      certClientId,
+      { certificate: stranger.pem },
+      credentialOptions(),
+    );
     const error = await credential.getToken(ARM_SCOPE).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(AuthenticationRequiredError);
     expect((error as Error).message).toContain('AADSTS700027');
   });
 
   it('serves the v1 endpoint with a resource form field and string-valued times, as adal calls it', async () => {
-    const pipeline = createPipelineFromOptions({ ...azureClientTlsOptions(entra.certificateAuthority), retryOptions: { maxRetries: 0 } });
+    const pipeline = createPipelineFromOptions({
+      ...azureClientTlsOptions(entra.certificateAuthority),
+      retryOptions: { maxRetries: 0 },
+    });
     const response = await pipeline.sendRequest(
       createDefaultHttpClient(),
       createPipelineRequest({
@@ -102,7 +154,11 @@ describe('Entra emulator through @azure/identity', () => {
     );
     expect(response.status).toBe(200);
     const body = JSON.parse(response.bodyAsText ?? '{}') as Record<string, unknown>;
-    expect(body).toMatchObject({ token_type: 'Bearer', resource: 'https://vault.azure.net', expires_in: '3599' });
+    expect(body).toMatchObject({
+      token_type: 'Bearer',
+      resource: 'https://vault.azure.net',
+      expires_in: '3599',
+    });
     expect(typeof body.expires_on).toBe('string');
     expect(decodeToken(String(body.access_token)).claims.aud).toBe('https://vault.azure.net');
   });
@@ -127,9 +183,21 @@ describe('Entra emulator through @azure/identity', () => {
     });
 
     it('lets ComputeManagementClient authenticate with a service principal end to end', async () => {
-      const vm = arm.addVirtualMachine({ subscriptionId: 'sub-1', resourceGroup: 'rg', name: 'vm0' });
-      const credential = new ClientSecretCredential(TENANT, secretClientId, secret, credentialOptions());
-      const client = new ComputeManagementClient(credential, 'sub-1', { endpoint: arm.url, ...azureClientTlsOptions(arm.certificateAuthority) });
+      const vm = arm.addVirtualMachine({
+        subscriptionId: 'sub-1',
+        resourceGroup: 'rg',
+        name: 'vm0',
+      });
+      const credential = new ClientSecretCredential(
+        TENANT,
+        secretClientId,
+        secret,
+        credentialOptions(),
+      );
+      const client = new ComputeManagementClient(credential, 'sub-1', {
+        endpoint: arm.url,
+        ...azureClientTlsOptions(arm.certificateAuthority),
+      });
       const got = await client.virtualMachines.get('rg', 'vm0');
       expect(got.id).toBe(vm.id);
     });

@@ -5,11 +5,28 @@
  * own worker, so no other file sees it.
  */
 import { ComputeManagementClient } from '@azure/arm-compute';
-import { createDefaultHttpClient, createHttpHeaders, createPipelineFromOptions, createPipelineRequest } from '@azure/core-rest-pipeline';
+import {
+  createDefaultHttpClient,
+  createHttpHeaders,
+  createPipelineFromOptions,
+  createPipelineRequest,
+} from '@azure/core-rest-pipeline';
 import { ManagedIdentityCredential } from '@azure/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { azureClientTlsOptions, decodeToken, getSharedTokenIssuer, startArmEmulator, startImdsEmulator, verifyToken } from '@pod-identity/testkit';
-import type { ArmEmulator, ImdsEmulator, ScaleSetInfo, UserAssignedIdentityInfo } from '@pod-identity/testkit';
+import {
+  azureClientTlsOptions,
+  decodeToken,
+  getSharedTokenIssuer,
+  startArmEmulator,
+  startImdsEmulator,
+  verifyToken,
+} from '@pod-identity/testkit';
+import type {
+  ArmEmulator,
+  ImdsEmulator,
+  ScaleSetInfo,
+  UserAssignedIdentityInfo,
+} from '@pod-identity/testkit';
 
 const SUBSCRIPTION = 'c1089427-83d3-4286-9f35-5af546a6eb67';
 const RG = 'MC_rg_cluster_westus2';
@@ -26,9 +43,21 @@ describe('IMDS emulator through @azure/identity ManagedIdentityCredential', () =
 
   beforeAll(async () => {
     arm = await startArmEmulator();
-    alpha = arm.createUserAssignedIdentity({ subscriptionId: SUBSCRIPTION, resourceGroup: RG, name: 'alpha' });
-    beta = arm.createUserAssignedIdentity({ subscriptionId: SUBSCRIPTION, resourceGroup: RG, name: 'beta' });
-    gamma = arm.createUserAssignedIdentity({ subscriptionId: SUBSCRIPTION, resourceGroup: RG, name: 'gamma' });
+    alpha = arm.createUserAssignedIdentity({
+      subscriptionId: SUBSCRIPTION,
+      resourceGroup: RG,
+      name: 'alpha',
+    });
+    beta = arm.createUserAssignedIdentity({
+      subscriptionId: SUBSCRIPTION,
+      resourceGroup: RG,
+      name: 'beta',
+    });
+    gamma = arm.createUserAssignedIdentity({
+      subscriptionId: SUBSCRIPTION,
+      resourceGroup: RG,
+      name: 'gamma',
+    });
     scaleSet = arm.addScaleSet({
       subscriptionId: SUBSCRIPTION,
       resourceGroup: RG,
@@ -37,7 +66,11 @@ describe('IMDS emulator through @azure/identity ManagedIdentityCredential', () =
       systemAssignedIdentity: true,
       userAssignedIdentities: [alpha.id, beta.id],
     });
-    imds = await startImdsEmulator({ arm, resourceId: scaleSet.instances[1]!.id, host: '127.0.0.2' });
+    imds = await startImdsEmulator({
+      arm,
+      resourceId: scaleSet.instances[1]!.id,
+      host: '127.0.0.2',
+    });
     process.env.AZURE_POD_IDENTITY_AUTHORITY_HOST = imds.url;
   });
 
@@ -49,49 +82,89 @@ describe('IMDS emulator through @azure/identity ManagedIdentityCredential', () =
   });
 
   it('issues a token for the user-assigned identity named by client id, with claims naming it', async () => {
-    const token = await new ManagedIdentityCredential({ clientId: alpha.clientId }).getToken(ARM_SCOPE);
-    const claims = verifyToken(token.token, getSharedTokenIssuer(), { audience: 'https://management.azure.com' });
-    expect(claims).toMatchObject({ appid: alpha.clientId, oid: alpha.principalId, xms_mirid: alpha.id, tid: arm.tenantId });
-    expect(imds.requestLog().at(-1)).toMatchObject({ selector: 'client_id', status: 200, clientId: alpha.clientId });
+    const token = await new ManagedIdentityCredential({ clientId: alpha.clientId }).getToken(
+      ARM_SCOPE,
+    );
+    const claims = verifyToken(token.token, getSharedTokenIssuer(), {
+      audience: 'https://management.azure.com',
+    });
+    expect(claims).toMatchObject({
+      appid: alpha.clientId,
+      oid: alpha.principalId,
+      xms_mirid: alpha.id,
+      tid: arm.tenantId,
+    });
+    expect(imds.requestLog().at(-1)).toMatchObject({
+      selector: 'client_id',
+      status: 200,
+      clientId: alpha.clientId,
+    });
   });
 
   it('selects by resource id and by object id', async () => {
-    const byResource = await new ManagedIdentityCredential({ resourceId: beta.id }).getToken('https://vault.azure.net/.default');
+    const byResource = await new ManagedIdentityCredential({ resourceId: beta.id }).getToken(
+      'https://vault.azure.net/.default',
+    );
     expect(decodeToken(byResource.token).claims.appid).toBe(beta.clientId);
-    const byObject = await new ManagedIdentityCredential({ objectId: alpha.principalId }).getToken('https://storage.azure.com/.default');
+    const byObject = await new ManagedIdentityCredential({ objectId: alpha.principalId }).getToken(
+      'https://storage.azure.com/.default',
+    );
     expect(decodeToken(byObject.token).claims.oid).toBe(alpha.principalId);
   });
 
   it('uses the system-assigned identity when none is named', async () => {
-    const token = await new ManagedIdentityCredential().getToken('https://graph.microsoft.com/.default');
+    const token = await new ManagedIdentityCredential().getToken(
+      'https://graph.microsoft.com/.default',
+    );
     const system = arm.getIdentityAssignment(scaleSet.id)?.systemAssigned;
-    expect(decodeToken(token.token).claims).toMatchObject({ appid: system?.clientId, xms_mirid: scaleSet.id });
+    expect(decodeToken(token.token).claims).toMatchObject({
+      appid: system?.clientId,
+      xms_mirid: scaleSet.id,
+    });
   });
 
   it('refuses an identity not assigned in ARM with 400 Identity not found, and serves it once ARM assigns it', async () => {
-    await expect(new ManagedIdentityCredential({ clientId: gamma.clientId }).getToken(ARM_SCOPE)).rejects.toThrow(/Identity not found/);
+    await expect(
+      new ManagedIdentityCredential({ clientId: gamma.clientId }).getToken(ARM_SCOPE),
+    ).rejects.toThrow(/Identity not found/);
     expect(imds.requestLog().at(-1)).toMatchObject({ status: 400, selector: 'client_id' });
 
     const compute = new ComputeManagementClient(
-      { getToken: () => Promise.resolve({ token: 'mic', expiresOnTimestamp: Date.now() + 60_000 }) },
+      {
+        getToken: () => Promise.resolve({ token: 'mic', expiresOnTimestamp: Date.now() + 60_000 }),
+      },
       SUBSCRIPTION,
       { endpoint: arm.url, ...azureClientTlsOptions(arm.certificateAuthority) },
     );
     await compute.virtualMachineScaleSets.update(
       RG,
       scaleSet.name,
-      { identity: { type: 'SystemAssigned, UserAssigned', userAssignedIdentities: { [gamma.id]: {} } } },
+      {
+        identity: {
+          type: 'SystemAssigned, UserAssigned',
+          userAssignedIdentities: { [gamma.id]: {} },
+        },
+      },
       { updateIntervalInMs: 5 },
     );
-    const token = await new ManagedIdentityCredential({ clientId: gamma.clientId }).getToken('https://vault.azure.net/.default');
+    const token = await new ManagedIdentityCredential({ clientId: gamma.clientId }).getToken(
+      'https://vault.azure.net/.default',
+    );
     expect(decodeToken(token.token).claims.xms_mirid).toBe(gamma.id);
   });
 
   it('answers injected retryable errors, which the SDK retries', async () => {
     imds.faults.failNext({ status: 500, count: 1 });
-    const token = await new ManagedIdentityCredential({ clientId: beta.clientId }).getToken('https://management.core.windows.net/.default');
+    const token = await new ManagedIdentityCredential({ clientId: beta.clientId }).getToken(
+      'https://management.core.windows.net/.default',
+    );
     expect(decodeToken(token.token).claims.appid).toBe(beta.clientId);
-    expect(imds.requestLog().slice(-2).map((entry) => entry.status)).toEqual([500, 200]);
+    expect(
+      imds
+        .requestLog()
+        .slice(-2)
+        .map((entry) => entry.status),
+    ).toEqual([500, 200]);
   });
 
   describe('wire contract (the SDK transport, no credential)', () => {
@@ -99,14 +172,28 @@ describe('IMDS emulator through @azure/identity ManagedIdentityCredential', () =
     const get = async (path: string, headers: Record<string, string> = { Metadata: 'true' }) => {
       const response = await pipeline.sendRequest(
         createDefaultHttpClient(),
-        createPipelineRequest({ url: `${imds.url}${path}`, method: 'GET', headers: createHttpHeaders(headers), allowInsecureConnection: true }),
+        createPipelineRequest({
+          url: `${imds.url}${path}`,
+          method: 'GET',
+          headers: createHttpHeaders(headers),
+          allowInsecureConnection: true,
+        }),
       );
-      return { status: response.status, body: JSON.parse(response.bodyAsText ?? 'null') as Record<string, unknown> };
+      return {
+        status: response.status,
+        body: JSON.parse(response.bodyAsText ?? 'null') as Record<string, unknown>,
+      };
     };
 
     it('requires Metadata: true and answers the SDK probe (no query, no header) with 400 at once', async () => {
       const probe = await get('/metadata/identity/oauth2/token', {});
-      expect(probe).toEqual({ status: 400, body: { error: 'invalid_request', error_description: 'Required metadata header not specified' } });
+      expect(probe).toEqual({
+        status: 400,
+        body: {
+          error: 'invalid_request',
+          error_description: 'Required metadata header not specified',
+        },
+      });
     });
 
     it('answers string-valued JSON on the path with a trailing slash too', async () => {
@@ -114,7 +201,15 @@ describe('IMDS emulator through @azure/identity ManagedIdentityCredential', () =
         `/metadata/identity/oauth2/token/?api-version=2018-02-01&resource=${encodeURIComponent('https://management.azure.com/')}&client_id=${alpha.clientId}`,
       );
       expect(status).toBe(200);
-      for (const field of ['access_token', 'expires_in', 'expires_on', 'not_before', 'resource', 'token_type', 'client_id']) {
+      for (const field of [
+        'access_token',
+        'expires_in',
+        'expires_on',
+        'not_before',
+        'resource',
+        'token_type',
+        'client_id',
+      ]) {
         expect(typeof body[field], field).toBe('string');
       }
       expect(body.resource).toBe('https://management.azure.com/');

@@ -34,7 +34,9 @@ describe('startSandbox', () => {
   it('registers one Node per machine, with providerIDs pointing at the emulated instances', async () => {
     const core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
     const nodes = (await core.listNode()).items;
-    expect(nodes.map((node) => node.metadata?.name).sort()).toEqual(sandbox.nodes.map((node) => node.name).sort());
+    expect(nodes.map((node) => node.metadata?.name).sort()).toEqual(
+      sandbox.nodes.map((node) => node.name).sort(),
+    );
     expect(sandbox.nodes.map((node) => node.scaleSetName)).toEqual([
       'aks-nodepool1-12345678-vmss',
       'aks-nodepool1-12345678-vmss',
@@ -46,7 +48,10 @@ describe('startSandbox', () => {
     expect(node?.spec?.providerID).toBe(
       `azure:///subscriptions/${sandbox.subscriptionId}/resourceGroups/${sandbox.nodeResourceGroup.toLowerCase()}/providers/Microsoft.Compute/virtualMachineScaleSets/aks-nodepool1-12345678-vmss/virtualMachines/0`,
     );
-    expect(node?.status?.addresses).toContainEqual({ type: 'InternalIP', address: first.internalIp });
+    expect(node?.status?.addresses).toContainEqual({
+      type: 'InternalIP',
+      address: first.internalIp,
+    });
     expect(first.name).toBe('aks-nodepool1-12345678-vmss000000');
     const vmNode = sandbox.node('standalone-vm-0');
     expect(vmNode.kind).toBe('vm');
@@ -55,15 +60,28 @@ describe('startSandbox', () => {
 
   it('serves the four pod-identity CRDs', async () => {
     const custom = sandbox.kubeConfig.makeApiClient(CustomObjectsApi);
-    for (const plural of ['azureidentities', 'azureidentitybindings', 'azureassignedidentities', 'azurepodidentityexceptions']) {
-      const list = (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural })) as { items: unknown[] };
+    for (const plural of [
+      'azureidentities',
+      'azureidentitybindings',
+      'azureassignedidentities',
+      'azurepodidentityexceptions',
+    ]) {
+      const list = (await custom.listClusterCustomObject({
+        group: API_GROUP,
+        version: API_VERSION,
+        plural,
+      })) as { items: unknown[] };
       expect(list.items, plural).toEqual([]);
     }
   });
 
   it('creates running pods with addresses from their node range, and frees them on delete', async () => {
     const node = sandbox.nodes[1]!;
-    const pod = sandbox.createPod({ name: 'demo', nodeName: node.name, labels: { aadpodidbinding: 'frontend' } });
+    const pod = sandbox.createPod({
+      name: 'demo',
+      nodeName: node.name,
+      labels: { aadpodidbinding: 'frontend' },
+    });
     const core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
     const read = await core.readNamespacedPod({ name: 'demo', namespace: 'default' });
     expect(read.status?.podIP).toBe(node.podAddressRange.first);
@@ -80,7 +98,12 @@ describe('startSandbox', () => {
 
   it('lets MIC-style clients reach ARM with the cluster service principal, and each node its own IMDS', async () => {
     const { tenantId, clientId, clientSecret } = sandbox.clusterServicePrincipal;
-    const credential = new ClientSecretCredential(tenantId, clientId, clientSecret, sandbox.credentialOptions);
+    const credential = new ClientSecretCredential(
+      tenantId,
+      clientId,
+      clientSecret,
+      sandbox.credentialOptions,
+    );
     const compute = new ComputeManagementClient(credential, sandbox.subscriptionId, {
       endpoint: sandbox.endpoints.arm,
       ...sandbox.azureClientOptions,
@@ -109,7 +132,8 @@ describe('startSandbox', () => {
   });
 
   it('stops cleanly: nothing answers afterwards and stop can be called twice', async () => {
-    const listeners = () => process.getActiveResourcesInfo().filter((resource) => resource === 'TCPServerWrap').length;
+    const listeners = () =>
+      process.getActiveResourcesInfo().filter((resource) => resource === 'TCPServerWrap').length;
     const before = listeners();
     const own = await startSandbox({ nodeCount: 2, virtualMachines: [{ name: 'vm-a' }] });
     // Kubernetes, ARM, Entra and one IMDS per node.
@@ -121,6 +145,10 @@ describe('startSandbox', () => {
     // two immediates span one full loop turn.
     for (let turn = 0; turn < 2; turn += 1) await new Promise((resolve) => setImmediate(resolve));
     expect(listeners()).toBe(before);
-    await expect(fetch(`${imdsUrl}/metadata/instance?api-version=2021-02-01`, { headers: { Metadata: 'true' } })).rejects.toThrow();
+    await expect(
+      fetch(`${imdsUrl}/metadata/instance?api-version=2021-02-01`, {
+        headers: { Metadata: 'true' },
+      }),
+    ).rejects.toThrow();
   });
 });

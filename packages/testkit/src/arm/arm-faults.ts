@@ -126,7 +126,8 @@ export class ArmFaultState implements ArmFaults {
   readonly denied = new Map<string, IdentityDenial>();
 
   setLatency(operation: ArmOperation, latencyMs: number): void {
-    if (!Number.isFinite(latencyMs) || latencyMs < 0) throw new RangeError(`latencyMs must be >= 0, got ${latencyMs}`);
+    if (!Number.isFinite(latencyMs) || latencyMs < 0)
+      throw new RangeError(`latencyMs must be >= 0, got ${latencyMs}`);
     if (latencyMs === 0) this.latency.delete(operation);
     else this.latency.set(operation, latencyMs);
   }
@@ -136,9 +137,13 @@ export class ArmFaultState implements ArmFaults {
     if (!Number.isInteger(failure.status) || failure.status < 400 || failure.status > 599) {
       throw new RangeError(`status must be an HTTP error status, got ${failure.status}`);
     }
-    if (!Number.isInteger(count) || count < 1) throw new RangeError(`count must be a positive integer, got ${count}`);
+    if (!Number.isInteger(count) || count < 1)
+      throw new RangeError(`count must be a positive integer, got ${count}`);
     this.pending.push({
-      matcher: { ...(failure.operation ? { operation: failure.operation } : {}), ...(failure.target ? { target: failure.target } : {}) },
+      matcher: {
+        ...(failure.operation ? { operation: failure.operation } : {}),
+        ...(failure.target ? { target: failure.target } : {}),
+      },
       remaining: count,
       status: failure.status,
       code: failure.code ?? DEFAULT_CODES[failure.status] ?? 'Error',
@@ -152,7 +157,8 @@ export class ArmFaultState implements ArmFaults {
       ...throttle,
       status: 429,
       code: 'TooManyRequests',
-      message: 'The request is being throttled as the limit has been reached for operation type. Please retry after the time given in the Retry-After header.',
+      message:
+        'The request is being throttled as the limit has been reached for operation type. Please retry after the time given in the Retry-After header.',
       retryAfterSeconds: throttle.retryAfterSeconds ?? 1,
     });
   }
@@ -183,7 +189,8 @@ export class ArmFaultState implements ArmFaults {
     const index = this.pending.findIndex(
       (failure) =>
         (failure.matcher.operation === undefined || failure.matcher.operation === operation) &&
-        (failure.matcher.target === undefined || lowered.includes(failure.matcher.target.toLowerCase())),
+        (failure.matcher.target === undefined ||
+          lowered.includes(failure.matcher.target.toLowerCase())),
     );
     if (index < 0) return undefined;
     const failure = this.pending[index];
@@ -193,8 +200,12 @@ export class ArmFaultState implements ArmFaults {
     return {
       status: failure.status,
       code: failure.code,
-      message: failure.message ?? `Injected failure ${failure.status} ${failure.code} for ${operation}.`,
-      headers: failure.retryAfterSeconds === undefined ? {} : { 'retry-after': String(failure.retryAfterSeconds) },
+      message:
+        failure.message ?? `Injected failure ${failure.status} ${failure.code} for ${operation}.`,
+      headers:
+        failure.retryAfterSeconds === undefined
+          ? {}
+          : { 'retry-after': String(failure.retryAfterSeconds) },
     };
   }
 }

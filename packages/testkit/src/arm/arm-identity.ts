@@ -52,7 +52,11 @@ export class ArmHttpError extends Error {
 /** Parses an `identity.type` as ARM does: case-insensitive, with or without the space after the comma. */
 export function parseIdentityType(value: unknown): ArmIdentityType {
   if (typeof value !== 'string') {
-    throw new ArmHttpError(400, 'InvalidParameter', `The value of parameter identity.type is invalid: ${JSON.stringify(value)}.`);
+    throw new ArmHttpError(
+      400,
+      'InvalidParameter',
+      `The value of parameter identity.type is invalid: ${JSON.stringify(value)}.`,
+    );
   }
   const normalized = value.replace(/\s+/g, '').toLowerCase();
   switch (normalized) {
@@ -66,7 +70,11 @@ export function parseIdentityType(value: unknown): ArmIdentityType {
     case 'userassigned,systemassigned':
       return ArmIdentityType.SystemAndUserAssigned;
     default:
-      throw new ArmHttpError(400, 'InvalidParameter', `The value '${value}' of parameter identity.type is invalid.`);
+      throw new ArmHttpError(
+        400,
+        'InvalidParameter',
+        `The value '${value}' of parameter identity.type is invalid.`,
+      );
   }
 }
 
@@ -86,7 +94,10 @@ export function newSystemIdentity(): SystemIdentity {
 }
 
 /** The ARM JSON of a resource's `identity`, or `undefined` for type None (ARM then omits the property). */
-export function identityToJson(state: ResourceIdentityState, tenantId: string): Record<string, unknown> | undefined {
+export function identityToJson(
+  state: ResourceIdentityState,
+  tenantId: string,
+): Record<string, unknown> | undefined {
   const type = identityTypeOf(state);
   if (type === ArmIdentityType.None) return undefined;
   const json: Record<string, unknown> = { type };
@@ -106,7 +117,9 @@ export function identityToJson(state: ResourceIdentityState, tenantId: string): 
 }
 
 /** Looks up a user-assigned identity to be added: its client and principal ids, or undefined if it does not exist. */
-export type UserIdentityResolver = (resourceId: string) => { clientId: string; principalId: string } | undefined;
+export type UserIdentityResolver = (
+  resourceId: string,
+) => { clientId: string; principalId: string } | undefined;
 
 /** The parsed delta of a PATCH body's `identity`. */
 export interface IdentityPatch {
@@ -117,7 +130,8 @@ export interface IdentityPatch {
   readonly remove: readonly string[];
 }
 
-const USER_IDENTITY_ID = /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.managedidentity\/userassignedidentities\/[^/]+$/i;
+const USER_IDENTITY_ID =
+  /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.managedidentity\/userassignedidentities\/[^/]+$/i;
 
 /** Parses and validates `body.identity` of a PATCH; `undefined` when the body has no identity. */
 export function parseIdentityPatch(identity: unknown): IdentityPatch | undefined {
@@ -132,7 +146,11 @@ export function parseIdentityPatch(identity: unknown): IdentityPatch | undefined
   const remove: string[] = [];
   if (map !== undefined && map !== null) {
     if (typeof map !== 'object' || Array.isArray(map)) {
-      throw new ArmHttpError(400, 'InvalidParameter', 'The value of parameter identity.userAssignedIdentities is invalid.');
+      throw new ArmHttpError(
+        400,
+        'InvalidParameter',
+        'The value of parameter identity.userAssignedIdentities is invalid.',
+      );
     }
     for (const [id, value] of Object.entries(map as Record<string, unknown>)) {
       if (!USER_IDENTITY_ID.test(id)) {
@@ -144,7 +162,12 @@ export function parseIdentityPatch(identity: unknown): IdentityPatch | undefined
       }
       if (value === null) remove.push(id);
       else if (typeof value === 'object' && !Array.isArray(value)) add.push(id);
-      else throw new ArmHttpError(400, 'InvalidParameter', `The value of identity.userAssignedIdentities['${id}'] is invalid.`);
+      else
+        throw new ArmHttpError(
+          400,
+          'InvalidParameter',
+          `The value of identity.userAssignedIdentities['${id}'] is invalid.`,
+        );
     }
   }
   return { type, add, remove };
@@ -168,7 +191,10 @@ export function applyIdentityPatch(
   const missing = patch.add.filter((id) => resolve(id) === undefined);
   if (missing.length > 0) return { missing };
   const type = patch.type;
-  const wantsUser = type === undefined || type === ArmIdentityType.UserAssigned || type === ArmIdentityType.SystemAndUserAssigned;
+  const wantsUser =
+    type === undefined ||
+    type === ArmIdentityType.UserAssigned ||
+    type === ArmIdentityType.SystemAndUserAssigned;
   if (!wantsUser && patch.add.length > 0) {
     throw new ArmHttpError(
       400,
@@ -182,10 +208,14 @@ export function applyIdentityPatch(
     const key = id.toLowerCase();
     if (next.has(key)) continue; // keep the stored spelling of an identity already assigned
     const found = resolve(id);
-    if (found) next.set(key, { resourceId: id, clientId: found.clientId, principalId: found.principalId });
+    if (found)
+      next.set(key, { resourceId: id, clientId: found.clientId, principalId: found.principalId });
   }
   if (!wantsUser) next.clear();
-  if ((type === ArmIdentityType.UserAssigned || type === ArmIdentityType.SystemAndUserAssigned) && next.size === 0) {
+  if (
+    (type === ArmIdentityType.UserAssigned || type === ArmIdentityType.SystemAndUserAssigned) &&
+    next.size === 0
+  ) {
     throw new ArmHttpError(
       400,
       'InvalidIdentityValues',
@@ -193,7 +223,8 @@ export function applyIdentityPatch(
     );
   }
   if (type !== undefined) {
-    const wantsSystem = type === ArmIdentityType.SystemAssigned || type === ArmIdentityType.SystemAndUserAssigned;
+    const wantsSystem =
+      type === ArmIdentityType.SystemAssigned || type === ArmIdentityType.SystemAndUserAssigned;
     if (wantsSystem) state.system ??= newSystemIdentity();
     else state.system = undefined;
   }

@@ -13,7 +13,12 @@ import {
   newSystemIdentity,
   parseIdentityPatch,
 } from './arm-identity.js';
-import type { ArmIdentityType, AssignedUserIdentity, ResourceIdentityState, SystemIdentity } from './arm-identity.js';
+import type {
+  ArmIdentityType,
+  AssignedUserIdentity,
+  ResourceIdentityState,
+  SystemIdentity,
+} from './arm-identity.js';
 
 /** Options of {@link startArmEmulator}. */
 export interface StartArmEmulatorOptions {
@@ -232,15 +237,31 @@ interface StoredIdentity extends UserAssignedIdentityInfo {
 
 type Route =
   | { readonly type: 'operation'; readonly subscriptionId: string; readonly operationId: string }
-  | { readonly type: 'list'; readonly kind: 'vm' | 'vmss'; readonly subscriptionId: string; readonly resourceGroup?: string }
+  | {
+      readonly type: 'list';
+      readonly kind: 'vm' | 'vmss';
+      readonly subscriptionId: string;
+      readonly resourceGroup?: string;
+    }
   | { readonly type: 'compute'; readonly kind: 'vm' | 'vmss'; readonly id: string }
   | { readonly type: 'instances'; readonly scaleSetId: string }
   | { readonly type: 'instance'; readonly scaleSetId: string; readonly instanceId: string }
-  | { readonly type: 'identity'; readonly id: string; readonly subscriptionId: string; readonly resourceGroup: string; readonly name: string };
+  | {
+      readonly type: 'identity';
+      readonly id: string;
+      readonly subscriptionId: string;
+      readonly resourceGroup: string;
+      readonly name: string;
+    };
 
 const COMPUTE = 'Microsoft.Compute';
 
-const computeId = (subscriptionId: string, resourceGroup: string, kind: 'vm' | 'vmss', name: string): string =>
+const computeId = (
+  subscriptionId: string,
+  resourceGroup: string,
+  kind: 'vm' | 'vmss',
+  name: string,
+): string =>
   `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/${COMPUTE}/${kind === 'vm' ? 'virtualMachines' : 'virtualMachineScaleSets'}/${name}`;
 
 const identityId = (subscriptionId: string, resourceGroup: string, name: string): string =>
@@ -252,7 +273,10 @@ function computerNameOf(scaleSetName: string, instanceId: number): string {
 }
 
 function parseRoute(pathname: string): Route | undefined {
-  const raw = pathname.split('/').filter((segment) => segment.length > 0).map((segment) => decodeURIComponent(segment));
+  const raw = pathname
+    .split('/')
+    .filter((segment) => segment.length > 0)
+    .map((segment) => decodeURIComponent(segment));
   const s = raw.map((segment) => segment.toLowerCase());
   if (s[0] !== 'subscriptions' || raw[1] === undefined) return undefined;
   const subscriptionId = raw[1];
@@ -267,11 +291,23 @@ function parseRoute(pathname: string): Route | undefined {
   }
   if (s[2] !== 'resourcegroups' || raw[3] === undefined || s[4] !== 'providers') return undefined;
   const resourceGroup = raw[3];
-  if (s[5] === 'microsoft.managedidentity' && s[6] === 'userassignedidentities' && s.length === 8 && raw[7] !== undefined) {
-    return { type: 'identity', id: identityId(subscriptionId, resourceGroup, raw[7]), subscriptionId, resourceGroup, name: raw[7] };
+  if (
+    s[5] === 'microsoft.managedidentity' &&
+    s[6] === 'userassignedidentities' &&
+    s.length === 8 &&
+    raw[7] !== undefined
+  ) {
+    return {
+      type: 'identity',
+      id: identityId(subscriptionId, resourceGroup, raw[7]),
+      subscriptionId,
+      resourceGroup,
+      name: raw[7],
+    };
   }
   if (s[5] !== 'microsoft.compute') return undefined;
-  const kind = s[6] === 'virtualmachines' ? 'vm' : s[6] === 'virtualmachinescalesets' ? 'vmss' : undefined;
+  const kind =
+    s[6] === 'virtualmachines' ? 'vm' : s[6] === 'virtualmachinescalesets' ? 'vmss' : undefined;
   if (kind === undefined) return undefined;
   if (s.length === 7) return { type: 'list', kind, subscriptionId, resourceGroup };
   const name = raw[7];
@@ -280,7 +316,8 @@ function parseRoute(pathname: string): Route | undefined {
   if (s.length === 8) return { type: 'compute', kind, id };
   if (kind === 'vmss' && s[8] === 'virtualmachines') {
     if (s.length === 9) return { type: 'instances', scaleSetId: id };
-    if (s.length === 10 && raw[9] !== undefined) return { type: 'instance', scaleSetId: id, instanceId: raw[9] };
+    if (s.length === 10 && raw[9] !== undefined)
+      return { type: 'instance', scaleSetId: id, instanceId: raw[9] };
   }
   return undefined;
 }
@@ -293,8 +330,10 @@ function operationOf(route: Route, method: string): ArmOperation | undefined {
       if (method !== 'GET') return undefined;
       return route.kind === 'vm' ? ArmOperation.VmList : ArmOperation.ScaleSetList;
     case 'compute':
-      if (method === 'GET') return route.kind === 'vm' ? ArmOperation.VmGet : ArmOperation.ScaleSetGet;
-      if (method === 'PATCH') return route.kind === 'vm' ? ArmOperation.VmUpdate : ArmOperation.ScaleSetUpdate;
+      if (method === 'GET')
+        return route.kind === 'vm' ? ArmOperation.VmGet : ArmOperation.ScaleSetGet;
+      if (method === 'PATCH')
+        return route.kind === 'vm' ? ArmOperation.VmUpdate : ArmOperation.ScaleSetUpdate;
       return undefined;
     case 'instances':
       return method === 'GET' ? ArmOperation.ScaleSetVmList : undefined;
@@ -330,13 +369,19 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    throw new ArmHttpError(400, 'InvalidRequestContent', 'The request content was invalid and could not be deserialized.');
+    throw new ArmHttpError(
+      400,
+      'InvalidRequestContent',
+      'The request content was invalid and could not be deserialized.',
+    );
   }
 }
 
 const assertName = (what: string, value: string): void => {
   if (typeof value !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._()-]{0,88}$/.test(value)) {
-    throw new TypeError(`${what} must be a valid Azure resource name, got ${JSON.stringify(value)}`);
+    throw new TypeError(
+      `${what} must be a valid Azure resource name, got ${JSON.stringify(value)}`,
+    );
   }
 };
 
@@ -354,15 +399,19 @@ const assertName = (what: string, value: string): void => {
  * request that first assigned them and matched case-insensitively; an unknown identity is refused
  * with `FailedIdentityOperation`; the 150-identity limit answers 400 `BadRequest`.
  */
-export async function startArmEmulator(options: StartArmEmulatorOptions = {}): Promise<ArmEmulator> {
+export async function startArmEmulator(
+  options: StartArmEmulatorOptions = {},
+): Promise<ArmEmulator> {
   const tenantId = options.tenantId ?? randomUUID();
   const certificateAuthority = options.certificateAuthority ?? getSharedCertificateAuthority();
   const maxIdentities = options.maxIdentitiesPerRequest ?? 150;
   const rejectConcurrent = options.rejectConcurrentUpdates ?? true;
   const operationDurationMs = options.operationDurationMs ?? 0;
   const requireExisting = options.requireExistingIdentities ?? true;
-  if (!Number.isInteger(maxIdentities) || maxIdentities < 1) throw new RangeError('maxIdentitiesPerRequest must be a positive integer');
-  if (!Number.isFinite(operationDurationMs) || operationDurationMs < 0) throw new RangeError('operationDurationMs must be >= 0');
+  if (!Number.isInteger(maxIdentities) || maxIdentities < 1)
+    throw new RangeError('maxIdentitiesPerRequest must be a positive integer');
+  if (!Number.isFinite(operationDurationMs) || operationDurationMs < 0)
+    throw new RangeError('operationDurationMs must be >= 0');
 
   const faults = new ArmFaultState();
   const compute = new Map<string, ComputeResource>();
@@ -373,15 +422,31 @@ export async function startArmEmulator(options: StartArmEmulatorOptions = {}): P
   const log: ArmRequestRecord[] = [];
   const stopping = new AbortController();
 
-  const resolveIdentity = (resourceId: string): { clientId: string; principalId: string } | undefined =>
-    identities.get(resourceId.toLowerCase()) ?? (requireExisting ? undefined : { clientId: randomUUID(), principalId: randomUUID() });
+  const resolveIdentity = (
+    resourceId: string,
+  ): { clientId: string; principalId: string } | undefined =>
+    identities.get(resourceId.toLowerCase()) ??
+    (requireExisting ? undefined : { clientId: randomUUID(), principalId: randomUUID() });
 
-  const initialIdentity = (systemAssigned: boolean | undefined, userIds: readonly string[] | undefined): ResourceIdentityState => {
-    const state: ResourceIdentityState = { system: systemAssigned ? newSystemIdentity() : undefined, user: new Map() };
+  const initialIdentity = (
+    systemAssigned: boolean | undefined,
+    userIds: readonly string[] | undefined,
+  ): ResourceIdentityState => {
+    const state: ResourceIdentityState = {
+      system: systemAssigned ? newSystemIdentity() : undefined,
+      user: new Map(),
+    };
     for (const id of userIds ?? []) {
       const found = identities.get(id.toLowerCase());
-      if (!found) throw new RangeError(`user-assigned identity ${id} does not exist in the ARM emulator; create it first`);
-      state.user.set(id.toLowerCase(), { resourceId: found.id, clientId: found.clientId, principalId: found.principalId });
+      if (!found)
+        throw new RangeError(
+          `user-assigned identity ${id} does not exist in the ARM emulator; create it first`,
+        );
+      state.user.set(id.toLowerCase(), {
+        resourceId: found.id,
+        clientId: found.clientId,
+        principalId: found.principalId,
+      });
     }
     return state;
   };
@@ -390,15 +455,18 @@ export async function startArmEmulator(options: StartArmEmulatorOptions = {}): P
   const settle = (): void => {
     const now = Date.now();
     const busy = new Set<string>();
-    for (const operation of operations.values()) if (operation.completesAt > now) busy.add(operation.target);
+    for (const operation of operations.values())
+      if (operation.completesAt > now) busy.add(operation.target);
     for (const [key, resource] of compute) {
-      if (resource.provisioningState === 'Updating' && !busy.has(key) && !updatesInFlight.has(key)) resource.provisioningState = 'Succeeded';
+      if (resource.provisioningState === 'Updating' && !busy.has(key) && !updatesInFlight.has(key))
+        resource.provisioningState = 'Succeeded';
     }
   };
 
   const isBusy = (target: string): boolean => {
     const now = Date.now();
-    for (const operation of operations.values()) if (operation.target === target && operation.completesAt > now) return true;
+    for (const operation of operations.values())
+      if (operation.target === target && operation.completesAt > now) return true;
     return (updatesInFlight.get(target) ?? 0) > 0;
   };
 
@@ -409,7 +477,10 @@ export async function startArmEmulator(options: StartArmEmulatorOptions = {}): P
     const base: Record<string, unknown> = {
       id: resource.id,
       name: resource.name,
-      type: resource.kind === 'vm' ? `${COMPUTE}/virtualMachines` : `${COMPUTE}/virtualMachineScaleSets`,
+      type:
+        resource.kind === 'vm'
+          ? `${COMPUTE}/virtualMachines`
+          : `${COMPUTE}/virtualMachineScaleSets`,
       location: resource.location,
       tags: {},
       ...(identity ? { identity } : {}),
@@ -467,16 +538,27 @@ export async function startArmEmulator(options: StartArmEmulatorOptions = {}): P
     type: 'Microsoft.ManagedIdentity/userAssignedIdentities',
     location: identity.location,
     tags: identity.tags,
-    properties: { tenantId: identity.tenantId, principalId: identity.principalId, clientId: identity.clientId },
+    properties: {
+      tenantId: identity.tenantId,
+      principalId: identity.principalId,
+      clientId: identity.clientId,
+    },
   });
 
   const notFound = (kind: string, id: string): ArmHttpError =>
-    new ArmHttpError(404, 'ResourceNotFound', `The Resource '${kind}' under resource group '${id.split('/')[4] ?? ''}' was not found.`);
+    new ArmHttpError(
+      404,
+      'ResourceNotFound',
+      `The Resource '${kind}' under resource group '${id.split('/')[4] ?? ''}' was not found.`,
+    );
 
   const getCompute = (kind: 'vm' | 'vmss', id: string): ComputeResource => {
     const resource = compute.get(id.toLowerCase());
     if (resource?.kind !== kind) {
-      throw notFound(`${COMPUTE}/${kind === 'vm' ? 'virtualMachines' : 'virtualMachineScaleSets'}/${id.split('/').pop() ?? ''}`, id);
+      throw notFound(
+        `${COMPUTE}/${kind === 'vm' ? 'virtualMachines' : 'virtualMachineScaleSets'}/${id.split('/').pop() ?? ''}`,
+        id,
+      );
     }
     return resource;
   };
@@ -498,7 +580,11 @@ export async function startArmEmulator(options: StartArmEmulatorOptions = {}): P
       stopping.signal.addEventListener('abort', onAbort, { once: true });
     });
 
-  const identityDenialError = (resource: ComputeResource, ids: readonly string[], kind: IdentityDenial): ArmHttpError => {
+  const identityDenialError = (
+    resource: ComputeResource,
+    ids: readonly string[],
+    kind: IdentityDenial,
+  ): ArmHttpError => {
     const quoted = ids.join(',');
     if (kind === IdentityDenial.LinkedAuthorizationFailed) {
       const action = resource.kind === 'vm' ? 'virtualMachines' : 'virtualMachineScaleSets';
@@ -523,27 +609,50 @@ export async function startArmEmulator(options: StartArmEmulatorOptions = {}): P
     apiVersion: string,
   ): { status: number; body: unknown; headers: Record<string, string> } => {
     if (resource.provisioningState === 'Deleting') {
-      throw new ArmHttpError(409, 'OperationNotAllowed', `The operation is not allowed since resource '${resource.name}' is being deleted.`);
+      throw new ArmHttpError(
+        409,
+        'OperationNotAllowed',
+        `The operation is not allowed since resource '${resource.name}' is being deleted.`,
+      );
     }
     const ifMatch = request.headers['if-match'];
     if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== etagOf(resource)) {
-      throw new ArmHttpError(412, 'PreconditionFailed', `The condition specified using HTTP conditional header(s) is not met (If-Match ${ifMatch}).`);
+      throw new ArmHttpError(
+        412,
+        'PreconditionFailed',
+        `The condition specified using HTTP conditional header(s) is not met (If-Match ${ifMatch}).`,
+      );
     }
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-      throw new ArmHttpError(400, 'InvalidRequestContent', 'The request content was invalid and could not be deserialized.');
+      throw new ArmHttpError(
+        400,
+        'InvalidRequestContent',
+        'The request content was invalid and could not be deserialized.',
+      );
     }
     const patch = parseIdentityPatch((body as Record<string, unknown>).identity);
     if (patch) {
       const count = patch.add.length + patch.remove.length;
       if (count > maxIdentities) {
-        throw new ArmHttpError(400, 'BadRequest', `The request has ${count} user assigned identities; at most ${maxIdentities} are allowed in one request.`);
+        throw new ArmHttpError(
+          400,
+          'BadRequest',
+          `The request has ${count} user assigned identities; at most ${maxIdentities} are allowed in one request.`,
+        );
       }
-      const linked = patch.add.filter((id) => faults.denied.get(id.toLowerCase()) === IdentityDenial.LinkedAuthorizationFailed);
-      if (linked.length > 0) throw identityDenialError(resource, linked, IdentityDenial.LinkedAuthorizationFailed);
-      const failed = patch.add.filter((id) => faults.denied.get(id.toLowerCase()) === IdentityDenial.FailedIdentityOperation);
-      if (failed.length > 0) throw identityDenialError(resource, failed, IdentityDenial.FailedIdentityOperation);
+      const linked = patch.add.filter(
+        (id) => faults.denied.get(id.toLowerCase()) === IdentityDenial.LinkedAuthorizationFailed,
+      );
+      if (linked.length > 0)
+        throw identityDenialError(resource, linked, IdentityDenial.LinkedAuthorizationFailed);
+      const failed = patch.add.filter(
+        (id) => faults.denied.get(id.toLowerCase()) === IdentityDenial.FailedIdentityOperation,
+      );
+      if (failed.length > 0)
+        throw identityDenialError(resource, failed, IdentityDenial.FailedIdentityOperation);
       const { missing } = applyIdentityPatch(resource.identity, patch, resolveIdentity);
-      if (missing.length > 0) throw identityDenialError(resource, missing, IdentityDenial.FailedIdentityOperation);
+      if (missing.length > 0)
+        throw identityDenialError(resource, missing, IdentityDenial.FailedIdentityOperation);
     }
     resource.version += 1;
     resource.provisioningState = 'Updating';
@@ -558,7 +667,10 @@ export async function startArmEmulator(options: StartArmEmulatorOptions = {}): P
     return {
       status: 200,
       body: computeJson(resource),
-      headers: { 'azure-asyncoperation': statusUrl, ...(resource.kind === 'vmss' ? { etag: etagOf(resource) } : {}) },
+      headers: {
+        'azure-asyncoperation': statusUrl,
+        ...(resource.kind === 'vmss' ? { etag: etagOf(resource) } : {}),
+      },
     };
   };
 
@@ -570,7 +682,12 @@ export async function startArmEmulator(options: StartArmEmulatorOptions = {}): P
     switch (route.type) {
       case 'operation': {
         const operation = operations.get(route.operationId);
-        if (!operation) throw new ArmHttpError(404, 'NotFound', `The operation '${route.operationId}' was not found.`);
+        if (!operation)
+          throw new ArmHttpError(
+            404,
+            'NotFound',
+            `The operation '${route.operationId}' was not found.`,
+          );
         settle();
         const done = Date.now() >= operation.completesAt;
         return {
@@ -579,15 +696,22 @@ export async function startArmEmulator(options: StartArmEmulatorOptions = {}): P
             name: operation.id,
             startTime: operation.startTime.toISOString(),
             status: done ? 'Succeeded' : 'InProgress',
-            ...(done ? { endTime: new Date(Math.max(operation.completesAt, operation.startTime.getTime())).toISOString() } : {}),
+            ...(done
+              ? {
+                  endTime: new Date(
+                    Math.max(operation.completesAt, operation.startTime.getTime()),
+                  ).toISOString(),
+                }
+              : {}),
           },
         };
       }
       case 'list': {
         settle();
-        const prefix = route.resourceGroup === undefined
-          ? `/subscriptions/${route.subscriptionId}/`.toLowerCase()
-          : `/subscriptions/${route.subscriptionId}/resourceGroups/${route.resourceGroup}/`.toLowerCase();
+        const prefix =
+          route.resourceGroup === undefined
+            ? `/subscriptions/${route.subscriptionId}/`.toLowerCase()
+            : `/subscriptions/${route.subscriptionId}/resourceGroups/${route.resourceGroup}/`.toLowerCase();
         const value = [...compute.entries()]
           .filter(([key, resource]) => key.startsWith(prefix) && resource.kind === route.kind)
           .map(([, resource]) => computeJson(resource));
@@ -597,40 +721,68 @@ export async function startArmEmulator(options: StartArmEmulatorOptions = {}): P
         // PATCH never reaches here: the handler serves updates itself (it counts their identities first).
         const resource = getCompute(route.kind, route.id);
         settle();
-        return { status: 200, body: computeJson(resource), headers: resource.kind === 'vmss' ? { etag: etagOf(resource) } : {} };
+        return {
+          status: 200,
+          body: computeJson(resource),
+          headers: resource.kind === 'vmss' ? { etag: etagOf(resource) } : {},
+        };
       }
       case 'instances': {
         settle();
         const scaleSet = getCompute('vmss', route.scaleSetId);
-        return { status: 200, body: { value: [...scaleSet.instances.values()].map((instance) => instanceJson(scaleSet, instance)) } };
+        return {
+          status: 200,
+          body: {
+            value: [...scaleSet.instances.values()].map((instance) =>
+              instanceJson(scaleSet, instance),
+            ),
+          },
+        };
       }
       case 'instance': {
         settle();
         const scaleSet = getCompute('vmss', route.scaleSetId);
         const instance = scaleSet.instances.get(route.instanceId);
-        if (!instance) throw notFound(`${COMPUTE}/virtualMachineScaleSets/${scaleSet.name}/virtualMachines/${route.instanceId}`, scaleSet.id);
+        if (!instance)
+          throw notFound(
+            `${COMPUTE}/virtualMachineScaleSets/${scaleSet.name}/virtualMachines/${route.instanceId}`,
+            scaleSet.id,
+          );
         return { status: 200, body: instanceJson(scaleSet, instance) };
       }
       case 'identity': {
         const key = route.id.toLowerCase();
         if (method === 'GET') {
           const identity = identities.get(key);
-          if (!identity) throw notFound(`Microsoft.ManagedIdentity/userAssignedIdentities/${route.name}`, route.id);
+          if (!identity)
+            throw notFound(
+              `Microsoft.ManagedIdentity/userAssignedIdentities/${route.name}`,
+              route.id,
+            );
           return { status: 200, body: identityJson(identity) };
         }
         if (method === 'DELETE') {
           return { status: identities.delete(key) ? 200 : 204 };
         }
         const body = await readJson(request);
-        const record = (body !== null && typeof body === 'object' ? body : {}) as Record<string, unknown>;
+        const record = (body !== null && typeof body === 'object' ? body : {}) as Record<
+          string,
+          unknown
+        >;
         const existing = identities.get(key);
         const tags = (record.tags ?? existing?.tags ?? {}) as Record<string, string>;
-        const location = typeof record.location === 'string' ? record.location : (existing?.location ?? 'westus2');
+        const location =
+          typeof record.location === 'string' ? record.location : (existing?.location ?? 'westus2');
         if (existing) {
           existing.tags = tags;
           return { status: 200, body: identityJson(existing) };
         }
-        const created = storeIdentity({ subscriptionId: route.subscriptionId, resourceGroup: route.resourceGroup, name: route.name, location });
+        const created = storeIdentity({
+          subscriptionId: route.subscriptionId,
+          resourceGroup: route.resourceGroup,
+          name: route.name,
+          location,
+        });
         created.tags = tags;
         return { status: 201, body: identityJson(created) };
       }
@@ -654,7 +806,12 @@ export async function startArmEmulator(options: StartArmEmulatorOptions = {}): P
     return stored;
   };
 
-  const respond = (response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
+  const respond = (
+    response: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void => {
     const payload = body === undefined ? '' : JSON.stringify(body);
     response.writeHead(status, {
       'x-ms-request-id': randomUUID(),
@@ -676,8 +833,14 @@ export async function startArmEmulator(options: StartArmEmulatorOptions = {}): P
       request.resume();
       respond(response, route ? 405 : 404, {
         error: route
-          ? { code: 'MethodNotAllowed', message: `The requested resource does not support http method '${method}'.` }
-          : { code: 'InvalidResourceType', message: `The resource type could not be found for '${url.pathname}'.` },
+          ? {
+              code: 'MethodNotAllowed',
+              message: `The requested resource does not support http method '${method}'.`,
+            }
+          : {
+              code: 'InvalidResourceType',
+              message: `The resource type could not be found for '${url.pathname}'.`,
+            },
       });
       return;
     }
@@ -686,31 +849,46 @@ export async function startArmEmulator(options: StartArmEmulatorOptions = {}): P
     const record = (status: number): void => {
       log.push({ operation, method, target, status, identityCount });
     };
-    const isUpdate = operation === ArmOperation.ScaleSetUpdate || operation === ArmOperation.VmUpdate;
+    const isUpdate =
+      operation === ArmOperation.ScaleSetUpdate || operation === ArmOperation.VmUpdate;
     let tracked = false;
     try {
       const authorization = request.headers.authorization ?? '';
       const match = /^Bearer\s+(\S+)$/i.exec(authorization);
       if (!match?.[1]) {
         request.resume();
-        throw new ArmHttpError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.", {
-          'www-authenticate': 'Bearer authorization_uri="https://login.microsoftonline.com/", error="invalid_token", error_description="The authentication failed because of missing \'Authorization\' header."',
-        });
+        throw new ArmHttpError(
+          401,
+          'AuthenticationFailed',
+          "Authentication failed. The 'Authorization' header is missing.",
+          {
+            'www-authenticate':
+              'Bearer authorization_uri="https://login.microsoftonline.com/", error="invalid_token", error_description="The authentication failed because of missing \'Authorization\' header."',
+          },
+        );
       }
       if (options.verifyToken && !options.verifyToken(match[1])) {
         request.resume();
         throw new ArmHttpError(401, 'InvalidAuthenticationToken', 'The access token is invalid.', {
-          'www-authenticate': 'Bearer authorization_uri="https://login.microsoftonline.com/", error="invalid_token", error_description="The access token is invalid."',
+          'www-authenticate':
+            'Bearer authorization_uri="https://login.microsoftonline.com/", error="invalid_token", error_description="The access token is invalid."',
         });
       }
       if (!url.searchParams.get('api-version')) {
         request.resume();
-        throw new ArmHttpError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
+        throw new ArmHttpError(
+          400,
+          'MissingApiVersionParameter',
+          'The api-version query parameter (?api-version=) is required for all requests.',
+        );
       }
       if (isUpdate && target !== undefined) {
         if (rejectConcurrent && isBusy(target)) {
           request.resume();
-          const kindName = route.type === 'compute' && route.kind === 'vm' ? 'virtual machine' : 'virtual machine scale set';
+          const kindName =
+            route.type === 'compute' && route.kind === 'vm'
+              ? 'virtual machine'
+              : 'virtual machine scale set';
           throw new ArmHttpError(
             409,
             'OperationNotAllowed',
@@ -729,11 +907,20 @@ export async function startArmEmulator(options: StartArmEmulatorOptions = {}): P
       if (isUpdate) {
         // Count the identities before serving so that refused PATCHes are counted too.
         const body = await readJson(request);
-        const map = (body as { identity?: { userAssignedIdentities?: Record<string, unknown> } } | null)?.identity?.userAssignedIdentities;
+        const map = (
+          body as { identity?: { userAssignedIdentities?: Record<string, unknown> } } | null
+        )?.identity?.userAssignedIdentities;
         identityCount = map && typeof map === 'object' ? Object.keys(map).length : 0;
-        if (route.type !== 'compute') throw new Error('unreachable: updates address a VM or scale set');
+        if (route.type !== 'compute')
+          throw new Error('unreachable: updates address a VM or scale set');
         const resource = getCompute(route.kind, route.id);
-        const result = handlePatch(resource, body, request, baseUrl, url.searchParams.get('api-version') ?? '');
+        const result = handlePatch(
+          resource,
+          body,
+          request,
+          baseUrl,
+          url.searchParams.get('api-version') ?? '',
+        );
         record(result.status);
         respond(response, result.status, result.body, result.headers);
         return;
@@ -750,7 +937,12 @@ export async function startArmEmulator(options: StartArmEmulatorOptions = {}): P
         throw error;
       }
       record(error.status);
-      respond(response, error.status, { error: { code: error.code, message: error.message } }, { ...error.headers });
+      respond(
+        response,
+        error.status,
+        { error: { code: error.code, message: error.message } },
+        { ...error.headers },
+      );
     } finally {
       if (tracked && target !== undefined) {
         const left = (updatesInFlight.get(target) ?? 1) - 1;
@@ -769,7 +961,8 @@ export async function startArmEmulator(options: StartArmEmulatorOptions = {}): P
   const addCompute = (kind: 'vm' | 'vmss', spec: VirtualMachineSpec): ComputeResource => {
     assertName('resourceGroup', spec.resourceGroup);
     assertName('name', spec.name);
-    if (typeof spec.subscriptionId !== 'string' || spec.subscriptionId.length === 0) throw new TypeError('subscriptionId is required');
+    if (typeof spec.subscriptionId !== 'string' || spec.subscriptionId.length === 0)
+      throw new TypeError('subscriptionId is required');
     const id = computeId(spec.subscriptionId, spec.resourceGroup, kind, spec.name);
     if (compute.has(id.toLowerCase())) throw new RangeError(`${id} already exists`);
     const resource: ComputeResource = {
@@ -810,7 +1003,8 @@ export async function startArmEmulator(options: StartArmEmulatorOptions = {}): P
     faults,
     addScaleSet(spec) {
       const instanceCount = spec.instanceCount ?? 1;
-      if (!Number.isInteger(instanceCount) || instanceCount < 0) throw new RangeError(`instanceCount must be >= 0, got ${instanceCount}`);
+      if (!Number.isInteger(instanceCount) || instanceCount < 0)
+        throw new RangeError(`instanceCount must be >= 0, got ${instanceCount}`);
       const resource = addCompute('vmss', spec);
       for (let index = 0; index < instanceCount; index += 1) {
         const instanceId = String(index);
@@ -847,7 +1041,9 @@ export async function startArmEmulator(options: StartArmEmulatorOptions = {}): P
     createUserAssignedIdentity(spec) {
       assertName('resourceGroup', spec.resourceGroup);
       assertName('name', spec.name);
-      const existing = identities.get(identityId(spec.subscriptionId, spec.resourceGroup, spec.name).toLowerCase());
+      const existing = identities.get(
+        identityId(spec.subscriptionId, spec.resourceGroup, spec.name).toLowerCase(),
+      );
       return publicIdentity(existing ?? storeIdentity(spec));
     },
     deleteUserAssignedIdentity(resourceId) {

@@ -52,7 +52,11 @@ export interface EntraRequestRecord {
 /** Fault injection of the Entra emulator's token endpoint. */
 export interface EntraFaults {
   /** Answers the next `count` (default 1) token requests with this status (e.g. 500, 503, 429). */
-  failNext(failure: { readonly status: number; readonly count?: number; readonly retryAfterSeconds?: number }): void;
+  failNext(failure: {
+    readonly status: number;
+    readonly count?: number;
+    readonly retryAfterSeconds?: number;
+  }): void;
   /** Delays every token response (0 removes it). */
   setLatency(latencyMs: number): void;
   clear(): void;
@@ -75,7 +79,8 @@ export interface EntraEmulator {
 
 interface StoredPrincipal extends ServicePrincipalInfo {
   readonly secret: string | undefined;
-  readonly certificate: { readonly publicKey: KeyObject; readonly sha1: string; readonly sha256: string } | undefined;
+  readonly certificate:
+    { readonly publicKey: KeyObject; readonly sha1: string; readonly sha256: string } | undefined;
 }
 
 class EntraError extends Error {
@@ -115,32 +120,41 @@ async function readForm(request: IncomingMessage): Promise<URLSearchParams> {
  * Credentials reach it with `{ authorityHost: entra.url, disableInstanceDiscovery: true, ...azureClientTlsOptions(ca) }`.
  * Errors carry the AADSTS codes Entra uses.
  */
-export async function startEntraEmulator(options: StartEntraEmulatorOptions = {}): Promise<EntraEmulator> {
+export async function startEntraEmulator(
+  options: StartEntraEmulatorOptions = {},
+): Promise<EntraEmulator> {
   const certificateAuthority = options.certificateAuthority ?? getSharedCertificateAuthority();
   const tokenIssuer = options.tokenIssuer ?? getSharedTokenIssuer();
   const lifetimeMs = options.tokenLifetimeMs ?? 3_599_000;
   const principals = new Map<string, StoredPrincipal>();
   const tenants = new Set<string>();
   const log: EntraRequestRecord[] = [];
-  const pending: { status: number; remaining: number; retryAfterSeconds: number | undefined }[] = [];
+  const pending: { status: number; remaining: number; retryAfterSeconds: number | undefined }[] =
+    [];
   const timers = new Set<NodeJS.Timeout>();
   let latencyMs = 0;
   let baseUrl = '';
 
-  const key = (tenantId: string, clientId: string): string => `${tenantId.toLowerCase()}/${clientId.toLowerCase()}`;
+  const key = (tenantId: string, clientId: string): string =>
+    `${tenantId.toLowerCase()}/${clientId.toLowerCase()}`;
 
   const openIdConfiguration = (tenant: string, version: 'v1' | 'v2.0'): Record<string, unknown> => {
     const v = version === 'v2.0' ? '/v2.0' : '';
     return {
       token_endpoint: `${baseUrl}/${tenant}/oauth2${v}/token`,
-      token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+      token_endpoint_auth_methods_supported: [
+        'client_secret_post',
+        'private_key_jwt',
+        'client_secret_basic',
+      ],
       jwks_uri: `${baseUrl}/${tenant}/discovery${v}/keys`,
       response_modes_supported: ['query', 'fragment', 'form_post'],
       subject_types_supported: ['pairwise'],
       id_token_signing_alg_values_supported: ['RS256'],
       response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
       scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
-      issuer: version === 'v2.0' ? `${baseUrl}/${tenant}/v2.0` : `https://sts.windows.net/${tenant}/`,
+      issuer:
+        version === 'v2.0' ? `${baseUrl}/${tenant}/v2.0` : `https://sts.windows.net/${tenant}/`,
       request_uri_parameter_supported: false,
       userinfo_endpoint: `${baseUrl}/oidc/userinfo`,
       authorization_endpoint: `${baseUrl}/${tenant}/oauth2${v}/authorize`,
@@ -158,9 +172,18 @@ export async function startEntraEmulator(options: StartEntraEmulatorOptions = {}
     };
   };
 
-  const checkAssertion = (principal: StoredPrincipal, assertion: string, audiences: readonly string[]): void => {
-    const invalid = (code: number, description: string): EntraError => new EntraError(401, 'invalid_client', code, description);
-    if (!principal.certificate) throw invalid(700027, 'Client assertion failed signature validation. [Reason - No certificate is registered for the application.]');
+  const checkAssertion = (
+    principal: StoredPrincipal,
+    assertion: string,
+    audiences: readonly string[],
+  ): void => {
+    const invalid = (code: number, description: string): EntraError =>
+      new EntraError(401, 'invalid_client', code, description);
+    if (!principal.certificate)
+      throw invalid(
+        700027,
+        'Client assertion failed signature validation. [Reason - No certificate is registered for the application.]',
+      );
     let decoded;
     try {
       decoded = decodeToken(assertion);
@@ -172,7 +195,8 @@ export async function startEntraEmulator(options: StartEntraEmulatorOptions = {}
     const x5t = typeof header.x5t === 'string' ? header.x5t : undefined;
     const x5t256 = typeof header['x5t#S256'] === 'string' ? header['x5t#S256'] : undefined;
     const thumbprintMatches =
-      (x5t !== undefined && x5t === principal.certificate.sha1) || (x5t256 !== undefined && x5t256 === principal.certificate.sha256);
+      (x5t !== undefined && x5t === principal.certificate.sha1) ||
+      (x5t256 !== undefined && x5t256 === principal.certificate.sha256);
     if (!thumbprintMatches) {
       throw invalid(
         700027,
@@ -189,18 +213,35 @@ export async function startEntraEmulator(options: StartEntraEmulatorOptions = {}
       valid = verify(
         'sha256',
         data,
-        { key: principal.certificate.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO },
+        {
+          key: principal.certificate.publicKey,
+          padding: constants.RSA_PKCS1_PSS_PADDING,
+          saltLength: constants.RSA_PSS_SALTLEN_AUTO,
+        },
         signatureBytes,
       );
     } else {
-      throw invalid(700027, `Client assertion failed signature validation. [Reason - Unsupported algorithm ${String(header.alg)}.]`);
+      throw invalid(
+        700027,
+        `Client assertion failed signature validation. [Reason - Unsupported algorithm ${String(header.alg)}.]`,
+      );
     }
-    if (!valid) throw invalid(700027, 'Client assertion failed signature validation. [Reason - The signature is invalid.]');
+    if (!valid)
+      throw invalid(
+        700027,
+        'Client assertion failed signature validation. [Reason - The signature is invalid.]',
+      );
     if (raw.iss !== principal.clientId || raw.sub !== principal.clientId) {
-      throw invalid(700021, 'Client assertion application identifier doesn\'t match \'client_id\' parameter.');
+      throw invalid(
+        700021,
+        "Client assertion application identifier doesn't match 'client_id' parameter.",
+      );
     }
     if (typeof raw.aud !== 'string' || !audiences.includes(raw.aud)) {
-      throw invalid(700212, `No matching federated identity record found for presented assertion audience '${String(raw.aud)}'.`);
+      throw invalid(
+        700212,
+        `No matching federated identity record found for presented assertion audience '${String(raw.aud)}'.`,
+      );
     }
     const now = Math.floor(Date.now() / 1000);
     if (typeof raw.exp !== 'number' || raw.exp + SKEW_SECONDS < now) {
@@ -216,7 +257,12 @@ export async function startEntraEmulator(options: StartEntraEmulatorOptions = {}
     tenant: string,
     version: 'v1' | 'v2.0',
     path: string,
-  ): Promise<{ status: number; body: unknown; headers?: Readonly<Record<string, string>>; record: EntraRequestRecord }> => {
+  ): Promise<{
+    status: number;
+    body: unknown;
+    headers?: Readonly<Record<string, string>>;
+    record: EntraRequestRecord;
+  }> => {
     const form = await readForm(request);
     const clientId = form.get('client_id') ?? undefined;
     const hasAssertion = form.has('client_assertion');
@@ -230,7 +276,12 @@ export async function startEntraEmulator(options: StartEntraEmulatorOptions = {}
     });
     try {
       if (!tenants.has(tenant.toLowerCase())) {
-        throw new EntraError(400, 'invalid_request', 90002, `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`);
+        throw new EntraError(
+          400,
+          'invalid_request',
+          90002,
+          `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+        );
       }
       await new Promise<void>((resolve) => {
         if (latencyMs <= 0) {
@@ -252,33 +303,71 @@ export async function startEntraEmulator(options: StartEntraEmulatorOptions = {}
           failure.status === 429 ? 'temporarily_unavailable' : 'server_error',
           failure.status === 429 ? 50196 : 50000,
           'Injected failure: there was an error issuing a token.',
-          failure.retryAfterSeconds === undefined ? {} : { 'retry-after': String(failure.retryAfterSeconds) },
+          failure.retryAfterSeconds === undefined
+            ? {}
+            : { 'retry-after': String(failure.retryAfterSeconds) },
         );
       }
       if (form.get('grant_type') !== 'client_credentials') {
-        throw new EntraError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${form.get('grant_type') ?? ''}'.`);
+        throw new EntraError(
+          400,
+          'unsupported_grant_type',
+          70003,
+          `The app requested an unsupported grant type '${form.get('grant_type') ?? ''}'.`,
+        );
       }
-      if (!clientId) throw new EntraError(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'client_id'.");
+      if (!clientId)
+        throw new EntraError(
+          400,
+          'invalid_request',
+          900144,
+          "The request body must contain the following parameter: 'client_id'.",
+        );
       let audience: string;
       if (version === 'v2.0') {
         const scope = form.get('scope') ?? '';
-        const scopes = scope.split(' ').filter((item) => item.length > 0 && !['openid', 'profile', 'offline_access'].includes(item));
+        const scopes = scope
+          .split(' ')
+          .filter(
+            (item) => item.length > 0 && !['openid', 'profile', 'offline_access'].includes(item),
+          );
         if (scopes.length !== 1 || !scopes[0]?.endsWith('/.default')) {
-          throw new EntraError(400, 'invalid_scope', 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
+          throw new EntraError(
+            400,
+            'invalid_scope',
+            1002012,
+            `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+          );
         }
         audience = scopes[0].slice(0, -'/.default'.length);
       } else {
         const resource = form.get('resource');
-        if (!resource) throw new EntraError(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'resource'.");
+        if (!resource)
+          throw new EntraError(
+            400,
+            'invalid_request',
+            900144,
+            "The request body must contain the following parameter: 'resource'.",
+          );
         audience = resource;
       }
       const principal = principals.get(key(tenant, clientId));
       if (!principal) {
-        throw new EntraError(400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory '${tenant}'.`);
+        throw new EntraError(
+          400,
+          'unauthorized_client',
+          700016,
+          `Application with identifier '${clientId}' was not found in the directory '${tenant}'.`,
+        );
       }
       if (hasAssertion) {
         if (form.get('client_assertion_type') !== JWT_BEARER) {
-          throw new EntraError(400, 'invalid_request', 50027, "The 'client_assertion_type' must be 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'.");
+          throw new EntraError(
+            400,
+            'invalid_request',
+            50027,
+            "The 'client_assertion_type' must be 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'.",
+          );
         }
         checkAssertion(principal, form.get('client_assertion') ?? '', [
           `${baseUrl}/${tenant}/oauth2/v2.0/token`,
@@ -287,10 +376,20 @@ export async function startEntraEmulator(options: StartEntraEmulatorOptions = {}
       } else {
         const secret = form.get('client_secret');
         if (!secret) {
-          throw new EntraError(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+          throw new EntraError(
+            401,
+            'invalid_client',
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+          );
         }
         if (principal.secret === undefined || secret !== principal.secret) {
-          throw new EntraError(401, 'invalid_client', 7000215, `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`);
+          throw new EntraError(
+            401,
+            'invalid_client',
+            7000215,
+            `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`,
+          );
         }
       }
       const issued = tokenIssuer.issue({
@@ -303,7 +402,12 @@ export async function startEntraEmulator(options: StartEntraEmulatorOptions = {}
       // v2.0 answers numbers, v1 answers strings (and adds expires_on / not_before / resource).
       const body =
         version === 'v2.0'
-          ? { token_type: 'Bearer', expires_in: issued.expiresIn, ext_expires_in: issued.expiresIn, access_token: issued.accessToken }
+          ? {
+              token_type: 'Bearer',
+              expires_in: issued.expiresIn,
+              ext_expires_in: issued.expiresIn,
+              access_token: issued.accessToken,
+            }
           : {
               token_type: 'Bearer',
               expires_in: String(issued.expiresIn),
@@ -323,7 +427,10 @@ export async function startEntraEmulator(options: StartEntraEmulatorOptions = {}
           error: error.error,
           error_description: `${error.message}\r\nTrace ID: ${randomUUID()}\r\nCorrelation ID: ${randomUUID()}\r\nTimestamp: ${new Date().toISOString()}`,
           error_codes: [error.code],
-          timestamp: new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+          timestamp: new Date()
+            .toISOString()
+            .replace('T', ' ')
+            .replace(/\.\d+Z$/, 'Z'),
           trace_id: randomUUID(),
           correlation_id: randomUUID(),
         },
@@ -332,7 +439,12 @@ export async function startEntraEmulator(options: StartEntraEmulatorOptions = {}
     }
   };
 
-  const send = (response: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void => {
+  const send = (
+    response: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Readonly<Record<string, string>> = {},
+  ): void => {
     const payload = JSON.stringify(body);
     response.writeHead(status, {
       'content-type': 'application/json; charset=utf-8',
@@ -359,7 +471,12 @@ export async function startEntraEmulator(options: StartEntraEmulatorOptions = {}
     const [tenant = '', ...rest] = segments;
     const tail = rest.join('/');
     if (request.method === 'POST' && (tail === 'oauth2/v2.0/token' || tail === 'oauth2/token')) {
-      const result = await handleToken(request, tenant, tail === 'oauth2/token' ? 'v1' : 'v2.0', path);
+      const result = await handleToken(
+        request,
+        tenant,
+        tail === 'oauth2/token' ? 'v1' : 'v2.0',
+        path,
+      );
       log.push(result.record);
       send(response, result.status, result.body, result.headers);
       return;
@@ -367,14 +484,29 @@ export async function startEntraEmulator(options: StartEntraEmulatorOptions = {}
     request.resume();
     if (request.method !== 'GET') {
       log.push({ ...other(405), kind: 'other' });
-      send(response, 405, { error: 'invalid_request', error_description: 'AADSTS900561: The endpoint only accepts POST requests.' });
+      send(response, 405, {
+        error: 'invalid_request',
+        error_description: 'AADSTS900561: The endpoint only accepts POST requests.',
+      });
       return;
     }
-    if (tail === 'v2.0/.well-known/openid-configuration' || tail === '.well-known/openid-configuration') {
-      const status = tenant === 'common' || tenant === 'organizations' || tenants.has(tenant.toLowerCase()) ? 200 : 400;
+    if (
+      tail === 'v2.0/.well-known/openid-configuration' ||
+      tail === '.well-known/openid-configuration'
+    ) {
+      const status =
+        tenant === 'common' || tenant === 'organizations' || tenants.has(tenant.toLowerCase())
+          ? 200
+          : 400;
       log.push(other(status));
-      if (status === 200) send(response, 200, openIdConfiguration(tenant, tail.startsWith('v2.0') ? 'v2.0' : 'v1'));
-      else send(response, 400, { error: 'invalid_tenant', error_description: `AADSTS90002: Tenant '${tenant}' not found.`, error_codes: [90002] });
+      if (status === 200)
+        send(response, 200, openIdConfiguration(tenant, tail.startsWith('v2.0') ? 'v2.0' : 'v1'));
+      else
+        send(response, 400, {
+          error: 'invalid_tenant',
+          error_description: `AADSTS90002: Tenant '${tenant}' not found.`,
+          error_codes: [90002],
+        });
       return;
     }
     if (tail === 'discovery/v2.0/keys' || tail === 'discovery/keys') {
@@ -415,11 +547,17 @@ export async function startEntraEmulator(options: StartEntraEmulatorOptions = {}
         if (!Number.isInteger(failure.status) || failure.status < 400 || failure.status > 599) {
           throw new RangeError(`status must be an HTTP error status, got ${failure.status}`);
         }
-        if (!Number.isInteger(count) || count < 1) throw new RangeError(`count must be a positive integer, got ${count}`);
-        pending.push({ status: failure.status, remaining: count, retryAfterSeconds: failure.retryAfterSeconds });
+        if (!Number.isInteger(count) || count < 1)
+          throw new RangeError(`count must be a positive integer, got ${count}`);
+        pending.push({
+          status: failure.status,
+          remaining: count,
+          retryAfterSeconds: failure.retryAfterSeconds,
+        });
       },
       setLatency(ms) {
-        if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`latencyMs must be >= 0, got ${ms}`);
+        if (!Number.isFinite(ms) || ms < 0)
+          throw new RangeError(`latencyMs must be >= 0, got ${ms}`);
         latencyMs = ms;
       },
       clear() {
@@ -428,19 +566,28 @@ export async function startEntraEmulator(options: StartEntraEmulatorOptions = {}
       },
     },
     registerServicePrincipal(spec) {
-      if (!GUID.test(spec.tenantId)) throw new TypeError(`tenantId must be a GUID, got ${JSON.stringify(spec.tenantId)}`);
+      if (!GUID.test(spec.tenantId))
+        throw new TypeError(`tenantId must be a GUID, got ${JSON.stringify(spec.tenantId)}`);
       const clientId = spec.clientId ?? randomUUID();
-      if (!GUID.test(clientId)) throw new TypeError(`clientId must be a GUID, got ${JSON.stringify(clientId)}`);
+      if (!GUID.test(clientId))
+        throw new TypeError(`clientId must be a GUID, got ${JSON.stringify(clientId)}`);
       if (spec.clientSecret === undefined && spec.certificatePem === undefined) {
-        throw new TypeError('registerServicePrincipal: give a clientSecret, a certificatePem, or both');
+        throw new TypeError(
+          'registerServicePrincipal: give a clientSecret, a certificatePem, or both',
+        );
       }
       if (spec.clientSecret?.length === 0) throw new TypeError('clientSecret must not be empty');
       let certificate: StoredPrincipal['certificate'];
       if (spec.certificatePem !== undefined) {
-        const match = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(spec.certificatePem);
+        const match = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(
+          spec.certificatePem,
+        );
         if (!match) throw new TypeError('certificatePem must contain a PEM certificate');
         const x509 = new X509Certificate(match[0]);
-        if (x509.publicKey.asymmetricKeyType !== 'rsa') throw new TypeError('the certificate key must be RSA (client assertions are RS256/PS256)');
+        if (x509.publicKey.asymmetricKeyType !== 'rsa')
+          throw new TypeError(
+            'the certificate key must be RSA (client assertions are RS256/PS256)',
+          );
         certificate = {
           publicKey: x509.publicKey,
           sha1: createHash('sha1').update(x509.raw).digest('base64url'),

@@ -1,4 +1,11 @@
-import { createHash, createPublicKey, generateKeyPairSync, randomUUID, sign, verify } from 'node:crypto';
+import {
+  createHash,
+  createPublicKey,
+  generateKeyPairSync,
+  randomUUID,
+  sign,
+  verify,
+} from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 
 /** The claims of an access token minted by the emulators (Entra ID v1 access-token shape). */
@@ -90,11 +97,18 @@ export function decodeToken(token: string): DecodedToken {
     throw new TokenVerificationError('not a JWT: expected three base64url segments');
   }
   try {
-    const header = JSON.parse(Buffer.from(parts[0] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
-    const claims = JSON.parse(Buffer.from(parts[1] ?? '', 'base64url').toString('utf8')) as AccessTokenClaims;
+    const header = JSON.parse(Buffer.from(parts[0] ?? '', 'base64url').toString('utf8')) as Record<
+      string,
+      unknown
+    >;
+    const claims = JSON.parse(
+      Buffer.from(parts[1] ?? '', 'base64url').toString('utf8'),
+    ) as AccessTokenClaims;
     return { header, claims };
   } catch (cause) {
-    throw new TokenVerificationError('not a JWT: header or payload is not base64url JSON', { cause });
+    throw new TokenVerificationError('not a JWT: header or payload is not base64url JSON', {
+      cause,
+    });
   }
 }
 
@@ -102,21 +116,39 @@ export function decodeToken(token: string): DecodedToken {
  * Verifies an RS256 JWT against a public key (PEM or KeyObject) or a {@link TokenIssuer}: signature,
  * `nbf` ≤ now < `exp`, and optionally the audience. Returns its claims.
  */
-export function verifyToken(token: string, key: TokenIssuer | KeyObject | string, options: VerifyTokenOptions = {}): AccessTokenClaims {
+export function verifyToken(
+  token: string,
+  key: TokenIssuer | KeyObject | string,
+  options: VerifyTokenOptions = {},
+): AccessTokenClaims {
   const publicKey =
-    typeof key === 'string' ? createPublicKey(key) : 'publicKeyPem' in key ? createPublicKey(key.publicKeyPem) : key;
+    typeof key === 'string'
+      ? createPublicKey(key)
+      : 'publicKeyPem' in key
+        ? createPublicKey(key.publicKeyPem)
+        : key;
   const { header, claims } = decodeToken(token);
-  if (header.alg !== 'RS256') throw new TokenVerificationError(`unexpected alg ${String(header.alg)}`);
+  if (header.alg !== 'RS256')
+    throw new TokenVerificationError(`unexpected alg ${String(header.alg)}`);
   const [head, payload, signature] = token.split('.');
-  const valid = verify('sha256', Buffer.from(`${head ?? ''}.${payload ?? ''}`), publicKey, Buffer.from(signature ?? '', 'base64url'));
+  const valid = verify(
+    'sha256',
+    Buffer.from(`${head ?? ''}.${payload ?? ''}`),
+    publicKey,
+    Buffer.from(signature ?? '', 'base64url'),
+  );
   if (!valid) throw new TokenVerificationError('signature does not verify');
   const now = Math.floor((options.now ?? new Date()).getTime() / 1000);
-  if (typeof claims.nbf === 'number' && now < claims.nbf) throw new TokenVerificationError('token not yet valid');
-  if (typeof claims.exp !== 'number' || now >= claims.exp) throw new TokenVerificationError('token expired');
+  if (typeof claims.nbf === 'number' && now < claims.nbf)
+    throw new TokenVerificationError('token not yet valid');
+  if (typeof claims.exp !== 'number' || now >= claims.exp)
+    throw new TokenVerificationError('token expired');
   if (options.audience !== undefined) {
     const strip = (value: string): string => value.replace(/\/$/, '');
     if (typeof claims.aud !== 'string' || strip(claims.aud) !== strip(options.audience)) {
-      throw new TokenVerificationError(`audience ${JSON.stringify(claims.aud)} is not ${options.audience}`);
+      throw new TokenVerificationError(
+        `audience ${JSON.stringify(claims.aud)} is not ${options.audience}`,
+      );
     }
   }
   return claims;
@@ -135,9 +167,11 @@ export function createTokenIssuer(): TokenIssuer {
     jwks: { keys: [{ ...jwk, kty: 'RSA', use: 'sig', kid: keyId, x5t: keyId, alg: 'RS256' }] },
     issue(input) {
       const lifetimeMs = input.lifetimeMs ?? 86_400_000;
-      if (!Number.isFinite(lifetimeMs) || lifetimeMs <= 0) throw new RangeError(`lifetimeMs must be positive, got ${lifetimeMs}`);
+      if (!Number.isFinite(lifetimeMs) || lifetimeMs <= 0)
+        throw new RangeError(`lifetimeMs must be positive, got ${lifetimeMs}`);
       for (const field of ['audience', 'tenantId', 'clientId', 'objectId'] as const) {
-        if (typeof input[field] !== 'string' || input[field].length === 0) throw new TypeError(`issue: ${field} is required`);
+        if (typeof input[field] !== 'string' || input[field].length === 0)
+          throw new TypeError(`issue: ${field} is required`);
       }
       const iat = Math.floor((input.now ?? new Date()).getTime() / 1000);
       // Entra back-dates nbf by five minutes to absorb clock skew; so do we.
@@ -162,7 +196,13 @@ export function createTokenIssuer(): TokenIssuer {
       const head = base64url(JSON.stringify({ typ: 'JWT', alg: 'RS256', x5t: keyId, kid: keyId }));
       const body = base64url(JSON.stringify(claims));
       const signature = base64url(sign('sha256', Buffer.from(`${head}.${body}`), privateKey));
-      return { accessToken: `${head}.${body}.${signature}`, claims, expiresOn: exp, notBefore: nbf, expiresIn };
+      return {
+        accessToken: `${head}.${body}.${signature}`,
+        claims,
+        expiresOn: exp,
+        notBefore: nbf,
+        expiresIn,
+      };
     },
     verify(token, options) {
       return verifyToken(token, publicKey, options);

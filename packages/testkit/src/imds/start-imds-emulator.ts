@@ -66,7 +66,10 @@ export interface ImdsEmulator {
   stop(): Promise<void>;
 }
 
-const TOKEN_PATHS = new Set(['/metadata/identity/oauth2/token', '/metadata/identity/oauth2/token/']);
+const TOKEN_PATHS = new Set([
+  '/metadata/identity/oauth2/token',
+  '/metadata/identity/oauth2/token/',
+]);
 
 const SELECTORS = ['client_id', 'object_id', 'msi_res_id', 'mi_res_id'] as const;
 
@@ -112,10 +115,15 @@ const ERROR_BODIES: Readonly<Record<ImdsRetryableStatus, [string, string]>> = {
  */
 export async function startImdsEmulator(options: StartImdsEmulatorOptions): Promise<ImdsEmulator> {
   const machine = options.arm.describeMachine(options.resourceId);
-  if (!machine) throw new RangeError(`no VM or scale set instance ${options.resourceId} in the ARM emulator`);
+  if (!machine)
+    throw new RangeError(`no VM or scale set instance ${options.resourceId} in the ARM emulator`);
   const issuer = options.tokenIssuer ?? getSharedTokenIssuer();
   const lifetimeMs = options.tokenLifetimeMs ?? 86_400_000;
-  const pending: { status: ImdsRetryableStatus; remaining: number; retryAfterSeconds: number | undefined }[] = [];
+  const pending: {
+    status: ImdsRetryableStatus;
+    remaining: number;
+    retryAfterSeconds: number | undefined;
+  }[] = [];
   let latencyMs = 0;
   const log: ImdsRequestRecord[] = [];
   const timers = new Set<NodeJS.Timeout>();
@@ -123,9 +131,15 @@ export async function startImdsEmulator(options: StartImdsEmulatorOptions): Prom
   const faults: ImdsFaults = {
     failNext(failure) {
       const count = failure.count ?? 1;
-      if (!(failure.status in ERROR_BODIES)) throw new RangeError(`not a retryable IMDS status: ${String(failure.status)}`);
-      if (!Number.isInteger(count) || count < 1) throw new RangeError(`count must be a positive integer, got ${count}`);
-      pending.push({ status: failure.status, remaining: count, retryAfterSeconds: failure.retryAfterSeconds });
+      if (!(failure.status in ERROR_BODIES))
+        throw new RangeError(`not a retryable IMDS status: ${String(failure.status)}`);
+      if (!Number.isInteger(count) || count < 1)
+        throw new RangeError(`count must be a positive integer, got ${count}`);
+      pending.push({
+        status: failure.status,
+        remaining: count,
+        retryAfterSeconds: failure.retryAfterSeconds,
+      });
     },
     setLatency(ms) {
       if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`latencyMs must be >= 0, got ${ms}`);
@@ -143,7 +157,11 @@ export async function startImdsEmulator(options: StartImdsEmulatorOptions): Prom
     const notFound = new ImdsError(400, 'invalid_request', 'Identity not found');
     const fromUser = (identity: AssignedUserIdentity | undefined): Resolved => {
       if (!identity) throw notFound;
-      return { clientId: identity.clientId, objectId: identity.principalId, resourceId: identity.resourceId };
+      return {
+        clientId: identity.clientId,
+        objectId: identity.principalId,
+        resourceId: identity.resourceId,
+      };
     };
     const lower = value.toLowerCase();
     switch (selector) {
@@ -156,7 +174,12 @@ export async function startImdsEmulator(options: StartImdsEmulatorOptions): Prom
         return fromUser(user.find((identity) => identity.resourceId.toLowerCase() === lower));
       case 'none': {
         const system = assignment?.systemAssigned;
-        if (system) return { clientId: system.clientId, objectId: system.principalId, resourceId: machine.identityResourceId };
+        if (system)
+          return {
+            clientId: system.clientId,
+            objectId: system.principalId,
+            resourceId: machine.identityResourceId,
+          };
         if (user.length === 1) return fromUser(user[0]);
         if (user.length > 1) {
           throw new ImdsError(
@@ -181,7 +204,12 @@ export async function startImdsEmulator(options: StartImdsEmulatorOptions): Prom
           timers.add(timer);
         });
 
-  const send = (response: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void => {
+  const send = (
+    response: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Readonly<Record<string, string>> = {},
+  ): void => {
     const payload = JSON.stringify(body);
     response.writeHead(status, {
       'content-type': 'application/json; charset=utf-8',
@@ -192,19 +220,40 @@ export async function startImdsEmulator(options: StartImdsEmulatorOptions): Prom
     response.end(payload);
   };
 
-  const handleToken = async (url: URL, request: IncomingMessage): Promise<{ status: number; body: unknown; headers?: Readonly<Record<string, string>>; selector: ImdsRequestRecord['selector']; clientId?: string }> => {
+  const handleToken = async (
+    url: URL,
+    request: IncomingMessage,
+  ): Promise<{
+    status: number;
+    body: unknown;
+    headers?: Readonly<Record<string, string>>;
+    selector: ImdsRequestRecord['selector'];
+    clientId?: string;
+  }> => {
     let selector: ImdsRequestRecord['selector'] = 'none';
     try {
-      if (request.method !== 'GET') throw new ImdsError(405, 'invalid_request', 'Method not allowed');
+      if (request.method !== 'GET')
+        throw new ImdsError(405, 'invalid_request', 'Method not allowed');
       // The SSRF guard comes first: the SDK's availability probe (no header, no query) gets this 400 at once.
-      if (request.headers.metadata !== 'true') throw new ImdsError(400, 'invalid_request', 'Required metadata header not specified');
+      if (request.headers.metadata !== 'true')
+        throw new ImdsError(400, 'invalid_request', 'Required metadata header not specified');
       const query = url.searchParams;
-      if (!query.get('api-version')) throw new ImdsError(400, 'invalid_request', 'Required query variable api-version is missing');
+      if (!query.get('api-version'))
+        throw new ImdsError(
+          400,
+          'invalid_request',
+          'Required query variable api-version is missing',
+        );
       const resource = query.get('resource');
-      if (!resource) throw new ImdsError(400, 'invalid_request', 'Required query variable resource is missing');
+      if (!resource)
+        throw new ImdsError(400, 'invalid_request', 'Required query variable resource is missing');
       const given = SELECTORS.filter((name) => query.get(name));
       if (given.length > 1) {
-        throw new ImdsError(400, 'invalid_request', 'Only one of client_id, object_id or msi_res_id may be specified');
+        throw new ImdsError(
+          400,
+          'invalid_request',
+          'Only one of client_id, object_id or msi_res_id may be specified',
+        );
       }
       selector = given[0] ?? 'none';
       await delay(latencyMs);
@@ -217,10 +266,15 @@ export async function startImdsEmulator(options: StartImdsEmulatorOptions): Prom
           failure.status,
           error,
           description,
-          failure.retryAfterSeconds === undefined ? {} : { 'retry-after': String(failure.retryAfterSeconds) },
+          failure.retryAfterSeconds === undefined
+            ? {}
+            : { 'retry-after': String(failure.retryAfterSeconds) },
         );
       }
-      const identity = resolveIdentity(selector, selector === 'none' ? '' : (query.get(selector) ?? ''));
+      const identity = resolveIdentity(
+        selector,
+        selector === 'none' ? '' : (query.get(selector) ?? ''),
+      );
       const issued = issuer.issue({
         audience: resource,
         tenantId: options.arm.tenantId,
@@ -247,7 +301,12 @@ export async function startImdsEmulator(options: StartImdsEmulatorOptions): Prom
       };
     } catch (error) {
       if (!(error instanceof ImdsError)) throw error;
-      return { status: error.status, selector, body: { error: error.error, error_description: error.description }, headers: error.headers };
+      return {
+        status: error.status,
+        selector,
+        body: { error: error.error, error_description: error.description },
+        headers: error.headers,
+      };
     }
   };
 
@@ -258,7 +317,11 @@ export async function startImdsEmulator(options: StartImdsEmulatorOptions): Prom
       name: machine.name,
       offer: 'aks',
       osType: 'Linux',
-      osProfile: { adminUsername: 'azureuser', computerName: machine.computerName, disablePasswordAuthentication: 'true' },
+      osProfile: {
+        adminUsername: 'azureuser',
+        computerName: machine.computerName,
+        disablePasswordAuthentication: 'true',
+      },
       provider: 'Microsoft.Compute',
       resourceGroupName: machine.resourceGroup,
       resourceId: machine.id,
@@ -274,7 +337,12 @@ export async function startImdsEmulator(options: StartImdsEmulatorOptions): Prom
       interface: [
         {
           ipv4: {
-            ipAddress: [{ privateIpAddress: options.privateIpAddress ?? options.host ?? '127.0.0.1', publicIpAddress: '' }],
+            ipAddress: [
+              {
+                privateIpAddress: options.privateIpAddress ?? options.host ?? '127.0.0.1',
+                publicIpAddress: '',
+              },
+            ],
             subnet: [{ address: '10.224.0.0', prefix: '16' }],
           },
           ipv6: { ipAddress: [] },
@@ -289,7 +357,12 @@ export async function startImdsEmulator(options: StartImdsEmulatorOptions): Prom
     const url = new URL(request.url ?? '/', 'http://imds');
     if (TOKEN_PATHS.has(url.pathname)) {
       const result = await handleToken(url, request);
-      log.push({ path: url.pathname, status: result.status, selector: result.selector, clientId: result.clientId });
+      log.push({
+        path: url.pathname,
+        status: result.status,
+        selector: result.selector,
+        clientId: result.clientId,
+      });
       send(response, result.status, result.body, result.headers);
       return;
     }
@@ -300,12 +373,19 @@ export async function startImdsEmulator(options: StartImdsEmulatorOptions): Prom
         return;
       }
       if (!url.searchParams.get('api-version')) {
-        send(response, 400, { error: 'Bad request. api-version was not specified in the request.', newest_versions: ['2023-07-01'] });
+        send(response, 400, {
+          error: 'Bad request. api-version was not specified in the request.',
+          newest_versions: ['2023-07-01'],
+        });
         return;
       }
       const metadata = instanceMetadata();
       const part = instancePath[1];
-      send(response, 200, part === 'compute' ? metadata.compute : part === 'network' ? metadata.network : metadata);
+      send(
+        response,
+        200,
+        part === 'compute' ? metadata.compute : part === 'network' ? metadata.network : metadata,
+      );
       return;
     }
     send(response, 404, { error: 'Not found' });

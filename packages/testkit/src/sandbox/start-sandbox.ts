@@ -201,12 +201,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const nodeResourceGroup = `MC_${resourceGroup}_${clusterName}_${location}`;
   const scaleSetSpecs: readonly SandboxScaleSetSpec[] =
     options.scaleSets ??
-    splitNodes(options.nodeCount ?? 2, options.scaleSetCount ?? 1).map((nodeCount) => ({ nodeCount }));
-  const totalNodes = scaleSetSpecs.reduce((sum, spec) => sum + spec.nodeCount, 0) + (options.virtualMachines?.length ?? 0);
+    splitNodes(options.nodeCount ?? 2, options.scaleSetCount ?? 1).map((nodeCount) => ({
+      nodeCount,
+    }));
+  const totalNodes =
+    scaleSetSpecs.reduce((sum, spec) => sum + spec.nodeCount, 0) +
+    (options.virtualMachines?.length ?? 0);
   for (const spec of scaleSetSpecs) {
-    if (!Number.isInteger(spec.nodeCount) || spec.nodeCount < 0) throw new RangeError(`nodeCount must be >= 0, got ${spec.nodeCount}`);
+    if (!Number.isInteger(spec.nodeCount) || spec.nodeCount < 0)
+      throw new RangeError(`nodeCount must be >= 0, got ${spec.nodeCount}`);
   }
-  if (totalNodes > 254) throw new RangeError(`at most 254 nodes fit the sandbox's address plan, got ${totalNodes}`);
+  if (totalNodes > 254)
+    throw new RangeError(`at most 254 nodes fit the sandbox's address plan, got ${totalNodes}`);
 
   const certificateAuthority = getSharedCertificateAuthority();
   const tokenIssuer = getSharedTokenIssuer();
@@ -214,20 +220,26 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const stopAll = async (): Promise<void> => {
     const results = await Promise.allSettled(started.reverse().map((item) => item.stop()));
     started.length = 0;
-    const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    const failure = results.find(
+      (result): result is PromiseRejectedResult => result.status === 'rejected',
+    );
     if (failure) throw failure.reason;
   };
 
   try {
     const [kubernetes, arm, entra] = await Promise.all([
-      startKubernetesEmulator(options.kubernetesToken === undefined ? {} : { token: options.kubernetesToken }).then((emulator) => {
+      startKubernetesEmulator(
+        options.kubernetesToken === undefined ? {} : { token: options.kubernetesToken },
+      ).then((emulator) => {
         started.push({ stop: () => emulator.close() });
         return emulator;
       }),
       startArmEmulator({
         certificateAuthority,
         tenantId,
-        ...(options.armOperationDurationMs === undefined ? {} : { operationDurationMs: options.armOperationDurationMs }),
+        ...(options.armOperationDurationMs === undefined
+          ? {}
+          : { operationDurationMs: options.armOperationDurationMs }),
         ...(options.verifyArmTokens
           ? {
               verifyToken: (token: string) => {
@@ -256,7 +268,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
     const identities = new Map<string, UserAssignedIdentityInfo>();
     const createIdentity = (name: string): UserAssignedIdentityInfo => {
-      const identity = arm.createUserAssignedIdentity({ subscriptionId, resourceGroup, name, location });
+      const identity = arm.createUserAssignedIdentity({
+        subscriptionId,
+        resourceGroup,
+        name,
+        location,
+      });
       identities.set(name, identity);
       return identity;
     };
@@ -264,7 +281,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
     const clientSecret = `sandbox~${randomUUID()}`;
     const principal = entra.registerServicePrincipal({ tenantId, clientSecret });
-    const clusterServicePrincipal: SandboxServicePrincipal = { tenantId, clientId: principal.clientId, clientSecret };
+    const clusterServicePrincipal: SandboxServicePrincipal = {
+      tenantId,
+      clientId: principal.clientId,
+      clientSecret,
+    };
 
     interface Machine {
       readonly kind: 'vmss' | 'vm';
@@ -283,7 +304,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         name: spec.name ?? `aks-${pool}-${DEFAULT_POOL_HASH}-vmss`,
         location,
         instanceCount: spec.nodeCount,
-        ...(spec.systemAssignedIdentity === undefined ? {} : { systemAssignedIdentity: spec.systemAssignedIdentity }),
+        ...(spec.systemAssignedIdentity === undefined
+          ? {}
+          : { systemAssignedIdentity: spec.systemAssignedIdentity }),
       });
       for (const instance of scaleSet.instances) {
         machines.push({
@@ -302,16 +325,31 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         resourceGroup: nodeResourceGroup,
         name: spec.name,
         location,
-        ...(spec.systemAssignedIdentity === undefined ? {} : { systemAssignedIdentity: spec.systemAssignedIdentity }),
+        ...(spec.systemAssignedIdentity === undefined
+          ? {}
+          : { systemAssignedIdentity: spec.systemAssignedIdentity }),
       });
-      machines.push({ kind: 'vm', resourceId: vm.id, computerName: vm.name, scaleSetName: undefined, identityTargetId: vm.id, pool: 'standalone' });
+      machines.push({
+        kind: 'vm',
+        resourceId: vm.id,
+        computerName: vm.name,
+        scaleSetName: undefined,
+        identityTargetId: vm.id,
+        pool: 'standalone',
+      });
     }
 
     const nodes = await Promise.all(
       machines.map(async (machine, index): Promise<SandboxNode> => {
         const octet = index + 1;
         const internalIp = `127.1.${octet}.1`;
-        const imds = await startImdsEmulator({ arm, resourceId: machine.resourceId, tokenIssuer, host: `127.2.${octet}.1`, privateIpAddress: internalIp });
+        const imds = await startImdsEmulator({
+          arm,
+          resourceId: machine.resourceId,
+          tokenIssuer,
+          host: `127.2.${octet}.1`,
+          privateIpAddress: internalIp,
+        });
         started.push(imds);
         // AKS writes the node resource group in lower case into providerIDs; ARM ids compare case-insensitively.
         const providerId = `azure://${machine.resourceId.replace(`/resourceGroups/${nodeResourceGroup}/`, `/resourceGroups/${nodeResourceGroup.toLowerCase()}/`)}`;
@@ -337,8 +375,19 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
               { type: 'InternalIP', address: internalIp },
               { type: 'Hostname', address: machine.computerName },
             ],
-            conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' }],
-            nodeInfo: { operatingSystem: 'linux', architecture: 'amd64', kubeletVersion: 'v1.33.0' },
+            conditions: [
+              {
+                type: 'Ready',
+                status: 'True',
+                reason: 'KubeletReady',
+                message: 'kubelet is posting ready status',
+              },
+            ],
+            nodeInfo: {
+              operatingSystem: 'linux',
+              architecture: 'amd64',
+              kubeletVersion: 'v1.33.0',
+            },
           },
         });
         return {
@@ -364,7 +413,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
     const nodeOf = (name: string): SandboxNode => {
       const node = nodesByName.get(name);
-      if (!node) throw new RangeError(`no sandbox node named ${name}; nodes: ${[...nodesByName.keys()].join(', ')}`);
+      if (!node)
+        throw new RangeError(
+          `no sandbox node named ${name}; nodes: ${[...nodesByName.keys()].join(', ')}`,
+        );
       return node;
     };
 
@@ -378,7 +430,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       certificateAuthority,
       caPem: certificateAuthority.certificatePem,
       azureClientOptions: azureClientTlsOptions(certificateAuthority),
-      credentialOptions: { authorityHost: entra.url, disableInstanceDiscovery: true, ...azureClientTlsOptions(certificateAuthority) },
+      credentialOptions: {
+        authorityHost: entra.url,
+        disableInstanceDiscovery: true,
+        ...azureClientTlsOptions(certificateAuthority),
+      },
       tokenIssuer,
       subscriptionId,
       tenantId,
@@ -413,7 +469,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           for (let host = 2; host <= 254 && podIp === undefined; host += 1) {
             if (!used.has(`${prefix}${host}`)) podIp = `${prefix}${host}`;
           }
-          if (podIp === undefined) throw new RangeError(`node ${node.name} has no free pod address`);
+          if (podIp === undefined)
+            throw new RangeError(`node ${node.name} has no free pod address`);
         } else if (used.has(podIp) && used.get(podIp) !== podKey(namespace, spec.name)) {
           throw new RangeError(`pod address ${podIp} is in use by ${used.get(podIp) ?? ''}`);
         }
@@ -432,7 +489,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           },
           spec: {
             nodeName: node.name,
-            containers: [{ name: 'app', image: 'mcr.microsoft.com/oss/azure/aad-pod-identity/demo:v1.8.17' }],
+            containers: [
+              { name: 'app', image: 'mcr.microsoft.com/oss/azure/aad-pod-identity/demo:v1.8.17' },
+            ],
             restartPolicy: 'Always',
           },
           status: {
@@ -441,7 +500,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
             podIP: podIp,
             podIPs: [{ ip: podIp }],
             startTime: now,
-            conditions: [{ type: 'Ready', status: phase === 'Running' ? 'True' : 'False', lastTransitionTime: now }],
+            conditions: [
+              {
+                type: 'Ready',
+                status: phase === 'Running' ? 'True' : 'False',
+                lastTransitionTime: now,
+              },
+            ],
           },
         });
       },

@@ -22,8 +22,14 @@ export interface AzureClientTlsOptions {
  * private CA per client, so neither `NODE_EXTRA_CA_CERTS` nor `NODE_TLS_REJECT_UNAUTHORIZED` is touched and the
  * real transport runs. `ca` replaces the public roots for that client only, which is what a test wants.
  */
-export function azureClientTlsOptions(certificateAuthority: CertificateAuthority | string): AzureClientTlsOptions {
-  const ca = typeof certificateAuthority === 'string' ? certificateAuthority : certificateAuthority.certificatePem;
-  if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new TypeError('azureClientTlsOptions: expected a PEM certificate');
+export function azureClientTlsOptions(
+  certificateAuthority: CertificateAuthority | string,
+): AzureClientTlsOptions {
+  const ca =
+    typeof certificateAuthority === 'string'
+      ? certificateAuthority
+      : certificateAuthority.certificatePem;
+  if (!ca.includes('-----BEGIN CERTIFICATE-----'))
+    throw new TypeError('azureClientTlsOptions: expected a PEM certificate');
   return { tlsOptions: { ca } };
 }

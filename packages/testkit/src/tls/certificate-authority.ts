@@ -1,4 +1,11 @@
-import { createHash, createPublicKey, generateKeyPairSync, randomBytes, sign, X509Certificate } from 'node:crypto';
+import {
+  createHash,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  X509Certificate,
+} from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import {
@@ -92,18 +99,25 @@ interface CertificateSpec {
   readonly extensions: readonly Buffer[];
 }
 
-const name = (commonName: string): Buffer => sequence(set(sequence(oid(OID.commonName), utf8String(commonName))));
+const name = (commonName: string): Buffer =>
+  sequence(set(sequence(oid(OID.commonName), utf8String(commonName))));
 
 const extension = (id: string, critical: boolean, value: Buffer): Buffer =>
-  critical ? sequence(oid(id), boolean(true), octetString(value)) : sequence(oid(id), octetString(value));
+  critical
+    ? sequence(oid(id), boolean(true), octetString(value))
+    : sequence(oid(id), octetString(value));
 
 /** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING; any stable value works, this is the usual one. */
 function keyIdentifier(publicKey: KeyObject): Buffer {
-  return createHash('sha1').update(publicKey.export({ type: 'spki', format: 'der' })).digest();
+  return createHash('sha1')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest();
 }
 
 function signatureAlgorithm(key: KeyObject): Buffer {
-  return key.asymmetricKeyType === 'ec' ? sequence(oid(OID.ecdsaWithSha256)) : sequence(oid(OID.sha256WithRsa), nullValue());
+  return key.asymmetricKeyType === 'ec'
+    ? sequence(oid(OID.ecdsaWithSha256))
+    : sequence(oid(OID.sha256WithRsa), nullValue());
 }
 
 function subjectAltNames(hosts: readonly string[]): Buffer {
@@ -123,7 +137,11 @@ function ipBytes(address: string, family: number): Buffer {
   const headGroups = head === '' ? [] : head.split(':');
   const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':');
   const missing = 8 - headGroups.length - tailGroups.length;
-  const groups = [...headGroups, ...Array<string>(tail === undefined ? 0 : missing).fill('0'), ...tailGroups];
+  const groups = [
+    ...headGroups,
+    ...Array<string>(tail === undefined ? 0 : missing).fill('0'),
+    ...tailGroups,
+  ];
   const bytes = Buffer.alloc(16);
   groups.forEach((group, index) => bytes.writeUInt16BE(Number.parseInt(group, 16), index * 2));
   return bytes;
@@ -146,8 +164,16 @@ function buildCertificate(spec: CertificateSpec): X509Certificate {
       3,
       sequence(
         ...spec.extensions,
-        extension(OID.subjectKeyIdentifier, false, octetString(keyIdentifier(spec.subjectKeys.publicKey))),
-        extension(OID.authorityKeyIdentifier, false, sequence(implicitPrimitive(0, spec.issuerKeyId))),
+        extension(
+          OID.subjectKeyIdentifier,
+          false,
+          octetString(keyIdentifier(spec.subjectKeys.publicKey)),
+        ),
+        extension(
+          OID.authorityKeyIdentifier,
+          false,
+          sequence(implicitPrimitive(0, spec.issuerKeyId)),
+        ),
       ),
     ),
   );
@@ -204,7 +230,8 @@ export function createCertificateAuthority(): CertificateAuthority {
     certificatePem,
     issueServerCertificate(options = {}) {
       const hosts = options.hosts ?? DEFAULT_HOSTS;
-      if (hosts.length === 0) throw new RangeError('issueServerCertificate: at least one host is required');
+      if (hosts.length === 0)
+        throw new RangeError('issueServerCertificate: at least one host is required');
       for (const host of hosts) {
         if (typeof host !== 'string' || host.length === 0 || /[\s/]/.test(host)) {
           throw new TypeError(`issueServerCertificate: invalid host ${JSON.stringify(host)}`);
@@ -250,13 +277,17 @@ export function getSharedCertificateAuthority(): CertificateAuthority {
  * registering a service principal with the Entra emulator and for `ClientCertificateCredential`
  * (MSAL signs the client assertion with RS256 or PS256, so the key must be RSA).
  */
-export function createSelfSignedCertificate(options: CreateSelfSignedCertificateOptions): IssuedCertificate {
+export function createSelfSignedCertificate(
+  options: CreateSelfSignedCertificateOptions,
+): IssuedCertificate {
   const { commonName, validityDays = 365 } = options;
   if (typeof commonName !== 'string' || commonName.length === 0) {
     throw new TypeError('createSelfSignedCertificate: commonName must be a non-empty string');
   }
   if (!Number.isFinite(validityDays) || validityDays <= 0) {
-    throw new RangeError(`createSelfSignedCertificate: validityDays must be positive, got ${validityDays}`);
+    throw new RangeError(
+      `createSelfSignedCertificate: validityDays must be positive, got ${validityDays}`,
+    );
   }
   const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const now = Date.now();
@@ -279,5 +310,7 @@ export function createSelfSignedCertificate(options: CreateSelfSignedCertificate
 
 /** The public key of a PEM certificate, for verifying signatures made with its private key. */
 export function publicKeyOfCertificate(certificatePem: string): KeyObject {
-  return createPublicKey(new X509Certificate(certificatePem).publicKey.export({ type: 'spki', format: 'pem' }));
+  return createPublicKey(
+    new X509Certificate(certificatePem).publicKey.export({ type: 'spki', format: 'pem' }),
+  );
 }

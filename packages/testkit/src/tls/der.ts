@@ -56,15 +56,22 @@ export function unsignedInteger(magnitude: Uint8Array): Buffer {
 
 /** A small non-negative INTEGER. */
 export function smallInteger(value: number): Buffer {
-  if (!Number.isInteger(value) || value < 0 || value > 0xffff) throw new RangeError(`integer out of range: ${value}`);
-  return unsignedInteger(value > 0xff ? Buffer.from([value >> 8, value & 0xff]) : Buffer.from([value]));
+  if (!Number.isInteger(value) || value < 0 || value > 0xffff)
+    throw new RangeError(`integer out of range: ${value}`);
+  return unsignedInteger(
+    value > 0xff ? Buffer.from([value >> 8, value & 0xff]) : Buffer.from([value]),
+  );
 }
 
 /** OBJECT IDENTIFIER from dotted notation. */
 export function oid(dotted: string): Buffer {
   const arcs = dotted.split('.').map(Number);
   const [first, second, ...rest] = arcs;
-  if (first === undefined || second === undefined || arcs.some((arc) => !Number.isInteger(arc) || arc < 0)) {
+  if (
+    first === undefined ||
+    second === undefined ||
+    arcs.some((arc) => !Number.isInteger(arc) || arc < 0)
+  ) {
     throw new TypeError(`invalid object identifier: ${dotted}`);
   }
   const bytes: number[] = [first * 40 + second];

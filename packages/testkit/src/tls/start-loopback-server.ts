@@ -38,23 +38,31 @@ export function isLoopbackAddress(address: string): boolean {
  * Starts an http or https server on a loopback address. Refuses any other address: emulators must
  * never be reachable from outside the machine.
  */
-export async function startLoopbackServer(options: StartLoopbackServerOptions): Promise<LoopbackServer> {
+export async function startLoopbackServer(
+  options: StartLoopbackServerOptions,
+): Promise<LoopbackServer> {
   const host = options.host ?? '127.0.0.1';
-  if (!isLoopbackAddress(host)) throw new RangeError(`refusing to listen on non-loopback address ${host}`);
+  if (!isLoopbackAddress(host))
+    throw new RangeError(`refusing to listen on non-loopback address ${host}`);
   const listener = (request: IncomingMessage, response: ServerResponse): void => {
     Promise.resolve()
       .then(() => options.handler(request, response))
       .catch((error: unknown) => {
         if (!response.headersSent) {
           response.writeHead(500, { 'content-type': 'application/json' });
-          response.end(JSON.stringify({ error: { code: 'InternalServerError', message: String(error) } }));
+          response.end(
+            JSON.stringify({ error: { code: 'InternalServerError', message: String(error) } }),
+          );
         } else {
           response.destroy();
         }
       });
   };
   const server: Server = options.certificate
-    ? createHttpsServer({ cert: options.certificate.certificatePem, key: options.certificate.privateKeyPem }, listener)
+    ? createHttpsServer(
+        { cert: options.certificate.certificatePem, key: options.certificate.privateKeyPem },
+        listener,
+      )
     : createHttpServer(listener);
   // Keep-alive sockets of SDK agents would otherwise keep the process (and `close()`) waiting.
   server.keepAliveTimeout = 5_000;
