@@ -26,7 +26,10 @@ export {
   type IssueServerCertificateOptions,
   type CreateSelfSignedCertificateOptions,
 } from './tls/certificate-authority.js';
-export { azureClientTlsOptions, type AzureClientTlsOptions } from './tls/azure-client-tls-options.js';
+export {
+  azureClientTlsOptions,
+  type AzureClientTlsOptions,
+} from './tls/azure-client-tls-options.js';
 export {
   startArmEmulator,
   type StartArmEmulatorOptions,
