@@ -144,6 +144,229 @@ describe('fault injection', () => {
   });
 });
 
+describe('watch details', () => {
+  test('BOOKMARK events carry the latest resourceVersion when the watch allows them', async () => {
+    kube = await startKubernetesEmulator({ bookmarkIntervalMs: 20 });
+    const core = kube.kubeConfig.makeApiClient(CoreV1Api);
+    const list = await core.listNamespacedConfigMap({ namespace: 'default' });
+    const events: { type: string; rv: string }[] = [];
+    const controller = await new Watch(kube.kubeConfig).watch(
+      '/api/v1/namespaces/default/configmaps',
+      { resourceVersion: list.metadata?.resourceVersion, allowWatchBookmarks: true },
+      (type, obj: { metadata?: { resourceVersion?: string } }) =>
+        events.push({ type, rv: obj.metadata?.resourceVersion ?? '' }),
+      () => undefined,
+    );
+    const cm = await core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'b' } },
+    });
+    await waitFor(() =>
+      events.some((e) => e.type === 'BOOKMARK' && e.rv === cm.metadata?.resourceVersion),
+    );
+    controller.abort();
+  });
+
+  test('timeoutSeconds ends the stream cleanly', async () => {
+    kube = await startKubernetesEmulator();
+    let done: unknown = 'pending';
+    await new Watch(kube.kubeConfig).watch(
+      '/api/v1/namespaces/default/configmaps',
+      { timeoutSeconds: 1 },
+      () => undefined,
+      (err: unknown) => (done = err),
+    );
+    await waitFor(() => done !== 'pending', 3_000);
+    expect(done).toBeNull();
+    expect(kube.openWatchCount()).toBe(0);
+  });
+
+  test('an abrupt drop surfaces as an error to the watcher', async () => {
+    kube = await startKubernetesEmulator();
+    let done: unknown = 'pending';
+    await new Watch(kube.kubeConfig).watch(
+      '/api/v1/namespaces/default/configmaps',
+      {},
+      () => undefined,
+      (err: unknown) => (done = err),
+    );
+    await waitFor(() => kube!.openWatchCount() === 1);
+    expect(kube.faults.dropWatches({ abrupt: true, resource: 'configmaps' })).toBe(1);
+    await waitFor(() => done !== 'pending');
+    expect(done).toBeInstanceOf(Error);
+  });
+
+  test('history beyond historyLimit is compacted: old versions are 410 for watches and continue', async () => {
+    kube = await startKubernetesEmulator({ historyLimit: 20 });
+    const core = kube.kubeConfig.makeApiClient(CoreV1Api);
+    const first = await core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'c-00' } },
+    });
+    await core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'c-99' } },
+    });
+    const page = await core.listNamespacedConfigMap({ namespace: 'default', limit: 1 });
+    expect(page.metadata?._continue).toBeTruthy();
+    for (let i = 1; i <= 30; i += 1) {
+      await core.createNamespacedConfigMap({
+        namespace: 'default',
+        body: { metadata: { name: `c-${String(i).padStart(2, '0')}` } },
+      });
+    }
+    const events: { type: string; code?: number }[] = [];
+    await new Watch(kube.kubeConfig).watch(
+      '/api/v1/namespaces/default/configmaps',
+      { resourceVersion: first.metadata?.resourceVersion },
+      (type, obj: { code?: number }) =>
+        events.push({ type, ...(obj.code === undefined ? {} : { code: obj.code }) }),
+      () => undefined,
+    );
+    await waitFor(() => events.length > 0);
+    expect(events).toEqual([{ type: 'ERROR', code: 410 }]);
+    const expired = await statusOf(
+      core.listNamespacedConfigMap({
+        namespace: 'default',
+        limit: 1,
+        _continue: page.metadata?._continue,
+      }),
+    );
+    expect(expired.code).toBe(410);
+    expect(expired.body.reason).toBe('Expired');
+  });
+});
+
+describe('emulated controllers and routing', () => {
+  test('deleting a namespace deletes its content; finalizers hold it Terminating until released', async () => {
+    kube = await startKubernetesEmulator();
+    const core = kube.kubeConfig.makeApiClient(CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: 'gone' } } });
+    await core.createNamespacedConfigMap({
+      namespace: 'gone',
+      body: { metadata: { name: 'plain' } },
+    });
+    await core.createNamespacedSecret({
+      namespace: 'gone',
+      body: {
+        metadata: { name: 'held', finalizers: ['example.com/hold'] },
+        stringData: { k: 'v' },
+      },
+    });
+    await core.deleteNamespace({ name: 'gone' });
+    const terminating = await core.readNamespace({ name: 'gone' });
+    expect(terminating.status?.phase).toBe('Terminating');
+    expect((await core.listNamespacedConfigMap({ namespace: 'gone' })).items).toEqual([]);
+    const blocked = await statusOf(
+      core.createNamespacedConfigMap({ namespace: 'gone', body: { metadata: { name: 'new' } } }),
+    );
+    expect(blocked.code).toBe(403);
+    const held = await core.readNamespacedSecret({ namespace: 'gone', name: 'held' });
+    expect(held.data).toEqual({ k: Buffer.from('v').toString('base64') });
+    await core.patchNamespacedSecret({
+      namespace: 'gone',
+      name: 'held',
+      body: [{ op: 'remove', path: '/metadata/finalizers' }],
+    });
+    expect((await statusOf(core.readNamespace({ name: 'gone' }))).code).toBe(404);
+  });
+
+  test('deletecollection deletes the selected objects only', async () => {
+    kube = await startKubernetesEmulator();
+    const core = kube.kubeConfig.makeApiClient(CoreV1Api);
+    for (const [name, app] of [
+      ['a', 'x'],
+      ['b', 'x'],
+      ['c', 'y'],
+    ] as const) {
+      await core.createNamespacedConfigMap({
+        namespace: 'default',
+        body: { metadata: { name, labels: { app } } },
+      });
+    }
+    await core.deleteCollectionNamespacedConfigMap({
+      namespace: 'default',
+      labelSelector: 'app=x',
+    });
+    const left = await core.listNamespacedConfigMap({ namespace: 'default' });
+    expect(left.items.map((i) => i.metadata?.name)).toEqual(['c']);
+  });
+
+  test('routing errors: 405 for a verb a path does not serve, 404 for unknown paths and subresources', async () => {
+    kube = await startKubernetesEmulator();
+    const post = await fetch(`${kube.url}/api/v1/namespaces/default/configmaps/x`, {
+      method: 'POST',
+      body: '{}',
+    });
+    expect(post.status).toBe(405);
+    expect(await post.json()).toMatchObject({
+      kind: 'Status',
+      reason: 'MethodNotAllowed',
+      code: 405,
+    });
+    const unknown = await fetch(`${kube.url}/apis/example.com/v1/things`);
+    expect(unknown.status).toBe(404);
+    const noStatus = await fetch(`${kube.url}/api/v1/namespaces/default/configmaps/x/status`);
+    expect(noStatus.status).toBe(404);
+    const badJson = await fetch(`${kube.url}/api/v1/namespaces/default/configmaps`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{not json',
+    });
+    expect(badJson.status).toBe(400);
+  });
+
+  test('store.put writes status like a kubelet, visible to field selectors', async () => {
+    kube = await startKubernetesEmulator();
+    const core = kube.kubeConfig.makeApiClient(CoreV1Api);
+    kube.store.put({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'demo', namespace: 'default' },
+      spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'i' }] },
+      status: { phase: 'Running', podIP: '127.0.0.9' },
+    });
+    const found = await core.listPodForAllNamespaces({
+      fieldSelector: 'status.podIP=127.0.0.9,status.phase=Running',
+    });
+    expect(found.items.map((p) => p.metadata?.name)).toEqual(['demo']);
+    expect(
+      kube.store.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'demo' }),
+    ).toMatchObject({
+      status: { podIP: '127.0.0.9' },
+    });
+    expect(
+      kube.store.delete({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'demo' }),
+    ).toBe(true);
+    expect(kube.store.list({ apiVersion: 'v1', kind: 'Pod' })).toEqual([]);
+  });
+
+  test('deleting a pod answers the pod; deleting a configmap answers a success Status', async () => {
+    kube = await startKubernetesEmulator();
+    kube.store.put({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'cm', namespace: 'default' },
+    });
+    const res = await fetch(`${kube.url}/api/v1/namespaces/default/configmaps/cm`, {
+      method: 'DELETE',
+    });
+    expect(await res.json()).toMatchObject({
+      kind: 'Status',
+      status: 'Success',
+      details: { name: 'cm', kind: 'configmaps' },
+    });
+    kube.store.put({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p', namespace: 'default' },
+      spec: {},
+    });
+    const pod = await fetch(`${kube.url}/api/v1/namespaces/default/pods/p`, { method: 'DELETE' });
+    expect(await pod.json()).toMatchObject({ kind: 'Pod', metadata: { name: 'p' } });
+  });
+});
+
 async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
