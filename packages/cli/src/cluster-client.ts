@@ -3,14 +3,12 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
   ApiException,
-  ApiextensionsV1Api,
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
   KubernetesObjectApi,
   type KubernetesObject,
   type V1ConfigMap,
-  type V1CustomResourceDefinition,
   type V1Node,
   type V1Pod,
 } from '@kubernetes/client-node';
@@ -105,6 +103,10 @@ const parsers: { [K in CrdKind]: (input: unknown) => Parsed[K] } = {
   AzurePodIdentityException: parseAzurePodIdentityException,
 };
 
+// CRDs go through the untyped custom-objects client: client-node's typed apiextensions models would
+// drop the schema's `x-kubernetes-*` keys, which are not spelled as their TypeScript property names.
+const CRD_RESOURCE = { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions' } as const;
+
 /** The settings `pod-identity enable` records in the cluster, read back by the other commands. */
 export interface ClusterSettings {
   /** How NMI authorises: `standard` (MIC assigns) or `managed` (the CLI assigns). */
@@ -124,7 +126,7 @@ export const SETTINGS_CONFIG_MAP = 'pod-identity-settings';
 export class ClusterClient {
   readonly #custom: CustomObjectsApi;
   readonly #core: CoreV1Api;
-  readonly #crds: ApiextensionsV1Api;
+  readonly #crdObjects: CustomObjectsApi;
   readonly #objects: KubernetesObjectApi;
   readonly #server: string;
 
@@ -132,7 +134,7 @@ export class ClusterClient {
   constructor(kubeConfig: KubeConfig) {
     this.#custom = kubeConfig.makeApiClient(CustomObjectsApi);
     this.#core = kubeConfig.makeApiClient(CoreV1Api);
-    this.#crds = kubeConfig.makeApiClient(ApiextensionsV1Api);
+    this.#crdObjects = this.#custom;
     this.#objects = KubernetesObjectApi.makeApiClient(kubeConfig);
     this.#server = kubeConfig.getCurrentCluster()?.server ?? '(no server)';
   }
@@ -276,21 +278,15 @@ export class ClusterClient {
     const results: { name: string; action: 'created' | 'updated' }[] = [];
     for (const definition of podIdentityCrds()) {
       const name = definition.metadata.name;
-      const body = wire<V1CustomResourceDefinition>(definition);
-      const existing = await this.#call(`get crd ${name}`, () => this.#crds.readCustomResourceDefinition({ name }), { notFound: true });
+      const existing = (await this.#call(`get crd ${name}`, () => this.#crdObjects.getClusterCustomObject({ ...CRD_RESOURCE, name }), {
+        notFound: true,
+      })) as { metadata?: { resourceVersion?: string } } | undefined;
       if (existing === undefined) {
-        await this.#call(`create crd ${name}`, () => this.#crds.createCustomResourceDefinition({ body }));
+        await this.#call(`create crd ${name}`, () => this.#crdObjects.createClusterCustomObject({ ...CRD_RESOURCE, body: definition }));
         results.push({ name, action: 'created' });
       } else {
-        await this.#call(`update crd ${name}`, () =>
-          this.#crds.replaceCustomResourceDefinition({
-            name,
-            body: wire<V1CustomResourceDefinition>({
-              ...definition,
-              metadata: { ...definition.metadata, resourceVersion: existing.metadata?.resourceVersion ?? '' },
-            }),
-          }),
-        );
+        const body = { ...definition, metadata: { ...definition.metadata, resourceVersion: existing.metadata?.resourceVersion ?? '' } };
+        await this.#call(`update crd ${name}`, () => this.#crdObjects.replaceClusterCustomObject({ ...CRD_RESOURCE, name, body }));
         results.push({ name, action: 'updated' });
       }
     }
@@ -302,7 +298,11 @@ export class ClusterClient {
     const deleted: string[] = [];
     for (const definition of podIdentityCrds()) {
       const name = definition.metadata.name;
-      const result = await this.#call(`delete crd ${name}`, () => this.#crds.deleteCustomResourceDefinition({ name }), { notFound: true });
+      const result: unknown = await this.#call(
+        `delete crd ${name}`,
+        () => this.#crdObjects.deleteClusterCustomObject({ ...CRD_RESOURCE, name }),
+        { notFound: true },
+      );
       if (result !== undefined) deleted.push(name);
     }
     return deleted;
