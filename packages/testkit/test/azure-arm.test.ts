@@ -26,6 +26,15 @@ const credential: TokenCredential = {
 /** The SDK's update takes `null` to remove an identity, which its model type does not admit. */
 const removal = null as unknown as Record<string, never>;
 
+/**
+ * The Go original's `extractIdentitiesFromError` pattern (pkg/cloudprovider): the first single-quoted,
+ * comma-separated run of user-assigned identity ids in an ARM error message. MIC drops these ids and retries.
+ */
+const ERRONEOUS_IDS =
+  /'(,?\/subscriptions\/[a-zA-Z0-9-_]+\/resourcegroups\/[a-zA-Z0-9-_]+\/providers\/Microsoft.ManagedIdentity\/userAssignedIdentities\/[a-zA-Z0-9-_]+)+'/i;
+const erroneousIds = (message: string): string[] =>
+  ERRONEOUS_IDS.exec(message)?.[0].slice(1, -1).split(',') ?? [];
+
 describe('ARM emulator through @azure/arm-compute', () => {
   let arm: ArmEmulator;
   let client: ComputeManagementClient;
@@ -247,6 +256,7 @@ describe('ARM emulator through @azure/arm-compute', () => {
     expect(error instanceof Error && error.message).toContain(
       `on the linked scope(s) '${alpha.id},${beta.id}'`,
     );
+    expect(erroneousIds(error instanceof Error ? error.message : '')).toEqual([alpha.id, beta.id]);
     expect(arm.getIdentityAssignment(scaleSet.id)?.userAssigned).toEqual([]);
   });
 
@@ -262,6 +272,7 @@ describe('ARM emulator through @azure/arm-compute', () => {
       );
     expect(isRestError(failed) && failed.code).toBe('FailedIdentityOperation');
     expect(failed instanceof Error && failed.message).toContain(`'${ghost}'`);
+    expect(erroneousIds(failed instanceof Error ? failed.message : '')).toEqual([ghost]);
 
     const many = Object.fromEntries(
       Array.from({ length: 151 }, (_, index) => [
@@ -279,6 +290,36 @@ describe('ARM emulator through @azure/arm-compute', () => {
       );
     expect(isRestError(tooMany) && tooMany.statusCode).toBe(400);
     expect(arm.requestLog().at(-1)?.identityCount).toBe(151);
+  });
+
+  it('refuses a PATCH whose If-Match is stale with 412, and lists scale sets by group and subscription', async () => {
+    const current = await client.virtualMachineScaleSets.get(RG, scaleSet.name);
+    expect(current.etag).toMatch(/^".+"$/);
+    await client.virtualMachineScaleSets.update(
+      RG,
+      scaleSet.name,
+      { identity: { type: 'UserAssigned', userAssignedIdentities: { [alpha.id]: {} } } },
+      { updateIntervalInMs: 5, ifMatch: current.etag! },
+    );
+    const stale = await client.virtualMachineScaleSets
+      .update(
+        RG,
+        scaleSet.name,
+        { identity: { type: 'UserAssigned', userAssignedIdentities: { [beta.id]: {} } } },
+        { updateIntervalInMs: 5, ifMatch: current.etag! },
+      )
+      .then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+    expect(isRestError(stale) && stale.statusCode).toBe(412);
+    const inGroup = [];
+    for await (const listed of client.virtualMachineScaleSets.list(RG)) inGroup.push(listed.id);
+    const inSubscription = [];
+    for await (const listed of client.virtualMachineScaleSets.listAll())
+      inSubscription.push(listed.id);
+    expect(inGroup).toEqual([scaleSet.id]);
+    expect(inSubscription).toEqual([scaleSet.id]);
   });
 
   it('fails the next calls with an injected 5xx, which the SDK retries', async () => {

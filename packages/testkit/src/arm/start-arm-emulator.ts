@@ -898,6 +898,15 @@ export async function startArmEmulator(
         updatesInFlight.set(target, (updatesInFlight.get(target) ?? 0) + 1);
         tracked = true;
       }
+      // Read a PATCH body first so that refused PATCHes (injected faults included) count their identities too.
+      let body: unknown;
+      if (isUpdate) {
+        body = await readJson(request);
+        const map = (
+          body as { identity?: { userAssignedIdentities?: Record<string, unknown> } } | null
+        )?.identity?.userAssignedIdentities;
+        identityCount = map && typeof map === 'object' ? Object.keys(map).length : 0;
+      }
       await sleep(faults.latencyOf(operation));
       const injected = faults.take(operation, target === undefined ? [] : [target]);
       if (injected) {
@@ -905,12 +914,6 @@ export async function startArmEmulator(
         throw new ArmHttpError(injected.status, injected.code, injected.message, injected.headers);
       }
       if (isUpdate) {
-        // Count the identities before serving so that refused PATCHes are counted too.
-        const body = await readJson(request);
-        const map = (
-          body as { identity?: { userAssignedIdentities?: Record<string, unknown> } } | null
-        )?.identity?.userAssignedIdentities;
-        identityCount = map && typeof map === 'object' ? Object.keys(map).length : 0;
         if (route.type !== 'compute')
           throw new Error('unreachable: updates address a VM or scale set');
         const resource = getCompute(route.kind, route.id);
