@@ -3,6 +3,7 @@ export {
   startKubernetesEmulator,
   type KubernetesEmulator,
   type KubernetesEmulatorOptions,
+  type KubernetesEmulatorTls,
   type KubernetesEmulatorStore,
   type KubernetesObjectReference,
 } from './kubernetes/kubernetes-emulator.js';

@@ -7,7 +7,11 @@ import {
   Watch,
   type V1ConfigMap,
 } from '@kubernetes/client-node';
-import { startKubernetesEmulator, type KubernetesEmulator } from '@pod-identity/testkit';
+import {
+  createCertificateAuthority,
+  startKubernetesEmulator,
+  type KubernetesEmulator,
+} from '@pod-identity/testkit';
 import { afterEach, describe, expect, test } from 'vitest';
 
 let kube: KubernetesEmulator | undefined;
@@ -48,6 +52,24 @@ describe('bearer token authentication', () => {
       headers: { authorization: 'Bearer other' },
     });
     expect(wrong.status).toBe(401);
+  });
+});
+
+describe('https', () => {
+  test('serves https with a given certificate; the kubeconfig trusts the CA', async () => {
+    const ca = createCertificateAuthority();
+    const cert = ca.issueServerCertificate();
+    kube = await startKubernetesEmulator({
+      tls: {
+        certificatePem: cert.certificatePem,
+        privateKeyPem: cert.privateKeyPem,
+        caPem: ca.certificatePem,
+      },
+    });
+    expect(kube.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(kube.kubeconfigYaml).not.toContain('insecure-skip-tls-verify');
+    const core = kube.kubeConfig.makeApiClient(CoreV1Api);
+    expect((await core.readNamespace({ name: 'kube-system' })).metadata?.name).toBe('kube-system');
   });
 });
 

@@ -1,4 +1,10 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -23,8 +29,26 @@ import { ObjectStore } from './object-store.js';
 import type { ResourceDefinition } from './resource-definition.js';
 import { prepareWatch, type ResourceWatch } from './resource-watch.js';
 
+/**
+ * TLS material for serving https, e.g. a certificate from the testkit's certificate authority. The
+ * kubeconfig then trusts `caPem` instead of skipping verification.
+ */
+export interface KubernetesEmulatorTls {
+  /** Server certificate, PEM, valid for the listening host. */
+  readonly certificatePem: string;
+  /** Its private key, PEM. */
+  readonly privateKeyPem: string;
+  /** The CA certificate clients must trust, PEM. */
+  readonly caPem: string;
+}
+
 /** Options of {@link startKubernetesEmulator}. */
 export interface KubernetesEmulatorOptions {
+  /**
+   * Serve https with this certificate. Without it the emulator serves plain http on loopback and the
+   * kubeconfig sets `insecure-skip-tls-verify`, which client-node requires for http:// servers.
+   */
+  readonly tls?: KubernetesEmulatorTls;
   /** Bearer token every request must carry; without it, requests are not authenticated. */
   readonly token?: string;
   /** Loopback address to listen on (default `127.0.0.1`). */
@@ -71,7 +95,7 @@ export interface KubernetesEmulatorStore {
 
 /** A running Kubernetes API emulator. */
 export interface KubernetesEmulator {
-  /** Base URL, e.g. `http://127.0.0.1:41234`. */
+  /** Base URL, e.g. `http://127.0.0.1:41234` (`https://` with the `tls` option). */
   readonly url: string;
   /** A client-node KubeConfig pointing at the emulator (token included when configured). */
   readonly kubeConfig: KubeConfig;
@@ -512,7 +536,7 @@ export async function startKubernetesEmulator(
     await serveResource(req, res, r, verb, url.searchParams);
   };
 
-  const server = createServer((req, res) => {
+  const listener: RequestListener = (req, res) => {
     handle(req, res).catch((error: unknown) => {
       if (res.headersSent) {
         res.destroy();
@@ -529,7 +553,12 @@ export async function startKubernetesEmulator(
         );
       }
     });
-  });
+  };
+  const tls = options.tls;
+  const server =
+    tls === undefined
+      ? createServer(listener)
+      : createHttpsServer({ cert: tls.certificatePem, key: tls.privateKeyPem }, listener);
   server.keepAliveTimeout = 5_000;
 
   await new Promise<void>((resolve, reject) => {
@@ -541,7 +570,7 @@ export async function startKubernetesEmulator(
   });
   const address = server.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${urlHost}:${address.port}`;
+  const url = `${tls === undefined ? 'http' : 'https'}://${urlHost}:${address.port}`;
   serverAddress = `${urlHost}:${address.port}`;
 
   const contextNamespace = options.namespace ?? 'default';
@@ -549,7 +578,18 @@ export async function startKubernetesEmulator(
   const kubeconfigYaml = toYaml({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'emulator', cluster: { server: url, 'insecure-skip-tls-verify': true } }],
+    clusters: [
+      {
+        name: 'emulator',
+        cluster:
+          tls === undefined
+            ? { server: url, 'insecure-skip-tls-verify': true }
+            : {
+                server: url,
+                'certificate-authority-data': Buffer.from(tls.caPem).toString('base64'),
+              },
+      },
+    ],
     users: [{ name: 'emulator', user }],
     contexts: [
       {

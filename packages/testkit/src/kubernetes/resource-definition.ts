@@ -226,6 +226,17 @@ export const builtinResources: readonly ResourceDefinition[] = [
       'type',
     ],
   }),
+  // Stored apart from core/v1 events (kube shares one store and converts between the two shapes;
+  // nothing here reads an event through the other API).
+  builtin({
+    group: 'events.k8s.io',
+    version: 'v1',
+    plural: 'events',
+    singular: 'event',
+    kind: 'Event',
+    namespaced: true,
+    shortNames: ['ev'],
+  }),
   builtin({
     group: 'coordination.k8s.io',
     version: 'v1',
