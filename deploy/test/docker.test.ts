@@ -47,9 +47,10 @@ function nodeScript(name: string): string {
   return posix.relative('/app', script);
 }
 
-const daemons = [
+const images = [
   { image: 'mic', bin: 'pod-identity-mic' },
   { image: 'nmi', bin: 'pod-identity-nmi' },
+  { image: 'demo', bin: 'pod-identity-demo' },
 ] as const;
 
 const scratch = mkdtempSync(join(tmpdir(), 'pod-identity-docker-'));
@@ -57,7 +58,7 @@ afterAll(() => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-describe.each(daemons)('the $image image', ({ image, bin }) => {
+describe.each(images)('the $image image', ({ image, bin }) => {
   const file = readDockerfile(image);
   const pkg = workspacePackage(deployedPackage(file));
 
@@ -77,8 +78,17 @@ describe.each(daemons)('the $image image', ({ image, bin }) => {
     expect(target, `${pkg.manifest.name} has no bin ${bin}`).toBeDefined();
     expect(posix.normalize(target!)).toBe(nodeScript(image));
   });
+});
 
+/**
+ * The images' entrypoints, started from what `pnpm deploy --prod` copies into /app (what the runtime
+ * stage holds), with the flag that prints the version: they load with production dependencies only.
+ */
+const started = [{ image: 'mic', env: { MIC_POD_NAMESPACE: 'kube-system' } }] as const;
+
+describe.each(started)('the $image entrypoint', ({ image, env }) => {
   it('starts from what pnpm deploy --prod puts in /app', async () => {
+    const pkg = workspacePackage(deployedPackage(readDockerfile(image)));
     const out = join(scratch, image);
     await run('pnpm', ['--filter', pkg.manifest.name, 'deploy', '--prod', '--offline', out], {
       cwd: REPO_ROOT,
@@ -86,8 +96,22 @@ describe.each(daemons)('the $image image', ({ image, bin }) => {
     const script = join(out, nodeScript(image));
     expect(existsSync(script), `${script} is missing: run pnpm build first`).toBe(true);
     // The runtime resolves workspace dependencies through their built entry, never `source`.
-    expect(existsSync(join(out, 'node_modules/@pod-identity/core/dist/index.js'))).toBe(true);
+    const manifest = JSON.parse(readFileSync(join(out, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+    };
+    const workspaceDeps = Object.keys(manifest.dependencies ?? {}).filter((d) =>
+      d.startsWith('@pod-identity/'),
+    );
+    expect(workspaceDeps.length).toBeGreaterThan(0);
+    for (const dep of workspaceDeps) {
+      expect(existsSync(join(out, 'node_modules', dep, 'dist/index.js')), dep).toBe(true);
+    }
     expect(existsSync(join(out, 'node_modules/vitest'))).toBe(false);
+    const { stdout } = await run(process.execPath, [script, '--version'], {
+      cwd: out,
+      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...env },
+    });
+    expect(stdout.trim()).toBe(pkg.manifest.version);
   });
 });
 
