@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { parseGoDuration, parseMicArgs } from './mic-cli-options.js';
+
+describe('parseMicArgs', () => {
+  it('has the original defaults', () => {
+    const o = parseMicArgs([], {});
+    expect(o).toMatchObject({
+      kubeconfig: '',
+      cloudconfig: '',
+      forceNamespaced: false,
+      syncRetryDurationMs: 3_600_000,
+      leaderElectionNamespace: 'default',
+      leaderElectionName: 'aad-pod-identity-mic',
+      leaderElectionDurationMs: 15_000,
+      httpProbePort: 8080,
+      prometheusPort: 8888,
+      createDeleteBatch: 20,
+      clientQps: 5,
+      immutableUserMsis: [],
+      enableTypeUpgrade: true,
+      updateUserMsiMaxRetry: 2,
+      updateUserMsiRetryIntervalMs: 1000,
+      identityAssignmentReconcileIntervalMs: 180_000,
+      logFormat: 'text',
+    });
+    expect(o.leaderElectionInstance).not.toBe('');
+  });
+
+  it('accepts kebab-case, the old camelCase spellings, single dashes and Go booleans', () => {
+    const o = parseMicArgs(
+      [
+        '--forceNamespaced=true',
+        '-syncRetryDuration=30s',
+        '--createDeleteBatch',
+        '7',
+        '--immutable-user-msis=a, b',
+        '--enable-type-upgrade=false',
+        '--identity-assignment-reconcile-interval=2m',
+      ],
+      {},
+    );
+    expect(o).toMatchObject({
+      forceNamespaced: true,
+      syncRetryDurationMs: 30_000,
+      createDeleteBatch: 7,
+      immutableUserMsis: ['a', 'b'],
+      enableTypeUpgrade: false,
+      identityAssignmentReconcileIntervalMs: 120_000,
+    });
+    expect(parseMicArgs(['--force-namespaced'], {}).forceNamespaced).toBe(true);
+  });
+
+  it('takes FORCENAMESPACED=true from the environment, exactly', () => {
+    expect(parseMicArgs([], { FORCENAMESPACED: 'true' }).forceNamespaced).toBe(true);
+    expect(parseMicArgs([], { FORCENAMESPACED: 'TRUE' }).forceNamespaced).toBe(false);
+  });
+
+  it('refuses bad values with a clear message', () => {
+    expect(() => parseMicArgs(['--leader-election-duration=soon'], {})).toThrow(
+      /invalid duration "soon"/,
+    );
+    expect(() => parseMicArgs(['--http-probe-port=99999'], {})).toThrow(/0…65535/);
+    expect(() => parseMicArgs(['--no-such-flag'], {})).toThrow(/unknown option/);
+  });
+});
+
+describe('parseGoDuration', () => {
+  it('reads Go durations', () => {
+    expect(parseGoDuration('1h30m')).toBe(5_400_000);
+    expect(parseGoDuration('500ms')).toBe(500);
+    expect(parseGoDuration('90')).toBe(90_000);
+    expect(() => parseGoDuration('3 minutes')).toThrow(RangeError);
+  });
+});

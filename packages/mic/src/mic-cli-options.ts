@@ -1,0 +1,411 @@
+import { hostname } from 'node:os';
+import { Command, CommanderError, Option } from 'commander';
+
+/** Every MIC flag after parsing, with the original's defaults (`cmd/mic/main.go`). */
+export interface MicCliOptions {
+  kubeconfig: string;
+  cloudconfig: string;
+  forceNamespaced: boolean;
+  version: boolean;
+  syncRetryDurationMs: number;
+  leaderElectionInstance: string;
+  leaderElectionNamespace: string;
+  leaderElectionName: string;
+  leaderElectionDurationMs: number;
+  httpProbePort: number;
+  prometheusPort: number;
+  enableProfile: boolean;
+  enableScaleFeatures: boolean;
+  createDeleteBatch: number;
+  clientQps: number;
+  immutableUserMsis: string[];
+  configMapName: string;
+  typeUpgradeStatusKey: string;
+  enableTypeUpgrade: boolean;
+  updateUserMsiMaxRetry: number;
+  updateUserMsiRetryIntervalMs: number;
+  identityAssignmentReconcileIntervalMs: number;
+  logFormat: 'text' | 'json';
+  customUserAgent: string;
+  /** Not in the original: the ARM endpoint (default from the cloud in azure.json). */
+  armEndpoint: string;
+  /** Not in the original: a PEM CA bundle that ARM and Entra certificates chain to (emulators). */
+  armCaFile: string;
+  /** Not in the original: the Entra authority host (default from the cloud). */
+  authorityHost: string;
+  /** Not in the original: poll interval of ARM long-running operations. */
+  armPollIntervalMs: number;
+  /** `-v`: klog verbosity; 4 or more logs at debug level. */
+  verbosity: number;
+}
+
+const UNITS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/**
+ * Parses a Go duration (`3600s`, `3m`, `1h30m`, `500ms`) to milliseconds. A bare number is seconds.
+ * @param value - the flag value
+ * @throws RangeError when it is not a duration
+ */
+export function parseGoDuration(value: string): number {
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/u.test(trimmed)) return Number(trimmed) * 1000;
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/guy;
+  let total = 0;
+  let consumed = 0;
+  for (const match of trimmed.matchAll(re)) {
+    total += Number(match[1]) * (UNITS[match[2] ?? ''] ?? Number.NaN);
+    consumed += match[0].length;
+  }
+  if (trimmed === '' || consumed !== trimmed.length || !Number.isFinite(total)) {
+    throw new RangeError(`invalid duration ${JSON.stringify(value)} (expected e.g. 15s, 3m, 1h)`);
+  }
+  return total;
+}
+
+function parseBool(value: string): boolean {
+  const v = value.toLowerCase();
+  if (['true', '1', 't', 'yes'].includes(v)) return true;
+  if (['false', '0', 'f', 'no'].includes(v)) return false;
+  throw new RangeError(`invalid boolean ${JSON.stringify(value)}`);
+}
+
+function parseInteger(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new RangeError(
+        `invalid value ${JSON.stringify(value)} (expected an integer ${min}…${max})`,
+      );
+    }
+    return n;
+  };
+}
+
+function wrap<T>(parse: (value: string) => T) {
+  return (value: string): T => {
+    try {
+      return parse(value);
+    } catch (error) {
+      throw new CommanderError(2, 'mic.invalidArgument', (error as Error).message);
+    }
+  };
+}
+
+/**
+ * Go's `flag` accepts `-name` as well as `--name`; commander only the latter. Rewrites single-dash
+ * long flags so existing manifests keep working.
+ */
+function normaliseArgv(argv: readonly string[]): string[] {
+  return argv.map((arg) =>
+    /^-[A-Za-z][\w-]+(=.*)?$/u.test(arg) && arg !== '-v' ? `-${arg}` : arg,
+  );
+}
+
+/**
+ * A flag with its kebab-case name and, if it changed, its old spelling as a hidden alias. Both fill
+ * the same option; the alias never has a default so it cannot override the main flag.
+ */
+function addFlag(
+  program: Command,
+  kebab: string,
+  legacy: string | undefined,
+  description: string,
+  build: (option: Option) => Option,
+): void {
+  program.addOption(build(new Option(kebab, description)));
+  if (legacy !== undefined) {
+    const aliasFlags = kebab.replace(/^--[\w-]+/u, legacy);
+    const alias = new Option(aliasFlags, `alias of ${kebab.split(' ')[0] ?? kebab}`).hideHelp();
+    const main = build(new Option(kebab, description));
+    if (main.parseArg !== undefined) alias.argParser(main.parseArg);
+    if (main.presetArg !== undefined) alias.preset(main.presetArg);
+    program.addOption(alias);
+  }
+}
+
+/**
+ * Builds the `pod-identity-mic` command (flags only; no action).
+ * @returns a commander program that throws instead of exiting
+ */
+export function createMicCommand(): Command {
+  const program = new Command('pod-identity-mic')
+    .description(
+      'Managed Identity Controller: assigns user-assigned identities to the scale sets and VMs of pods that need them',
+    )
+    .exitOverride()
+    .allowExcessArguments(false);
+  const bool = (o: Option): Option => o.preset('true').argParser(wrap(parseBool));
+  const duration =
+    (def: string) =>
+    (o: Option): Option =>
+      o.default(parseGoDuration(def), def).argParser(wrap(parseGoDuration));
+  const integer =
+    (def: number, min: number, max: number) =>
+    (o: Option): Option =>
+      o.default(def).argParser(wrap(parseInteger(min, max)));
+  const text =
+    (def: string) =>
+    (o: Option): Option =>
+      o.default(def);
+
+  addFlag(
+    program,
+    '--kubeconfig <path>',
+    undefined,
+    'kubeconfig file; in-cluster configuration when empty',
+    text(''),
+  );
+  addFlag(
+    program,
+    '--cloudconfig <path>',
+    '--cloud-config',
+    'azure.json path; environment variables when empty',
+    text(''),
+  );
+  addFlag(
+    program,
+    '--force-namespaced [bool]',
+    '--forceNamespaced',
+    'bind identities only within their namespace (env FORCENAMESPACED=true too)',
+    bool,
+  );
+  addFlag(program, '--version [bool]', undefined, 'print the version and exit', bool);
+  addFlag(
+    program,
+    '--sync-retry-duration <duration>',
+    '--syncRetryDuration',
+    'interval of full planning passes',
+    duration('3600s'),
+  );
+  addFlag(
+    program,
+    '--leader-election-instance <name>',
+    undefined,
+    'this replica’s leader election identity',
+    text(hostname()),
+  );
+  addFlag(
+    program,
+    '--leader-election-namespace <ns>',
+    undefined,
+    'namespace of the leader election Lease',
+    text('default'),
+  );
+  addFlag(
+    program,
+    '--leader-election-name <name>',
+    undefined,
+    'name of the leader election Lease',
+    text('aad-pod-identity-mic'),
+  );
+  addFlag(
+    program,
+    '--leader-election-duration <duration>',
+    undefined,
+    'leader election lease duration',
+    duration('15s'),
+  );
+  addFlag(
+    program,
+    '--http-probe-port <port>',
+    undefined,
+    'port of /healthz',
+    integer(8080, 0, 65535),
+  );
+  addFlag(
+    program,
+    '--prometheus-port <port>',
+    undefined,
+    'port of /metrics',
+    integer(8888, 0, 65535),
+  );
+  addFlag(
+    program,
+    '--enable-profile [bool]',
+    '--enableProfile',
+    'accepted for compatibility; no profiling endpoint is served',
+    bool,
+  );
+  addFlag(
+    program,
+    '--enable-scale-features [bool]',
+    '--enableScaleFeatures',
+    'deprecated no-op',
+    bool,
+  );
+  addFlag(
+    program,
+    '--create-delete-batch <n>',
+    '--createDeleteBatch',
+    'concurrent record writes per scale set or VM',
+    integer(20, 1, 10_000),
+  );
+  addFlag(
+    program,
+    '--client-qps <n>',
+    '--clientQps',
+    'accepted for compatibility; writes are bounded by --create-delete-batch',
+    integer(5, 1, 100_000),
+  );
+  addFlag(
+    program,
+    '--immutable-user-msis <clientIds>',
+    undefined,
+    'comma-separated client IDs never removed',
+    text(''),
+  );
+  addFlag(
+    program,
+    '--config-map-name <name>',
+    undefined,
+    'legacy type-upgrade ConfigMap (no-op)',
+    text('aad-pod-identity-config'),
+  );
+  addFlag(
+    program,
+    '--type-upgrade-status-key <key>',
+    undefined,
+    'legacy type-upgrade key (no-op)',
+    text('type-upgrade-status'),
+  );
+  addFlag(
+    program,
+    '--enable-type-upgrade [bool]',
+    undefined,
+    'legacy type upgrade (no-op: v1 CRDs are structural)',
+    (o) => bool(o).default(true),
+  );
+  addFlag(
+    program,
+    '--update-user-msi-max-retry <n>',
+    undefined,
+    'retries of a PATCH after refused identities are taken out',
+    integer(2, 0, 100),
+  );
+  addFlag(
+    program,
+    '--update-user-msi-retry-interval <duration>',
+    undefined,
+    'wait before such a retry',
+    duration('1s'),
+  );
+  addFlag(
+    program,
+    '--identity-assignment-reconcile-interval <duration>',
+    undefined,
+    'interval of the drift re-add check',
+    duration('3m'),
+  );
+  addFlag(
+    program,
+    '--log-format <format>',
+    undefined,
+    'text or json (lines are JSON either way)',
+    (o) => o.default('text').choices(['text', 'json']),
+  );
+  addFlag(
+    program,
+    '--custom-user-agent <ua>',
+    undefined,
+    'appended to the ARM user agent',
+    text(''),
+  );
+  addFlag(
+    program,
+    '--arm-endpoint <url>',
+    undefined,
+    'ARM endpoint (default from the cloud)',
+    text(''),
+  );
+  addFlag(
+    program,
+    '--arm-ca-file <path>',
+    undefined,
+    'PEM CA bundle for ARM and Entra (emulators)',
+    text(''),
+  );
+  addFlag(
+    program,
+    '--authority-host <url>',
+    undefined,
+    'Entra authority host (default from the cloud)',
+    text(''),
+  );
+  addFlag(
+    program,
+    '--arm-poll-interval <duration>',
+    undefined,
+    'poll interval of ARM long-running operations',
+    duration('2s'),
+  );
+  program.addOption(
+    new Option('-v, --v <level>', 'klog verbosity')
+      .default(0)
+      .argParser(wrap(parseInteger(0, 10)))
+      .hideHelp(),
+  );
+  program.addOption(new Option('--logtostderr [bool]').argParser(wrap(parseBool)).hideHelp());
+  return program;
+}
+
+/**
+ * Parses MIC's command line and environment into options.
+ * @param argv - arguments after the program name
+ * @param env - the environment (`FORCENAMESPACED`)
+ * @throws CommanderError for bad usage (exit code 2) or `--help`
+ */
+export function parseMicArgs(argv: readonly string[], env: NodeJS.ProcessEnv): MicCliOptions {
+  const program = createMicCommand();
+  program.configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
+  program.parse(normaliseArgv(argv), { from: 'user' });
+  const o = program.opts<Record<string, unknown>>();
+  const bool = (key: string, def = false): boolean =>
+    o[key] === undefined ? def : o[key] === true;
+  return {
+    kubeconfig: String(o.kubeconfig),
+    cloudconfig:
+      typeof o.cloudconfig === 'string' && o.cloudconfig !== ''
+        ? o.cloudconfig
+        : typeof o.cloudConfig === 'string'
+          ? o.cloudConfig
+          : '',
+    forceNamespaced: bool('forceNamespaced') || env.FORCENAMESPACED === 'true',
+    version: bool('version'),
+    syncRetryDurationMs: o.syncRetryDuration as number,
+    leaderElectionInstance: String(o.leaderElectionInstance),
+    leaderElectionNamespace: String(o.leaderElectionNamespace),
+    leaderElectionName: String(o.leaderElectionName),
+    leaderElectionDurationMs: o.leaderElectionDuration as number,
+    httpProbePort: o.httpProbePort as number,
+    prometheusPort: o.prometheusPort as number,
+    enableProfile: bool('enableProfile'),
+    enableScaleFeatures: bool('enableScaleFeatures'),
+    createDeleteBatch: o.createDeleteBatch as number,
+    clientQps: o.clientQps as number,
+    immutableUserMsis: String(o.immutableUserMsis)
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
+    configMapName: String(o.configMapName),
+    typeUpgradeStatusKey: String(o.typeUpgradeStatusKey),
+    enableTypeUpgrade: bool('enableTypeUpgrade', true),
+    updateUserMsiMaxRetry: o.updateUserMsiMaxRetry as number,
+    updateUserMsiRetryIntervalMs: o.updateUserMsiRetryInterval as number,
+    identityAssignmentReconcileIntervalMs: o.identityAssignmentReconcileInterval as number,
+    logFormat: o.logFormat === 'json' ? 'json' : 'text',
+    customUserAgent: String(o.customUserAgent),
+    armEndpoint: String(o.armEndpoint),
+    armCaFile: String(o.armCaFile),
+    authorityHost: String(o.authorityHost),
+    armPollIntervalMs: o.armPollInterval as number,
+    verbosity: o.v as number,
+  };
+}

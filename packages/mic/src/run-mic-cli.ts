@@ -1,0 +1,163 @@
+import { readFile } from 'node:fs/promises';
+import { ClientSecretCredential, ManagedIdentityCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/core-auth';
+import { KubeConfig } from '@kubernetes/client-node';
+import { CommanderError } from 'commander';
+import { pino } from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { cloudEndpoints, loadCloudConfig, type CloudConfig } from './cloud-config.js';
+import { createMic } from './create-mic.js';
+import { parseMicArgs } from './mic-cli-options.js';
+import { startMicHttpServers } from './mic-http-servers.js';
+
+/** The version `--version` prints. */
+export const MIC_VERSION = '0.1.0';
+
+/** Where the CLI writes and how it ends; the real process by default. */
+export interface MicCliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Resolves when the process is asked to stop (SIGTERM or SIGINT). */
+  stopRequested: Promise<void>;
+}
+
+function credentialFor(
+  config: CloudConfig,
+  authorityHost: string,
+  ca: string | undefined,
+): TokenCredential {
+  const tls = ca === undefined ? {} : { tlsOptions: { ca } };
+  if (config.useManagedIdentityExtension) {
+    return config.userAssignedIdentityID === ''
+      ? new ManagedIdentityCredential(tls)
+      : new ManagedIdentityCredential({ clientId: config.userAssignedIdentityID, ...tls });
+  }
+  return new ClientSecretCredential(config.tenantId, config.aadClientId, config.aadClientSecret, {
+    authorityHost,
+    ...tls,
+  });
+}
+
+/**
+ * Runs `pod-identity-mic` until it is asked to stop or loses leadership.
+ * @param argv - arguments after the program name
+ * @param env - the environment
+ * @param io - output and the stop signal
+ * @returns the exit code: 0 clean stop, 1 failure or lost leadership, 2 bad usage
+ */
+export async function runMicCli(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  io: MicCliIo,
+): Promise<number> {
+  // The original checks this before anything else, even --version.
+  const namespace = env.MIC_POD_NAMESPACE ?? '';
+  if (namespace === '') {
+    io.stderr('MIC_POD_NAMESPACE must be set (the namespace MIC runs in)\n');
+    return 1;
+  }
+  let options;
+  try {
+    options = parseMicArgs(argv, env);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.help') return 0;
+      io.stderr(`${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  if (options.version) {
+    io.stdout(`${MIC_VERSION}\n`);
+    return 0;
+  }
+  const logger = pino({
+    level: options.verbosity >= 4 ? 'debug' : (env.LOG_LEVEL ?? 'info'),
+    base: { component: 'mic' },
+    redact: ['*.token', '*.access_token', '*.clientSecret', '*.aadClientSecret'],
+  });
+  if (options.enableProfile)
+    logger.warn({}, 'profiling is not served; --enable-profile is ignored');
+
+  let cloud: CloudConfig;
+  let endpoints: { arm: string; authority: string };
+  let ca: string | undefined;
+  try {
+    cloud = await loadCloudConfig(options.cloudconfig, env);
+    endpoints = cloudEndpoints(cloud.cloud);
+    ca = options.armCaFile === '' ? undefined : await readFile(options.armCaFile, 'utf8');
+  } catch (error) {
+    logger.error({ err: error }, 'invalid cloud configuration');
+    return 1;
+  }
+  const kubeConfig = new KubeConfig();
+  try {
+    if (options.kubeconfig === '') kubeConfig.loadFromCluster();
+    else kubeConfig.loadFromFile(options.kubeconfig);
+  } catch (error) {
+    logger.error({ err: error }, 'cannot load the kubeconfig');
+    return 1;
+  }
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const mic = createMic({
+    kubeConfig,
+    credential: credentialFor(
+      cloud,
+      options.authorityHost === '' ? endpoints.authority : options.authorityHost,
+      ca,
+    ),
+    armEndpoint: options.armEndpoint === '' ? endpoints.arm : options.armEndpoint,
+    armClientOptions: {
+      ...(ca === undefined ? {} : { tlsOptions: { ca } }),
+      userAgentOptions: {
+        userAgentPrefix: `aad-pod-identity/MIC/${MIC_VERSION}${options.customUserAgent === '' ? '' : ` ${options.customUserAgent}`}`,
+      },
+    },
+    namespace,
+    forceNamespaced: options.forceNamespaced,
+    immutableUserMsis: options.immutableUserMsis,
+    clusterIdentityClientId: cloud.userAssignedIdentityID,
+    leaderElection: {
+      namespace: options.leaderElectionNamespace,
+      name: options.leaderElectionName,
+      instance: options.leaderElectionInstance,
+      leaseDurationMs: options.leaderElectionDurationMs,
+    },
+    syncRetryIntervalMs: options.syncRetryDurationMs,
+    identityAssignmentReconcileIntervalMs: options.identityAssignmentReconcileIntervalMs,
+    updateUserMsiMaxRetry: options.updateUserMsiMaxRetry,
+    updateUserMsiRetryIntervalMs: options.updateUserMsiRetryIntervalMs,
+    createDeleteBatch: options.createDeleteBatch,
+    armPollIntervalMs: options.armPollIntervalMs,
+    logger,
+    registry,
+  });
+  let servers;
+  try {
+    servers = await startMicHttpServers({
+      mic,
+      registry,
+      probePort: options.httpProbePort,
+      metricsPort: options.prometheusPort,
+    });
+  } catch (error) {
+    logger.error({ err: error }, 'cannot listen on the probe or metrics port');
+    return 1;
+  }
+  logger.info(
+    {
+      version: MIC_VERSION,
+      probePort: servers.probePort,
+      metricsPort: servers.metricsPort,
+      instance: options.leaderElectionInstance,
+    },
+    'starting',
+  );
+  mic.start();
+  const outcome = await Promise.race([mic.done, io.stopRequested.then(() => 'signal' as const)]);
+  logger.info({ reason: outcome }, 'shutting down');
+  await mic.stop();
+  await servers.close();
+  return outcome === 'lost-leadership' ? 1 : 0;
+}
