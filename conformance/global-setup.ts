@@ -15,14 +15,23 @@
  *
  * @module
  */
-import { bindShippedRbac, clusterStateEnv, manifestFiles, startRealCluster, writeClusterState } from './harness.ts';
+import {
+  bindShippedRbac,
+  clusterStateEnv,
+  manifestFiles,
+  startRealCluster,
+  writeClusterState,
+} from './harness.ts';
 
 /** Starts the cluster; the returned function stops it after the run. */
 export default async function setup(): Promise<() => Promise<void>> {
-  const cluster = await startRealCluster({ watchCache: process.env.POD_IDENTITY_WATCH_CACHE === 'true' });
+  const cluster = await startRealCluster({
+    watchCache: process.env.POD_IDENTITY_WATCH_CACHE === 'true',
+  });
   try {
     const crds = await manifestFiles('deploy/crds');
-    if (crds.length === 0) throw new Error('deploy/crds/ holds no CRD manifests (pnpm gen:crds writes them)');
+    if (crds.length === 0)
+      throw new Error('deploy/crds/ holds no CRD manifests (pnpm gen:crds writes them)');
     await cluster.applyManifests(crds);
     await bindShippedRbac(cluster);
     process.env[clusterStateEnv] = await writeClusterState(cluster);
@@ -30,7 +39,9 @@ export default async function setup(): Promise<() => Promise<void>> {
     process.env.POD_IDENTITY_MIC_KUBECONFIG = cluster.kubeconfigs.mic;
     process.env.POD_IDENTITY_NMI_KUBECONFIG = cluster.kubeconfigs.nmi;
     process.env.POD_IDENTITY_ETCD_URL = cluster.etcdUrl;
-    console.log(`conformance: kube-apiserver ${cluster.version} at ${cluster.server}, etcd at ${cluster.etcdUrl}`);
+    console.log(
+      `conformance: kube-apiserver ${cluster.version} at ${cluster.server}, etcd at ${cluster.etcdUrl}`,
+    );
   } catch (error) {
     await cluster.stop();
     throw error;

@@ -13,7 +13,15 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, writeFile, access, constants as fsConstants } from 'node:fs/promises';
+import {
+  mkdtemp,
+  readFile,
+  readdir,
+  rm,
+  writeFile,
+  access,
+  constants as fsConstants,
+} from 'node:fs/promises';
 import type { IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
@@ -153,14 +161,17 @@ export async function locateKubeBinaries(): Promise<KubeBinaries> {
   const kubeVersion = pinned('KUBE_VERSION');
   const helmVersion = pinned('HELM_VERSION');
   const cacheRoot = process.env.POD_IDENTITY_CACHE ?? join(homedir(), '.cache', 'pod-identity');
-  const kubeApiServer = process.env.KUBE_APISERVER_BIN ?? join(cacheRoot, `k8s-${kubeVersion}`, 'kube-apiserver');
+  const kubeApiServer =
+    process.env.KUBE_APISERVER_BIN ?? join(cacheRoot, `k8s-${kubeVersion}`, 'kube-apiserver');
   const helm = join(cacheRoot, `helm-${helmVersion}`, 'helm');
   const etcd = process.env.ETCD_BIN ?? '/usr/bin/etcd';
   for (const bin of [kubeApiServer, etcd]) {
     try {
       await access(bin, fsConstants.X_OK);
     } catch {
-      throw new Error(`${bin} is missing; run \`bash scripts/conformance/build-kube.sh\` first (see docs/conformance.md)`);
+      throw new Error(
+        `${bin} is missing; run \`bash scripts/conformance/build-kube.sh\` first (see docs/conformance.md)`,
+      );
     }
   }
   return { kubeVersion, kubeApiServer, etcd, helmVersion, helm };
@@ -220,7 +231,11 @@ function spawnLogged(bin: string, args: readonly string[], logFile: string): Chi
 
 async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => { r(); }));
+  const exited = new Promise<void>((r) =>
+    child.once('exit', () => {
+      r();
+    }),
+  );
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
@@ -248,10 +263,13 @@ async function waitFor(
   for (;;) {
     abortSignal?.throwIfAborted();
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`${what} exited (${String(child.exitCode ?? child.signalCode)}) before it was ready:\n${await tail(logFile)}`);
+      throw new Error(
+        `${what} exited (${String(child.exitCode ?? child.signalCode)}) before it was ready:\n${await tail(logFile)}`,
+      );
     }
     if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`${what} not ready after ${timeoutMs} ms:\n${await tail(logFile)}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what} not ready after ${timeoutMs} ms:\n${await tail(logFile)}`);
     // Polling is the readiness contract of both servers (/health, /readyz); there is no event to await.
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -266,54 +284,121 @@ function httpsJson(
   options: KubeRequestOptions,
 ): Promise<KubeResponse> {
   return new Promise((resolveResponse, reject) => {
-    const payload = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
-    const headers: Record<string, string> = { Authorization: `Bearer ${token}`, Accept: options.accept ?? 'application/json' };
+    const payload =
+      options.body === undefined
+        ? undefined
+        : typeof options.body === 'string'
+          ? options.body
+          : JSON.stringify(options.body);
+    const headers: Record<string, string> = {
+      Authorization: `Bearer ${token}`,
+      Accept: options.accept ?? 'application/json',
+    };
     if (payload !== undefined) {
       headers['Content-Type'] = options.contentType ?? 'application/json';
       headers['Content-Length'] = String(Buffer.byteLength(payload));
     }
-    const req = httpsRequest(new URL(path, server), { method, ca: caPem, headers, signal: options.abortSignal }, (res) => {
-      if (options.statusOnly === true && res.statusCode !== undefined && res.statusCode < 300) {
-        res.destroy();
-        resolveResponse({ status: res.statusCode, body: undefined, headers: res.headers });
-        return;
-      }
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: unknown = text;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          // Non-JSON bodies (e.g. /readyz "ok") are returned as text.
+    const req = httpsRequest(
+      new URL(path, server),
+      { method, ca: caPem, headers, signal: options.abortSignal },
+      (res) => {
+        if (options.statusOnly === true && res.statusCode !== undefined && res.statusCode < 300) {
+          res.destroy();
+          resolveResponse({ status: res.statusCode, body: undefined, headers: res.headers });
+          return;
         }
-        resolveResponse({ status: res.statusCode ?? 0, body, headers: res.headers });
-      });
-    });
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: unknown = text;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            // Non-JSON bodies (e.g. /readyz "ok") are returned as text.
+          }
+          resolveResponse({ status: res.statusCode ?? 0, body, headers: res.headers });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(payload);
   });
 }
 
 /** Writes a self-signed CA and a serving certificate for 127.0.0.1/localhost with openssl. */
-async function makeServingCert(dir: string): Promise<{ caPem: string; certFile: string; keyFile: string }> {
+async function makeServingCert(
+  dir: string,
+): Promise<{ caPem: string; certFile: string; keyFile: string }> {
   const ca = join(dir, 'ca');
   const srv = join(dir, 'serving');
   const run = (args: string[]) => execFileAsync('openssl', args);
-  await run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=pod-identity-conformance-ca', '-keyout', `${ca}.key`, '-out', `${ca}.crt`]);
-  await run(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=kube-apiserver', '-keyout', `${srv}.key`, '-out', `${srv}.csr`]);
-  await writeFile(`${srv}.ext`, 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  await run(['x509', '-req', '-in', `${srv}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-days', '2', '-extfile', `${srv}.ext`, '-out', `${srv}.crt`]);
-  return { caPem: await readFile(`${ca}.crt`, 'utf8'), certFile: `${srv}.crt`, keyFile: `${srv}.key` };
+  await run([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=pod-identity-conformance-ca',
+    '-keyout',
+    `${ca}.key`,
+    '-out',
+    `${ca}.crt`,
+  ]);
+  await run([
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    '/CN=kube-apiserver',
+    '-keyout',
+    `${srv}.key`,
+    '-out',
+    `${srv}.csr`,
+  ]);
+  await writeFile(
+    `${srv}.ext`,
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
+  );
+  await run([
+    'x509',
+    '-req',
+    '-in',
+    `${srv}.csr`,
+    '-CA',
+    `${ca}.crt`,
+    '-CAkey',
+    `${ca}.key`,
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    `${srv}.ext`,
+    '-out',
+    `${srv}.crt`,
+  ]);
+  return {
+    caPem: await readFile(`${ca}.crt`, 'utf8'),
+    certFile: `${srv}.crt`,
+    keyFile: `${srv}.key`,
+  };
 }
 
 function kubeconfigYaml(server: string, caPem: string, user: string, token: string): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'conformance', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
+    clusters: [
+      {
+        name: 'conformance',
+        cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') },
+      },
+    ],
     users: [{ name: user, user: { token } }],
     contexts: [{ name: user, context: { cluster: 'conformance', user } }],
     'current-context': user,
@@ -327,14 +412,26 @@ interface KubeObject {
 }
 
 /** The REST path of an object, resolving its resource name through discovery. */
-async function objectPath(cluster: RealCluster, obj: KubeObject, abortSignal?: AbortSignal): Promise<string> {
+async function objectPath(
+  cluster: RealCluster,
+  obj: KubeObject,
+  abortSignal?: AbortSignal,
+): Promise<string> {
   const { apiVersion, kind, metadata } = obj;
-  if (!apiVersion || !kind || !metadata?.name) throw new Error(`manifest object lacks apiVersion, kind or metadata.name: ${JSON.stringify(obj).slice(0, 200)}`);
+  if (!apiVersion || !kind || !metadata?.name)
+    throw new Error(
+      `manifest object lacks apiVersion, kind or metadata.name: ${JSON.stringify(obj).slice(0, 200)}`,
+    );
   const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
   const discovery = await cluster.request('GET', base, { abortSignal });
-  const resources = (discovery.body as { resources?: { name: string; kind: string; namespaced: boolean }[] }).resources ?? [];
+  const resources =
+    (discovery.body as { resources?: { name: string; kind: string; namespaced: boolean }[] })
+      .resources ?? [];
   const resource = resources.find((r) => r.kind === kind && !r.name.includes('/'));
-  if (!resource) throw new Error(`the server does not serve ${kind} in ${apiVersion} (HTTP ${discovery.status})`);
+  if (!resource)
+    throw new Error(
+      `the server does not serve ${kind} in ${apiVersion} (HTTP ${discovery.status})`,
+    );
   const ns = resource.namespaced ? `/namespaces/${metadata.namespace ?? 'default'}` : '';
   return `${base}${ns}/${resource.name}/${encodeURIComponent(metadata.name)}`;
 }
@@ -344,7 +441,9 @@ async function objectPath(cluster: RealCluster, obj: KubeObject, abortSignal?: A
  * The binaries come from `scripts/conformance/build-kube.sh` (see {@link locateKubeBinaries}).
  * Call {@link RealCluster.stop} when done; the process's exit kills both children in any case.
  */
-export async function startRealCluster(options: StartRealClusterOptions = {}): Promise<RealCluster> {
+export async function startRealCluster(
+  options: StartRealClusterOptions = {},
+): Promise<RealCluster> {
   const bins = await locateKubeBinaries();
   const startTimeoutMs = options.startTimeoutMs ?? 120_000;
   // On tmpfs when there is one: etcd fsyncs every write, which is slow on a shared disk and buys
@@ -361,7 +460,11 @@ export async function startRealCluster(options: StartRealClusterOptions = {}): P
   };
 
   try {
-    const [etcdClientPort, etcdPeerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+    const [etcdClientPort, etcdPeerPort, apiPort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
     const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
     const peerUrl = `http://127.0.0.1:${etcdPeerPort}`;
     const etcdLog = join(dir, 'etcd.log');
@@ -400,7 +503,9 @@ export async function startRealCluster(options: StartRealClusterOptions = {}): P
     await writeFile(
       tokenFile,
       (Object.keys(clusterUsers) as ClusterUser[])
-        .map((u) => `${tokens[u]},${clusterUsers[u].name},${u},"${clusterUsers[u].groups.join(',')}"`)
+        .map(
+          (u) => `${tokens[u]},${clusterUsers[u].name},${u},"${clusterUsers[u].groups.join(',')}"`,
+        )
         .join('\n') + '\n',
       { mode: 0o600 },
     );
@@ -455,7 +560,9 @@ export async function startRealCluster(options: StartRealClusterOptions = {}): P
     await waitFor(
       'kube-apiserver',
       async () => {
-        const res = await httpsJson(server, caPem, tokens.admin, 'GET', '/readyz', { abortSignal: AbortSignal.timeout(5_000) });
+        const res = await httpsJson(server, caPem, tokens.admin, 'GET', '/readyz', {
+          abortSignal: AbortSignal.timeout(5_000),
+        });
         return res.status === 200;
       },
       apiServer,
@@ -467,7 +574,11 @@ export async function startRealCluster(options: StartRealClusterOptions = {}): P
     const kubeconfigs = {} as Record<ClusterUser, string>;
     for (const u of Object.keys(clusterUsers) as ClusterUser[]) {
       kubeconfigs[u] = join(dir, `${u}.kubeconfig`);
-      await writeFile(kubeconfigs[u], kubeconfigYaml(server, caPem, clusterUsers[u].name, tokens[u]), { mode: 0o600 });
+      await writeFile(
+        kubeconfigs[u],
+        kubeconfigYaml(server, caPem, clusterUsers[u].name, tokens[u]),
+        { mode: 0o600 },
+      );
     }
     const versionRes = await httpsJson(server, caPem, tokens.admin, 'GET', '/version', {});
     const version = (versionRes.body as { gitVersion?: string }).gitVersion ?? 'unknown';
@@ -480,7 +591,8 @@ export async function startRealCluster(options: StartRealClusterOptions = {}): P
       kubeconfigs,
       tokens,
       dir,
-      request: (method, path, o = {}) => httpsJson(server, caPem, tokens[o.as ?? 'admin'], method, path, o),
+      request: (method, path, o = {}) =>
+        httpsJson(server, caPem, tokens[o.as ?? 'admin'], method, path, o),
       compact: (abortSignal) => compactEtcd(etcdUrl, abortSignal),
       applyManifests: (files, abortSignal) => applyManifestFiles(cluster, files, abortSignal),
       stop,
@@ -492,53 +604,90 @@ export async function startRealCluster(options: StartRealClusterOptions = {}): P
   }
 }
 
-async function applyManifestFiles(cluster: RealCluster, files: readonly string[], abortSignal?: AbortSignal): Promise<void> {
+async function applyManifestFiles(
+  cluster: RealCluster,
+  files: readonly string[],
+  abortSignal?: AbortSignal,
+): Promise<void> {
   for (const file of files) {
     for (const doc of parseAllDocuments(await readFile(file, 'utf8'))) {
       const obj = doc.toJS() as KubeObject | null;
       if (obj === null) continue;
       const path = await objectPath(cluster, obj, abortSignal);
-      const res = await cluster.request('PATCH', `${path}?fieldManager=pod-identity-conformance&force=true`, {
-        body: JSON.stringify(obj),
-        contentType: 'application/apply-patch+yaml',
-        ...(abortSignal === undefined ? {} : { abortSignal }),
-      });
+      const res = await cluster.request(
+        'PATCH',
+        `${path}?fieldManager=pod-identity-conformance&force=true`,
+        {
+          body: JSON.stringify(obj),
+          contentType: 'application/apply-patch+yaml',
+          ...(abortSignal === undefined ? {} : { abortSignal }),
+        },
+      );
       if (res.status >= 300) {
-        throw new Error(`applying ${obj.kind ?? ''} ${obj.metadata?.name ?? ''} from ${file}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+        throw new Error(
+          `applying ${obj.kind ?? ''} ${obj.metadata?.name ?? ''} from ${file}: HTTP ${res.status} ${JSON.stringify(res.body)}`,
+        );
       }
-      if (obj.kind === 'CustomResourceDefinition') await waitEstablished(cluster, path, abortSignal);
+      if (obj.kind === 'CustomResourceDefinition')
+        await waitEstablished(cluster, path, abortSignal);
     }
   }
 }
 
-async function waitEstablished(cluster: RealCluster, path: string, abortSignal?: AbortSignal): Promise<void> {
+async function waitEstablished(
+  cluster: RealCluster,
+  path: string,
+  abortSignal?: AbortSignal,
+): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const res = await cluster.request('GET', path, abortSignal === undefined ? {} : { abortSignal });
-    const conditions = (res.body as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions ?? [];
+    const res = await cluster.request(
+      'GET',
+      path,
+      abortSignal === undefined ? {} : { abortSignal },
+    );
+    const conditions =
+      (res.body as { status?: { conditions?: { type: string; status: string }[] } }).status
+        ?.conditions ?? [];
     if (conditions.some((c) => c.type === 'Established' && c.status === 'True')) return;
-    if (Date.now() > deadline) throw new Error(`${path} not Established after 30 s: ${JSON.stringify(conditions)}`);
+    if (Date.now() > deadline)
+      throw new Error(`${path} not Established after 30 s: ${JSON.stringify(conditions)}`);
     // The apiextensions controller sets Established asynchronously; it has no watchable event we can await here more simply.
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
 /**
- * Compacts etcd at its current revision through the v3 HTTP gateway (`/v3/kv/range` for the
- * revision, `/v3/kv/compaction` to compact), physically so that reads at older revisions fail.
+ * Compacts etcd through its v3 HTTP gateway so that every resourceVersion the API server has handed
+ * out is gone: a watch or a `continue` from any of them answers 410 Gone / Expired, as after
+ * kube-apiserver's own periodic compaction.
+ *
+ * It first writes a key outside kube-apiserver's `/registry/` prefix and compacts at that write's
+ * revision. Compacting at the last object's revision instead would leave a watch from the revision
+ * just before it half-valid: etcd accepts the start but can no longer supply the previous value of
+ * the next event, and kube-apiserver answers 500 "etcd event received with PrevKv=nil" instead of 410.
+ * Returns the revision compacted at.
  */
 export async function compactEtcd(etcdUrl: string, abortSignal?: AbortSignal): Promise<number> {
   const post = async (path: string, body: unknown): Promise<unknown> => {
-    const res = await fetch(`${etcdUrl}${path}`, { method: 'POST', body: JSON.stringify(body), ...(abortSignal === undefined ? {} : { signal: abortSignal }) });
+    const res = await fetch(`${etcdUrl}${path}`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      ...(abortSignal === undefined ? {} : { signal: abortSignal }),
+    });
     if (!res.ok) throw new Error(`etcd ${path}: HTTP ${res.status} ${await res.text()}`);
     return res.json();
   };
-  // A range over a key that never exists still carries the store's current revision in its header.
-  const range = (await post('/v3/kv/range', { key: Buffer.from('/pod-identity-conformance/revision').toString('base64') })) as {
+  const b64 = (text: string): string => Buffer.from(text).toString('base64');
+  const put = (await post('/v3/kv/put', {
+    key: b64('/pod-identity-conformance/compaction'),
+    value: b64(new Date().toISOString()),
+  })) as {
     header?: { revision?: string };
   };
-  const revision = Number(range.header?.revision);
-  if (!Number.isSafeInteger(revision) || revision < 1) throw new Error(`etcd returned no revision: ${JSON.stringify(range)}`);
+  const revision = Number(put.header?.revision);
+  if (!Number.isSafeInteger(revision) || revision < 1)
+    throw new Error(`etcd returned no revision: ${JSON.stringify(put)}`);
   await post('/v3/kv/compaction', { revision: String(revision), physical: true });
   return revision;
 }
@@ -547,7 +696,10 @@ export async function compactEtcd(etcdUrl: string, abortSignal?: AbortSignal): P
 export async function manifestFiles(repoDir: string): Promise<string[]> {
   const dir = join(repoRoot, repoDir);
   try {
-    return (await readdir(dir)).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml')).sort().map((f) => join(dir, f));
+    return (await readdir(dir))
+      .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
+      .sort()
+      .map((f) => join(dir, f));
   } catch {
     return [];
   }
@@ -589,11 +741,13 @@ export async function writeClusterState(cluster: RealCluster): Promise<string> {
  */
 export async function connectRealCluster(): Promise<RealCluster> {
   const file = process.env[clusterStateEnv];
-  if (!file) throw new Error(`${clusterStateEnv} is not set: run this file with \`pnpm test:conformance\``);
+  if (!file)
+    throw new Error(`${clusterStateEnv} is not set: run this file with \`pnpm test:conformance\``);
   const state = JSON.parse(await readFile(file, 'utf8')) as ClusterState;
   const cluster: RealCluster = {
     ...state,
-    request: (method, path, o = {}) => httpsJson(state.server, state.caPem, state.tokens[o.as ?? 'admin'], method, path, o),
+    request: (method, path, o = {}) =>
+      httpsJson(state.server, state.caPem, state.tokens[o.as ?? 'admin'], method, path, o),
     compact: (abortSignal) => compactEtcd(state.etcdUrl, abortSignal),
     applyManifests: (files, abortSignal) => applyManifestFiles(cluster, files, abortSignal),
     stop: () => Promise.resolve(),
@@ -616,16 +770,21 @@ export const serviceAccounts = {
  * ClusterRoleBinding, or a RoleBinding in the Role's namespace), the way the chart binds them, so the
  * `mic` and `nmi` users hold exactly the shipped rules.
  */
-export async function bindShippedRbac(cluster: RealCluster, abortSignal?: AbortSignal): Promise<void> {
+export async function bindShippedRbac(
+  cluster: RealCluster,
+  abortSignal?: AbortSignal,
+): Promise<void> {
   const files = await manifestFiles('deploy/rbac');
   if (files.length === 0) throw new Error('deploy/rbac/ holds no RBAC manifests');
   await cluster.applyManifests(files, abortSignal);
   for (const file of files) {
     for (const doc of parseAllDocuments(await readFile(file, 'utf8'))) {
-      const role = doc.toJS() as (KubeObject & { metadata?: { labels?: Record<string, string> } }) | null;
+      const role = doc.toJS() as
+        (KubeObject & { metadata?: { labels?: Record<string, string> } }) | null;
       if (role?.kind !== 'ClusterRole' && role?.kind !== 'Role') continue;
       const component = role.metadata?.labels?.['app.kubernetes.io/component'];
-      if (component !== 'mic' && component !== 'nmi') throw new Error(`${file}: ${role.kind} without app.kubernetes.io/component mic|nmi`);
+      if (component !== 'mic' && component !== 'nmi')
+        throw new Error(`${file}: ${role.kind} without app.kubernetes.io/component mic|nmi`);
       const name = role.metadata?.name ?? '';
       const namespace = role.kind === 'Role' ? (role.metadata?.namespace ?? 'default') : undefined;
       const binding = {
@@ -641,12 +800,19 @@ export async function bindShippedRbac(cluster: RealCluster, abortSignal?: AbortS
         namespace === undefined
           ? `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${name}`
           : `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings/${name}`;
-      const res = await cluster.request('PATCH', `${path}?fieldManager=pod-identity-conformance&force=true`, {
-        body: binding,
-        contentType: 'application/apply-patch+yaml',
-        ...(abortSignal === undefined ? {} : { abortSignal }),
-      });
-      if (res.status >= 300) throw new Error(`binding ${role.kind} ${name}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+      const res = await cluster.request(
+        'PATCH',
+        `${path}?fieldManager=pod-identity-conformance&force=true`,
+        {
+          body: binding,
+          contentType: 'application/apply-patch+yaml',
+          ...(abortSignal === undefined ? {} : { abortSignal }),
+        },
+      );
+      if (res.status >= 300)
+        throw new Error(
+          `binding ${role.kind} ${name}: HTTP ${res.status} ${JSON.stringify(res.body)}`,
+        );
     }
   }
 }
