@@ -101,6 +101,28 @@ describe('startSandbox', () => {
     expect(() => sandbox.createPod({ name: 'x', nodeName: 'no-such-node' })).toThrow(RangeError);
   });
 
+  it('lets a new pod reuse the address of a finished pod, never that of a live one', async () => {
+    const node = sandbox.nodes[0]!;
+    const old = sandbox.createPod({ name: 'job', nodeName: node.name });
+    const address = (old.status as { podIP: string }).podIP;
+    expect(() => sandbox.createPod({ name: 'thief', nodeName: node.name, podIp: address })).toThrow(
+      /in use/,
+    );
+    sandbox.setPodPhase('job', 'Succeeded');
+    sandbox.createPod({ name: 'successor', nodeName: node.name, podIp: address });
+    const core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
+    const holders = (
+      await core.listNamespacedPod({
+        namespace: 'default',
+        fieldSelector: `status.podIP=${address}`,
+      })
+    ).items;
+    expect(holders.map((pod) => [pod.metadata?.name, pod.status?.phase]).sort()).toEqual([
+      ['job', 'Succeeded'],
+      ['successor', 'Running'],
+    ]);
+  });
+
   it('lets MIC-style clients reach ARM with the cluster service principal, and each node its own IMDS', async () => {
     const { tenantId, clientId, clientSecret } = sandbox.clusterServicePrincipal;
     const credential = new ClientSecretCredential(

@@ -167,8 +167,21 @@ export interface Sandbox {
   createIdentity(name: string): UserAssignedIdentityInfo;
   /** A node by name; throws when there is none. */
   node(name: string): SandboxNode;
-  /** Creates a pod bound to a node with `status.podIP` on the node's loopback range and the given phase. */
+  /**
+   * Creates (or replaces) a pod bound to a node, with `status.podIP` from the node's loopback range and
+   * the given phase. Without `podIp` it takes a fresh address (a replaced pod keeps its own); an explicit
+   * `podIp` may be one that only finished pods still show, never one a live pod holds (RangeError).
+   */
   createPod(spec: SandboxPodSpec): JsonObject;
+  /**
+   * Sets a pod's `status.phase` (and its Ready condition). A `Succeeded` or `Failed` pod keeps its
+   * `status.podIP`, but the address is free for a new pod, as in Kubernetes.
+   */
+  setPodPhase(
+    name: string,
+    phase: NonNullable<SandboxPodSpec['phase']>,
+    namespace?: string,
+  ): JsonObject;
   /** Deletes a pod (its address becomes free again). */
   deletePod(name: string, namespace?: string): boolean;
   /** Stops every emulator; leaves no handles. */
@@ -407,9 +420,32 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     );
     const nodesByName = new Map(nodes.map((node) => [node.name, node]));
 
-    /** Addresses in use, by node name. */
-    const podAddresses = new Map<string, Map<string, string>>(); // node → (ip → namespace/name)
+    type PodPhase = NonNullable<SandboxPodSpec['phase']>;
+    interface PodView {
+      readonly key: string;
+      readonly nodeName: unknown;
+      readonly podIp: unknown;
+      readonly terminated: boolean;
+    }
     const podKey = (namespace: string, name: string): string => `${namespace}/${name}`;
+    /** Pods as the store has them now, so pods created or deleted through the API count too. */
+    const podViews = (): PodView[] =>
+      kubernetes.store.list({ apiVersion: 'v1', kind: 'Pod' }).map((pod) => {
+        const metadata = (pod.metadata ?? {}) as { name?: string; namespace?: string };
+        const status = (pod.status ?? {}) as { podIP?: unknown; phase?: unknown };
+        return {
+          key: podKey(metadata.namespace ?? 'default', metadata.name ?? ''),
+          nodeName: (pod.spec as { nodeName?: unknown } | undefined)?.nodeName,
+          podIp: status.podIP,
+          // Kubernetes frees the address of a finished pod while its object remains: it may be reused.
+          terminated: status.phase === 'Succeeded' || status.phase === 'Failed',
+        };
+      });
+    const readyCondition = (phase: PodPhase, now: string): JsonObject => ({
+      type: 'Ready',
+      status: phase === 'Running' ? 'True' : 'False',
+      lastTransitionTime: now,
+    });
 
     const nodeOf = (name: string): SandboxNode => {
       const node = nodesByName.get(name);
@@ -461,20 +497,28 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       createPod(spec) {
         const node = nodeOf(spec.nodeName);
         const namespace = spec.namespace ?? 'default';
-        const used = podAddresses.get(node.name) ?? new Map<string, string>();
-        podAddresses.set(node.name, used);
-        let podIp = spec.podIp;
+        const key = podKey(namespace, spec.name);
+        const pods = podViews();
+        const own = pods.find((pod) => pod.key === key && pod.nodeName === node.name);
+        let podIp = spec.podIp ?? (typeof own?.podIp === 'string' ? own.podIp : undefined);
         if (podIp === undefined) {
+          const held = new Map<unknown, boolean>(); // ip → held by a live pod
+          for (const pod of pods)
+            held.set(pod.podIp, (held.get(pod.podIp) ?? false) || !pod.terminated);
           const prefix = node.podCidr.slice(0, node.podCidr.lastIndexOf('.') + 1);
-          for (let host = 2; host <= 254 && podIp === undefined; host += 1) {
-            if (!used.has(`${prefix}${host}`)) podIp = `${prefix}${host}`;
-          }
+          const candidates = Array.from({ length: 253 }, (_, index) => `${prefix}${index + 2}`);
+          // Fresh addresses first; then those only finished pods still show.
+          podIp =
+            candidates.find((ip) => !held.has(ip)) ??
+            candidates.find((ip) => held.get(ip) === false);
           if (podIp === undefined)
             throw new RangeError(`node ${node.name} has no free pod address`);
-        } else if (used.has(podIp) && used.get(podIp) !== podKey(namespace, spec.name)) {
-          throw new RangeError(`pod address ${podIp} is in use by ${used.get(podIp) ?? ''}`);
+        } else {
+          const holder = pods.find(
+            (pod) => pod.podIp === podIp && pod.key !== key && !pod.terminated,
+          );
+          if (holder) throw new RangeError(`pod address ${podIp} is in use by pod ${holder.key}`);
         }
-        used.set(podIp, podKey(namespace, spec.name));
         const phase = spec.phase ?? 'Running';
         const now = new Date().toISOString();
         return kubernetes.store.put({
@@ -500,20 +544,24 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
             podIP: podIp,
             podIPs: [{ ip: podIp }],
             startTime: now,
-            conditions: [
-              {
-                type: 'Ready',
-                status: phase === 'Running' ? 'True' : 'False',
-                lastTransitionTime: now,
-              },
-            ],
+            conditions: [readyCondition(phase, now)],
+          },
+        });
+      },
+      setPodPhase(name, phase, namespace = 'default') {
+        const pod = kubernetes.store.get({ apiVersion: 'v1', kind: 'Pod', namespace, name });
+        if (!pod) throw new RangeError(`no pod ${podKey(namespace, name)}`);
+        const status = (pod.status ?? {}) as JsonObject;
+        return kubernetes.store.put({
+          ...pod,
+          status: {
+            ...status,
+            phase,
+            conditions: [readyCondition(phase, new Date().toISOString())],
           },
         });
       },
       deletePod(name, namespace = 'default') {
-        for (const used of podAddresses.values()) {
-          for (const [ip, owner] of used) if (owner === podKey(namespace, name)) used.delete(ip);
-        }
         return kubernetes.store.delete({ apiVersion: 'v1', kind: 'Pod', namespace, name });
       },
       stop: stopAll,
