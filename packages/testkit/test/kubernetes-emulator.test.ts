@@ -1,6 +1,8 @@
 /* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment -- client-node model classes are plain data holders; its documented usage passes object literals */
 import {
   ApiException,
+  AppsV1Api,
+  RbacAuthorizationV1Api,
   CoreV1Api,
   CoordinationV1Api,
   ListWatch,
@@ -386,6 +388,67 @@ describe('emulated controllers and routing', () => {
     });
     const pod = await fetch(`${kube.url}/api/v1/namespaces/default/pods/p`, { method: 'DELETE' });
     expect(await pod.json()).toMatchObject({ kind: 'Pod', metadata: { name: 'p' } });
+  });
+});
+
+describe('lifecycle and extra resources', () => {
+  test('close() ends watches, delayed requests and connections, leaving no sockets behind', async () => {
+    const sockets = (): number =>
+      process.getActiveResourcesInfo().filter((r) => r === 'TCPServerWrap' || r === 'TCPSocketWrap')
+        .length;
+    const before = sockets();
+    kube = await startKubernetesEmulator();
+    const core = kube.kubeConfig.makeApiClient(CoreV1Api);
+    const informer = new ListWatch<V1ConfigMap>(
+      '/api/v1/configmaps',
+      new Watch(kube.kubeConfig),
+      () => core.listConfigMapForAllNamespaces(),
+      false,
+    );
+    informer.on('error', () => undefined);
+    await informer.start();
+    kube.faults.delay({ verb: 'get', delayMs: 60_000 });
+    const pending = core.readNamespace({ name: 'default' }).catch(() => 'failed');
+    await waitFor(() => sockets() > before);
+    await kube.close();
+    kube = undefined;
+    expect(await pending).toBe('failed');
+    // Sockets of earlier tests may still be closing, so compare with at most the count before.
+    await waitFor(() => sockets() <= before);
+    await informer.stop();
+  });
+
+  test('apps/v1 and RBAC resources are served for manifests; workload generation tracks spec', async () => {
+    kube = await startKubernetesEmulator();
+    const apps = kube.kubeConfig.makeApiClient(AppsV1Api);
+    const deployment = await apps.createNamespacedDeployment({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'mic' },
+        spec: {
+          selector: { matchLabels: { app: 'mic' } },
+          template: {
+            metadata: { labels: { app: 'mic' } },
+            spec: { containers: [{ name: 'mic', image: 'mic:1' }] },
+          },
+        },
+      },
+    });
+    expect(deployment.metadata?.generation).toBe(1);
+    const scaled = await apps.patchNamespacedDeployment({
+      namespace: 'default',
+      name: 'mic',
+      body: [{ op: 'add', path: '/spec/replicas', value: 2 }],
+    });
+    expect(scaled.metadata?.generation).toBe(2);
+    const rbac = kube.kubeConfig.makeApiClient(RbacAuthorizationV1Api);
+    const role = await rbac.createClusterRole({
+      body: {
+        metadata: { name: 'pod-identity:mic' },
+        rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['list'] }],
+      },
+    });
+    expect(role.metadata?.name).toBe('pod-identity:mic');
   });
 });
 

@@ -376,6 +376,19 @@ export class ApiServer {
         },
       ];
     }
+    if (def.nameRule === 'pathSegment') {
+      if (name === '.' || name === '..' || name.includes('/') || name.includes('%')) {
+        return [
+          {
+            type: 'FieldValueInvalid',
+            field: 'metadata.name',
+            value: name,
+            detail: `may not contain '/' or '%' and may not be '.' or '..'`,
+          },
+        ];
+      }
+      return [];
+    }
     if (name.length > 253 || !dns1123Subdomain.test(name)) {
       return [
         {

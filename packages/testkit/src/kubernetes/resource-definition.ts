@@ -1,7 +1,7 @@
 import { asObject, asString, metadataOf, type JsonObject } from './json.js';
 
 /** Naming rule kube applies to `metadata.name` of a resource. */
-export type NameRule = 'dns1123Subdomain' | 'dns1123Label' | 'crdName';
+export type NameRule = 'dns1123Subdomain' | 'dns1123Label' | 'crdName' | 'pathSegment';
 
 /** What the emulator knows about one served resource (one group/version/plural). */
 export interface ResourceDefinition {
@@ -245,6 +245,63 @@ export const builtinResources: readonly ResourceDefinition[] = [
     kind: 'Lease',
     namespaced: true,
   }),
+  // Served without special semantics so that manifests (install, RBAC, workloads) can be applied;
+  // no controllers act on them.
+  builtin({
+    group: '',
+    version: 'v1',
+    plural: 'services',
+    singular: 'service',
+    kind: 'Service',
+    namespaced: true,
+    shortNames: ['svc'],
+    statusSubresource: true,
+  }),
+  builtin({
+    group: '',
+    version: 'v1',
+    plural: 'endpoints',
+    singular: 'endpoints',
+    kind: 'Endpoints',
+    namespaced: true,
+    shortNames: ['ep'],
+  }),
+  ...(['deployments', 'daemonsets', 'replicasets', 'statefulsets'] as const).map((plural) =>
+    builtin({
+      group: 'apps',
+      version: 'v1',
+      plural,
+      singular: plural.slice(0, -1),
+      kind: {
+        deployments: 'Deployment',
+        daemonsets: 'DaemonSet',
+        replicasets: 'ReplicaSet',
+        statefulsets: 'StatefulSet',
+      }[plural],
+      namespaced: true,
+      statusSubresource: true,
+      tracksGeneration: true,
+    }),
+  ),
+  ...(
+    [
+      ['roles', 'Role', true],
+      ['rolebindings', 'RoleBinding', true],
+      ['clusterroles', 'ClusterRole', false],
+      ['clusterrolebindings', 'ClusterRoleBinding', false],
+    ] as const
+  ).map(([plural, kind, namespaced]) =>
+    builtin({
+      group: 'rbac.authorization.k8s.io',
+      version: 'v1',
+      plural,
+      singular: plural.slice(0, -1),
+      kind,
+      namespaced,
+      // RBAC names are path segments (e.g. `system:controller`), not DNS subdomains.
+      nameRule: 'pathSegment',
+    }),
+  ),
   builtin({
     group: 'apiextensions.k8s.io',
     version: 'v1',
