@@ -1,1 +1,41 @@
-export {};
+/**
+ * The Node Managed Identity server: answers pods' IMDS token requests for the identities they may use.
+ *
+ * @packageDocumentation
+ */
+export { createNmi, type Nmi, type NmiOptions } from './create-nmi.js';
+export {
+  createMemoryClusterState,
+  ChangeSignal,
+  type NmiClusterState,
+  type MemoryClusterState,
+  type MemoryClusterContents,
+  type MemoryClusterStateOptions,
+} from './cluster-state.js';
+export {
+  createInformerClusterState,
+  projectPod,
+  type InformerClusterStateOptions,
+} from './informer-cluster-state.js';
+export {
+  TokenBroker,
+  RETRY_AFTER_SECONDS,
+  type TokenBrokerOptions,
+  type BrokerOutcome,
+  type IdentityWaitPolicy,
+} from './token-broker.js';
+export { createNmiRequestHandler, type NmiRequestHandlerOptions } from './nmi-request-handler.js';
+export { createNmiMetrics, type NmiMetrics } from './nmi-metrics.js';
+export {
+  buildIptablesRules,
+  isChainCurrent,
+  type IptablesRules,
+  type IptablesRuleOptions,
+} from './iptables/iptables-rules.js';
+export {
+  createIptablesManager,
+  defaultIptablesRunner,
+  type IptablesManager,
+  type IptablesManagerOptions,
+  type IptablesRunner,
+} from './iptables/iptables-manager.js';

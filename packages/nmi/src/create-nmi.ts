@@ -1,0 +1,355 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { TokenCredentialOptions } from '@azure/identity';
+import {
+  TokenCache,
+  type AzureIdentity,
+  type OperationMode,
+  type TokenCacheOptions,
+} from '@pod-identity/core';
+import { createEventRecorder, type EventRecorder } from '@pod-identity/core/kubernetes';
+import { createTokenSourceForIdentity, type TokenSource } from '@pod-identity/core/azure';
+import { pino, type Logger } from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { NmiClusterState } from './cluster-state.js';
+import { createInformerClusterState } from './informer-cluster-state.js';
+import { createIptablesManager, type IptablesManager, type IptablesRunner } from './iptables/iptables-manager.js';
+import { createNmiMetrics, type NmiMetrics } from './nmi-metrics.js';
+import { createNmiRequestHandler } from './nmi-request-handler.js';
+import { TokenBroker } from './token-broker.js';
+
+/** Options of {@link createNmi}. Defaults are the original NMI's flag defaults. */
+export interface NmiOptions {
+  /** This node's name (`--node`). Required. */
+  nodeName: string;
+  /** API server connection; required unless `state` is given. */
+  kubeConfig?: KubeConfig;
+  /** Cluster state to use instead of informers (tests, benchmarks, bespoke brokers). */
+  state?: NmiClusterState;
+  /** `standard` (from MIC's records) or `managed` (from bindings). Default `standard`. */
+  operationMode?: OperationMode;
+  /** Token server address (`--nmi-listen-address`). Default `127.0.0.1`. */
+  listenAddress?: string;
+  /** Token server port (`--nmi-port`). Default 2579; 0 picks a free port. */
+  port?: number;
+  /** The real IMDS (`--metadata-ip`, `--metadata-port`). Default `169.254.169.254:80`. */
+  metadataIp?: string;
+  /** See `metadataIp`. */
+  metadataPort?: number;
+  /** Every identity namespaced (`--forceNamespaced`). Default false; managed mode requires true. */
+  forceNamespaced?: boolean;
+  /**
+   * `--MICNamespace`. Accepted for compatibility; the original's implicit bypass for MIC pods is gone
+   * (the chart's `mic` AzurePodIdentityException covers MIC), so it is only logged.
+   */
+  micNamespace?: string;
+  /** Health probe port (`--http-probe-port`); `/healthz` only, no profiling. Default 8080; `null` disables. */
+  probePort?: number | null;
+  /** Address of the probe and metrics servers. Default all interfaces (`0.0.0.0`), as the original. */
+  probeAddress?: string;
+  /** Prometheus port (`--prometheus-port`). Default 9090; `null` disables. */
+  prometheusPort?: number | null;
+  /** `--retry-attempts-for-created`. Default 16. */
+  retryAttemptsForCreated?: number;
+  /** `--retry-attempts-for-assigned`. Default 4. */
+  retryAttemptsForAssigned?: number;
+  /** `--find-identity-retry-interval` in ms. Default 5000. */
+  findIdentityRetryIntervalMs?: number;
+  /** `--enableScaleFeatures`: watch only this node's assigned identities. Default true. */
+  enableScaleFeatures?: boolean;
+  /** `--block-instance-metadata`: 403 for `/metadata/instance`. Default false. */
+  blockInstanceMetadata?: boolean;
+  /** `--metadata-header-required`. Default true. */
+  metadataHeaderRequired?: boolean;
+  /** `--set-retry-after-header`: 503 + `Retry-After: 20` instead of 404 while MIC may still assign. Default false. */
+  setRetryAfterHeader?: boolean;
+  /** `--custom-user-agent`, appended to NMI's user agent towards IMDS. */
+  customUserAgent?: string;
+  /** How long an unknown caller waits for the pod informer. Default 1200 ms (the original's 4 × 300 ms). */
+  podLookupTimeoutMs?: number;
+  /** Manage the iptables redirect (needs root). Default false in the library; the CLI turns it on. */
+  iptables?: false | { updateIntervalMs?: number; runner?: IptablesRunner };
+  /** Token cache sizes and timings. */
+  tokenCache?: TokenCacheOptions;
+  /** Extra `@azure/identity` options for service principals (e.g. `tlsOptions` for a private CA). */
+  credentialOptions?: TokenCredentialOptions;
+  /** Overrides how an identity's token source is built. */
+  tokenSourceFor?: (identity: AzureIdentity, abortSignal: AbortSignal) => Promise<TokenSource>;
+  /** Logger. Default pino JSON on stdout at `info`. */
+  logger?: Logger;
+  /** Metrics registry. Default a new one with default process metrics. */
+  registry?: Registry;
+  /** Record Kubernetes events on refused pods. Default true when `kubeConfig` is given. */
+  events?: boolean;
+  /** Minimum time between two refusal events for one pod. Default 60 s. */
+  eventIntervalMs?: number;
+  /** How long shutdown waits for requests in flight. Default 5 s. */
+  drainTimeoutMs?: number;
+}
+
+/** A running NMI. */
+export interface Nmi {
+  /** `http://address:port` of the token server. */
+  readonly url: string;
+  /** Address and port of the token server. */
+  readonly address: AddressInfo;
+  /** `http://…` of the probe server, if enabled. */
+  readonly probeUrl: string | undefined;
+  /** `http://…` of the metrics server, if enabled. */
+  readonly metricsUrl: string | undefined;
+  /** The cluster state it decides from. */
+  readonly state: NmiClusterState;
+  /** The token cache. */
+  readonly cache: TokenCache;
+  /** The metrics registry. */
+  readonly registry: Registry;
+  /** The iptables manager, when enabled. */
+  readonly iptables: IptablesManager | undefined;
+  /** Stops serving: refuses new connections, lets requests in flight finish (up to the drain timeout), removes iptables rules, stops informers. */
+  close(): Promise<void>;
+}
+
+const VERSION = '0.1.0';
+
+/**
+ * Starts NMI: the cluster state (informers on this node's pods and the CRDs, unless `state` is given),
+ * the token server, the probe and metrics servers, and optionally the iptables redirect. Resolves once
+ * caches are synced and servers listen.
+ *
+ * @example
+ * ```ts
+ * const nmi = await createNmi({ nodeName: process.env.NODE_NAME!, kubeConfig, port: 2579 });
+ * process.on('SIGTERM', () => void nmi.close());
+ * ```
+ * @param options - see {@link NmiOptions}
+ * @returns the running server
+ * @throws TypeError for invalid options (managed mode without forceNamespaced, missing node)
+ */
+export async function createNmi(options: NmiOptions): Promise<Nmi> {
+  if (options.nodeName === '') throw new TypeError('nodeName is required');
+  const operationMode = options.operationMode ?? 'standard';
+  const forceNamespaced = options.forceNamespaced ?? false;
+  if (operationMode === 'managed' && !forceNamespaced) {
+    throw new TypeError('managed mode requires forceNamespaced (as in the original)');
+  }
+  const logger = (options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' })).child({ component: 'nmi', node: options.nodeName });
+  const registry = options.registry ?? new Registry();
+  if (options.registry === undefined) collectDefaultMetrics({ register: registry });
+  const metrics: NmiMetrics = createNmiMetrics(registry);
+  const metadataIp = options.metadataIp ?? '169.254.169.254';
+  const metadataPort = options.metadataPort ?? 80;
+  const userAgent = `aad-pod-identity/NMI/${VERSION}${options.customUserAgent ? ` ${options.customUserAgent}` : ''}`;
+  const shutdown = new AbortController();
+
+  let state = options.state;
+  if (state === undefined) {
+    if (options.kubeConfig === undefined) throw new TypeError('kubeConfig is required unless state is given');
+    state = createInformerClusterState({
+      kubeConfig: options.kubeConfig,
+      nodeName: options.nodeName,
+      operationMode,
+      forceNamespaced,
+      scaleFeatures: options.enableScaleFeatures ?? true,
+      onInvalid: (kind, error) => { logger.warn({ kind, err: error }, 'ignoring an object that does not parse'); },
+      onError: (error) => { logger.warn({ err: error }, 'kubernetes watch error'); },
+    });
+  }
+  const clusterState = state;
+  if (options.micNamespace !== undefined && options.micNamespace !== 'default') {
+    logger.info({ micNamespace: options.micNamespace }, 'MICNamespace is accepted but MIC pods need an AzurePodIdentityException');
+  }
+
+  const cache = new TokenCache(options.tokenCache);
+  const imdsEndpoint = `http://${metadataIp}:${String(metadataPort)}`;
+  const sourceFor =
+    options.tokenSourceFor ??
+    ((identity: AzureIdentity, abortSignal: AbortSignal) =>
+      createTokenSourceForIdentity(identity, {
+        imds: { endpoint: imdsEndpoint, userAgent },
+        readSecret: async (ref, signal) => {
+          try {
+            return await clusterState.readSecret(ref, signal);
+          } catch (error) {
+            metrics.kubernetesErrors.inc({ operation_type: 'get_secret' });
+            throw error;
+          }
+        },
+        ...(options.credentialOptions === undefined ? {} : { credentialOptions: options.credentialOptions }),
+        abortSignal,
+      }));
+  const broker = new TokenBroker({
+    state: clusterState,
+    cache,
+    metrics,
+    wait: {
+      retryAttemptsForCreated: options.retryAttemptsForCreated ?? 16,
+      retryAttemptsForAssigned: options.retryAttemptsForAssigned ?? 4,
+      intervalMs: options.findIdentityRetryIntervalMs ?? 5000,
+    },
+    setRetryAfterHeader: options.setRetryAfterHeader ?? false,
+    sourceFor,
+    nodeImds: { endpoint: imdsEndpoint, userAgent },
+  });
+
+  const recorder: EventRecorder | undefined =
+    (options.events ?? options.kubeConfig !== undefined) && options.kubeConfig !== undefined
+      ? createEventRecorder({
+          kubeConfig: options.kubeConfig,
+          component: 'aadpodidentity.k8s.io/nmi',
+          host: options.nodeName,
+          onError: (error) => { logger.warn({ err: error }, 'failed to record an event'); },
+        })
+      : undefined;
+  const eventIntervalMs = options.eventIntervalMs ?? 60_000;
+  const lastEvent = new Map<string, number>();
+
+  const handler = createNmiRequestHandler({
+    state: clusterState,
+    broker,
+    logger,
+    metrics,
+    metadataHeaderRequired: options.metadataHeaderRequired ?? true,
+    blockInstanceMetadata: options.blockInstanceMetadata ?? false,
+    metadataHost: metadataIp,
+    metadataPort,
+    podLookupTimeoutMs: options.podLookupTimeoutMs ?? 1200,
+    shutdownSignal: shutdown.signal,
+    onRefused: (pod, outcome) => {
+      if (recorder === undefined) return;
+      // At most one event per pod and reason per interval: a retrying client must not flood the API server.
+      const key = `${pod.namespace}/${pod.name}/${outcome.reason}`;
+      const now = Date.now();
+      if ((lastEvent.get(key) ?? -Infinity) + eventIntervalMs > now) return;
+      if (lastEvent.size > 10_000) lastEvent.clear();
+      lastEvent.set(key, now);
+      recorder.event(
+        { apiVersion: 'v1', kind: 'Pod', namespace: pod.namespace, name: pod.name, ...(pod.uid === undefined ? {} : { uid: pod.uid }) },
+        'Warning',
+        outcome.status === 404 || outcome.status === 503 && outcome.retryAfterSeconds !== undefined ? 'IdentityNotFound' : 'TokenRefused',
+        `NMI refused a token (${String(outcome.status)}): ${outcome.message}`,
+      );
+    },
+  });
+
+  await clusterState.start(shutdown.signal);
+
+  const iptables =
+    options.iptables === undefined || options.iptables === false
+      ? undefined
+      : createIptablesManager({
+          metadataIp,
+          metadataPort,
+          targetIp: options.listenAddress ?? '127.0.0.1',
+          targetPort: options.port ?? 2579,
+          logger,
+          ...(options.iptables.updateIntervalMs === undefined ? {} : { updateIntervalMs: options.iptables.updateIntervalMs }),
+          ...(options.iptables.runner === undefined ? {} : { runner: options.iptables.runner }),
+        });
+
+  const server = http.createServer({ keepAliveTimeout: 65_000 }, handler);
+  server.on('clientError', (_error, socket) => {
+    // Malformed HTTP (or a header section over the limit): answer 400 and drop, never crash.
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  const address = await listen(server, options.port ?? 2579, options.listenAddress ?? '127.0.0.1');
+
+  const probeAddress = options.probeAddress ?? '0.0.0.0';
+  let probe: http.Server | undefined;
+  let probeUrl: string | undefined;
+  const probePort = options.probePort === undefined ? 8080 : options.probePort;
+  if (probePort !== null) {
+    probe = http.createServer((req, res) => {
+      const path = (req.url ?? '').split('?')[0];
+      if (path !== '/healthz') {
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
+        return;
+      }
+      // The original: always 200; `Active` once the redirect is in place.
+      const active = iptables === undefined ? clusterState.isSynced() : iptables.installed;
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(active ? 'Active' : 'Not Active');
+    });
+    const a = await listen(probe, probePort, probeAddress);
+    probeUrl = urlOf(a);
+  }
+  let metricsServer: http.Server | undefined;
+  let metricsUrl: string | undefined;
+  const prometheusPort = options.prometheusPort === undefined ? 9090 : options.prometheusPort;
+  if (prometheusPort !== null) {
+    metricsServer = http.createServer((req, res) => {
+      if ((req.url ?? '').split('?')[0] !== '/metrics') {
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
+        return;
+      }
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        (error: unknown) => {
+          logger.error({ err: error }, 'failed to render metrics');
+          res.writeHead(500).end();
+        },
+      );
+    });
+    const a = await listen(metricsServer, prometheusPort, probeAddress);
+    metricsUrl = urlOf(a);
+  }
+
+  if (iptables !== undefined) await iptables.start(shutdown.signal);
+  logger.info(
+    { listen: urlOf(address), operationMode, forceNamespaced, metadata: imdsEndpoint },
+    'nmi started',
+  );
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      logger.info({}, 'nmi shutting down');
+      iptables?.stop();
+      if (iptables !== undefined) {
+        const ok = await iptables.cleanup();
+        if (!ok) logger.warn({}, 'iptables rules were not all removed');
+      }
+      const drained = new Promise<void>((resolve) => server.close(() => { resolve(); }));
+      server.closeIdleConnections();
+      const timeout = new Promise<void>((resolve) => setTimeout(resolve, options.drainTimeoutMs ?? 5000).unref());
+      await Promise.race([drained, timeout]);
+      shutdown.abort(new Error('nmi is shutting down'));
+      server.closeAllConnections();
+      await Promise.all([
+        probe === undefined ? undefined : new Promise((r) => probe.close(r)),
+        metricsServer === undefined ? undefined : new Promise((r) => metricsServer.close(r)),
+      ]);
+      await clusterState.stop();
+      await recorder?.flush();
+      cache.close();
+    })();
+    return closing;
+  };
+
+  return {
+    url: urlOf(address),
+    address,
+    probeUrl,
+    metricsUrl,
+    state: clusterState,
+    cache,
+    registry,
+    iptables,
+    close,
+  };
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+function urlOf(address: AddressInfo): string {
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${String(address.port)}`;
+}

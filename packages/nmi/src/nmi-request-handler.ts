@@ -1,0 +1,337 @@
+import http from 'node:http';
+import {
+  authorize,
+  formatHostTokenResponse,
+  formatImdsError,
+  formatTextError,
+  formatTokenResponse,
+  hasMetadataHeader,
+  metadataHeaderRequiredError,
+  parseTokenRequest,
+  redactClientId,
+  resolveImdsRoute,
+  type AuthorizationPod,
+  type AuthorizationView,
+  type AzureIdentity,
+  type ImdsResponse,
+  type PodRecord,
+  type RequestedIdentity,
+} from '@pod-identity/core';
+import type { Logger } from 'pino';
+import type { NmiClusterState } from './cluster-state.js';
+import type { NmiMetrics } from './nmi-metrics.js';
+import type { BrokerOutcome, TokenBroker } from './token-broker.js';
+
+/** What the request handler needs. */
+export interface NmiRequestHandlerOptions {
+  readonly state: NmiClusterState;
+  readonly broker: TokenBroker;
+  readonly logger: Logger;
+  readonly metrics?: NmiMetrics;
+  /** `--metadata-header-required`. */
+  readonly metadataHeaderRequired: boolean;
+  /** `--block-instance-metadata`. */
+  readonly blockInstanceMetadata: boolean;
+  /** The real IMDS for the pass-through route. */
+  readonly metadataHost: string;
+  readonly metadataPort: number;
+  /** How long to wait for the pod informer to deliver an unknown caller (the original: 4 × 300 ms). */
+  readonly podLookupTimeoutMs: number;
+  /** Called when a pod is refused a token (for a Kubernetes event). */
+  readonly onRefused?: (pod: PodRecord, outcome: Extract<BrokerOutcome, { kind: 'refused' }>) => void;
+  /** Aborted on shutdown: waits end. */
+  readonly shutdownSignal: AbortSignal;
+}
+
+const TOKEN_PATH_LABEL = '/metadata/identity/oauth2/token';
+const HOST_PATH_LABEL = '/host/token';
+const proxyAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+
+/**
+ * The NMI request handler for `node:http`: routes as the original did (see `resolveImdsRoute`), finds
+ * the caller by its source address, and answers in IMDS's shape. Never throws; every failure becomes
+ * the documented status.
+ * @param options - dependencies and settings
+ */
+export function createNmiRequestHandler(
+  options: NmiRequestHandlerOptions,
+): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+  const { state, broker, logger, metrics } = options;
+  const noExceptions: AuthorizationView = { ...state.view, exceptions: () => [] };
+
+  const write = (res: http.ServerResponse, response: ImdsResponse): void => {
+    if (res.headersSent || res.destroyed) return;
+    res.writeHead(response.status, { ...response.headers, 'content-length': Buffer.byteLength(response.body) });
+    res.end(response.body);
+  };
+  const writeJson = (res: http.ServerResponse, body: string): void => {
+    if (res.headersSent || res.destroyed) return;
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  };
+
+  const requestSignal = (req: http.IncomingMessage, res: http.ServerResponse): AbortSignal => {
+    const controller = new AbortController();
+    const abort = (): void => {
+      if (!res.writableFinished) controller.abort(new Error('client closed the connection'));
+    };
+    res.once('close', abort);
+    req.once('aborted', abort);
+    return AbortSignal.any([controller.signal, options.shutdownSignal]);
+  };
+
+  const findPod = async (address: string | undefined, signal: AbortSignal): Promise<PodRecord | ImdsResponse> => {
+    if (address === undefined || address === '') return formatTextError(500, 'request remote address is empty');
+    let found = state.pods.lookup(address);
+    const deadline = Date.now() + options.podLookupTimeoutMs;
+    // A pod's first request can beat the informer's event for it (the original retried 4 × 300 ms).
+    while (found.kind === 'unknown' && Date.now() < deadline) {
+      await waitForPods(state, deadline - Date.now(), signal);
+      found = state.pods.lookup(address);
+    }
+    if (found.kind === 'pod') return found.pod;
+    if (found.kind === 'shared') {
+      logger.warn(
+        { ip: address, pods: found.pods.map((p) => `${p.namespace}/${p.name}`) },
+        'refusing a token: pod ip is claimed by more than one running pod',
+      );
+      metrics?.kubernetesErrors.inc({ operation_type: 'get_pod_list' });
+      return formatTextError(500, `failed to match pod IP ${address}: claimed by more than one pod`);
+    }
+    metrics?.kubernetesErrors.inc({ operation_type: 'get_pod_list' });
+    return formatTextError(500, `no running pod found with IP ${address}`);
+  };
+
+  const finish = (
+    res: http.ServerResponse,
+    started: bigint,
+    route: string,
+    req: http.IncomingMessage,
+    namespace: string,
+    resource: string,
+  ): void => {
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    // `resource` is client-chosen: only answered (200) requests may add a label value.
+    metrics?.operations.observe(
+      { operation_type: route, status_code: String(res.statusCode), namespace, resource: res.statusCode === 200 ? resource : '' },
+      seconds,
+    );
+    if (logger.isLevelEnabled('debug')) {
+      logger.debug(
+        { status: res.statusCode, durationMs: seconds * 1000, method: req.method, path: route, remote: req.socket.remoteAddress },
+        'token request served',
+      );
+    }
+  };
+
+  const outcomeResponse = (
+    res: http.ServerResponse,
+    pod: PodRecord,
+    requested: RequestedIdentity,
+    outcome: BrokerOutcome,
+    host: boolean,
+  ): void => {
+    if (outcome.kind === 'tokens') {
+      const now = Date.now();
+      const [first] = outcome.tokens;
+      if (host) {
+        if (first === undefined) {
+          write(res, formatTextError(500, 'no token'));
+          return;
+        }
+        writeJson(res, formatHostTokenResponse(first, outcome.identity?.spec.clientID ?? first.clientId ?? '', now));
+        return;
+      }
+      writeJson(res, formatTokenResponse(outcome.tokens, now));
+      return;
+    }
+    logger.info(
+      {
+        namespace: pod.namespace,
+        pod: pod.name,
+        status: outcome.status,
+        reason: outcome.reason,
+        ...(requested.kind === 'clientId' ? { clientId: redactClientId(requested.clientId) } : {}),
+      },
+      'token request refused',
+    );
+    options.onRefused?.(pod, outcome);
+    write(
+      res,
+      formatTextError(
+        outcome.status,
+        outcome.message,
+        outcome.retryAfterSeconds === undefined ? {} : { 'retry-after': String(outcome.retryAfterSeconds) },
+      ),
+    );
+  };
+
+  const handleToken = async (req: http.IncomingMessage, res: http.ServerResponse, started: bigint): Promise<void> => {
+    const parsed = parseTokenRequest(
+      { method: req.method ?? '', url: req.url ?? '', metadata: req.headers.metadata },
+      { metadataHeaderRequired: options.metadataHeaderRequired },
+    );
+    if (!parsed.ok) {
+      write(res, formatImdsError(parsed.error));
+      finish(res, started, TOKEN_PATH_LABEL, req, '', '');
+      return;
+    }
+    const { request } = parsed;
+    // Cache-hit fast path: one map read for the pod, one authorize(), one cache read, no awaits.
+    const address = req.socket.remoteAddress;
+    const quick = address === undefined ? undefined : state.pods.lookup(address);
+    if (quick?.kind === 'pod') {
+      const decision = authorizeQuick(quick.pod, request.identity, state.view);
+      if (decision !== undefined) {
+        const tokens = broker.tokensOf(decision, request.resource, options.shutdownSignal);
+        if (!(tokens instanceof Promise)) {
+          writeJson(res, formatTokenResponse(tokens, Date.now()));
+          finish(res, started, TOKEN_PATH_LABEL, req, quick.pod.namespace, request.resource);
+          return;
+        }
+      }
+    }
+    const signal = requestSignal(req, res);
+    const pod = await findPod(address, signal);
+    if (!('namespace' in pod)) {
+      write(res, pod);
+      finish(res, started, TOKEN_PATH_LABEL, req, '', '');
+      return;
+    }
+    const outcome = await broker.answer(pod, request.identity, request.resource, state.view, signal);
+    outcomeResponse(res, pod, request.identity, outcome, false);
+    finish(res, started, TOKEN_PATH_LABEL, req, pod.namespace, request.resource);
+  };
+
+  const handleHost = async (req: http.IncomingMessage, res: http.ServerResponse, started: bigint): Promise<void> => {
+    const podns = req.headers.podns;
+    const podname = req.headers.podname;
+    if (typeof podns !== 'string' || podns === '' || typeof podname !== 'string' || podname === '') {
+      write(res, formatTextError(400, "missing 'podname' and 'podns' from request header"));
+      finish(res, started, HOST_PATH_LABEL, req, '', '');
+      return;
+    }
+    const remote = req.socket.remoteAddress;
+    if (remote !== '127.0.0.1' && remote !== '::ffff:127.0.0.1' && remote !== '::1') {
+      write(res, formatTextError(500, 'request remote address is not from a host'));
+      finish(res, started, HOST_PATH_LABEL, req, '', '');
+      return;
+    }
+    // The host route is for node agents acting for a pod: same rules, no exception bypass, no Metadata check.
+    const parsed = parseTokenRequest(
+      { method: req.method ?? '', url: req.url ?? '', metadata: 'true' },
+      { metadataHeaderRequired: false },
+    );
+    if (!parsed.ok) {
+      write(res, formatImdsError(parsed.error));
+      finish(res, started, HOST_PATH_LABEL, req, podns, '');
+      return;
+    }
+    const pod = state.pods.get(podns, podname);
+    if (pod === undefined) {
+      write(res, formatTextError(404, `pod ${podns}/${podname} not found on this node`));
+      finish(res, started, HOST_PATH_LABEL, req, podns, '');
+      return;
+    }
+    const signal = requestSignal(req, res);
+    const outcome = await broker.answer(pod, parsed.request.identity, parsed.request.resource, noExceptions, signal);
+    outcomeResponse(res, pod, parsed.request.identity, outcome, true);
+    finish(res, started, HOST_PATH_LABEL, req, podns, parsed.request.resource);
+  };
+
+  const proxy = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    if (options.metadataHeaderRequired && !hasMetadataHeader(req.headers.metadata)) {
+      write(res, formatImdsError(metadataHeaderRequiredError()));
+      return;
+    }
+    const headers = { ...req.headers, host: `${options.metadataHost}:${String(options.metadataPort)}` };
+    const upstream = http.request(
+      { agent: proxyAgent, host: options.metadataHost, port: options.metadataPort, method: req.method, path: req.url, headers, timeout: 30_000 },
+      (answer) => {
+        if (res.headersSent || res.destroyed) {
+          answer.resume();
+          return;
+        }
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('timeout', () => upstream.destroy(new Error('IMDS did not answer')));
+    upstream.on('error', (error) => {
+      logger.warn({ err: error, path: req.url }, 'instance metadata request failed');
+      write(res, formatTextError(500, 'failed to reach the instance metadata service'));
+    });
+    req.pipe(upstream);
+  };
+
+  return (req, res) => {
+    const started = process.hrtime.bigint();
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const route = resolveImdsRoute(q === -1 ? url : url.slice(0, q));
+    let work: Promise<void> | undefined;
+    switch (route) {
+      case 'token':
+        work = handleToken(req, res, started);
+        break;
+      case 'host-token':
+        work = handleHost(req, res, started);
+        break;
+      case 'invalid':
+        write(res, formatTextError(400, 'Invalid request'));
+        return;
+      case 'instance':
+        if (options.blockInstanceMetadata) {
+          write(res, formatTextError(403, 'Request blocked by AAD Pod Identity NMI'));
+          return;
+        }
+        proxy(req, res);
+        return;
+      case 'proxy':
+        proxy(req, res);
+        return;
+    }
+    work.catch((error: unknown) => {
+      if (options.shutdownSignal.aborted) {
+        write(res, formatTextError(503, 'NMI is shutting down'));
+        return;
+      }
+      if (res.destroyed) return; // the client went away while the request waited
+      logger.error({ err: error, path: route }, 'token request failed');
+      write(res, formatTextError(500, 'internal error'));
+    });
+  };
+}
+
+// The fast path takes only a plain "this identity" decision; anything else goes the slow way.
+function authorizeQuick(
+  pod: AuthorizationPod,
+  requested: RequestedIdentity,
+  view: AuthorizationView,
+): AzureIdentity | undefined {
+  const decision = authorize(pod, requested, view);
+  return decision.kind === 'identity' ? decision.identity : undefined;
+}
+
+function waitForPods(state: NmiClusterState, timeoutMs: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const done = (): void => {
+      clearTimeout(timer);
+      unsubscribe();
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      unsubscribe();
+      reject(signal.reason as Error);
+    };
+    const timer = setTimeout(done, Math.max(0, timeoutMs));
+    const unsubscribe = state.pods.subscribe(done);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,275 @@
+import type {
+  TokenCache} from '@pod-identity/core';
+import {
+  TokenAcquisitionError,
+  authorize,
+  redactClientId,
+  tokenCacheKey,
+  type AcquiredToken,
+  type AuthorizationDecision,
+  type AuthorizationPod,
+  type AuthorizationView,
+  type AzureIdentity,
+  type RequestedIdentity,
+} from '@pod-identity/core';
+import {
+  createImdsTokenSource,
+  identityTokenKey,
+  type ImdsIdentitySelector,
+  type TokenSource,
+} from '@pod-identity/core/azure';
+import type { NmiClusterState } from './cluster-state.js';
+import type { NmiMetrics } from './nmi-metrics.js';
+
+/** How long standard mode waits for MIC, as the original's retry flags set it. */
+export interface IdentityWaitPolicy {
+  /** Attempts while no record exists yet (`--retry-attempts-for-created`). */
+  readonly retryAttemptsForCreated: number;
+  /** Further attempts while the record is `Created` (`--retry-attempts-for-assigned`). */
+  readonly retryAttemptsForAssigned: number;
+  /** Interval between attempts (`--find-identity-retry-interval`). */
+  readonly intervalMs: number;
+}
+
+/** What the broker answers: tokens, or a refusal with the status the original used. */
+export type BrokerOutcome =
+  | { readonly kind: 'tokens'; readonly tokens: readonly AcquiredToken[]; readonly identity?: AzureIdentity }
+  | {
+      readonly kind: 'refused';
+      /** 403 (Azure refused), 404 (no identity), 500 (unexpected), 503 (unavailable, or waiting with Retry-After). */
+      readonly status: 403 | 404 | 500 | 503;
+      readonly message: string;
+      /** Why, for logs, metrics and events. */
+      readonly reason: string;
+      /** `Retry-After` seconds, when set. */
+      readonly retryAfterSeconds?: number;
+    };
+
+/** Dependencies of {@link TokenBroker}. */
+export interface TokenBrokerOptions {
+  readonly state: NmiClusterState;
+  readonly cache: TokenCache;
+  readonly wait: IdentityWaitPolicy;
+  /** Answer 503 + `Retry-After: 20` instead of 404 when MIC may still assign (`--set-retry-after-header`). */
+  readonly setRetryAfterHeader: boolean;
+  /** Builds the source of an identity's tokens (reads its secret for service principals). */
+  readonly sourceFor: (identity: AzureIdentity, abortSignal: AbortSignal) => Promise<TokenSource>;
+  /** Settings of the node IMDS source used for exception pods. */
+  readonly nodeImds: { endpoint: string; userAgent?: string };
+  readonly metrics?: NmiMetrics;
+}
+
+/** Seconds the original asked clients to wait (enough for MIC to finish a cycle). */
+export const RETRY_AFTER_SECONDS = 20;
+
+/**
+ * The decision and token half of NMI, independent of HTTP: authorises a pod (waiting for MIC in
+ * standard mode as configured), then gets the token through the cache.
+ */
+export class TokenBroker {
+  readonly #options: TokenBrokerOptions;
+  readonly #nodeSources = new Map<string, TokenSource>();
+
+  /** @param options - state, cache, policies */
+  constructor(options: TokenBrokerOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Decides, waiting for MIC when the decision may still change, at most as long as the policy allows.
+   * @param pod - the caller
+   * @param requested - the identity the request names
+   * @param view - the view to decide from (the host route passes one without exceptions)
+   * @param abortSignal - the request's signal
+   */
+  async decide(
+    pod: AuthorizationPod,
+    requested: RequestedIdentity,
+    view: AuthorizationView,
+    abortSignal: AbortSignal,
+  ): Promise<AuthorizationDecision> {
+    const { wait } = this.#options;
+    const started = Date.now();
+    for (;;) {
+      const decision = authorize(pod, requested, view);
+      if (decision.kind !== 'deny' || decision.waitFor === undefined) return decision;
+      const attempts =
+        decision.waitFor === 'created'
+          ? wait.retryAttemptsForCreated
+          : wait.retryAttemptsForCreated + wait.retryAttemptsForAssigned;
+      const remaining = started + attempts * wait.intervalMs - Date.now();
+      if (remaining <= 0) return decision;
+      // Wake on the next CRD change (MIC writing the record) or after one interval, like the
+      // original's retry loop but without sleeping past the moment the record appears.
+      await this.#options.state.changed(Math.min(wait.intervalMs, remaining), abortSignal);
+    }
+  }
+
+  /**
+   * The full answer for a pod's token request.
+   * @param pod - the caller
+   * @param requested - the identity the request names
+   * @param resource - the requested resource
+   * @param view - the view to decide from
+   * @param abortSignal - the request's signal
+   */
+  async answer(
+    pod: AuthorizationPod,
+    requested: RequestedIdentity,
+    resource: string,
+    view: AuthorizationView,
+    abortSignal: AbortSignal,
+  ): Promise<BrokerOutcome> {
+    const decision = await this.decide(pod, requested, view, abortSignal);
+    switch (decision.kind) {
+      case 'identity':
+        return this.#tokensOf(decision.identity, resource, abortSignal);
+      case 'object-id':
+        return this.#byObjectId(decision.objectId, decision.candidates, resource, abortSignal);
+      case 'exception':
+        return this.#nodeTokens(requested, resource, abortSignal);
+      case 'deny': {
+        const mayChange = decision.waitFor !== undefined;
+        if (mayChange && this.#options.setRetryAfterHeader) {
+          return {
+            kind: 'refused',
+            status: 503,
+            message: decision.message,
+            reason: decision.reason,
+            retryAfterSeconds: RETRY_AFTER_SECONDS,
+          };
+        }
+        return { kind: 'refused', status: 404, message: decision.message, reason: decision.reason };
+      }
+    }
+  }
+
+  /**
+   * Tokens of an identity through the cache (synchronously on a hit).
+   * @param identity - the identity
+   * @param resource - the resource
+   * @param abortSignal - the request's signal
+   */
+  tokensOf(
+    identity: AzureIdentity,
+    resource: string,
+    abortSignal: AbortSignal,
+  ): readonly AcquiredToken[] | Promise<readonly AcquiredToken[]> {
+    const key = tokenCacheKey(identityTokenKey(identity), resource);
+    const result = this.#options.cache.lookup(
+      key,
+      (signal) => this.#fetch(identity, resource, signal),
+      { abortSignal },
+    );
+    this.#options.metrics?.cacheRequests.inc({ result: Array.isArray(result) ? 'hit' : 'miss' });
+    return result;
+  }
+
+  async #tokensOf(identity: AzureIdentity, resource: string, abortSignal: AbortSignal): Promise<BrokerOutcome> {
+    try {
+      return { kind: 'tokens', tokens: await this.tokensOf(identity, resource, abortSignal), identity };
+    } catch (error) {
+      return refusal(error, identity.spec.clientID ?? '');
+    }
+  }
+
+  async #fetch(identity: AzureIdentity, resource: string, signal: AbortSignal): Promise<readonly AcquiredToken[]> {
+    const operation = identity.spec.type === 0 ? 'adal_token_msi_userassignedid' : 'adal_token';
+    const metrics = this.#options.metrics;
+    const end = metrics?.upstreamDuration.startTimer({ operation_type: operation });
+    try {
+      const source = await this.#options.sourceFor(identity, signal);
+      const tokens = await source.getTokens(resource, { abortSignal: signal });
+      // The original logged a mismatch; a client_id the IMDS token does not carry is a wrong answer.
+      return tokens.map((token) => (token.clientId === undefined && identity.spec.clientID !== undefined ? { ...token, clientId: identity.spec.clientID } : token));
+    } catch (error) {
+      metrics?.upstreamErrors.inc({ operation_type: operation });
+      throw error;
+    } finally {
+      end?.();
+    }
+  }
+
+  async #byObjectId(
+    objectId: string,
+    candidates: readonly AzureIdentity[],
+    resource: string,
+    abortSignal: AbortSignal,
+  ): Promise<BrokerOutcome> {
+    const wanted = objectId.toLowerCase();
+    let lastError: unknown;
+    for (const identity of candidates) {
+      try {
+        const tokens = await this.tokensOf(identity, resource, abortSignal);
+        if (tokens[0]?.objectId?.toLowerCase() === wanted) return { kind: 'tokens', tokens, identity };
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    if (lastError !== undefined) return refusal(lastError, '');
+    return {
+      kind: 'refused',
+      status: 404,
+      message: 'no azure identity found for request objectID',
+      reason: 'identity-not-bound',
+    };
+  }
+
+  async #nodeTokens(requested: RequestedIdentity, resource: string, abortSignal: AbortSignal): Promise<BrokerOutcome> {
+    // An excepted pod gets what IMDS would give it without pod-identity: exactly the selector it sent.
+    const selector: ImdsIdentitySelector =
+      requested.kind === 'none'
+        ? { kind: 'system' }
+        : requested.kind === 'clientId'
+          ? { kind: 'clientId', clientId: requested.clientId }
+          : requested.kind === 'objectId'
+            ? { kind: 'objectId', objectId: requested.objectId }
+            : { kind: 'resourceId', resourceId: requested.resourceId };
+    const source = this.#nodeSource(selector);
+    const operation = selector.kind === 'system' ? 'adal_token_msi' : 'adal_token_msi_userassignedid';
+    const metrics = this.#options.metrics;
+    try {
+      const result = this.#options.cache.lookup(
+        tokenCacheKey(`node/${source.key}`, resource),
+        async (signal) => {
+          const end = metrics?.upstreamDuration.startTimer({ operation_type: operation });
+          try {
+            return await source.getTokens(resource, { abortSignal: signal });
+          } catch (error) {
+            metrics?.upstreamErrors.inc({ operation_type: operation });
+            throw error;
+          } finally {
+            end?.();
+          }
+        },
+        { abortSignal },
+      );
+      return { kind: 'tokens', tokens: await result };
+    } catch (error) {
+      return refusal(error, requested.kind === 'clientId' ? requested.clientId : '');
+    }
+  }
+
+  #nodeSource(selector: ImdsIdentitySelector): TokenSource {
+    const key = JSON.stringify(selector);
+    let source = this.#nodeSources.get(key);
+    if (source === undefined) {
+      source = createImdsTokenSource({ ...this.#options.nodeImds, selector });
+      if (this.#nodeSources.size > 1000) this.#nodeSources.clear();
+      this.#nodeSources.set(key, source);
+    }
+    return source;
+  }
+}
+
+function refusal(error: unknown, clientId: string): BrokerOutcome {
+  if (TokenAcquisitionError.is(error)) {
+    // The original: an error from Azure's token endpoint is 403, anything else (network, secret,
+    // certificate) is 503.
+    return error.failure === 'refused'
+      ? { kind: 'refused', status: 403, message: error.message, reason: 'token-refused' }
+      : { kind: 'refused', status: 503, message: error.message, reason: 'token-unavailable' };
+  }
+  const suffix = clientId === '' ? '' : ` for ${redactClientId(clientId)}`;
+  return { kind: 'refused', status: 500, message: `failed to get token${suffix}`, reason: 'internal' };
+}

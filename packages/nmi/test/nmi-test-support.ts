@@ -1,0 +1,141 @@
+// Helpers shared by the NMI integration tests: calls from a "pod" (a socket bound to the pod's IP),
+// CRD builders, and identity assignment through the ARM emulator.
+import http from 'node:http';
+import { ComputeManagementClient } from '@azure/arm-compute';
+import { podIdentityCrds } from '@pod-identity/core';
+import type { Sandbox } from '@pod-identity/testkit';
+
+/** An HTTP answer. */
+export interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** Options of {@link call}. */
+export interface CallOptions {
+  /** The caller's source address (the pod IP). */
+  from?: string;
+  headers?: Record<string, string>;
+  method?: string;
+  /** A raw request target, sent as is. */
+  path: string;
+}
+
+/**
+ * Sends one request to NMI from a given source address, like a pod whose traffic was redirected.
+ * @param baseUrl - NMI's URL
+ * @param options - source address, path, headers
+ */
+export function call(baseUrl: string, options: CallOptions): Promise<Answer> {
+  const url = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        method: options.method ?? 'GET',
+        path: options.path,
+        headers: options.headers ?? {},
+        agent: false,
+        ...(options.from === undefined ? {} : { localAddress: options.from }),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => { resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }); });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** A token request with `Metadata: true` from a pod. */
+export function tokenRequest(baseUrl: string, from: string, query: string): Promise<Answer> {
+  return call(baseUrl, { from, path: `/metadata/identity/oauth2/token?api-version=2018-02-01&${query}`, headers: { Metadata: 'true' } });
+}
+
+/** The claims of a JWT. */
+export function claimsOf(token: string): Record<string, unknown> {
+  const payload = token.split('.')[1] ?? '';
+  return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
+/** The `access_token` of an IMDS-shaped answer. */
+export function accessTokenOf(answer: Answer): string {
+  const parsed = JSON.parse(answer.body) as { access_token?: string };
+  if (parsed.access_token === undefined) throw new Error(`no access_token in ${answer.body}`);
+  return parsed.access_token;
+}
+
+const apiVersion = 'aadpodidentity.k8s.io/v1';
+
+/** An AzureIdentity object for the emulator's store. */
+export function azureIdentity(namespace: string, name: string, spec: Record<string, unknown>, annotations?: Record<string, string>) {
+  return { apiVersion, kind: 'AzureIdentity', metadata: { namespace, name, ...(annotations ? { annotations } : {}) }, spec };
+}
+
+/** An AzureIdentityBinding object. */
+export function azureIdentityBinding(namespace: string, name: string, azureIdentity: string, selector: string) {
+  return { apiVersion, kind: 'AzureIdentityBinding', metadata: { namespace, name }, spec: { azureIdentity, selector } };
+}
+
+/** An AzurePodIdentityException object. */
+export function azurePodIdentityException(namespace: string, name: string, podLabels: Record<string, string>) {
+  return { apiVersion, kind: 'AzurePodIdentityException', metadata: { namespace, name }, spec: { podLabels } };
+}
+
+/** An AzureAssignedIdentity as MIC writes it, for a pod and an identity object. */
+export function azureAssignedIdentity(
+  pod: { name: string; namespace: string },
+  identity: ReturnType<typeof azureIdentity>,
+  nodeName: string,
+  state: 'Created' | 'Assigned' | 'Unassigned',
+) {
+  const binding = azureIdentityBinding(identity.metadata.namespace, `${identity.metadata.name}-binding`, identity.metadata.name, 'x');
+  return {
+    apiVersion,
+    kind: 'AzureAssignedIdentity',
+    metadata: {
+      namespace: 'default',
+      name: `${pod.name}-${pod.namespace}-${identity.metadata.name}`,
+      labels: { nodename: nodeName },
+    },
+    spec: { azureIdentityRef: identity, azureBindingRef: binding, pod: pod.name, podNamespace: pod.namespace, nodename: nodeName },
+    status: { status: state, availableReplicas: 1 },
+  };
+}
+
+/**
+ * Assigns user-assigned identities to a node's scale set through the ARM emulator, with the real
+ * `@azure/arm-compute` client (what MIC or `az aks pod-identity add` would do).
+ */
+// Keeps the scale set's system-assigned identity (exception pods use it).
+export async function assignToScaleSet(sandbox: Sandbox, scaleSetName: string, identityIds: readonly string[]): Promise<void> {
+  const credential = { getToken: () => Promise.resolve({ token: 'test', expiresOnTimestamp: Date.now() + 3_600_000 }) };
+  const client = new ComputeManagementClient(credential, sandbox.subscriptionId, {
+    endpoint: sandbox.endpoints.arm,
+    ...sandbox.azureClientOptions,
+  });
+  await client.virtualMachineScaleSets.update(sandbox.nodeResourceGroup, scaleSetName, {
+    identity: { type: 'SystemAssigned, UserAssigned', userAssignedIdentities: Object.fromEntries(identityIds.map((id) => [id, {}])) },
+  });
+}
+
+/**
+ * Installs the pod-identity CRDs for a sandbox started with `installCrds: false`, without the root
+ * `metadata: {type: object}` schema entry. Why: kube-apiserver never prunes a custom resource's own
+ * ObjectMeta, but the testkit emulator currently prunes it when the schema declares `metadata`
+ * (names, namespaces and labels vanish). Dropping the declaration is equivalent for a real server.
+ */
+export function installCrds(sandbox: Sandbox): void {
+  for (const crd of podIdentityCrds()) {
+    const copy = structuredClone(crd) as unknown as {
+      spec: { versions: { schema: { openAPIV3Schema: { properties: Record<string, unknown> } } }[] };
+    };
+    for (const version of copy.spec.versions) delete version.schema.openAPIV3Schema.properties.metadata;
+    sandbox.kubernetes.store.put(copy);
+  }
+}
