@@ -28,6 +28,7 @@ import {
   type AzureIdentityBinding,
   type AzurePodIdentityException,
   type CrdKind,
+  type CustomResourceDefinition,
 } from '@pod-identity/core';
 import { CliError, ExitCode } from './cli-error.js';
 
@@ -129,9 +130,14 @@ export class ClusterClient {
   readonly #crdObjects: CustomObjectsApi;
   readonly #objects: KubernetesObjectApi;
   readonly #server: string;
+  readonly #definitions: () => CustomResourceDefinition[];
 
-  /** @param kubeConfig - a loaded kubeconfig, see {@link loadKubeConfig} */
-  constructor(kubeConfig: KubeConfig) {
+  /**
+   * @param kubeConfig - a loaded kubeconfig, see {@link loadKubeConfig}
+   * @param options - `crds`: the definitions {@link ClusterClient.installCrds} installs (default core's)
+   */
+  constructor(kubeConfig: KubeConfig, options: { crds?: () => CustomResourceDefinition[] } = {}) {
+    this.#definitions = options.crds ?? podIdentityCrds;
     this.#custom = kubeConfig.makeApiClient(CustomObjectsApi);
     this.#core = kubeConfig.makeApiClient(CoreV1Api);
     this.#crdObjects = this.#custom;
@@ -276,7 +282,7 @@ export class ClusterClient {
   /** Creates core's four CRDs, or replaces them when present. Returns `created` or `updated` for each. */
   async installCrds(): Promise<{ name: string; action: 'created' | 'updated' }[]> {
     const results: { name: string; action: 'created' | 'updated' }[] = [];
-    for (const definition of podIdentityCrds()) {
+    for (const definition of this.#definitions()) {
       const name = definition.metadata.name;
       const existing = (await this.#call(`get crd ${name}`, () => this.#crdObjects.getClusterCustomObject({ ...CRD_RESOURCE, name }), {
         notFound: true,

@@ -1,6 +1,6 @@
 import type { TokenCredential } from '@azure/core-auth';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ValidationError, isLabelKey, isLabelValue, isRfc1123Label, validatePodIdentityName } from '@pod-identity/core';
+import { ValidationError, type CustomResourceDefinition, isLabelKey, isLabelValue, isRfc1123Label, validatePodIdentityName } from '@pod-identity/core';
 import type { AzureAccess } from './azure-access.js';
 import { CliError, ExitCode } from './cli-error.js';
 import { ClusterClient, loadKubeConfig, type ClusterSettings } from './cluster-client.js';
@@ -41,6 +41,7 @@ export function createCommandContext(
     kubeConfig?: KubeConfig;
     azure?: AzureAccess;
     abortSignal?: AbortSignal;
+    crds?: () => CustomResourceDefinition[];
   },
 ): CommandContext {
   let cluster: ClusterClient | undefined;
@@ -53,6 +54,7 @@ export function createCommandContext(
         io.kubeConfig !== undefined && globals.kubeconfig === undefined && globals.context === undefined
           ? io.kubeConfig
           : loadKubeConfig(globals, io.env),
+        io.crds === undefined ? {} : { crds: io.crds },
       );
       return cluster;
     },

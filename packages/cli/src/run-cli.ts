@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { PodIdentityError } from '@pod-identity/core';
+import { PodIdentityError, type CustomResourceDefinition } from '@pod-identity/core';
 import type { AzureAccess } from './azure-access.js';
 import { CliError, ExitCode } from './cli-error.js';
 import { createCommandContext, type CliWriter, type CommandContext, type GlobalOptions } from './command-context.js';
@@ -24,6 +24,11 @@ export interface RunCliOptions {
   azure?: AzureAccess;
   /** Cancels ARM calls. */
   abortSignal?: AbortSignal;
+  /**
+   * The CRDs `enable` installs. Default core's `podIdentityCrds()`; an embedding program may install
+   * its own variant (e.g. an emulator that needs a schema tweak).
+   */
+  crds?: () => CustomResourceDefinition[];
 }
 
 const VERSION = '0.1.0';
@@ -50,6 +55,7 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
       ...(options.kubeConfig === undefined ? {} : { kubeConfig: options.kubeConfig }),
       ...(options.azure === undefined ? {} : { azure: options.azure }),
       ...(options.abortSignal === undefined ? {} : { abortSignal: options.abortSignal }),
+      ...(options.crds === undefined ? {} : { crds: options.crds }),
     });
   const program = buildProgram((command) => contextFor(command.optsWithGlobals<GlobalOptions>()), {
     writeOut: (text) => stdout.write(text),

@@ -1,22 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type * as Core from '@pod-identity/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startCliSandbox, NODE_GROUP, SCALE_SET, SUBSCRIPTION, type CliSandbox } from './cli-sandbox.js';
-
-// The testkit's Kubernetes emulator prunes every field of a custom resource's root `metadata` when
-// the CRD schema declares `metadata: {type: object}` (as core's, like controller-gen's, does);
-// kube-apiserver never prunes root metadata by schema. Until the emulator is fixed, the CRDs the CLI
-// installs here leave that declaration out, which changes nothing on a real API server.
-vi.mock('@pod-identity/core', async (importOriginal) => {
-  const core = await importOriginal<typeof Core>();
-  return {
-    ...core,
-    podIdentityCrds: () =>
-      core.podIdentityCrds().map((crd) => {
-        for (const version of crd.spec.versions) delete version.schema.openAPIV3Schema.properties?.metadata;
-        return crd;
-      }),
-  };
-});
 
 const GROUP = 'aadpodidentity.k8s.io/v1';
 let sandbox: CliSandbox;

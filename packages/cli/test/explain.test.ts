@@ -1,20 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type * as Core from '@pod-identity/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PodExplanation } from '@pod-identity/cli';
 import { startCliSandbox, NODE_GROUP, SCALE_SET, SUBSCRIPTION, type CliSandbox } from './cli-sandbox.js';
-
-// See cli.test.ts: the emulator prunes root metadata when a CRD schema declares it.
-vi.mock('@pod-identity/core', async (importOriginal) => {
-  const core = await importOriginal<typeof Core>();
-  return {
-    ...core,
-    podIdentityCrds: () =>
-      core.podIdentityCrds().map((crd) => {
-        for (const version of crd.spec.versions) delete version.schema.openAPIV3Schema.properties?.metadata;
-        return crd;
-      }),
-  };
-});
 
 const GROUP = 'aadpodidentity.k8s.io/v1';
 let sandbox: CliSandbox;
