@@ -436,8 +436,9 @@ export function kubernetesContractSuite(
         { namespace: ns, name: 'p', body: { metadata: { finalizers: ['example.com/two'] } } },
         setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
       );
-      // finalizers merge as a set under strategic merge; a merge patch would have replaced the list.
-      expect(strategic.metadata?.finalizers).toEqual(['example.com/one', 'example.com/two']);
+      // finalizers merge as a set under strategic merge (a merge patch would have replaced the list);
+      // kube puts the patch's items before the remaining live ones.
+      expect(strategic.metadata?.finalizers).toEqual(['example.com/two', 'example.com/one']);
       const failedTest = await failure(
         core.patchNamespacedConfigMap(
           { namespace: ns, name: 'p', body: [{ op: 'test', path: '/data/a', value: 'other' }] },

@@ -67,7 +67,8 @@ describe('merge patches', () => {
         },
       }),
     ).toEqual({
-      metadata: { finalizers: ['a', 'b'] },
+      // Patch items first, in patch order, as kube-apiserver orders a merged list.
+      metadata: { finalizers: ['b', 'a'] },
       spec: { containers: [{ name: 'app', image: 'v2' }] },
     });
     expect(
@@ -82,6 +83,70 @@ describe('merge patches', () => {
         spec: { z: 3 },
       },
     );
+  });
+
+  test('strategic merge orders merged lists as kube-apiserver v1.34 does', () => {
+    // Each case was run against a real kube-apiserver (the conformance tier) and these are its answers.
+    expect(
+      strategicMerge(
+        { metadata: { finalizers: ['x.io/a'] } },
+        { metadata: { finalizers: ['x.io/b'] } },
+      ),
+    ).toEqual({
+      metadata: { finalizers: ['x.io/b', 'x.io/a'] },
+    });
+    expect(
+      strategicMerge(
+        { metadata: { finalizers: ['x.io/a', 'x.io/b', 'x.io/c'] } },
+        { metadata: { finalizers: ['x.io/d', 'x.io/b'] } },
+      ),
+    ).toEqual({ metadata: { finalizers: ['x.io/d', 'x.io/a', 'x.io/b', 'x.io/c'] } });
+    const names = (doc: unknown): [string, string][] =>
+      (doc as { spec: { containers: { name: string; image: string }[] } }).spec.containers.map(
+        (c) => [c.name, c.image],
+      );
+    const pod = {
+      spec: {
+        containers: [
+          { name: 'app', image: 'a' },
+          { name: 'side', image: 's' },
+        ],
+      },
+    };
+    const added = strategicMerge(pod, { spec: { containers: [{ name: 'new', image: 'n' }] } });
+    expect(names(added)).toEqual([
+      ['new', 'n'],
+      ['app', 'a'],
+      ['side', 's'],
+    ]);
+    const updated = strategicMerge(added, {
+      spec: {
+        containers: [
+          { name: 'side', image: 'x' },
+          { name: 'z', image: 'z' },
+        ],
+      },
+    });
+    expect(names(updated)).toEqual([
+      ['new', 'n'],
+      ['app', 'a'],
+      ['side', 'x'],
+      ['z', 'z'],
+    ]);
+    const reordered = strategicMerge(updated, {
+      spec: {
+        containers: [
+          { name: 'side', image: 'y' },
+          { name: 'app', image: 'x' },
+        ],
+      },
+    });
+    expect(names(reordered)).toEqual([
+      ['new', 'n'],
+      ['side', 'y'],
+      ['app', 'x'],
+      ['z', 'z'],
+    ]);
   });
 
   test('content types: strategic merge is refused (415) where kube refuses it, e.g. custom resources', () => {

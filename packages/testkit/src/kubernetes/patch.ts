@@ -182,7 +182,7 @@ function mergeList(field: string, target: unknown, patch: unknown[]): unknown[] 
   if (mergedPrimitiveLists.has(field)) {
     const out = [...current];
     for (const item of patch) if (!out.some((x) => jsonEqual(x, item))) out.push(item);
-    return out;
+    return orderLikeKube(out, patch, current, (x) => x);
   }
   const key = mergeKeys[field];
   if (key === undefined) return patch.map((x) => cloneJson(x));
@@ -199,6 +199,42 @@ function mergeList(field: string, target: unknown, patch: unknown[]): unknown[] 
       out[index] = strategicMerge(out[index], item);
     } else {
       out.push(strategicMerge(undefined, item));
+    }
+  }
+  return orderLikeKube(out, patch, current, (x) => (isJsonObject(x) ? x[key] : x));
+}
+
+/**
+ * Orders a merged list the way apimachinery's strategic merge does (`normalizeElementOrder` and
+ * `mergeSortedSlice` in k8s.io/apimachinery/pkg/util/strategicpatch): the items named in the patch,
+ * in patch order, interleaved with the live list's other items, in live order; a live item goes
+ * first only when both it and the patch item it is compared with are in the live list and it came
+ * earlier there. So a new item lands before the remaining live items: patching `["b"]` onto
+ * finalizers `["a"]` gives `["b", "a"]` on kube-apiserver (checked against v1.34).
+ */
+function orderLikeKube(
+  merged: unknown[],
+  patch: unknown[],
+  live: unknown[],
+  identity: (item: unknown) => unknown,
+): unknown[] {
+  const indexIn = (list: unknown[], item: unknown): number =>
+    list.findIndex((x) => jsonEqual(identity(x), identity(item)));
+  const fromPatch = merged
+    .filter((x) => indexIn(patch, x) >= 0)
+    .sort((a, b) => indexIn(patch, a) - indexIn(patch, b));
+  const liveOnly = merged.filter((x) => indexIn(patch, x) < 0);
+  const out: unknown[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < liveOnly.length || j < fromPatch.length) {
+    if (j >= fromPatch.length) out.push(liveOnly[i++]);
+    else if (i >= liveOnly.length) out.push(fromPatch[j++]);
+    else {
+      const l = indexIn(live, liveOnly[i]);
+      const r = indexIn(live, fromPatch[j]);
+      if (l >= 0 && r >= 0 && l < r) out.push(liveOnly[i++]);
+      else out.push(fromPatch[j++]);
     }
   }
   return out;
