@@ -53,6 +53,7 @@ export {
   type ArmFaults,
   type ArmFailure,
   type ArmThrottle,
+  type ArmOperationFailure,
   type ArmRequestMatcher,
 } from './arm/arm-faults.js';
 export {

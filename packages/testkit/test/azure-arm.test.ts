@@ -322,6 +322,42 @@ describe('ARM emulator through @azure/arm-compute', () => {
     expect(inSubscription).toEqual([scaleSet.id]);
   });
 
+  it('fails an accepted update asynchronously: the poller throws, identities stay, provisioningState is Failed', async () => {
+    arm.faults.failNextOperation({ target: scaleSet.id, code: 'InternalExecutionError' });
+    const error = await client.virtualMachineScaleSets
+      .update(
+        RG,
+        scaleSet.name,
+        { identity: { type: 'UserAssigned', userAssignedIdentities: { [alpha.id]: {} } } },
+        { updateIntervalInMs: 5 },
+      )
+      .then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+    expect(error).toBeInstanceOf(Error);
+    expect(String(error)).toContain('InternalExecutionError');
+    expect(
+      arm.countRequests({
+        operation: ArmOperation.ScaleSetUpdate,
+        target: scaleSet.id,
+        status: 200,
+      }),
+    ).toBe(1);
+    const failed = await client.virtualMachineScaleSets.get(RG, scaleSet.name);
+    expect(failed.provisioningState).toBe('Failed');
+    expect(failed.identity).toBeUndefined();
+
+    const retried = await client.virtualMachineScaleSets.update(
+      RG,
+      scaleSet.name,
+      { identity: { type: 'UserAssigned', userAssignedIdentities: { [alpha.id]: {} } } },
+      { updateIntervalInMs: 5 },
+    );
+    expect(retried.provisioningState).toBe('Succeeded');
+    expect(Object.keys(retried.identity?.userAssignedIdentities ?? {})).toEqual([alpha.id]);
+  });
+
   it('fails the next calls with an injected 5xx, which the SDK retries', async () => {
     arm.faults.failNext({ operation: ArmOperation.ScaleSetGet, status: 503, count: 2 });
     const got = await client.virtualMachineScaleSets.get(RG, scaleSet.name);

@@ -59,6 +59,15 @@ export interface ArmThrottle extends ArmRequestMatcher {
   readonly count?: number;
 }
 
+/** A long-running update that is accepted (200 + `Azure-AsyncOperation`) but ends `Failed`. */
+export interface ArmOperationFailure extends ArmRequestMatcher {
+  /** The error code in the operation status; default `InternalExecutionError`. */
+  readonly code?: string;
+  readonly message?: string;
+  /** How many matching updates fail; default 1. */
+  readonly count?: number;
+}
+
 /** How ARM refuses a user-assigned identity (anchor-behaviour §2.4: both are retried after removing the named ids). */
 export const IdentityDenial = {
   /** 403: the caller lacks `Microsoft.ManagedIdentity/userAssignedIdentities/assign/action` on the identity. */
@@ -76,6 +85,12 @@ export interface ArmFaults {
   setLatency(operation: ArmOperation, latencyMs: number): void;
   /** Fails the next matching requests with the given status and ARM error. */
   failNext(failure: ArmFailure): void;
+  /**
+   * Makes the next matching PATCHes fail asynchronously: accepted, then their operation status turns
+   * `Failed` with this error (the SDK's poller throws it), the identity change is not applied, and the
+   * resource's `provisioningState` becomes `Failed` until a later update succeeds.
+   */
+  failNextOperation(failure?: ArmOperationFailure): void;
   /** Answers the next matching requests with 429 Too Many Requests and `Retry-After`. */
   throttleNext(throttle?: ArmThrottle): void;
   /**
@@ -122,6 +137,12 @@ const DEFAULT_CODES: Readonly<Record<number, string>> = {
 export class ArmFaultState implements ArmFaults {
   private readonly latency = new Map<ArmOperation, number>();
   private readonly pending: PendingFailure[] = [];
+  private readonly pendingOperations: {
+    matcher: ArmRequestMatcher;
+    remaining: number;
+    code: string;
+    message: string | undefined;
+  }[] = [];
   /** Lower-cased id → denial kind. */
   readonly denied = new Map<string, IdentityDenial>();
 
@@ -152,6 +173,42 @@ export class ArmFaultState implements ArmFaults {
     });
   }
 
+  failNextOperation(failure: ArmOperationFailure = {}): void {
+    const count = failure.count ?? 1;
+    if (!Number.isInteger(count) || count < 1)
+      throw new RangeError(`count must be a positive integer, got ${count}`);
+    this.pendingOperations.push({
+      matcher: {
+        ...(failure.operation ? { operation: failure.operation } : {}),
+        ...(failure.target ? { target: failure.target } : {}),
+      },
+      remaining: count,
+      code: failure.code ?? 'InternalExecutionError',
+      message: failure.message,
+    });
+  }
+
+  /** Takes the first pending operation failure matching an update, if any. @internal */
+  takeOperationFailure(
+    operation: ArmOperation,
+    target: string,
+  ): { code: string; message: string } | undefined {
+    const lowered = target.toLowerCase();
+    const index = this.pendingOperations.findIndex(
+      (failure) =>
+        (failure.matcher.operation === undefined || failure.matcher.operation === operation) &&
+        (failure.matcher.target === undefined || failure.matcher.target.toLowerCase() === lowered),
+    );
+    const failure = index < 0 ? undefined : this.pendingOperations[index];
+    if (!failure) return undefined;
+    failure.remaining -= 1;
+    if (failure.remaining === 0) this.pendingOperations.splice(index, 1);
+    return {
+      code: failure.code,
+      message: failure.message ?? 'An internal execution error occurred. Please retry later.',
+    };
+  }
+
   throttleNext(throttle: ArmThrottle = {}): void {
     this.failNext({
       ...throttle,
@@ -175,6 +232,7 @@ export class ArmFaultState implements ArmFaults {
   clear(): void {
     this.latency.clear();
     this.pending.length = 0;
+    this.pendingOperations.length = 0;
     this.denied.clear();
   }
 

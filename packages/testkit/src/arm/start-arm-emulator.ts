@@ -226,6 +226,8 @@ interface AsyncOperation {
   readonly target: string;
   readonly startTime: Date;
   readonly completesAt: number;
+  /** Set when the operation ends `Failed`. */
+  readonly failure: { readonly code: string; readonly message: string } | undefined;
 }
 
 interface StoredIdentity extends UserAssignedIdentityInfo {
@@ -452,14 +454,17 @@ export async function startArmEmulator(
   };
 
   /** Settles finished operations: the resource's provisioningState returns to Succeeded. */
+  /** The latest operation of each target (lower-cased id): its outcome is the resource's provisioningState. */
+  const lastOperation = new Map<string, AsyncOperation>();
+
+  /** Settles finished operations: the resource's provisioningState becomes Succeeded, or Failed. */
   const settle = (): void => {
     const now = Date.now();
-    const busy = new Set<string>();
-    for (const operation of operations.values())
-      if (operation.completesAt > now) busy.add(operation.target);
     for (const [key, resource] of compute) {
-      if (resource.provisioningState === 'Updating' && !busy.has(key) && !updatesInFlight.has(key))
-        resource.provisioningState = 'Succeeded';
+      if (resource.provisioningState !== 'Updating' || updatesInFlight.has(key)) continue;
+      const last = lastOperation.get(key);
+      if (last && last.completesAt > now) continue;
+      resource.provisioningState = last?.failure ? 'Failed' : 'Succeeded';
     }
   };
 
@@ -650,9 +655,24 @@ export async function startArmEmulator(
       );
       if (failed.length > 0)
         throw identityDenialError(resource, failed, IdentityDenial.FailedIdentityOperation);
-      const { missing } = applyIdentityPatch(resource.identity, patch, resolveIdentity);
+    }
+    const operationKind =
+      resource.kind === 'vm' ? ArmOperation.VmUpdate : ArmOperation.ScaleSetUpdate;
+    const failure = faults.takeOperationFailure(operationKind, resource.id);
+    if (patch) {
+      // Validate on a copy; a failing operation leaves the identities as they were.
+      const draft: ResourceIdentityState = {
+        system: resource.identity.system,
+        user: new Map(resource.identity.user),
+      };
+      const { missing } = applyIdentityPatch(draft, patch, resolveIdentity);
       if (missing.length > 0)
         throw identityDenialError(resource, missing, IdentityDenial.FailedIdentityOperation);
+      if (!failure) {
+        resource.identity.system = draft.system;
+        resource.identity.user.clear();
+        for (const [key, value] of draft.user) resource.identity.user.set(key, value);
+      }
     }
     resource.version += 1;
     resource.provisioningState = 'Updating';
@@ -661,8 +681,10 @@ export async function startArmEmulator(
       target: resource.id.toLowerCase(),
       startTime: new Date(),
       completesAt: Date.now() + operationDurationMs,
+      failure,
     };
     operations.set(operation.id, operation);
+    lastOperation.set(operation.target, operation);
     const statusUrl = `${baseUrl}/subscriptions/${resource.subscriptionId}/providers/${COMPUTE}/locations/${resource.location}/operations/${operation.id}?p=${randomUUID()}&api-version=${encodeURIComponent(apiVersion)}`;
     return {
       status: 200,
@@ -695,7 +717,10 @@ export async function startArmEmulator(
           body: {
             name: operation.id,
             startTime: operation.startTime.toISOString(),
-            status: done ? 'Succeeded' : 'InProgress',
+            status: done ? (operation.failure ? 'Failed' : 'Succeeded') : 'InProgress',
+            ...(done && operation.failure
+              ? { error: { code: operation.failure.code, message: operation.failure.message } }
+              : {}),
             ...(done
               ? {
                   endTime: new Date(
