@@ -16,6 +16,7 @@ import {
   asObject,
   asString,
   cloneJson,
+  deleteKey,
   isJsonObject,
   jsonEqual,
   kubeTimestamp,
@@ -85,6 +86,18 @@ function namespaceOf(obj: JsonObject): string {
 function finalizersOf(obj: JsonObject): string[] {
   const f = metadataOf(obj).finalizers;
   return Array.isArray(f) ? f.filter((x): x is string => typeof x === 'string') : [];
+}
+
+// ObjectMeta fields are `omitempty` in kube: an empty map or list is not stored or served.
+function dropEmptyMetadata(meta: JsonObject): void {
+  for (const key of ['labels', 'annotations', 'finalizers', 'ownerReferences']) {
+    const value = meta[key];
+    const empty =
+      value === null ||
+      (Array.isArray(value) && value.length === 0) ||
+      (isJsonObject(value) && Object.keys(value).length === 0);
+    if (empty) deleteKey(meta, key);
+  }
 }
 
 function isTerminating(obj: JsonObject): boolean {
@@ -576,10 +589,10 @@ export class ApiServer {
     const obj = cloneJson(body);
     const meta = { ...metadataOf(obj) };
     obj.metadata = meta;
-    obj.apiVersion =
-      def.custom && typeof body.apiVersion === 'string' ? body.apiVersion : apiVersionOf(def);
+    // Versions of a custom resource share one store without conversion, so the object is kept at
+    // the version it was written through and served at whichever version is asked for.
+    obj.apiVersion = apiVersionOf(def);
     obj.kind = def.kind;
-    if (def.custom) obj.apiVersion = apiVersionOf(def);
     if (meta.resourceVersion !== undefined && meta.resourceVersion !== '') {
       throw new ApiStatusError(
         500,
@@ -608,6 +621,7 @@ export class ApiServer {
     delete meta.deletionGracePeriodSeconds;
     delete meta.resourceVersion;
     delete meta.managedFields;
+    dropEmptyMetadata(meta);
     delete meta.selfLink;
     if (def.tracksGeneration) meta.generation = 1;
     else delete meta.generation;
@@ -738,6 +752,7 @@ export class ApiServer {
     else delete meta.namespace;
     meta.resourceVersion = oldMeta.resourceVersion;
     delete meta.managedFields;
+    dropEmptyMetadata(meta);
     if (oldMeta.deletionTimestamp === undefined) {
       delete meta.deletionTimestamp;
       delete meta.deletionGracePeriodSeconds;
