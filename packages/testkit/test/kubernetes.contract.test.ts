@@ -5,9 +5,12 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { startKubernetesEmulator } from '@pod-identity/testkit';
 import { describe } from 'vitest';
+import { compactEtcd } from './etcd-compaction.js';
 import { kubernetesContractSuite, type KubeTarget } from './kubernetes-contract.js';
 
 const kubeconfigPath = process.env.POD_IDENTITY_KUBECONFIG;
+// Set with POD_IDENTITY_KUBECONFIG by the conformance tier: the real server's etcd, for compact().
+const etcdUrl = process.env.POD_IDENTITY_ETCD_URL;
 
 describe(
   kubeconfigPath === undefined
@@ -20,7 +23,11 @@ describe(
       if (kubeconfigPath !== undefined) {
         const kubeConfig = new KubeConfig();
         kubeConfig.loadFromFile(kubeconfigPath);
-        return { kubeConfig, close: () => Promise.resolve() };
+        return {
+          kubeConfig,
+          ...(etcdUrl === undefined ? {} : { compact: () => compactEtcd(etcdUrl) }),
+          close: () => Promise.resolve(),
+        };
       }
       const emulator = await startKubernetesEmulator();
       return {
