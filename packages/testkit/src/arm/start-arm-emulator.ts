@@ -468,12 +468,10 @@ export async function startArmEmulator(
     }
   };
 
-  const isBusy = (target: string): boolean => {
-    const now = Date.now();
-    for (const operation of operations.values())
-      if (operation.target === target && operation.completesAt > now) return true;
-    return (updatesInFlight.get(target) ?? 0) > 0;
-  };
+  // Only the latest operation of a target can still run: a new one starts only when it is not busy.
+  const isBusy = (target: string): boolean =>
+    (lastOperation.get(target)?.completesAt ?? 0) > Date.now() ||
+    (updatesInFlight.get(target) ?? 0) > 0;
 
   const etagOf = (resource: ComputeResource): string => `"${resource.version}"`;
 
