@@ -1,3 +1,4 @@
+import { sign } from 'node:crypto';
 import { ComputeManagementClient } from '@azure/arm-compute';
 import {
   createDefaultHttpClient,
@@ -161,6 +162,70 @@ describe('Entra emulator through @azure/identity', () => {
     });
     expect(typeof body.expires_on).toBe('string');
     expect(decodeToken(String(body.access_token)).claims.aud).toBe('https://vault.azure.net');
+  });
+
+  it('verifies an RS256 assertion with an x5t thumbprint on the v1 endpoint, as adal sends it', async () => {
+    const tokenUrl = `${entra.url}/${TENANT}/oauth2/token`;
+    const assertion = (key: string, aud = tokenUrl): string => {
+      const now = Math.floor(Date.now() / 1000);
+      const head = Buffer.from(
+        JSON.stringify({
+          alg: 'RS256',
+          typ: 'JWT',
+          x5t: Buffer.from(certificate.thumbprintSha1Hex, 'hex').toString('base64url'),
+        }),
+      ).toString('base64url');
+      const body = Buffer.from(
+        JSON.stringify({
+          aud,
+          iss: certClientId,
+          sub: certClientId,
+          jti: 'j',
+          nbf: now,
+          exp: now + 600,
+        }),
+      ).toString('base64url');
+      const signature = sign('sha256', Buffer.from(`${head}.${body}`), key).toString('base64url');
+      return `${head}.${body}.${signature}`;
+    };
+    const pipeline = createPipelineFromOptions({
+      ...azureClientTlsOptions(entra.certificateAuthority),
+      retryOptions: { maxRetries: 0 },
+    });
+    const post = async (clientAssertion: string) => {
+      const response = await pipeline.sendRequest(
+        createDefaultHttpClient(),
+        createPipelineRequest({
+          url: tokenUrl,
+          method: 'POST',
+          headers: createHttpHeaders({ 'content-type': 'application/x-www-form-urlencoded' }),
+          body: new URLSearchParams({
+            grant_type: 'client_credentials',
+            client_id: certClientId,
+            client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+            client_assertion: clientAssertion,
+            resource: 'https://management.azure.com/',
+          }).toString(),
+        }),
+      );
+      return {
+        status: response.status,
+        body: JSON.parse(response.bodyAsText ?? '{}') as Record<string, unknown>,
+      };
+    };
+    const ok = await post(assertion(certificate.privateKeyPem));
+    expect(ok.status).toBe(200);
+    expect(decodeToken(String(ok.body.access_token)).claims.appid).toBe(certClientId);
+
+    const forged = await post(
+      assertion(createSelfSignedCertificate({ commonName: 'forger' }).privateKeyPem),
+    );
+    expect(forged.status).toBe(401);
+    expect(forged.body.error_codes).toEqual([700027]);
+    const misaddressed = await post(
+      assertion(certificate.privateKeyPem, 'https://login.microsoftonline.com/other/oauth2/token'),
+    );
+    expect(misaddressed.status).toBe(401);
   });
 
   describe('with ARM verifying the tokens', () => {
