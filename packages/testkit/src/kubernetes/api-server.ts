@@ -61,6 +61,8 @@ const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const generateNameAlphabet = 'bcdfghjklmnpqrstvwxz2456789';
 const systemNamespaces = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+// kube's NamespaceLifecycle admission refuses to delete these.
+const undeletableNamespaces = ['default', 'kube-system', 'kube-public'];
 const crdCleanupFinalizer = 'customresourcecleanup.apiextensions.k8s.io';
 
 function gr(def: ResourceDefinition): GroupResource {
@@ -625,10 +627,11 @@ export class ApiServer {
     delete meta.selfLink;
     if (def.tracksGeneration) meta.generation = 1;
     else delete meta.generation;
-    this.#prepareForCreate(def, obj);
-    this.#validate(def, obj);
+    // Admission (NamespaceLifecycle) runs before validation in kube, so its 404/403 come first.
     const ns = def.namespaced ? (namespace ?? '') : '';
     this.#checkNamespaceWritable(def, ns);
+    this.#prepareForCreate(def, obj);
+    this.#validate(def, obj);
     if (this.store.get(def.storageKey, ns, nameOf(obj)) !== undefined) {
       throw alreadyExistsError(gr(def), nameOf(obj));
     }
@@ -679,7 +682,10 @@ export class ApiServer {
     const type = patchTypeOf(contentType, !def.custom);
     const existing = this.store.get(def.storageKey, def.namespaced ? namespace : '', name);
     if (existing === undefined) throw notFoundError(gr(def), name);
-    const patched = applyPatch(type, this.present(def, existing), patch);
+    let patched = applyPatch(type, this.present(def, existing), patch);
+    // Patches share untouched subtrees with the stored object; schema pruning and defaulting of
+    // custom resources mutate in place, so they get a private copy.
+    if (def.custom) patched = cloneJson(patched);
     if (!isJsonObject(patched)) {
       throw new ApiStatusError(422, 'Invalid', 'the patched object is not a JSON object');
     }
@@ -772,9 +778,6 @@ export class ApiServer {
     }
     if (def.tracksGeneration) meta.generation = oldMeta.generation;
     else delete meta.generation;
-    if (def.plural === 'customresourcedefinitions' && !def.custom && subresource === undefined) {
-      next.status = this.#crdStatus(next);
-    }
     this.#validate(def, next);
     if (def.tracksGeneration && this.#specChanged(def, existing, next)) {
       meta.generation = (typeof oldMeta.generation === 'number' ? oldMeta.generation : 0) + 1;
@@ -813,6 +816,14 @@ export class ApiServer {
           detail: 'supported values: "Foreground", "Background", "Orphan", "nil"',
         },
       ]);
+    }
+    if (def.plural === 'namespaces' && !def.custom && undeletableNamespaces.includes(name)) {
+      throw new ApiStatusError(
+        403,
+        'Forbidden',
+        `namespaces "${name}" is forbidden: this namespace may not be deleted`,
+        { name, kind: 'namespaces' },
+      );
     }
     const meta = metadataOf(existing);
     const pre = options.preconditions;

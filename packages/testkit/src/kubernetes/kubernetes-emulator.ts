@@ -121,6 +121,7 @@ interface ResourceRoute {
 }
 
 const maxBodyBytes = 3 * 1024 * 1024;
+const maxWatchBufferBytes = 64 * 1024 * 1024;
 
 function sendJson(
   res: ServerResponse,
@@ -420,7 +421,11 @@ export async function startKubernetesEmulator(
         const stream: { ended: boolean; watch?: ResourceWatch } = { ended: false };
         const watch = start({
           write: (line) => {
-            if (!stream.ended) res.write(`${line}\n`);
+            if (stream.ended) return;
+            res.write(`${line}\n`);
+            // Like kube's cacher, give up on a watcher that does not read: end its stream so that it
+            // reconnects (from its last resourceVersion) instead of buffering without bound.
+            if (res.writableLength > maxWatchBufferBytes) stream.watch?.stop();
           },
           end: () => {
             if (stream.ended) return;
