@@ -24,13 +24,17 @@ describe('startSandbox', () => {
   });
 
   it('shares the slow parts (CA, RSA signing key) across sandboxes of a process, so later starts are cheap', async () => {
-    const second = await startSandbox({ nodeCount: 1, installCrds: false });
+    const second = await startSandbox({ nodeCount: 1, installCrds: false, kubernetesHttps: true });
     try {
       expect(second.certificateAuthority).toBe(sandbox.certificateAuthority);
       expect(second.tokenIssuer).toBe(sandbox.tokenIssuer);
       // Separate clusters all the same: own servers, own state.
       expect(second.endpoints.arm).not.toBe(sandbox.endpoints.arm);
       expect(second.arm.getIdentityAssignment(sandbox.nodes[0]!.resourceId)).toBeUndefined();
+      // Its Kubernetes API is https, trusted through the kubeconfig's CA.
+      expect(second.endpoints.kubernetes).toMatch(/^https:/);
+      const nodes = await second.kubeConfig.makeApiClient(CoreV1Api).listNode();
+      expect(nodes.items.map((node) => node.metadata?.name)).toEqual([second.nodes[0]!.name]);
     } finally {
       await second.stop();
     }

@@ -61,6 +61,11 @@ export interface SandboxOptions {
   /** Bearer token the Kubernetes emulator requires (default: none required). */
   readonly kubernetesToken?: string;
   /**
+   * Serve the Kubernetes API over https with the sandbox's CA, which the kubeconfig then trusts, as a
+   * real API server is reached (default false: plain http with `insecure-skip-tls-verify`).
+   */
+  readonly kubernetesHttps?: boolean;
+  /**
    * Make ARM accept only tokens signed by the sandbox's Entra/IMDS for `https://management.azure.com`
    * (default false: any bearer token passes, so tests may use a stub credential).
    */
@@ -241,9 +246,21 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   try {
     const [kubernetes, arm, entra] = await Promise.all([
-      startKubernetesEmulator(
-        options.kubernetesToken === undefined ? {} : { token: options.kubernetesToken },
-      ).then((emulator) => {
+      startKubernetesEmulator({
+        ...(options.kubernetesToken === undefined ? {} : { token: options.kubernetesToken }),
+        ...(options.kubernetesHttps
+          ? (() => {
+              const server = certificateAuthority.issueServerCertificate();
+              return {
+                tls: {
+                  certificatePem: server.certificatePem,
+                  privateKeyPem: server.privateKeyPem,
+                  caPem: certificateAuthority.certificatePem,
+                },
+              };
+            })()
+          : {}),
+      }).then((emulator) => {
         started.push({ stop: () => emulator.close() });
         return emulator;
       }),
