@@ -183,8 +183,8 @@ export function createNmiRequestHandler(
     if (quick?.kind === 'pod') {
       const decision = authorizeQuick(quick.pod, request.identity, state.view);
       if (decision !== undefined) {
-        const tokens = broker.tokensOf(decision, request.resource, options.shutdownSignal);
-        if (!(tokens instanceof Promise)) {
+        const tokens = broker.peek(decision, request.resource);
+        if (tokens !== undefined) {
           writeJson(res, formatTokenResponse(tokens, Date.now()));
           finish(res, started, TOKEN_PATH_LABEL, req, quick.pod.namespace, request.resource);
           return;

@@ -161,8 +161,20 @@ export class TokenBroker {
       (signal) => this.#fetch(identity, resource, signal),
       { abortSignal },
     );
-    this.#options.metrics?.cacheRequests.inc({ result: Array.isArray(result) ? 'hit' : 'miss' });
+    this.#options.metrics?.cacheRequests.inc({ result: result instanceof Promise ? 'miss' : 'hit' });
     return result;
+  }
+
+  /**
+   * The cached tokens of an identity when they are fresh, without fetching (the request fast path);
+   * `undefined` on a miss or when a refresh is due, so the caller takes the full path.
+   * @param identity - the identity
+   * @param resource - the resource
+   */
+  peek(identity: AzureIdentity, resource: string): readonly AcquiredToken[] | undefined {
+    const tokens = this.#options.cache.peek(tokenCacheKey(identityTokenKey(identity), resource));
+    if (tokens !== undefined) this.#options.metrics?.cacheRequests.inc({ result: 'hit' });
+    return tokens;
   }
 
   async #tokensOf(identity: AzureIdentity, resource: string, abortSignal: AbortSignal): Promise<BrokerOutcome> {

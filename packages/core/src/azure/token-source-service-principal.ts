@@ -97,6 +97,8 @@ function createServicePrincipalSource(
   const authorityHost = options.authorityHost === undefined || options.authorityHost === '' ? DEFAULT_AUTHORITY_HOST : options.authorityHost;
   const credentialOptions: ClientSecretCredentialOptions = {
     ...options.credentialOptions,
+    // A broker answers a waiting pod: a few quick retries, not the SDK's default of minutes.
+    retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2000, ...options.credentialOptions?.retryOptions },
     authorityHost,
     // Instance discovery asks the public cloud about the authority; a sovereign or private authority
     // (the original's `adEndpoint`) is used as given.
@@ -146,6 +148,26 @@ function createServicePrincipalSource(
   return { key, getTokens };
 }
 
+const REFUSED_OAUTH_CODES: ReadonlySet<string> = new Set([
+  'invalid_client',
+  'unauthorized_client',
+  'invalid_grant',
+  'invalid_request',
+  'invalid_resource',
+  'invalid_scope',
+  'access_denied',
+]);
+
+function oauthErrorCode(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth += 1) {
+    const named = (e as { errorCode?: unknown }).errorCode;
+    if (typeof named === 'string' && REFUSED_OAUTH_CODES.has(named)) return named;
+    const match = /^([a-z_]+):/.exec(e.message);
+    if (match?.[1] !== undefined && REFUSED_OAUTH_CODES.has(match[1])) return match[1];
+  }
+  return undefined;
+}
+
 function toAcquisitionError(error: unknown, describe: string): TokenAcquisitionError {
   if (TokenAcquisitionError.is(error)) return error;
   if (error instanceof AuthenticationError) {
@@ -157,6 +179,12 @@ function toAcquisitionError(error: unknown, describe: string): TokenAcquisitionE
       `Entra ${refused ? 'refused' : 'could not issue'} a token for ${describe}: ${String(status)} ${error.errorResponse.error}`,
       { status, cause: error },
     );
+  }
+  // MSAL errors surface through @azure/identity as other error classes whose message (or cause)
+  // starts with the OAuth error code; these codes mean Entra answered and refused the credential.
+  const code = oauthErrorCode(error);
+  if (code !== undefined && REFUSED_OAUTH_CODES.has(code)) {
+    return new TokenAcquisitionError('refused', `Entra refused a token for ${describe}: ${code}`, { cause: error });
   }
   return new TokenAcquisitionError('unavailable', `token request for ${describe} failed`, { cause: error });
 }

@@ -129,6 +129,21 @@ export class TokenCache {
   }
 
   /**
+   * The tokens for a key if they are cached, valid, and not yet due for refresh; never fetches.
+   * A broker's fast path: on `undefined` it calls {@link TokenCache.lookup}.
+   * @param key - identity and resource
+   */
+  peek(key: string): readonly AcquiredToken[] | undefined {
+    const entry = this.#entries.get(key);
+    if (entry?.tokens === undefined) return undefined;
+    const now = this.#now();
+    if (now >= entry.refreshAt || now >= entry.expiresAt - this.#minValidityMs) return undefined;
+    entry.lastUsed = now;
+    this.#hits += 1;
+    return entry.tokens;
+  }
+
+  /**
    * Like {@link TokenCache.lookup}, always as a promise.
    * @param key - identity and resource
    * @param fetch - gets fresh tokens
