@@ -4,8 +4,15 @@
  * their component makes (docs/conformance.md lists them) and are refused what they do not need.
  */
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { connectRealCluster, type ClusterUser, type RealCluster } from './harness.ts';
+import {
+  connectRealCluster,
+  manifestFiles,
+  type ClusterUser,
+  type RealCluster,
+} from './harness.ts';
 
 const group = '/apis/aadpodidentity.k8s.io/v1';
 let cluster: RealCluster;
@@ -115,18 +122,34 @@ describe('MIC bound to the shipped pod-identity-mic ClusterRole', () => {
     expect((await cluster.request('GET', `${base}/demo-rbac-id`)).status).toBe(404);
   });
 
-  it('holds a leader-election Lease in its own namespace', async () => {
+  it('holds its leader-election Lease in its own namespace, and only that lease', async () => {
     const base = '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases';
     const lease = {
-      metadata: { name: `pod-identity-mic-${ns}` },
+      metadata: { name: 'aad-pod-identity-mic' },
       spec: { holderIdentity: 'mic-0', leaseDurationSeconds: 15 },
     };
+    // The real MIC may have run against this cluster already; start from no lease (admin).
+    await cluster.request('DELETE', `${base}/aad-pod-identity-mic`);
+    expect(await status('mic', 'GET', `${base}/aad-pod-identity-mic`)).toBe(404);
     expect(await status('mic', 'POST', base, lease)).toBe(201);
-    const got = await cluster.request('GET', `${base}/${lease.metadata.name}`, { as: 'mic' });
+    const got = await cluster.request('GET', `${base}/aad-pod-identity-mic`, { as: 'mic' });
     expect(got.status).toBe(200);
     const current = got.body as { spec: { holderIdentity: string } };
     current.spec.holderIdentity = 'mic-1';
-    expect(await status('mic', 'PUT', `${base}/${lease.metadata.name}`, current)).toBe(200);
+    expect(await status('mic', 'PUT', `${base}/aad-pod-identity-mic`, current)).toBe(200);
+    // Another controller's lease in the same namespace can be neither read nor taken over.
+    const other = await cluster.request('POST', base, {
+      body: {
+        metadata: { name: `kube-controller-manager-${ns}` },
+        spec: { holderIdentity: 'kcm', leaseDurationSeconds: 15 },
+      },
+    });
+    expect(other.status).toBe(201);
+    expect(await status('mic', 'GET', `${base}/kube-controller-manager-${ns}`)).toBe(403);
+    expect(await status('mic', 'PUT', `${base}/kube-controller-manager-${ns}`, other.body)).toBe(
+      403,
+    );
+    expect((await cluster.request('DELETE', `${base}/aad-pod-identity-mic`)).status).toBe(200);
   });
 
   it('keeps its ownership ledger in ConfigMaps of its own namespace', async () => {
@@ -322,10 +345,11 @@ describe('the identities themselves', () => {
       verbs: string[];
       apiGroups?: string[];
       resources?: string[];
+      resourceNames?: string[];
     }
     const same = (a: Rule, b: Rule): boolean =>
-      JSON.stringify([a.verbs, a.apiGroups ?? [], a.resources ?? []]) ===
-      JSON.stringify([b.verbs, b.apiGroups ?? [], b.resources ?? []]);
+      JSON.stringify([a.verbs, a.apiGroups ?? [], a.resources ?? [], a.resourceNames ?? []]) ===
+      JSON.stringify([b.verbs, b.apiGroups ?? [], b.resources ?? [], b.resourceNames ?? []]);
     for (const user of ['mic', 'nmi'] as const) {
       const clusterRole = await cluster.request(
         'GET',
@@ -373,5 +397,40 @@ describe('the identities themselves', () => {
           ).toBe(true);
       }
     }
+  });
+});
+
+describe('what the chart installs', () => {
+  interface RoleDoc {
+    kind: string;
+    metadata: { name: string; labels?: Record<string, string> };
+    rules: unknown[];
+  }
+  async function roles(files: string[]): Promise<Map<string, unknown[]>> {
+    const out = new Map<string, unknown[]>();
+    for (const file of files) {
+      for (const doc of parseAllDocuments(await readFile(file, 'utf8'))) {
+        const obj = doc.toJS() as RoleDoc | null;
+        const component = obj?.metadata.labels?.['app.kubernetes.io/component'];
+        if (
+          (obj?.kind === 'ClusterRole' || obj?.kind === 'Role') &&
+          (component === 'mic' || component === 'nmi')
+        ) {
+          out.set(`${obj.kind}/${component}`, obj.rules);
+        }
+      }
+    }
+    return out;
+  }
+
+  it('is every role of deploy/rbac with the same rules, so what is proven here is what ships', async () => {
+    const shipped = await roles(await manifestFiles('deploy/rbac'));
+    const installed = await roles(
+      await manifestFiles('deploy/manifests').then((f) =>
+        f.filter((x) => x.endsWith('standard.yaml')),
+      ),
+    );
+    expect([...shipped.keys()].sort()).toEqual(['ClusterRole/mic', 'ClusterRole/nmi', 'Role/mic']);
+    expect(Object.fromEntries(installed)).toEqual(Object.fromEntries(shipped));
   });
 });
