@@ -337,6 +337,47 @@ export function kubernetesContractSuite(
     });
   });
 
+  describe('events', () => {
+    test('core/v1 events can be recorded and selected by involvedObject and reason', async () => {
+      const ns = await freshNamespace();
+      const cm = await core.createNamespacedConfigMap({
+        namespace: ns,
+        body: { metadata: { name: 'subject' } },
+      });
+      for (const [name, reason] of [
+        ['e1', 'Assigned'],
+        ['e2', 'Removed'],
+      ] as const) {
+        await core.createNamespacedEvent({
+          namespace: ns,
+          body: {
+            metadata: { name },
+            involvedObject: {
+              apiVersion: 'v1',
+              kind: 'ConfigMap',
+              namespace: ns,
+              name: 'subject',
+              uid: cm.metadata?.uid,
+            },
+            reason,
+            message: `${reason} happened`,
+            type: 'Normal',
+            source: { component: 'contract-test' },
+            firstTimestamp: new Date(),
+            lastTimestamp: new Date(),
+            count: 1,
+          },
+        });
+      }
+      const selected = await core.listNamespacedEvent({
+        namespace: ns,
+        fieldSelector: 'involvedObject.name=subject,involvedObject.kind=ConfigMap,reason=Removed',
+      });
+      expect(selected.items.map((e) => e.metadata.name)).toEqual(['e2']);
+      expect(selected.items[0]?.message).toBe('Removed happened');
+    });
+  });
+
   describe('optimistic concurrency', () => {
     test('a write with a stale resourceVersion is 409 Conflict; versions increase cluster-wide', async () => {
       const ns = await freshNamespace();

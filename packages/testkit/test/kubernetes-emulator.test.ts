@@ -124,6 +124,24 @@ describe('fault injection', () => {
     expect(ok.status?.podIP).toBe('10.0.0.1');
   });
 
+  test('a failed watch request reaches the informer as an error with the status code', async () => {
+    kube = await startKubernetesEmulator();
+    const core = kube.kubeConfig.makeApiClient(CoreV1Api);
+    kube.faults.failNext({ verb: 'watch', resource: 'configmaps', code: 500 });
+    const informer = new ListWatch<V1ConfigMap>(
+      '/api/v1/namespaces/default/configmaps',
+      new Watch(kube.kubeConfig),
+      () => core.listNamespacedConfigMap({ namespace: 'default' }),
+      false,
+    );
+    const errors: unknown[] = [];
+    informer.on('error', (err) => errors.push(err));
+    await informer.start();
+    await waitFor(() => errors.length > 0);
+    expect(errors[0]).toMatchObject({ statusCode: 500 });
+    await informer.stop();
+  });
+
   test('delays matching requests until the rule is removed', async () => {
     kube = await startKubernetesEmulator();
     const core = kube.kubeConfig.makeApiClient(CoreV1Api);

@@ -40,6 +40,38 @@ describe('applyStructuralSchema', () => {
     });
   });
 
+  test('keeps metadata whole where the schema declares it without properties, as kube-apiserver does', () => {
+    // The shipped CRDs (and controller-gen's) declare `metadata: {type: object}` at the root and
+    // inside embedded resources; kube-apiserver v1.34 still stores every metadata field (checked in
+    // conformance/crds.test.ts), while a nested object of that schema is pruned to {}.
+    const declared = {
+      type: 'object',
+      properties: {
+        apiVersion: { type: 'string' },
+        kind: { type: 'string' },
+        metadata: { type: 'object' },
+        spec: {
+          type: 'object',
+          properties: {
+            metadata: { type: 'object' },
+            ref: { type: 'object', 'x-kubernetes-embedded-resource': true, properties: { metadata: { type: 'object' } } },
+          },
+        },
+      },
+    };
+    const meta = { name: 'n', namespace: 'ns', labels: { a: 'b' }, resourceVersion: '7' };
+    const obj = {
+      apiVersion: 'x.io/v1',
+      kind: 'X',
+      metadata: { ...meta },
+      spec: { metadata: { creationTimestamp: null }, ref: { apiVersion: 'x.io/v1', kind: 'Y', metadata: { ...meta } } },
+    };
+    expect(applyStructuralSchema(obj, declared)).toEqual([]);
+    expect(obj.metadata).toEqual(meta);
+    expect(obj.spec.ref).toEqual({ apiVersion: 'x.io/v1', kind: 'Y', metadata: meta });
+    expect(obj.spec.metadata).toEqual({});
+  });
+
   test('reports type, required, nullable and size errors with kube field paths', () => {
     const obj = { spec: { port: 1.5, labels: { a: 1 }, note: null, items: [{ id: 'x' }, {}, {}] } };
     const errors = applyStructuralSchema(obj, schema);

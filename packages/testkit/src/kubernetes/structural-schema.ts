@@ -32,6 +32,18 @@ function prune(value: unknown, schema: JsonObject, envelope: boolean): void {
   const additional = schema.additionalProperties;
   const keepUnknown = preservesUnknown(schema) || additional === true;
   for (const key of Object.keys(value)) {
+    // At a resource's root and in embedded resources kube never prunes the envelope through the
+    // schema, even when the schema declares it (`metadata: {type: object}` without properties, as
+    // the shipped CRDs and controller-gen write it): apiVersion/kind strings and the metadata object
+    // are kept whole (apiextensions pruning treats the root as an embedded resource).
+    if (
+      envelope &&
+      (key === 'metadata'
+        ? isJsonObject(value[key])
+        : objectEnvelope.has(key) && typeof value[key] === 'string')
+    ) {
+      continue;
+    }
     const propSchema = schemaAt(properties[key]) ?? schemaAt(additional);
     if (propSchema !== undefined) {
       prune(value[key], propSchema, isEmbedded(propSchema));
