@@ -54,7 +54,11 @@ describe('applyStructuralSchema', () => {
           type: 'object',
           properties: {
             metadata: { type: 'object' },
-            ref: { type: 'object', 'x-kubernetes-embedded-resource': true, properties: { metadata: { type: 'object' } } },
+            ref: {
+              type: 'object',
+              'x-kubernetes-embedded-resource': true,
+              properties: { metadata: { type: 'object' } },
+            },
           },
         },
       },
@@ -64,7 +68,10 @@ describe('applyStructuralSchema', () => {
       apiVersion: 'x.io/v1',
       kind: 'X',
       metadata: { ...meta },
-      spec: { metadata: { creationTimestamp: null }, ref: { apiVersion: 'x.io/v1', kind: 'Y', metadata: { ...meta } } },
+      spec: {
+        metadata: { creationTimestamp: null },
+        ref: { apiVersion: 'x.io/v1', kind: 'Y', metadata: { ...meta } },
+      },
     };
     expect(applyStructuralSchema(obj, declared)).toEqual([]);
     expect(obj.metadata).toEqual(meta);
