@@ -102,6 +102,10 @@ function dropEmptyMetadata(meta: JsonObject): void {
   }
 }
 
+function podNodeName(pod: JsonObject): string {
+  return asString(asObject(pod.spec)?.nodeName) ?? '';
+}
+
 function isTerminating(obj: JsonObject): boolean {
   return metadataOf(obj).deletionTimestamp !== undefined;
 }
@@ -140,11 +144,33 @@ export class ApiServer {
   readonly store: ObjectStore;
   readonly #resources = new Map<string, ResourceDefinition>();
   readonly #now: () => Date;
+  readonly #podsByNode = new Map<string, Map<string, ObjectKey>>();
 
   constructor(store: ObjectStore, now: () => Date = () => new Date()) {
     this.store = store;
     this.#now = now;
     for (const def of builtinResources) this.#resources.set(this.#key(def), def);
+    // Index pods by node: every NMI lists and watches `spec.nodeName=<its node>`, and a scan of all
+    // pods per node would make startup quadratic in cluster size.
+    store.subscribe('/pods', (event) => {
+      const key: ObjectKey = {
+        key: objectKey(event.namespace, event.name),
+        namespace: event.namespace,
+        name: event.name,
+      };
+      const before = event.previous === undefined ? '' : podNodeName(event.previous);
+      const after = event.type === 'DELETED' ? '' : podNodeName(event.object);
+      if (before === after) return;
+      if (before !== '') this.#podsByNode.get(before)?.delete(key.key);
+      if (after !== '') {
+        let keys = this.#podsByNode.get(after);
+        if (keys === undefined) {
+          keys = new Map();
+          this.#podsByNode.set(after, keys);
+        }
+        keys.set(key.key, key);
+      }
+    });
     const namespaces = this.#builtin('', 'namespaces');
     for (const name of systemNamespaces) this.create(namespaces, undefined, { metadata: { name } });
   }
@@ -220,7 +246,7 @@ export class ApiServer {
     const scope = def.namespaced ? namespace : undefined;
     let listRv = this.store.resourceVersion;
     let start: string | undefined;
-    let keys: readonly ObjectKey[] = this.store.sortedKeys(def.storageKey, scope);
+    let keys: readonly ObjectKey[] = this.#candidateKeys(def, scope, selection);
     let lookup = (k: ObjectKey): JsonObject | undefined =>
       this.store.get(def.storageKey, k.namespace, k.name);
     if (params.continue !== undefined && params.continue !== '') {
@@ -270,6 +296,24 @@ export class ApiServer {
       metadata,
       items: items.map((obj) => (def.custom ? this.present(def, obj) : this.#withoutTypeMeta(obj))),
     };
+  }
+
+  #candidateKeys(
+    def: ResourceDefinition,
+    scope: string | undefined,
+    selection: Selection,
+  ): readonly ObjectKey[] {
+    const byNode =
+      def.storageKey === '/pods'
+        ? selection.fields.requirements.find(
+            (r) => r.field === 'spec.nodeName' && !r.negate && r.value !== '',
+          )
+        : undefined;
+    if (byNode === undefined) return this.store.sortedKeys(def.storageKey, scope);
+    const keys = [...(this.#podsByNode.get(byNode.value)?.values() ?? [])].filter(
+      (k) => scope === undefined || k.namespace === scope,
+    );
+    return keys.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   // Typed lists in kube carry kind/apiVersion on the list only; unstructured (custom) items keep theirs.
