@@ -6,5 +6,7 @@ export default defineProject({
   test: {
     name: 'mic',
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
   },
 });

@@ -336,16 +336,24 @@ export function createMic(options: MicOptions): Mic {
         'ignoring invalid object',
       );
     };
+    // Objects that fail the strict parser are still cached when they have a name and a spec, so the
+    // planner can report them (with an event) instead of them vanishing; the log says why.
     const parseWith =
       <T>(
         kind: string,
         parse: (input: unknown) => { ok: true; value: T } | { ok: false; error: Error },
       ) =>
       (raw: KubernetesWireObject): T | undefined => {
-        const result = parse(plain(raw));
+        const json = plain(raw);
+        const result = parse(json);
         if (result.ok) return result.value;
         reportInvalid(kind)(raw, result.error.message);
-        return undefined;
+        const loose = json as { metadata?: { name?: unknown }; spec?: unknown };
+        return typeof loose.metadata?.name === 'string' &&
+          typeof loose.spec === 'object' &&
+          loose.spec !== null
+          ? (json as T)
+          : undefined;
       };
 
     // The ledger first: without it nothing may be removed.
@@ -685,7 +693,7 @@ export function createMic(options: MicOptions): Mic {
         );
       }
       const refusedMessages = new Map(
-        result?.refused.map((r) => [r.identity.key, r.message]) ?? [],
+        result?.refused.map((r) => [r.identity.key, `${r.armCode}: ${r.message}`]) ?? [],
       );
       const ready = delta.assign.filter((d) => {
         const key = (d.identity.spec.resourceID ?? '').toLowerCase();

@@ -1,0 +1,286 @@
+// MIC end to end on the testkit sandbox: the original's MIC unit and e2e scenarios that need no real
+// Azure (anchor-behaviour §6), and the quirks fixed on purpose.
+import { afterEach, describe, expect, it } from 'vitest';
+import { startHarness, waitFor, type Harness } from './mic-harness.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.stop();
+  h = undefined;
+});
+
+function lower(id: string): string {
+  return id.toLowerCase();
+}
+
+describe('MIC on the sandbox', () => {
+  it('assigns a bound pod identity to its scale set, records it Assigned, and removes both when the pod goes', async () => {
+    h = await startHarness();
+    const node = h.sandbox.nodes[0]!;
+    const id = h.identity('demo-aad1');
+    h.binding('demo-binding', 'demo-aad1', 'demo');
+    h.startMic();
+    h.pod('demo', node.name, 'demo');
+    await waitFor(
+      () => h!.record('demo-default-demo-aad1')?.status?.status === 'Assigned',
+      'Assigned',
+    );
+    const record = h.record('demo-default-demo-aad1')!;
+    expect(record.metadata.labels).toEqual({ nodename: node.name });
+    expect(record.metadata.finalizers).toEqual([
+      'azureassignedidentity.finalizers.aadpodidentity.k8s.io',
+    ]);
+    expect(record.spec).toMatchObject({
+      pod: 'demo',
+      podNamespace: 'default',
+      nodename: node.name,
+    });
+    expect(h.idsOn(node.identityTargetId)).toEqual([lower(id.resourceId)]);
+    await waitFor(() => h!.events('binding applied').length > 0, 'binding applied event');
+    expect(h.events('binding applied')[0]!.message).toBe(
+      `Binding demo-binding applied on node ${node.name} for pod demo-default-demo-aad1`,
+    );
+
+    h.sandbox.deletePod('demo');
+    await waitFor(() => h!.record('demo-default-demo-aad1') === undefined, 'record deleted');
+    await waitFor(() => h!.idsOn(node.identityTargetId).length === 0, 'identity removed');
+  });
+
+  it('never removes an identity a user assigned by hand, even after its last pod goes', async () => {
+    h = await startHarness();
+    const node = h.sandbox.nodes[0]!;
+    const id = h.identity('handmade');
+    h.sandbox.arm.faults.clear();
+    // The administrator assigned it to the scale set before any pod used it.
+    const before = h.sandbox.arm.getIdentityAssignment(node.identityTargetId)!;
+    expect(before.userAssigned).toEqual([]);
+    const mic = h.startMic();
+    await mic.whenActive();
+    // Assign by hand through ARM's own shape: a scale-set PATCH outside MIC.
+    const { ComputeManagementClient } = await import('@azure/arm-compute');
+    const client = new ComputeManagementClient(
+      {
+        getToken: () => Promise.resolve({ token: 't', expiresOnTimestamp: Date.now() + 3_600_000 }),
+      },
+      h.sandbox.subscriptionId,
+      {
+        endpoint: h.sandbox.endpoints.arm,
+        ...h.sandbox.azureClientOptions,
+        retryOptions: { maxRetries: 0 },
+      },
+    );
+    const scaleSetName = node.scaleSetName!;
+    await client.virtualMachineScaleSets.update(
+      h.sandbox.nodeResourceGroup,
+      scaleSetName,
+      { identity: { type: 'UserAssigned', userAssignedIdentities: { [id.resourceId]: {} } } },
+      { updateIntervalInMs: 5 },
+    );
+    h.binding('b', 'handmade', 'app');
+    h.pod('app', node.name, 'app');
+    await waitFor(
+      () => h!.record('app-default-handmade')?.status?.status === 'Assigned',
+      'Assigned',
+    );
+    h.sandbox.deletePod('app');
+    await waitFor(() => h!.record('app-default-handmade') === undefined, 'record deleted');
+    await mic.settled();
+    expect(h.idsOn(node.identityTargetId)).toEqual([lower(id.resourceId)]);
+  });
+
+  it('keeps an identity while another pod with the same name in another namespace still uses it on the scale set', async () => {
+    h = await startHarness({ nodeCount: 2, scaleSetCount: 1 });
+    const [n0, n1] = [h.sandbox.nodes[0]!, h.sandbox.nodes[1]!];
+    const id = h.identity('shared');
+    h.binding('b', 'shared', 'web');
+    h.startMic();
+    h.pod('web', n0.name, 'web', 'team-a');
+    h.pod('web', n1.name, 'web', 'team-b');
+    await waitFor(
+      () => h!.records().filter((r) => r.status?.status === 'Assigned').length === 2,
+      'both Assigned',
+    );
+    h.sandbox.deletePod('web', 'team-a');
+    await waitFor(() => h!.record('web-team-a-shared') === undefined, 'team-a record deleted');
+    await h.mics[0]!.settled();
+    expect(h.idsOn(n0.identityTargetId)).toEqual([lower(id.resourceId)]);
+    h.sandbox.deletePod('web', 'team-b');
+    await waitFor(
+      () => h!.idsOn(n0.identityTargetId).length === 0,
+      'identity removed with the last pod',
+    );
+  });
+
+  it('never removes immutable identities (client ID compared case-insensitively); the record still goes', async () => {
+    h = await startHarness();
+    const node = h.sandbox.nodes[0]!;
+    const id = h.identity('kubelet');
+    h.binding('b', 'kubelet', 'app');
+    h.startMic({ immutableUserMsis: [id.clientId.toUpperCase()] });
+    h.pod('app', node.name, 'app');
+    await waitFor(
+      () => h!.record('app-default-kubelet')?.status?.status === 'Assigned',
+      'Assigned',
+    );
+    h.sandbox.deletePod('app');
+    await waitFor(() => h!.record('app-default-kubelet') === undefined, 'record deleted');
+    await h.mics[0]!.settled();
+    expect(h.idsOn(node.identityTargetId)).toEqual([lower(id.resourceId)]);
+  });
+
+  it('keeps the system-assigned identity of a scale set through add and remove', async () => {
+    h = await startHarness({ scaleSets: [{ nodeCount: 1, systemAssignedIdentity: true }] });
+    const node = h.sandbox.nodes[0]!;
+    const principal = h.sandbox.arm.getIdentityAssignment(node.identityTargetId)!.systemAssigned!
+      .principalId;
+    h.identity('id');
+    h.binding('b', 'id', 'app');
+    h.startMic();
+    h.pod('app', node.name, 'app');
+    await waitFor(() => h!.record('app-default-id')?.status?.status === 'Assigned', 'Assigned');
+    expect(h.sandbox.arm.getIdentityAssignment(node.identityTargetId)!.type).toBe(
+      'SystemAssigned, UserAssigned',
+    );
+    h.sandbox.deletePod('app');
+    await waitFor(() => h!.idsOn(node.identityTargetId).length === 0, 'identity removed');
+    const after = h.sandbox.arm.getIdentityAssignment(node.identityTargetId)!;
+    expect(after.type).toBe('SystemAssigned');
+    expect(after.systemAssigned!.principalId).toBe(principal);
+  });
+
+  it('assigns valid identities while invalid ones and bindings to missing identities are reported', async () => {
+    h = await startHarness();
+    const node = h.sandbox.nodes[0]!;
+    const good = h.identity('good');
+    h.identity('bad', { resourceID: '/subscriptions/x/providers/nothing' });
+    h.binding('good-b', 'good', 'app');
+    h.binding('bad-b', 'bad', 'app');
+    h.binding('missing-b', 'missing', 'app');
+    h.startMic();
+    h.pod('app', node.name, 'app');
+    await waitFor(
+      () => h!.record('app-default-good')?.status?.status === 'Assigned',
+      'good Assigned',
+    );
+    expect(h.idsOn(node.identityTargetId)).toEqual([lower(good.resourceId)]);
+    await waitFor(() => h!.events('invalid identity').length > 0, 'invalid identity event');
+    await waitFor(
+      () =>
+        h!
+          .events('binding apply error')
+          .some((e) => e.message.includes('default/missing identity not found')),
+      'missing identity event',
+    );
+  });
+
+  it('leaves a record Created with a warning when ARM refuses the identity, and assigns the rest', async () => {
+    h = await startHarness();
+    const node = h.sandbox.nodes[0]!;
+    const ok = h.identity('ok');
+    const denied = h.identity('denied');
+    h.sandbox.arm.faults.denyIdentities([denied.resourceId], 'LinkedAuthorizationFailed');
+    h.binding('b1', 'ok', 'app');
+    h.binding('b2', 'denied', 'app');
+    h.startMic();
+    h.pod('app', node.name, 'app');
+    await waitFor(() => h!.record('app-default-ok')?.status?.status === 'Assigned', 'ok Assigned');
+    await waitFor(
+      () =>
+        h!
+          .events('binding apply error')
+          .some((e) => e.message.includes('LinkedAuthorizationFailed')),
+      'refusal event',
+    );
+    expect(h.record('app-default-denied')?.status?.status).toBe('Created');
+    expect(h.idsOn(node.identityTargetId)).toEqual([lower(ok.resourceId)]);
+    // Once ARM accepts it, the retry assigns it.
+    h.sandbox.arm.faults.allowIdentities();
+    await waitFor(
+      () => h!.record('app-default-denied')?.status?.status === 'Assigned',
+      'denied Assigned later',
+      15_000,
+    );
+  });
+
+  it('re-adds an identity that drifted off the scale set (periodic reconcile)', async () => {
+    h = await startHarness();
+    const node = h.sandbox.nodes[0]!;
+    const id = h.identity('drifty');
+    h.binding('b', 'drifty', 'app');
+    h.startMic({ identityAssignmentReconcileIntervalMs: 100 });
+    h.pod('app', node.name, 'app');
+    await waitFor(() => h!.record('app-default-drifty')?.status?.status === 'Assigned', 'Assigned');
+    const { ComputeManagementClient } = await import('@azure/arm-compute');
+    const client = new ComputeManagementClient(
+      {
+        getToken: () => Promise.resolve({ token: 't', expiresOnTimestamp: Date.now() + 3_600_000 }),
+      },
+      h.sandbox.subscriptionId,
+      {
+        endpoint: h.sandbox.endpoints.arm,
+        ...h.sandbox.azureClientOptions,
+        retryOptions: { maxRetries: 0 },
+      },
+    );
+    await client.virtualMachineScaleSets.update(
+      h.sandbox.nodeResourceGroup,
+      node.scaleSetName!,
+      { identity: { type: 'None' } },
+      { updateIntervalInMs: 5 },
+    );
+    expect(h.idsOn(node.identityTargetId)).toEqual([]);
+    await waitFor(() => h!.idsOn(node.identityTargetId).length === 1, 'identity re-added');
+    expect(h.idsOn(node.identityTargetId)).toEqual([lower(id.resourceId)]);
+  });
+
+  it('moves service-principal identities straight to Assigned without ARM', async () => {
+    h = await startHarness();
+    const node = h.sandbox.nodes[0]!;
+    h.identity('sp', { type: 1, resourceID: '' });
+    h.binding('b', 'sp', 'app');
+    h.startMic();
+    h.sandbox.arm.clearRequestLog();
+    h.pod('app', node.name, 'app');
+    await waitFor(() => h!.record('app-default-sp')?.status?.status === 'Assigned', 'Assigned');
+    expect(h.sandbox.arm.requestLog()).toEqual([]);
+  });
+
+  it('in namespaced mode binds only within the namespace and writes records there', async () => {
+    h = await startHarness();
+    const node = h.sandbox.nodes[0]!;
+    h.identity('id', { namespace: 'team-a' });
+    h.binding('b', 'id', 'app', 'team-a');
+    h.startMic({ forceNamespaced: true });
+    h.pod('mine', node.name, 'app', 'team-a');
+    h.pod('theirs', node.name, 'app', 'team-b');
+    await waitFor(
+      () => h!.record('mine-team-a-id', 'team-a')?.status?.status === 'Assigned',
+      'Assigned',
+    );
+    await h.mics[0]!.settled();
+    expect(h.records().map((r) => `${r.metadata.namespace}/${r.metadata.name}`)).toEqual([
+      'team-a/mine-team-a-id',
+    ]);
+  });
+
+  it('updates the record when the identity changes, and the new identity replaces the old on the scale set', async () => {
+    h = await startHarness();
+    const node = h.sandbox.nodes[0]!;
+    const first = h.identity('id');
+    h.binding('b', 'id', 'app');
+    h.startMic();
+    h.pod('app', node.name, 'app');
+    await waitFor(() => h!.record('app-default-id')?.status?.status === 'Assigned', 'Assigned');
+    const other = h.sandbox.createIdentity('other');
+    h.identity('id', { resourceID: other.id, clientID: other.clientId });
+    await waitFor(
+      () => h!.idsOn(node.identityTargetId).join() === lower(other.id),
+      'new identity replaces old',
+    );
+    expect(h.idsOn(node.identityTargetId)).not.toContain(lower(first.resourceId));
+    await waitFor(
+      () => h!.record('app-default-id')?.status?.status === 'Assigned',
+      'Assigned again',
+    );
+  });
+});
