@@ -106,7 +106,10 @@ export interface Nmi {
   readonly registry: Registry;
   /** The iptables manager, when enabled. */
   readonly iptables: IptablesManager | undefined;
-  /** Stops serving: refuses new connections, lets requests in flight finish (up to the drain timeout), removes iptables rules, stops informers. */
+  /**
+   * Stops serving: removes the iptables rules, refuses new connections, lets requests in flight finish
+   * (up to the drain timeout), stops informers. Rejects (after doing all of it) if a rule could not be removed.
+   */
   close(): Promise<void>;
 }
 
@@ -305,9 +308,10 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
     closing ??= (async () => {
       logger.info({}, 'nmi shutting down');
       iptables?.stop();
+      let cleanupFailed = false;
       if (iptables !== undefined) {
-        const ok = await iptables.cleanup();
-        if (!ok) logger.warn({}, 'iptables rules were not all removed');
+        cleanupFailed = !(await iptables.cleanup());
+        if (cleanupFailed) logger.warn({}, 'iptables rules were not all removed');
       }
       const drained = new Promise<void>((resolve) => server.close(() => { resolve(); }));
       server.closeIdleConnections();
@@ -322,6 +326,8 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
       await clusterState.stop();
       await recorder?.flush();
       cache.close();
+      // The original exited 1 when it could not remove its rules; the CLI does the same.
+      if (cleanupFailed) throw new Error('iptables rules were not all removed');
     })();
     return closing;
   };

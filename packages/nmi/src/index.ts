@@ -39,3 +39,12 @@ export {
   type IptablesManagerOptions,
   type IptablesRunner,
 } from './iptables/iptables-manager.js';
+export {
+  parseNmiFlags,
+  defaultNmiFlags,
+  nmiFlagsHelp,
+  isKubenet,
+  KUBENET_REFUSAL,
+  type NmiFlags,
+  type NmiFlagsResult,
+} from './nmi-flags.js';

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { defaultNmiFlags, isKubenet, parseNmiFlags } from './nmi-flags.js';
+
+const parse = (args: string[], env: Record<string, string> = { NODE_NAME: 'node-1' }) => {
+  const result = parseNmiFlags(args, env);
+  if (!result.ok) throw new Error(result.error);
+  return result.flags;
+};
+
+describe('parseNmiFlags', () => {
+  it('has the original defaults for every flag', () => {
+    expect(parse([])).toEqual({
+      ...defaultNmiFlags({}),
+      node: 'node-1',
+    });
+    expect(defaultNmiFlags({})).toMatchObject({
+      nmiListenAddress: '127.0.0.1',
+      nmiPort: 2579,
+      metadataIp: '169.254.169.254',
+      metadataPort: 80,
+      iptUpdateIntervalSec: 60,
+      forceNamespaced: false,
+      micNamespace: 'default',
+      httpProbePort: 8080,
+      retryAttemptsForCreated: 16,
+      retryAttemptsForAssigned: 4,
+      findIdentityRetryInterval: 5,
+      enableProfile: false,
+      enableScaleFeatures: true,
+      blockInstanceMetadata: false,
+      metadataHeaderRequired: true,
+      prometheusPort: 9090,
+      operationMode: 'standard',
+      allowNetworkPluginKubenet: false,
+      kubeletConfig: '/etc/default/kubelet',
+      setRetryAfterHeader: false,
+      enableConntrackDeletion: false,
+      logFormat: 'text',
+      customUserAgent: '',
+    });
+  });
+
+  it('accepts the chart’s spellings: Go single dashes, =values, camel-case names, booleans with values', () => {
+    const flags = parse([
+      '--node=aks-1',
+      '-nmi-port', '3000',
+      '--forceNamespaced=true',
+      '--MICNamespace', 'kube-system',
+      '--enableScaleFeatures=false',
+      '--metadata-header-required', 'false',
+      '--block-instance-metadata',
+      '--operation-mode=MANAGED',
+      '--http-probe-port=8085',
+      '-v=2',
+    ]);
+    expect(flags).toMatchObject({
+      node: 'aks-1',
+      nmiPort: 3000,
+      forceNamespaced: true,
+      micNamespace: 'kube-system',
+      enableScaleFeatures: false,
+      metadataHeaderRequired: false,
+      blockInstanceMetadata: true,
+      operationMode: 'managed',
+      httpProbePort: 8085,
+      logLevel: 'debug',
+    });
+    expect(parse(['--force-namespaced', '--operation-mode', 'managed']).operationMode).toBe('managed');
+  });
+
+  it('reads NODE_NAME and FORCENAMESPACED from the environment', () => {
+    expect(parse([], { NODE_NAME: 'n', FORCENAMESPACED: 'true' })).toMatchObject({ node: 'n', forceNamespaced: true });
+  });
+
+  it.each([
+    [['--bogus'], 'unknown flag --bogus'],
+    [['--nmi-port', 'x'], '--nmi-port takes a non-negative integer, got x'],
+    [['--nmi-port'], '--nmi-port needs a value'],
+    [['--operation-mode=cluster'], '--operation-mode must be one of standard, managed, got cluster'],
+    [['--operation-mode=managed'], 'managed mode requires --forceNamespaced (as in the original)'],
+    [['--block-instance-metadata=maybe'], '--block-instance-metadata takes true or false, got maybe'],
+    [['stray'], 'unexpected argument stray'],
+    [['--nmi-port=70000'], 'nmiPort must be a port number'],
+  ])('refuses %j', (args, error) => {
+    expect(parseNmiFlags(args, { NODE_NAME: 'n' })).toEqual({ ok: false, error });
+  });
+
+  it('requires a node', () => {
+    expect(parseNmiFlags([], {})).toEqual({ ok: false, error: '--node (or $NODE_NAME) is required' });
+  });
+});
+
+describe('isKubenet', () => {
+  it('spots kubenet in the kubelet defaults', () => {
+    expect(isKubenet('KUBELET_FLAGS=--a=b --network-plugin=kubenet --c')).toBe(true);
+    expect(isKubenet('KUBELET_FLAGS=--network-plugin=cni')).toBe(false);
+    expect(isKubenet('')).toBe(false);
+  });
+});

@@ -1,0 +1,204 @@
+import type { OperationMode } from '@pod-identity/core';
+
+/** The daemon's settings, from flags and environment, with the original NMI's defaults. */
+export interface NmiFlags {
+  version: boolean;
+  help: boolean;
+  nmiListenAddress: string;
+  nmiPort: number;
+  metadataIp: string;
+  metadataPort: number;
+  node: string;
+  iptUpdateIntervalSec: number;
+  forceNamespaced: boolean;
+  micNamespace: string;
+  httpProbePort: number;
+  retryAttemptsForCreated: number;
+  retryAttemptsForAssigned: number;
+  findIdentityRetryInterval: number;
+  enableProfile: boolean;
+  enableScaleFeatures: boolean;
+  blockInstanceMetadata: boolean;
+  metadataHeaderRequired: boolean;
+  prometheusPort: number;
+  operationMode: OperationMode;
+  allowNetworkPluginKubenet: boolean;
+  kubeletConfig: string;
+  setRetryAfterHeader: boolean;
+  enableConntrackDeletion: boolean;
+  logFormat: 'text' | 'json';
+  logLevel: string;
+  customUserAgent: string;
+  kubeconfig: string;
+  manageIptables: boolean;
+}
+
+type Kind = 'string' | 'int' | 'bool';
+interface FlagSpec {
+  key: keyof NmiFlags;
+  kind: Kind;
+  /** Old spellings accepted for compatibility with the original's manifests and charts. */
+  aliases?: string[];
+  help: string;
+  choices?: readonly string[];
+}
+
+/** Every flag, kebab-case, with the original's spellings as aliases. */
+const FLAGS: Record<string, FlagSpec> = {
+  version: { key: 'version', kind: 'bool', help: 'print the version and exit' },
+  help: { key: 'help', kind: 'bool', aliases: ['h'], help: 'print this help' },
+  'nmi-listen-address': { key: 'nmiListenAddress', kind: 'string', help: 'address the token server listens on (default 127.0.0.1)' },
+  'nmi-port': { key: 'nmiPort', kind: 'int', help: 'token server port (default 2579)' },
+  'metadata-ip': { key: 'metadataIp', kind: 'string', help: 'instance metadata service address (default 169.254.169.254)' },
+  'metadata-port': { key: 'metadataPort', kind: 'int', help: 'instance metadata service port (default 80)' },
+  node: { key: 'node', kind: 'string', help: 'this node’s name (default $NODE_NAME); required' },
+  'ipt-update-interval-sec': { key: 'iptUpdateIntervalSec', kind: 'int', help: 'seconds between iptables checks (default 60)' },
+  'force-namespaced': { key: 'forceNamespaced', kind: 'bool', aliases: ['forceNamespaced'], help: 'identities serve only pods of their own namespace (default false, or $FORCENAMESPACED=true)' },
+  'mic-namespace': { key: 'micNamespace', kind: 'string', aliases: ['MICNamespace'], help: 'accepted for compatibility; MIC needs an AzurePodIdentityException (default default)' },
+  'http-probe-port': { key: 'httpProbePort', kind: 'int', help: 'port of /healthz (default 8080)' },
+  'retry-attempts-for-created': { key: 'retryAttemptsForCreated', kind: 'int', help: 'attempts while the assigned identity does not exist yet (default 16)' },
+  'retry-attempts-for-assigned': { key: 'retryAttemptsForAssigned', kind: 'int', help: 'more attempts while it is Created (default 4)' },
+  'find-identity-retry-interval': { key: 'findIdentityRetryInterval', kind: 'int', help: 'seconds between attempts (default 5)' },
+  'enable-profile': { key: 'enableProfile', kind: 'bool', aliases: ['enableProfile'], help: 'accepted for compatibility; no profiling endpoint is served' },
+  'enable-scale-features': { key: 'enableScaleFeatures', kind: 'bool', aliases: ['enableScaleFeatures'], help: 'watch only this node’s assigned identities (default true)' },
+  'block-instance-metadata': { key: 'blockInstanceMetadata', kind: 'bool', help: 'answer 403 to /metadata/instance (default false)' },
+  'metadata-header-required': { key: 'metadataHeaderRequired', kind: 'bool', help: 'require Metadata: true (default true)' },
+  'prometheus-port': { key: 'prometheusPort', kind: 'int', help: 'port of /metrics (default 9090)' },
+  'operation-mode': { key: 'operationMode', kind: 'string', choices: ['standard', 'managed'], help: 'standard or managed (default standard)' },
+  'allow-network-plugin-kubenet': { key: 'allowNetworkPluginKubenet', kind: 'bool', help: 'run on kubenet despite ARP spoofing (default false)' },
+  'kubelet-config': { key: 'kubeletConfig', kind: 'string', help: 'kubelet defaults file checked for kubenet (default /etc/default/kubelet)' },
+  'set-retry-after-header': { key: 'setRetryAfterHeader', kind: 'bool', help: 'answer 503 + Retry-After: 20 while an identity may still be assigned (default false)' },
+  'enable-conntrack-deletion': { key: 'enableConntrackDeletion', kind: 'bool', help: 'drop conntrack entries to IMDS after installing the redirect (default false)' },
+  'log-format': { key: 'logFormat', kind: 'string', choices: ['text', 'json'], help: 'accepted; logs are JSON lines (pino) either way' },
+  'log-level': { key: 'logLevel', kind: 'string', aliases: ['v'], help: 'log level: debug, info, warn, error (default $LOG_LEVEL or info)' },
+  'custom-user-agent': { key: 'customUserAgent', kind: 'string', help: 'appended to the user agent of calls to IMDS' },
+  kubeconfig: { key: 'kubeconfig', kind: 'string', help: 'kubeconfig file (default in-cluster or $KUBECONFIG)' },
+  'manage-iptables': { key: 'manageIptables', kind: 'bool', help: 'install and maintain the iptables redirect (default true)' },
+};
+
+const BY_NAME = new Map<string, FlagSpec>();
+for (const [name, spec] of Object.entries(FLAGS)) {
+  BY_NAME.set(name, spec);
+  for (const alias of spec.aliases ?? []) BY_NAME.set(alias, spec);
+}
+
+/** The defaults of the original NMI (`cmd/nmi/main.go`). */
+export function defaultNmiFlags(env: Readonly<Record<string, string | undefined>> = {}): NmiFlags {
+  return {
+    version: false,
+    help: false,
+    nmiListenAddress: '127.0.0.1',
+    nmiPort: 2579,
+    metadataIp: '169.254.169.254',
+    metadataPort: 80,
+    node: env.NODE_NAME ?? '',
+    iptUpdateIntervalSec: 60,
+    forceNamespaced: env.FORCENAMESPACED === 'true',
+    micNamespace: 'default',
+    httpProbePort: 8080,
+    retryAttemptsForCreated: 16,
+    retryAttemptsForAssigned: 4,
+    findIdentityRetryInterval: 5,
+    enableProfile: false,
+    enableScaleFeatures: true,
+    blockInstanceMetadata: false,
+    metadataHeaderRequired: true,
+    prometheusPort: 9090,
+    operationMode: 'standard',
+    allowNetworkPluginKubenet: false,
+    kubeletConfig: '/etc/default/kubelet',
+    setRetryAfterHeader: false,
+    enableConntrackDeletion: false,
+    logFormat: 'text',
+    logLevel: env.LOG_LEVEL ?? 'info',
+    customUserAgent: '',
+    kubeconfig: env.KUBECONFIG ?? '',
+    manageIptables: true,
+  };
+}
+
+/** The outcome of {@link parseNmiFlags}. */
+export type NmiFlagsResult = { ok: true; flags: NmiFlags } | { ok: false; error: string };
+
+/**
+ * Parses the daemon's command line the way Go's `flag`/pflag did, so the original's manifests work
+ * unchanged: `--flag value`, `--flag=value`, a single dash (`-node=x`), booleans as `--flag`,
+ * `--flag=false` or `--flag false`, the old camel-case spellings (`--forceNamespaced`,
+ * `--MICNamespace`, `--enableScaleFeatures`), and klog's `-v=N` (mapped to a log level).
+ *
+ * @param argv - the arguments after the program name
+ * @param env - the environment (`NODE_NAME`, `FORCENAMESPACED`, `LOG_LEVEL`, `KUBECONFIG`)
+ * @returns the flags, or the first error
+ */
+export function parseNmiFlags(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): NmiFlagsResult {
+  const flags = defaultNmiFlags(env);
+  const set = flags as unknown as Record<string, unknown>;
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] ?? '';
+    if (!arg.startsWith('-') || arg === '-' || arg === '--') return { ok: false, error: `unexpected argument ${arg}` };
+    const body = arg.replace(/^--?/, '');
+    const eq = body.indexOf('=');
+    const name = eq === -1 ? body : body.slice(0, eq);
+    let value: string | undefined = eq === -1 ? undefined : body.slice(eq + 1);
+    const spec = BY_NAME.get(name);
+    if (spec === undefined) return { ok: false, error: `unknown flag --${name}` };
+    if (spec.kind === 'bool') {
+      if (value === undefined && (argv[i + 1] === 'true' || argv[i + 1] === 'false')) value = argv[++i];
+      if (value !== undefined && value !== 'true' && value !== 'false' && value !== '1' && value !== '0') {
+        return { ok: false, error: `--${name} takes true or false, got ${value}` };
+      }
+      set[spec.key] = value === undefined || value === 'true' || value === '1';
+      continue;
+    }
+    if (value === undefined) {
+      value = argv[++i];
+      if (value === undefined) return { ok: false, error: `--${name} needs a value` };
+    }
+    if (spec.key === 'logLevel' && name === 'v') {
+      // klog verbosity: 0-1 info, 2+ debug
+      set.logLevel = Number(value) >= 2 ? 'debug' : 'info';
+      continue;
+    }
+    if (spec.kind === 'int') {
+      if (!/^\d+$/.test(value)) return { ok: false, error: `--${name} takes a non-negative integer, got ${value}` };
+      set[spec.key] = Number(value);
+      continue;
+    }
+    if (spec.choices !== undefined && !spec.choices.includes(value.toLowerCase())) {
+      return { ok: false, error: `--${name} must be one of ${spec.choices.join(', ')}, got ${value}` };
+    }
+    // The original lower-cased the operation mode.
+    set[spec.key] = spec.key === 'operationMode' || spec.key === 'logFormat' ? value.toLowerCase() : value;
+  }
+  if (!flags.help && !flags.version && flags.node === '') return { ok: false, error: '--node (or $NODE_NAME) is required' };
+  if (flags.operationMode === 'managed' && !flags.forceNamespaced) {
+    return { ok: false, error: 'managed mode requires --forceNamespaced (as in the original)' };
+  }
+  for (const port of ['nmiPort', 'metadataPort', 'httpProbePort', 'prometheusPort'] as const) {
+    if (flags[port] > 65535) return { ok: false, error: `${port} must be a port number` };
+  }
+  return { ok: true, flags };
+}
+
+/** The `--help` text. */
+export function nmiFlagsHelp(): string {
+  const lines = ['Usage: pod-identity-nmi [flags]', '', 'Flags:'];
+  for (const [name, spec] of Object.entries(FLAGS)) {
+    const aliases = (spec.aliases ?? []).map((a) => `, --${a}`).join('');
+    lines.push(`  --${name}${aliases}${spec.kind === 'bool' ? '' : ' <value>'}`, `      ${spec.help}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The message the original printed when it refused to run on kubenet. */
+export const KUBENET_REFUSAL =
+  'AAD Pod Identity is not supported for Kubenet. Review https://azure.github.io/aad-pod-identity/docs/configure/aad_pod_identity_on_kubenet/ for more details.';
+
+/**
+ * Whether a kubelet defaults file selects kubenet (`--network-plugin=kubenet`), where pods with
+ * `CAP_NET_RAW` can spoof other pods' IPs (CVE-2021-1677) and so steal their identities.
+ * @param kubeletDefaults - the file's text
+ */
+export function isKubenet(kubeletDefaults: string): boolean {
+  return /--network-plugin(=|\s+)kubenet\b/.test(kubeletDefaults);
+}
