@@ -32,7 +32,7 @@ export function call(baseUrl: string, options: CallOptions): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
-        host: url.hostname,
+        host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
         port: url.port,
         method: options.method ?? 'GET',
         path: options.path,
