@@ -25,6 +25,8 @@ export default defineConfig(
     },
     plugins: { 'import-x': importX },
     settings: {
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
       // Resolve `./x.js` specifiers to their `.ts` sources (and the workspace's `source` export
       // condition) so that import-x/no-cycle sees our real module graph.
       'import-x/resolver-next': [
