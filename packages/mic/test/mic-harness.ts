@@ -5,7 +5,6 @@ import { createMic, type Logger, type Mic, type MicOptions } from '@pod-identity
 import { podIdentityCrds } from '@pod-identity/core';
 import {
   startSandbox,
-  type JsonObject,
   type Sandbox,
   type SandboxOptions,
 } from '@pod-identity/testkit';
