@@ -4,9 +4,11 @@ export {
   type KubernetesEmulator,
   type KubernetesEmulatorOptions,
   type KubernetesEmulatorTls,
-  type KubernetesEmulatorStore,
-  type KubernetesObjectReference,
 } from './kubernetes/kubernetes-emulator.js';
+export type {
+  KubernetesEmulatorStore,
+  KubernetesObjectReference,
+} from './kubernetes/emulator-store.js';
 export type {
   KubernetesFaults,
   KubernetesFailureRule,

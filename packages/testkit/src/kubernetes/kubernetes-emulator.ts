@@ -17,7 +17,7 @@ import {
   statusObject,
   unknownPathError,
 } from './api-status-error.js';
-import { asObject, asString, type JsonObject } from './json.js';
+import { asObject, asString } from './json.js';
 import {
   FaultRules,
   type DropWatchesOptions,
@@ -25,8 +25,9 @@ import {
   type KubernetesVerb,
   type RequestAttributes,
 } from './kubernetes-faults.js';
+import { createEmulatorStore, type KubernetesEmulatorStore } from './emulator-store.js';
 import { ObjectStore } from './object-store.js';
-import type { ResourceDefinition } from './resource-definition.js';
+import { isResourceRoute, requestVerb, routeRequest, type ResourceRoute } from './request-route.js';
 import { prepareWatch, type ResourceWatch } from './resource-watch.js';
 
 /**
@@ -65,34 +66,6 @@ export interface KubernetesEmulatorOptions {
   readonly kubernetesMinorVersion?: number;
 }
 
-/** A reference to objects of one kind in the emulator's store. */
-export interface KubernetesObjectReference {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly namespace?: string;
-  readonly name?: string;
-}
-
-/**
- * Direct access to the emulator's objects for test setup and assertions. Writes go through the same
- * semantics as the API (events, resourceVersions), without HTTP.
- */
-export interface KubernetesEmulatorStore {
-  /** The latest resourceVersion of the cluster. */
-  readonly resourceVersion: string;
-  /** One object, or `undefined`. */
-  get(ref: KubernetesObjectReference & { readonly name: string }): JsonObject | undefined;
-  /** Objects of a kind, in one namespace when `namespace` is given. */
-  list(ref: KubernetesObjectReference): JsonObject[];
-  /**
-   * Creates or replaces an object, including its `status` (written like a controller would, through
-   * the status subresource), so e.g. a pod can be put with `status.podIP` in one call.
-   */
-  put(obj: JsonObject): JsonObject;
-  /** Deletes an object (honouring finalizers); `false` when it did not exist. */
-  delete(ref: KubernetesObjectReference & { readonly name: string }): boolean;
-}
-
 /** A running Kubernetes API emulator. */
 export interface KubernetesEmulator {
   /** Base URL, e.g. `http://127.0.0.1:41234` (`https://` with the `tls` option). */
@@ -111,13 +84,6 @@ export interface KubernetesEmulator {
   openWatchCount(): number;
   /** Stops the server, ending watches and connections; leaves no handles behind. */
   close(): Promise<void>;
-}
-
-interface ResourceRoute {
-  readonly def: ResourceDefinition;
-  readonly namespace: string | undefined;
-  readonly name: string | undefined;
-  readonly subresource: 'status' | undefined;
 }
 
 const maxBodyBytes = 3 * 1024 * 1024;
@@ -245,139 +211,6 @@ export async function startKubernetesEmulator(
 
   api.onResourceRemoved = (storageKey) => {
     for (const watch of [...watches.keys()]) if (watch.storageKey === storageKey) watch.stop();
-  };
-
-  const discoveryResources = (group: string, version: string): JsonObject[] => {
-    const out: JsonObject[] = [];
-    for (const def of api.definitions()) {
-      if (def.group !== group || def.version !== version) continue;
-      out.push({
-        name: def.plural,
-        singularName: def.singular,
-        namespaced: def.namespaced,
-        kind: def.kind,
-        verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
-        ...(def.shortNames.length > 0 ? { shortNames: def.shortNames } : {}),
-        storageVersionHash: Buffer.from(def.storageKey).toString('base64').slice(0, 11),
-      });
-      if (def.statusSubresource) {
-        out.push({
-          name: `${def.plural}/status`,
-          singularName: '',
-          namespaced: def.namespaced,
-          kind: def.kind,
-          verbs: ['get', 'patch', 'update'],
-        });
-      }
-    }
-    return out;
-  };
-
-  const groups = (): JsonObject[] => {
-    const byGroup = new Map<string, string[]>();
-    for (const def of api.definitions()) {
-      if (def.group === '') continue;
-      const versions = byGroup.get(def.group) ?? [];
-      if (!versions.includes(def.version)) versions.push(def.version);
-      byGroup.set(def.group, versions);
-    }
-    return [...byGroup].map(([name, versions]) => {
-      const list = versions.map((version) => ({ groupVersion: `${name}/${version}`, version }));
-      return { name, versions: list, preferredVersion: list[0] };
-    });
-  };
-
-  // Maps `/api/v1/...` and `/apis/<group>/<version>/...` to a resource, the way kube's RequestInfo does.
-  const route = (segments: string[]): ResourceRoute | JsonObject | undefined => {
-    let group: string;
-    let version: string;
-    let rest: string[];
-    if (segments[0] === 'api') {
-      if (segments.length === 1) {
-        return {
-          kind: 'APIVersions',
-          versions: ['v1'],
-          serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }],
-        };
-      }
-      if (segments[1] !== 'v1') return undefined;
-      group = '';
-      version = 'v1';
-      rest = segments.slice(2);
-    } else if (segments[0] === 'apis') {
-      if (segments.length === 1)
-        return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups() };
-      const g = groups().find((x) => x.name === segments[1]);
-      if (g === undefined) return undefined;
-      if (segments.length === 2) return { kind: 'APIGroup', apiVersion: 'v1', ...g };
-      group = segments[1] ?? '';
-      version = segments[2] ?? '';
-      rest = segments.slice(3);
-    } else {
-      return undefined;
-    }
-    if (rest.length === 0) {
-      const resources = discoveryResources(group, version);
-      if (resources.length === 0) return undefined;
-      return {
-        kind: 'APIResourceList',
-        apiVersion: 'v1',
-        groupVersion: group === '' ? version : `${group}/${version}`,
-        resources,
-      };
-    }
-    let namespace: string | undefined;
-    if (
-      rest[0] === 'namespaces' &&
-      rest.length > 2 &&
-      rest[2] !== 'status' &&
-      rest[2] !== 'finalize'
-    ) {
-      namespace = rest[1];
-      rest = rest.slice(2);
-    }
-    const [plural = '', name, subresource, ...extra] = rest;
-    const def = api.resolve(group, version, plural);
-    if (def === undefined || extra.length > 0) return undefined;
-    if (namespace !== undefined && !def.namespaced) return undefined;
-    if (subresource !== undefined && (subresource !== 'status' || !def.statusSubresource))
-      return undefined;
-    return { def, namespace, name, subresource };
-  };
-
-  const isRoute = (r: ResourceRoute | JsonObject): r is ResourceRoute =>
-    'def' in r && typeof (r as { def?: unknown }).def === 'object';
-
-  const verbOf = (
-    method: string,
-    r: ResourceRoute,
-    query: URLSearchParams,
-  ): KubernetesVerb | undefined => {
-    const watching = query.get('watch') === 'true' || query.get('watch') === '1';
-    if (r.name === undefined) {
-      if (method === 'GET') return watching ? 'watch' : 'list';
-      if (method === 'POST' && (r.namespace !== undefined || !r.def.namespaced)) return 'create';
-      if (method === 'DELETE') return 'deletecollection';
-      return undefined;
-    }
-    if (r.subresource !== undefined) {
-      if (method === 'GET') return 'get';
-      if (method === 'PUT') return 'update';
-      if (method === 'PATCH') return 'patch';
-      return undefined;
-    }
-    switch (method) {
-      case 'GET':
-        return watching ? 'watch' : 'get';
-      case 'PUT':
-        return 'update';
-      case 'PATCH':
-        return 'patch';
-      case 'DELETE':
-        return 'delete';
-      default:
-        return undefined;
-    }
   };
 
   const serveResource = async (
@@ -508,14 +341,14 @@ export async function startKubernetesEmulator(
       });
       return;
     }
-    const r = route(segments);
+    const r = routeRequest(api, segments, serverAddress);
     if (r === undefined) throw unknownPathError();
-    if (!isRoute(r)) {
+    if (!isResourceRoute(r)) {
       if (method !== 'GET') throw methodNotAllowedError();
-      sendJson(res, 200, r);
+      sendJson(res, 200, r.document);
       return;
     }
-    const verb = verbOf(method, r, url.searchParams);
+    const verb = requestVerb(method, r, url.searchParams);
     if (verb === undefined) throw methodNotAllowedError();
     const attributes: RequestAttributes = {
       verb,
@@ -624,68 +457,7 @@ export async function startKubernetesEmulator(
     return count;
   };
 
-  const defFor = (ref: KubernetesObjectReference): ResourceDefinition => {
-    const def = api.resolveKind(ref.apiVersion, ref.kind);
-    if (def === undefined)
-      throw new TypeError(`the emulator serves no ${ref.kind} in ${ref.apiVersion}`);
-    return def;
-  };
-
-  const objectStore: KubernetesEmulatorStore = {
-    get resourceVersion() {
-      return String(store.resourceVersion);
-    },
-    get(ref) {
-      const def = defFor(ref);
-      const obj = store.get(
-        def.storageKey,
-        def.namespaced ? (ref.namespace ?? 'default') : '',
-        ref.name,
-      );
-      return obj === undefined ? undefined : api.present(def, obj);
-    },
-    list(ref) {
-      const def = defFor(ref);
-      return [...store.list(def.storageKey, def.namespaced ? ref.namespace : undefined)].map((o) =>
-        api.present(def, o),
-      );
-    },
-    put(obj) {
-      const apiVersion = asString(obj.apiVersion) ?? '';
-      const kind = asString(obj.kind) ?? '';
-      const def = defFor({ apiVersion, kind });
-      const meta = asObject(obj.metadata) ?? {};
-      const name = asString(meta.name) ?? '';
-      const namespace = def.namespaced ? (asString(meta.namespace) ?? 'default') : '';
-      const existing = store.get(def.storageKey, namespace, name);
-      const body: JsonObject = { ...obj, metadata: { ...meta } };
-      delete (body.metadata as JsonObject).resourceVersion;
-      let result =
-        existing === undefined
-          ? api.create(def, def.namespaced ? namespace : undefined, body)
-          : api.update(def, namespace, name, body);
-      if (def.statusSubresource && obj.status !== undefined) {
-        result = api.update(
-          def,
-          namespace,
-          asString(asObject(result.metadata)?.name) ?? name,
-          { ...result, status: obj.status },
-          'status',
-        );
-      }
-      return result;
-    },
-    delete(ref) {
-      const def = defFor(ref);
-      try {
-        api.delete(def, ref.namespace ?? 'default', ref.name, {});
-        return true;
-      } catch (error) {
-        if (error instanceof ApiStatusError && error.code === 404) return false;
-        throw error;
-      }
-    },
-  };
+  const objectStore = createEmulatorStore(api);
 
   let closed: Promise<void> | undefined;
   return {
