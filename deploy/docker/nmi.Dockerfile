@@ -14,8 +14,9 @@ RUN pnpm install --frozen-lockfile \
  && pnpm --filter @pod-identity/nmi deploy --prod /out
 
 FROM ${NODE_IMAGE}-slim
+# iptables for the redirect; conntrack for --enable-conntrack-deletion.
 RUN apt-get update \
- && apt-get install --yes --no-install-recommends iptables \
+ && apt-get install --yes --no-install-recommends iptables conntrack \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
 WORKDIR /app

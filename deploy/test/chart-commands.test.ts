@@ -10,6 +10,7 @@
  *   the CLIs' own flags for that (`--kubeconfig`, `--arm-endpoint`, `--arm-ca-file`, …), appended.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSandbox, type Sandbox } from '@pod-identity/testkit';
@@ -17,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   builtBin,
   containerEnv,
+  expandArgs,
   freePort,
   startDaemon,
   until,
@@ -116,5 +118,121 @@ describe('the MIC container of the chart', () => {
 
   it('exits 0 on SIGTERM, as the kubelet stops it', async () => {
     expect(await daemon.stop(), daemon.output()).toBe(0);
+  });
+});
+
+/** GET from a given source address (a pod IP of the sandbox), as a pod's request reaches NMI. */
+function getFrom(
+  url: string,
+  localAddress: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { localAddress, headers, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** NMI with the chart's args for `valuesFiles`, pointed at the sandbox's first node. */
+async function startChartNmi(
+  valuesFiles: readonly string[],
+  edit: (args: string[]) => string[] = (args) => args,
+): Promise<{ daemon: DaemonProcess; probePort: number; metricsPort: number; nmiPort: number }> {
+  const nmi = podOf(
+    find(await renderChart({ namespace, valuesFiles }), 'DaemonSet', 'pod-identity-nmi'),
+  ).container;
+  const node = sandbox.nodes[0]!;
+  const imds = new URL(node.imdsUrl);
+  const [probePort, metricsPort, nmiPort] = [await freePort(), await freePort(), await freePort()];
+  const env = containerEnv(nmi, { 'spec.nodeName': node.name });
+  expect(env).toEqual({ NODE_NAME: node.name });
+  const kubeletConfig = join(scratch, 'kubelet');
+  writeFileSync(kubeletConfig, 'KUBELET_FLAGS=--network-plugin=cni --max-pods=30\n');
+  const args = [
+    ...withValues(expandArgs(edit(nmi.args), env), {
+      '--http-probe-port': String(probePort),
+      '--prometheus-port': String(metricsPort),
+      '--kubelet-config': kubeletConfig,
+    }),
+    `--kubeconfig=${join(scratch, 'kubeconfig')}`,
+    // The sandbox's IMDS for this node, NMI's token port, and no iptables on this shared machine.
+    `--metadata-ip=${imds.hostname}`,
+    `--metadata-port=${imds.port}`,
+    `--nmi-port=${String(nmiPort)}`,
+    '--manage-iptables=false',
+  ];
+  expect(args).toContain(`--node=${node.name}`);
+  const daemon = startDaemon(builtBin('nmi', 'pod-identity-nmi'), args, env);
+  return { daemon, probePort, metricsPort, nmiPort };
+}
+
+describe('the NMI container of the chart, standard mode', () => {
+  let nmi: Awaited<ReturnType<typeof startChartNmi>>;
+
+  beforeAll(async () => {
+    nmi = await startChartNmi([]);
+  });
+
+  afterAll(async () => {
+    await nmi.daemon.stop();
+  });
+
+  it('accepts every flag and reports Active on the probe port once its caches sync', async () => {
+    await until('NMI to be active', nmi.daemon, async () => {
+      const res = await httpGet(`http://127.0.0.1:${String(nmi.probePort)}/healthz`);
+      return res.status === 200 && res.body === 'Active' ? true : undefined;
+    });
+  });
+
+  it('requires the Metadata header, as --metadata-header-required=true asks', async () => {
+    const pod = sandbox.nodes[0]!.podAddressRange.first;
+    const url = `http://127.0.0.1:${String(nmi.nmiPort)}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com/`;
+    const res = await getFrom(url, pod);
+    expect(res.status).toBe(400);
+    expect(res.body).toContain('Required metadata header not specified');
+  });
+
+  it("serves the aadpodidentity metrics on the chart's metrics port", async () => {
+    const metrics = await httpGet(`http://127.0.0.1:${String(nmi.metricsPort)}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toContain('aadpodidentity_');
+  });
+
+  it('exits 0 on SIGTERM, as the kubelet stops it', async () => {
+    expect(await nmi.daemon.stop(), nmi.daemon.output()).toBe(0);
+  });
+});
+
+describe('the NMI container of the chart, managed mode', () => {
+  it('starts with --operation-mode=managed --forceNamespaced=true', async () => {
+    const nmi = await startChartNmi(['ci/managed-values.yaml']);
+    try {
+      await until('NMI to be active', nmi.daemon, async () => {
+        const res = await httpGet(`http://127.0.0.1:${String(nmi.probePort)}/healthz`);
+        return res.status === 200 && res.body === 'Active' ? true : undefined;
+      });
+    } finally {
+      expect(await nmi.daemon.stop(), nmi.daemon.output()).toBe(0);
+    }
+  });
+
+  it('needs the --forceNamespaced=true the chart adds: NMI refuses managed mode without it', async () => {
+    const nmi = await startChartNmi(['ci/managed-values.yaml'], (args) =>
+      args.filter((arg) => arg !== '--forceNamespaced=true'),
+    );
+    const code = await new Promise<number | null>((resolve) => {
+      nmi.daemon.child.once('exit', resolve);
+      if (nmi.daemon.child.exitCode !== null) resolve(nmi.daemon.child.exitCode);
+    });
+    expect(code).not.toBe(0);
+    expect(nmi.daemon.output()).toContain('forceNamespaced');
   });
 });

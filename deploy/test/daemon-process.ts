@@ -75,13 +75,17 @@ export interface DaemonProcess {
   stop(): Promise<number | null>;
 }
 
-/** Spawns `node <script> ...args` with only `env` (plus PATH). */
+/**
+ * Spawns `node <script> ...args` with only `env` (plus PATH), its servers kept on loopback by
+ * loopback-only.ts.
+ */
 export function startDaemon(
   script: string,
   args: readonly string[],
   env: Readonly<Record<string, string>>,
 ): DaemonProcess {
-  const child = spawn(process.execPath, [script, ...args], {
+  const loopbackOnly = join(import.meta.dirname, 'loopback-only.ts');
+  const child = spawn(process.execPath, ['--import', loopbackOnly, script, ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -78,13 +78,24 @@ describe.each(images)('the $image image', ({ image, bin }) => {
     expect(target, `${pkg.manifest.name} has no bin ${bin}`).toBeDefined();
     expect(posix.normalize(target!)).toBe(nodeScript(image));
   });
+
+  it('runs a file that the package build writes (a tsup entry)', () => {
+    const config = readFileSync(join(pkg.dir, 'tsup.config.ts'), 'utf8');
+    const entries = /entry:\s*\{([^}]*)\}/.exec(config)?.[1] ?? '';
+    const names = [...entries.matchAll(/['"]?([\w-]+)['"]?\s*:\s*['"]src\//g)].map((m) => m[1]);
+    expect(names).toContain(posix.basename(nodeScript(image), '.js'));
+    expect(config).toMatch(/format:\s*\[[^\]]*'esm'/);
+  });
 });
 
 /**
  * The images' entrypoints, started from what `pnpm deploy --prod` copies into /app (what the runtime
  * stage holds), with the flag that prints the version: they load with production dependencies only.
  */
-const started = [{ image: 'mic', env: { MIC_POD_NAMESPACE: 'kube-system' } }] as const;
+const started = [
+  { image: 'mic', env: { MIC_POD_NAMESPACE: 'kube-system' } },
+  { image: 'nmi', env: {} },
+] as const;
 
 describe.each(started)('the $image entrypoint', ({ image, env }) => {
   it('starts from what pnpm deploy --prod puts in /app', async () => {
@@ -123,12 +134,15 @@ describe('users', () => {
     });
   });
 
-  it('runs NMI as root with iptables installed, for the node nat table', () => {
+  it('runs NMI as root with iptables and conntrack installed, for the node nat table', () => {
     const runtime = readDockerfile('nmi').stages[1]!;
     expect(runtime.instructions.some((i) => i.keyword === 'USER')).toBe(false);
     expect(
       runtime.instructions.some(
-        (i) => i.keyword === 'RUN' && /apt-get install .*\biptables\b/.test(i.args),
+        (i) =>
+          i.keyword === 'RUN' &&
+          /apt-get install .*\biptables\b/.test(i.args) &&
+          /\bconntrack\b/.test(i.args),
       ),
     ).toBe(true);
   });
