@@ -7,7 +7,12 @@ import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { connectRealCluster, startRealCluster, type RealCluster } from './harness.ts';
+import {
+  connectRealCluster,
+  locateKubeBinaries,
+  startRealCluster,
+  type RealCluster,
+} from './harness.ts';
 
 let cluster: RealCluster;
 const ns = `harness-${randomBytes(3).toString('hex')}`;
@@ -21,9 +26,7 @@ beforeAll(async () => {
 });
 
 /** The first event line of a watch (the stream stays open, so it is read up to one newline). */
-function firstWatchEvent(
-  path: string,
-): Promise<{
+function firstWatchEvent(path: string): Promise<{
   type: string;
   object: { code?: number; reason?: string; metadata?: { name?: string } };
 }> {
@@ -106,7 +109,8 @@ describe('startRealCluster()', () => {
   it('serves the pinned version and stop() leaves no process listening and no files behind', async () => {
     const own = await startRealCluster();
     try {
-      expect(own.version).toBe(cluster.version);
+      expect(own.version).toBe((await locateKubeBinaries()).kubeVersion);
+      expect(cluster.version).toBe(own.version);
       expect(own.server).not.toBe(cluster.server);
       expect(await portOpen(own.server)).toBe(true);
       expect(await portOpen(own.etcdUrl)).toBe(true);

@@ -139,10 +139,15 @@ export interface RealCluster {
 
 /** Versions and binaries the build script pins, read from the script itself (one source of truth). */
 export interface KubeBinaries {
+  /** Pinned kube-apiserver version (`KUBE_VERSION` of the build script), e.g. `v1.34.4`. */
   readonly kubeVersion: string;
+  /** Path of kube-apiserver. */
   readonly kubeApiServer: string;
+  /** Path of etcd. */
   readonly etcd: string;
+  /** Pinned helm version (`HELM_VERSION`). */
   readonly helmVersion: string;
+  /** Path of helm (not checked for existence: only the chart tests need it). */
   readonly helm: string;
 }
 
@@ -333,7 +338,19 @@ async function makeServingCert(
 ): Promise<{ caPem: string; certFile: string; keyFile: string }> {
   const ca = join(dir, 'ca');
   const srv = join(dir, 'serving');
-  const run = (args: string[]) => execFileAsync('openssl', args);
+  const run = async (args: string[]): Promise<void> => {
+    try {
+      await execFileAsync('openssl', args);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new Error(
+          'openssl is missing; `bash scripts/conformance/build-kube.sh` installs it',
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  };
   await run([
     'req',
     '-x509',
