@@ -9,7 +9,7 @@ import {
   type TokenCacheOptions,
 } from '@pod-identity/core';
 import { createEventRecorder, type EventRecorder } from '@pod-identity/core/kubernetes';
-import { createTokenSourceForIdentity, type TokenSource } from '@pod-identity/core/azure';
+import { createTokenSourceForIdentity, identityTokenKey, type TokenSource } from '@pod-identity/core/azure';
 import { pino, type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { NmiClusterState } from './cluster-state.js';
@@ -165,11 +165,19 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
 
   const cache = new TokenCache(options.tokenCache);
   const imdsEndpoint = `http://${metadataIp}:${String(metadataPort)}`;
+  // One keep-alive pool to the node's IMDS for every identity (IMDS allows 5 concurrent requests).
+  const imdsAgent = new http.Agent({ keepAlive: true, maxSockets: 5 });
+  // User-assigned sources hold no secret, so one per identity key is kept; service-principal sources
+  // are built per miss so a rotated secret is read again.
+  const imdsSources = new Map<string, TokenSource>();
   const sourceFor =
     options.tokenSourceFor ??
-    ((identity: AzureIdentity, abortSignal: AbortSignal) =>
-      createTokenSourceForIdentity(identity, {
-        imds: { endpoint: imdsEndpoint, userAgent },
+    (async (identity: AzureIdentity, abortSignal: AbortSignal) => {
+      const key = identity.spec.type === 0 ? identityTokenKey(identity) : undefined;
+      const cached = key === undefined ? undefined : imdsSources.get(key);
+      if (cached !== undefined) return cached;
+      const source = await createTokenSourceForIdentity(identity, {
+        imds: { endpoint: imdsEndpoint, userAgent, agent: imdsAgent },
         readSecret: async (ref, signal) => {
           try {
             return await clusterState.readSecret(ref, signal);
@@ -180,7 +188,13 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
         },
         ...(options.credentialOptions === undefined ? {} : { credentialOptions: options.credentialOptions }),
         abortSignal,
-      }));
+      });
+      if (key !== undefined) {
+        if (imdsSources.size >= 10_000) imdsSources.clear();
+        imdsSources.set(key, source);
+      }
+      return source;
+    });
   const broker = new TokenBroker({
     state: clusterState,
     cache,
@@ -192,7 +206,7 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
     },
     setRetryAfterHeader: options.setRetryAfterHeader ?? false,
     sourceFor,
-    nodeImds: { endpoint: imdsEndpoint, userAgent },
+    nodeImds: { endpoint: imdsEndpoint, userAgent, agent: imdsAgent },
   });
 
   const recorder: EventRecorder | undefined =
@@ -326,6 +340,7 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
       await clusterState.stop();
       await recorder?.flush();
       cache.close();
+      imdsAgent.destroy();
       // The original exited 1 when it could not remove its rules; the CLI does the same.
       if (cleanupFailed) throw new Error('iptables rules were not all removed');
     })();

@@ -1,5 +1,5 @@
-import type {
-  TokenCache} from '@pod-identity/core';
+import type { Agent } from 'node:http';
+import type { TokenCache } from '@pod-identity/core';
 import {
   TokenAcquisitionError,
   authorize,
@@ -55,7 +55,7 @@ export interface TokenBrokerOptions {
   /** Builds the source of an identity's tokens (reads its secret for service principals). */
   readonly sourceFor: (identity: AzureIdentity, abortSignal: AbortSignal) => Promise<TokenSource>;
   /** Settings of the node IMDS source used for exception pods. */
-  readonly nodeImds: { endpoint: string; userAgent?: string };
+  readonly nodeImds: { endpoint: string; userAgent?: string; agent?: Agent };
   readonly metrics?: NmiMetrics;
 }
 

@@ -1,0 +1,172 @@
+// The load generator of bench/nmi (parent process). Keep-alive connections, each bound to a pod IP,
+// send token requests for a fixed time; latency is measured per request.
+import { fork, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import { join } from 'node:path';
+import { POD_COUNT, podIp } from './nmi-bench-server.ts';
+
+interface Figure {
+  name: string;
+  value: number;
+  unit: string;
+}
+
+const DURATION_MS = Number(process.env.NMI_BENCH_DURATION_MS ?? 4000);
+const TOKEN_PATH = '/metadata/identity/oauth2/token/?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F';
+
+// Pin: servers on core 0, this process on core 1 (when taskset and two cores exist).
+const canPin = os.cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0;
+if (canPin) spawnSync('taskset', ['-pc', '1', String(process.pid)]);
+
+const child = fork(join(import.meta.dirname, 'main.ts'), ['server'], {
+  execArgv: ['--expose-gc', '--conditions=source'],
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  env: { ...process.env, LOG_LEVEL: 'warn' },
+});
+if (canPin && child.pid !== undefined) spawnSync('taskset', ['-pc', '0', String(child.pid)]);
+const ready = await new Promise<{ bareUrl: string; nmiUrl: string; missNmiUrl: string; imdsUrl: string }>((resolve) => {
+  child.on('message', (m: { kind: string }) => {
+    if (m.kind === 'ready') resolve(m as never);
+  });
+});
+
+function get(url: string, path: string, agent: http.Agent, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = http.request({ host: u.hostname, port: u.port, path, agent, headers }, (res) => {
+      res.resume();
+      res.on('end', () => { resolve(res.statusCode ?? 0); });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function load(url: string, connections: number): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const deadline = performance.now() + DURATION_MS;
+  const workers = Array.from({ length: connections }, async (_, c) => {
+    // One keep-alive connection per worker, leaving from its own pod's IP.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1, localAddress: podIp((c * 37) % POD_COUNT) });
+    while (performance.now() < deadline) {
+      const start = performance.now();
+      const status = await get(url, TOKEN_PATH, agent, { Metadata: 'true' });
+      latencies.push(performance.now() - start);
+      if (status !== 200) errors += 1;
+    }
+    agent.destroy();
+  });
+  const started = performance.now();
+  await Promise.all(workers);
+  const elapsed = performance.now() - started;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return { rps: (latencies.length / elapsed) * 1000, p50: at(0.5), p99: at(0.99), errors };
+}
+
+async function sequentialLatency(url: string, paths: (i: number) => string, count: number, from: string): Promise<number> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1, localAddress: from });
+  const samples: number[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const start = performance.now();
+    const status = await get(url, paths(i), agent, { Metadata: 'true' });
+    if (status !== 200) throw new Error(`status ${String(status)} for ${paths(i)}`);
+    samples.push(performance.now() - start);
+  }
+  agent.destroy();
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)] ?? 0;
+}
+
+const figures: Figure[] = [];
+const round = (n: number, digits = 3): number => Number(n.toFixed(digits));
+
+// Warm NMI's cache: every pod's identity for the benchmark resource (200 distinct identities).
+for (let i = 0; i < POD_COUNT; i += 1) {
+  const agent = new http.Agent({ localAddress: podIp(i) });
+  const status = await get(ready.nmiUrl, TOKEN_PATH, agent, { Metadata: 'true' });
+  if (status !== 200) throw new Error(`warm-up of pod ${String(i)} answered ${String(status)}`);
+  agent.destroy();
+}
+// Short warm-up of both servers for the JIT.
+await load(ready.bareUrl, 16);
+await load(ready.nmiUrl, 16);
+
+for (const connections of [1, 16, 64]) {
+  const bare = await load(ready.bareUrl, connections);
+  const nmi = await load(ready.nmiUrl, connections);
+  if (nmi.errors > 0 || bare.errors > 0) throw new Error(`errors during the run at ${String(connections)} connections`);
+  console.log(
+    `connections ${String(connections).padStart(2)}: bare ${bare.rps.toFixed(0)} req/s p50 ${bare.p50.toFixed(3)} p99 ${bare.p99.toFixed(3)} ms | ` +
+      `nmi (cache hit) ${nmi.rps.toFixed(0)} req/s p50 ${nmi.p50.toFixed(3)} p99 ${nmi.p99.toFixed(3)} ms | ratio ${(nmi.rps / bare.rps).toFixed(2)}`,
+  );
+  figures.push(
+    { name: `bare_http_rps_c${String(connections)}`, value: round(bare.rps, 0), unit: 'requests/s' },
+    { name: `bare_http_p50_c${String(connections)}`, value: round(bare.p50), unit: 'ms' },
+    { name: `bare_http_p99_c${String(connections)}`, value: round(bare.p99), unit: 'ms' },
+    { name: `nmi_cache_hit_rps_c${String(connections)}`, value: round(nmi.rps, 0), unit: 'requests/s' },
+    { name: `nmi_cache_hit_p50_c${String(connections)}`, value: round(nmi.p50), unit: 'ms' },
+    { name: `nmi_cache_hit_p99_c${String(connections)}`, value: round(nmi.p99), unit: 'ms' },
+    { name: `nmi_cache_hit_throughput_ratio_c${String(connections)}`, value: round(nmi.rps / bare.rps, 2), unit: 'ratio to bare node:http' },
+  );
+}
+
+// Cache-miss overhead: the same request straight to the fake IMDS, and through an NMI that misses
+// every time (a fresh resource per request), sequentially; the difference of medians.
+const MISS_SAMPLES = 400;
+const upstreamPath = (i: number): string => `/metadata/identity/oauth2/token?api-version=2018-02-01&client_id=x&resource=https%3A%2F%2Fu${String(i)}%2F`;
+const missPath = (i: number): string => `/metadata/identity/oauth2/token/?api-version=2018-02-01&resource=https%3A%2F%2Fm${String(i)}%2F`;
+await sequentialLatency(ready.imdsUrl, upstreamPath, 100, '127.0.0.1');
+await sequentialLatency(ready.missNmiUrl, (i) => missPath(i + 100_000), 100, podIp(1));
+const upstreamP50 = await sequentialLatency(ready.imdsUrl, upstreamPath, MISS_SAMPLES, '127.0.0.1');
+const missP50 = await sequentialLatency(ready.missNmiUrl, missPath, MISS_SAMPLES, podIp(1));
+console.log(`cache miss: upstream p50 ${upstreamP50.toFixed(3)} ms, through nmi p50 ${missP50.toFixed(3)} ms, overhead ${(missP50 - upstreamP50).toFixed(3)} ms`);
+figures.push(
+  { name: 'upstream_imds_p50', value: round(upstreamP50), unit: 'ms' },
+  { name: 'nmi_cache_miss_p50', value: round(missP50), unit: 'ms' },
+  { name: 'nmi_cache_miss_overhead_p50', value: round(missP50 - upstreamP50), unit: 'ms' },
+);
+
+// Memory of the server process holding 1,000 pods, 200 identities, 1,000 records and the warm cache.
+child.send({ kind: 'memory' });
+const memory = await new Promise<{ heapBytes: number; rssBytes: number; cacheSize: number }>((resolve) => {
+  child.on('message', (m: { kind: string }) => {
+    if (m.kind === 'memory') resolve(m as never);
+  });
+});
+console.log(`memory: heap ${(memory.heapBytes / 1048576).toFixed(1)} MiB over baseline, rss ${(memory.rssBytes / 1048576).toFixed(1)} MiB, cache keys ${String(memory.cacheSize)}`);
+figures.push(
+  { name: 'server_heap_1000_pods_200_identities', value: round(memory.heapBytes / 1048576, 1), unit: 'MiB (heap over empty process, after GC, both NMIs and servers)' },
+  { name: 'server_rss_1000_pods_200_identities', value: round(memory.rssBytes / 1048576, 1), unit: 'MiB' },
+);
+child.send({ kind: 'stop' });
+
+const cpus = os.cpus();
+const results = {
+  suite: 'nmi',
+  date: new Date().toISOString(),
+  machine: {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memoryGiB: round(os.totalmem() / 1073741824, 1),
+    platform: `${os.platform()} ${os.release()}`,
+    node: process.version,
+    pinned: canPin ? 'server on core 0, load generator on core 1' : 'not pinned',
+    durationPerRunMs: DURATION_MS,
+    // The machine is shared; a high load average explains slow absolute figures.
+    loadAverage1m: round(os.loadavg()[0] ?? 0, 2),
+  },
+  targets: {
+    cacheHitThroughputRatio: '>= 0.5 of bare node:http',
+    p99At16ConnectionsMs: '< 2',
+    missOverheadMs: '< 1',
+  },
+  figures,
+};
+const dir = join(import.meta.dirname, '..', 'results');
+mkdirSync(dir, { recursive: true });
+writeFileSync(join(dir, 'nmi.json'), `${JSON.stringify(results, null, 2)}\n`);
+console.log(`wrote ${join(dir, 'nmi.json')}`);
