@@ -6,7 +6,9 @@ export default defineProject({
   test: {
     name: 'deploy',
     include: ['test/**/*.test.ts'],
-    // helm and `pnpm deploy` are separate processes; a render takes a second or two on a busy machine.
+    // helm, `pnpm deploy` and the daemons are separate processes; on 2 shared cores a render takes a
+    // second or two and a daemon several to start.
     testTimeout: 60_000,
+    hookTimeout: 60_000,
   },
 });

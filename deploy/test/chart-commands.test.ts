@@ -126,9 +126,10 @@ function getFrom(
   url: string,
   localAddress: string,
   headers: Record<string, string> = {},
+  timeoutMs = 10_000,
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { localAddress, headers, timeout: 10_000 }, (res) => {
+    const req = request(url, { localAddress, headers, timeout: timeoutMs }, (res) => {
       let body = '';
       res.on('data', (chunk: Buffer) => (body += chunk.toString()));
       res.on('end', () => {
