@@ -319,6 +319,24 @@ export function kubernetesContractSuite(
       );
       expect(unnamed.code).toBe(422);
       expect(unnamed.status.details?.causes?.map((c) => c.field)).toContain('metadata.name');
+      const badFinalizer = await failure(
+        core.createNamespacedConfigMap({
+          namespace: ns,
+          body: { metadata: { name: 'fin', finalizers: ['unqualified'] } },
+        }),
+      );
+      expect(badFinalizer.code).toBe(422);
+      expect(badFinalizer.status.details?.causes?.map((c) => c.field)).toEqual([
+        'metadata.finalizers[0]',
+      ]);
+      const badLabel = await failure(
+        core.createNamespacedConfigMap({
+          namespace: ns,
+          body: { metadata: { name: 'lbl', labels: { app: 'not a valid value' } } },
+        }),
+      );
+      expect(badLabel.code).toBe(422);
+      expect(badLabel.status.details?.causes?.map((c) => c.field)).toEqual(['metadata.labels']);
       const lease = await failure(
         coordination.readNamespacedLease({ namespace: ns, name: 'absent' }),
       );
@@ -962,6 +980,35 @@ export function kubernetesContractSuite(
         metadata: { name: 'inner' },
       });
       expect(template.spec).toEqual({ replicas: 2 });
+    });
+
+    test('custom resources accept a dotted finalizer without a domain slash', async () => {
+      const ns = await freshNamespace();
+      const finalizer = 'widgets.finalizers.example.com';
+      const created = (await custom.createNamespacedCustomObject({
+        group,
+        version,
+        namespace: ns,
+        plural,
+        body: {
+          apiVersion: `${group}/${version}`,
+          kind: 'Widget',
+          metadata: { name: 'fin', finalizers: [finalizer] },
+          spec: { size: 1 },
+        },
+      })) as { metadata: { finalizers?: string[] } };
+      expect(created.metadata.finalizers).toEqual([finalizer]);
+      await custom.patchNamespacedCustomObject(
+        {
+          group,
+          version,
+          namespace: ns,
+          plural,
+          name: 'fin',
+          body: { metadata: { finalizers: null } },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
     });
 
     test('schema validation answers 422 Invalid naming the field', async () => {

@@ -102,6 +102,81 @@ function dropEmptyMetadata(meta: JsonObject): void {
   }
 }
 
+const qualifiedNamePart = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const labelValuePattern = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+// Finalizers kube accepts without a domain prefix.
+const standardFinalizers = new Set(['kubernetes', 'orphan', 'foregroundDeletion']);
+
+function isQualifiedName(text: string): boolean {
+  const parts = text.split('/');
+  if (parts.length > 2) return false;
+  const name = parts.length === 2 ? (parts[1] ?? '') : text;
+  const prefix = parts.length === 2 ? parts[0] : undefined;
+  if (
+    prefix !== undefined &&
+    (prefix.length === 0 || prefix.length > 253 || !dns1123Subdomain.test(prefix))
+  ) {
+    return false;
+  }
+  return name.length > 0 && name.length <= 63 && qualifiedNamePart.test(name);
+}
+
+// apimachinery's ValidateLabels and ValidateFinalizers, with their messages. Finalizers already on
+// the object (such as the API server's own CRD cleanup finalizer) are not checked again.
+function validateLabelsAndFinalizers(
+  obj: JsonObject,
+  existingFinalizers: readonly string[],
+  coreFinalizerRules: boolean,
+): FieldError[] {
+  const errors: FieldError[] = [];
+  const meta = metadataOf(obj);
+  for (const [key, value] of Object.entries(asObject(meta.labels) ?? {})) {
+    if (!isQualifiedName(key)) {
+      errors.push({
+        type: 'FieldValueInvalid',
+        field: 'metadata.labels',
+        value: key,
+        detail:
+          "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+      });
+    }
+    if (typeof value !== 'string' || value.length > 63 || !labelValuePattern.test(value)) {
+      errors.push({
+        type: 'FieldValueInvalid',
+        field: 'metadata.labels',
+        value,
+        detail:
+          "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
+      });
+    }
+  }
+  finalizersOf(obj).forEach((finalizer, i) => {
+    const field = `metadata.finalizers[${i}]`;
+    if (existingFinalizers.includes(finalizer)) return;
+    if (!isQualifiedName(finalizer)) {
+      errors.push({
+        type: 'FieldValueInvalid',
+        field,
+        value: finalizer,
+        detail:
+          "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
+      });
+    } else if (
+      coreFinalizerRules &&
+      !finalizer.includes('/') &&
+      !standardFinalizers.has(finalizer)
+    ) {
+      errors.push({
+        type: 'FieldValueInvalid',
+        field,
+        value: finalizer,
+        detail: 'name is neither a standard finalizer name nor is it fully qualified',
+      });
+    }
+  });
+  return errors;
+}
+
 function podNodeName(pod: JsonObject): string {
   return asString(asObject(pod.spec)?.nodeName) ?? '';
 }
@@ -618,8 +693,17 @@ export class ApiServer {
     return errors;
   }
 
-  #validate(def: ResourceDefinition, obj: JsonObject): void {
-    const errors = this.#validateName(def, obj);
+  #validate(def: ResourceDefinition, obj: JsonObject, previous?: JsonObject): void {
+    const errors = [
+      ...this.#validateName(def, obj),
+      ...validateLabelsAndFinalizers(
+        obj,
+        previous === undefined ? [] : finalizersOf(previous),
+        // Built-in types validate with core's ObjectMeta rules, which also demand a domain-qualified
+        // or standard finalizer; CRDs and custom resources only need a qualified name.
+        !def.custom && def.group !== 'apiextensions.k8s.io',
+      ),
+    ];
     if (def.custom && def.schema !== undefined)
       errors.push(...applyStructuralSchema(obj, def.schema));
     if (def.plural === 'customresourcedefinitions' && def.group === 'apiextensions.k8s.io') {
@@ -822,7 +906,7 @@ export class ApiServer {
     }
     if (def.tracksGeneration) meta.generation = oldMeta.generation;
     else delete meta.generation;
-    this.#validate(def, next);
+    this.#validate(def, next, existing);
     if (def.tracksGeneration && this.#specChanged(def, existing, next)) {
       meta.generation = (typeof oldMeta.generation === 'number' ? oldMeta.generation : 0) + 1;
     }
