@@ -15,20 +15,28 @@ function newestSourceMs(dir: string): number {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) newest = Math.max(newest, newestSourceMs(path));
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts'))
+      newest = Math.max(newest, statSync(path).mtimeMs);
   }
   return newest;
 }
 
 const stale = packages.filter((name) => {
   const built = join(root, 'packages', name, 'dist', 'index.js');
-  return !existsSync(built) || statSync(built).mtimeMs < newestSourceMs(join(root, 'packages', name, 'src'));
+  return (
+    !existsSync(built) ||
+    statSync(built).mtimeMs < newestSourceMs(join(root, 'packages', name, 'src'))
+  );
 });
 if (stale.length > 0 || process.argv.includes('--build')) {
-  console.log(`building the packages first (pnpm build; ${stale.length > 0 ? `not built or older than their sources: ${stale.join(', ')}` : '--build'})`);
+  console.log(
+    `building the packages first (pnpm build; ${stale.length > 0 ? `not built or older than their sources: ${stale.join(', ')}` : '--build'})`,
+  );
   const build = spawnSync('pnpm', ['build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   if (build.status !== 0) {
-    console.error(`pnpm build failed (exit ${build.status ?? 'signal'}); the demo needs the built packages`);
+    console.error(
+      `pnpm build failed (exit ${build.status ?? 'signal'}); the demo needs the built packages`,
+    );
     process.exit(1);
   }
 }

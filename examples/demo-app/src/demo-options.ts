@@ -18,7 +18,10 @@ export interface DemoCommandLine extends DemoOptions {
  *
  * @throws Error naming the missing or bad flag
  */
-export function parseDemoOptions(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): DemoCommandLine {
+export function parseDemoOptions(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): DemoCommandLine {
   const { values } = parseArgs({
     args: [...argv],
     options: {
@@ -44,11 +47,15 @@ export function parseDemoOptions(argv: readonly string[], env: Readonly<Record<s
     return value;
   };
   const periodSeconds = values.period === undefined ? 100 : Number(values.period);
-  if (!Number.isFinite(periodSeconds) || periodSeconds <= 0) throw new Error(`--period must be a positive number of seconds, got ${values.period ?? ''}`);
+  if (!Number.isFinite(periodSeconds) || periodSeconds <= 0)
+    throw new Error(`--period must be a positive number of seconds, got ${values.period ?? ''}`);
   const options: DemoCommandLine = {
     subscriptionId: need(values['subscription-id'] ?? values.subscriptionid, 'subscription-id'),
     resourceGroup: need(values['resource-group'] ?? values.resourcegroup, 'resource-group'),
-    clientId: need(values['client-id'] ?? values.clientid ?? values['identity-client-id'], 'client-id'),
+    clientId: need(
+      values['client-id'] ?? values.clientid ?? values['identity-client-id'],
+      'client-id',
+    ),
     once: values.once === true,
     periodMs: periodSeconds * 1000,
     env,
@@ -56,7 +63,8 @@ export function parseDemoOptions(argv: readonly string[], env: Readonly<Record<s
   if (values['resource-name'] !== undefined) options.resource = values['resource-name'];
   if (values['imds-endpoint'] !== undefined) options.imdsEndpoint = values['imds-endpoint'];
   if (values['arm-endpoint'] !== undefined) options.armEndpoint = values['arm-endpoint'];
-  if (values['arm-ca-file'] !== undefined) options.armCaPem = readFileSync(values['arm-ca-file'], 'utf8');
+  if (values['arm-ca-file'] !== undefined)
+    options.armCaPem = readFileSync(values['arm-ca-file'], 'utf8');
   if (values['local-address'] !== undefined) options.localAddress = values['local-address'];
   return options;
 }

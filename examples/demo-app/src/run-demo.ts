@@ -60,14 +60,18 @@ export async function runDemoRound(options: DemoOptions): Promise<DemoResult> {
     ...(options.abortSignal === undefined ? {} : { abortSignal: options.abortSignal }),
     deadlineMs: options.tokenDeadlineMs ?? 90_000,
     onRetry: (event: { attempt: number; status?: number; reason: string; delayMs: number }) => {
-      log(`token request attempt ${event.attempt} failed (${event.status ?? 'no answer'}: ${event.reason}), retrying in ${event.delayMs} ms`);
+      log(
+        `token request attempt ${event.attempt} failed (${event.status ?? 'no answer'}: ${event.reason}), retrying in ${event.delayMs} ms`,
+      );
     },
   };
   const msiEndpoint = new URL(IMDS_TOKEN_PATH, endpoint).href;
 
   const token = await getToken(resource, { clientId: options.clientId }, common);
   log(`successfully acquired a token using the MSI, msiEndpoint(${msiEndpoint})`);
-  log(`successfully acquired a token, userAssignedID MSI, msiEndpoint(${msiEndpoint}) clientID(${options.clientId})`);
+  log(
+    `successfully acquired a token, userAssignedID MSI, msiEndpoint(${msiEndpoint}) clientID(${options.clientId})`,
+  );
   if (token.token === '') throw new Error('the token is empty');
 
   // The credential's requests are not tied to this round's signal: ARM calls carry it instead.
@@ -95,11 +99,14 @@ export async function runDemoRound(options: DemoOptions): Promise<DemoResult> {
     ...(options.abortSignal === undefined ? {} : { abortSignal: options.abortSignal }),
   });
   if (response.status !== 200) {
-    throw new Error(`GET ${instanceUrl.pathname} answered ${response.status}: ${response.body.slice(0, 200)}`);
+    throw new Error(
+      `GET ${instanceUrl.pathname} answered ${response.status}: ${response.body.slice(0, 200)}`,
+    );
   }
   const metadata = JSON.parse(response.body) as { compute?: Record<string, unknown> };
   const instanceCompute = metadata.compute ?? {};
-  log(`successfully made GET on instance metadata, ${JSON.stringify({ name: instanceCompute.name, vmId: instanceCompute.vmId, resourceId: instanceCompute.resourceId })}`);
+  log(
+    `successfully made GET on instance metadata, ${JSON.stringify({ name: instanceCompute.name, vmId: instanceCompute.vmId, resourceId: instanceCompute.resourceId })}`,
+  );
   return { vmCount, instanceCompute };
 }
-

@@ -18,7 +18,10 @@ beforeAll(async () => {
   const identity = sandbox.identities.get('demo-identity')!;
   clientId = identity.clientId;
   const node = sandbox.nodes[0]!;
-  const compute = new ComputeManagementClient(admin, sandbox.subscriptionId, { endpoint: sandbox.endpoints.arm, ...sandbox.azureClientOptions });
+  const compute = new ComputeManagementClient(admin, sandbox.subscriptionId, {
+    endpoint: sandbox.endpoints.arm,
+    ...sandbox.azureClientOptions,
+  });
   await compute.virtualMachineScaleSets.update(sandbox.nodeResourceGroup, node.scaleSetName!, {
     identity: { type: 'UserAssigned', userAssignedIdentities: { [identity.id]: {} } },
   });
@@ -48,7 +51,9 @@ describe('demo round', () => {
       expect.stringMatching(/^successfully made GET on instance metadata, \{"name":/),
     ]);
     expect(result.vmCount).toBe(0);
-    expect(String(result.instanceCompute.resourceId).toLowerCase()).toBe(node.resourceId.toLowerCase());
+    expect(String(result.instanceCompute.resourceId).toLowerCase()).toBe(
+      node.resourceId.toLowerCase(),
+    );
   });
 
   it('fails the round when the identity is not on the machine', async () => {
@@ -67,11 +72,32 @@ describe('demo round', () => {
 
 describe('parseDemoOptions', () => {
   it('takes the walkthrough flags and the Go demo spellings', () => {
-    const parsed = parseDemoOptions(['--subscriptionid', 's', '--resourcegroup', 'g', '--clientid', 'c', '--once', '--period', '5'], {});
-    expect(parsed).toMatchObject({ subscriptionId: 's', resourceGroup: 'g', clientId: 'c', once: true, periodMs: 5000 });
+    const parsed = parseDemoOptions(
+      [
+        '--subscriptionid',
+        's',
+        '--resourcegroup',
+        'g',
+        '--clientid',
+        'c',
+        '--once',
+        '--period',
+        '5',
+      ],
+      {},
+    );
+    expect(parsed).toMatchObject({
+      subscriptionId: 's',
+      resourceGroup: 'g',
+      clientId: 'c',
+      once: true,
+      periodMs: 5000,
+    });
   });
   it('names a missing flag', () => {
-    expect(() => parseDemoOptions(['--subscription-id', 's', '--resource-group', 'g'], {})).toThrow('missing --client-id');
+    expect(() => parseDemoOptions(['--subscription-id', 's', '--resource-group', 'g'], {})).toThrow(
+      'missing --client-id',
+    );
     expect(() => parseDemoOptions(['--bogus'], {})).toThrow(/bogus/);
   });
 });

@@ -4,4 +4,8 @@
  *
  * @packageDocumentation
  */
-export { runWalkthrough, type WalkthroughOptions, type WalkthroughResult } from './run-walkthrough.ts';
+export {
+  runWalkthrough,
+  type WalkthroughOptions,
+  type WalkthroughResult,
+} from './run-walkthrough.ts';

@@ -57,7 +57,8 @@ const ARM_RESOURCE = 'https://management.azure.com/';
  */
 function sandboxCrds(): CustomResourceDefinition[] {
   return podIdentityCrds().map((crd) => {
-    for (const version of crd.spec.versions) delete version.schema.openAPIV3Schema.properties?.metadata;
+    for (const version of crd.spec.versions)
+      delete version.schema.openAPIV3Schema.properties?.metadata;
     return crd;
   });
 }
@@ -91,17 +92,23 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
     write(`  $ pod-identity ${args.join(' ')}`);
     let stdout = '';
     let stderr = '';
-    if (world.sandbox === undefined || world.credential === undefined) throw new Error('the sandbox is not running');
+    if (world.sandbox === undefined || world.credential === undefined)
+      throw new Error('the sandbox is not running');
     const code = await runCli(args, {
       stdout: { write: (text: string) => (stdout += text) },
       stderr: { write: (text: string) => (stderr += text) },
       env: {},
       kubeConfig: world.sandbox.kubeConfig,
-      azure: { credential: world.credential, endpoint: world.sandbox.endpoints.arm, tlsOptions: world.sandbox.azureClientOptions.tlsOptions },
+      azure: {
+        credential: world.credential,
+        endpoint: world.sandbox.endpoints.arm,
+        tlsOptions: world.sandbox.azureClientOptions.tlsOptions,
+      },
       crds: sandboxCrds,
     });
     for (const line of stdout.trimEnd().split('\n')) if (line !== '') write(`    ${line}`);
-    if (code !== 0) throw new Error(`pod-identity ${args[0] ?? ''} exited with ${code}: ${stderr.trim()}`);
+    if (code !== 0)
+      throw new Error(`pod-identity ${args[0] ?? ''} exited with ${code}: ${stderr.trim()}`);
     return stdout;
   };
   const need = <K extends keyof World>(key: K): World[K] => {
@@ -110,20 +117,34 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
     return value;
   };
 
-  const steps: { title: string; run: () => Promise<void> }[] = [
+  const steps: { title: string; run: () => Promise<void>; explainOnFailure?: string[] }[] = [
     {
-      title: 'Create the cluster with pod identity enabled (az aks create --enable-pod-identity --network-plugin azure)',
+      title:
+        'Create the cluster with pod identity enabled (az aks create --enable-pod-identity --network-plugin azure)',
       run: async () => {
-        const sandbox = await startSandbox({ nodeCount: 2, installCrds: false, verifyArmTokens: true });
+        const sandbox = await startSandbox({
+          nodeCount: 2,
+          installCrds: false,
+          verifyArmTokens: true,
+        });
         world.sandbox = sandbox;
         const sp = sandbox.clusterServicePrincipal;
-        world.credential = new ClientSecretCredential(sp.tenantId, sp.clientId, sp.clientSecret, sandbox.credentialOptions);
+        world.credential = new ClientSecretCredential(
+          sp.tenantId,
+          sp.clientId,
+          sp.clientSecret,
+          sandbox.credentialOptions,
+        );
         const dir = mkdtempSync(join(tmpdir(), 'pod-identity-demo-'));
         world.caFile = join(dir, 'ca.pem');
         writeFileSync(world.caFile, sandbox.caPem);
-        write(`  sandbox: Kubernetes ${sandbox.endpoints.kubernetes}, ARM ${sandbox.endpoints.arm}, Entra ${sandbox.endpoints.entra}`);
+        write(
+          `  sandbox: Kubernetes ${sandbox.endpoints.kubernetes}, ARM ${sandbox.endpoints.arm}, Entra ${sandbox.endpoints.entra}`,
+        );
         for (const node of sandbox.nodes) {
-          write(`  node ${node.name}: scale set ${node.scaleSetName ?? '-'} in ${sandbox.nodeResourceGroup}, pods ${node.podAddressRange.first}-${node.podAddressRange.last}`);
+          write(
+            `  node ${node.name}: scale set ${node.scaleSetName ?? '-'} in ${sandbox.nodeResourceGroup}, pods ${node.podAddressRange.first}-${node.podAddressRange.last}`,
+          );
         }
         await cli(['enable', '--mode', 'standard']);
         const mic = createMic({
@@ -159,7 +180,9 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
           write(`  NMI on ${node.name} at ${nmi.url} (the node's IMDS is ${node.imdsUrl})`);
         }
         const core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
-        const namespace = Object.assign(new V1Namespace(), { metadata: Object.assign(new V1ObjectMeta(), { name: NAMESPACE }) });
+        const namespace = Object.assign(new V1Namespace(), {
+          metadata: Object.assign(new V1ObjectMeta(), { name: NAMESPACE }),
+        });
         await core.createNamespace({ body: namespace });
         write(`  $ kubectl create namespace ${NAMESPACE}`);
         write(`    namespace/${NAMESPACE} created`);
@@ -181,15 +204,29 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
       title: 'Grant the identity "Virtual Machine Contributor" on the node resource group',
       run: () => {
         const sandbox = need('sandbox');
-        write(`  on Azure: az role assignment create --role "Virtual Machine Contributor" --assignee ${need('identity').clientId} --scope <id of ${sandbox.nodeResourceGroup}>`);
-        write('  not modelled by the sandbox: its ARM accepts any token its Entra or IMDS signed for https://management.azure.com/ (and refuses any other)');
+        write(
+          `  on Azure: az role assignment create --role "Virtual Machine Contributor" --assignee ${need('identity').clientId} --scope <id of ${sandbox.nodeResourceGroup}>`,
+        );
+        write(
+          '  not modelled by the sandbox: its ARM accepts any token its Entra or IMDS signed for https://management.azure.com/ (and refuses any other)',
+        );
         return Promise.resolve();
       },
     },
     {
       title: `Add the pod identity (az aks pod-identity add --namespace ${NAMESPACE} --name ${POD_IDENTITY} --binding-selector ${SELECTOR})`,
       run: async () => {
-        await cli(['add', '--namespace', NAMESPACE, '--name', POD_IDENTITY, '--identity-resource-id', need('identity').id, '--binding-selector', SELECTOR]);
+        await cli([
+          'add',
+          '--namespace',
+          NAMESPACE,
+          '--name',
+          POD_IDENTITY,
+          '--identity-resource-id',
+          need('identity').id,
+          '--binding-selector',
+          SELECTOR,
+        ]);
       },
     },
     {
@@ -201,30 +238,54 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
     },
     {
       title: `Run the demo pod (label aadpodidbinding: ${SELECTOR})`,
+      explainOnFailure: ['demo'],
       run: async () => {
         const sandbox = need('sandbox');
         const node = sandbox.nodes[0];
         if (node === undefined) throw new Error('the sandbox has no node');
         world.demoNode = node;
-        const pod = sandbox.createPod({ name: 'demo', namespace: NAMESPACE, nodeName: node.name, labels: { aadpodidbinding: SELECTOR } });
+        const pod = sandbox.createPod({
+          name: 'demo',
+          namespace: NAMESPACE,
+          nodeName: node.name,
+          labels: { aadpodidbinding: SELECTOR },
+        });
         const podIp = (pod.status as { podIP: string }).podIP;
-        write(`  pod ${NAMESPACE}/demo on ${node.name} with IP ${podIp}; its IMDS requests go to NMI at ${need('nmis').get(node.name)?.url ?? '?'}`);
+        write(
+          `  pod ${NAMESPACE}/demo on ${node.name} with IP ${podIp}; its IMDS requests go to NMI at ${need('nmis').get(node.name)?.url ?? '?'}`,
+        );
         await runDemoPod(world as World, options, node, podIp, write);
         await cli(['explain', 'demo', '--namespace', NAMESPACE]).then(() => undefined);
       },
     },
     {
       title: `Use two identities through one binding selector (a second pod identity with --binding-selector ${SELECTOR})`,
+      explainOnFailure: ['multi'],
       run: async () => {
         const sandbox = need('sandbox');
         const second = sandbox.createIdentity('second-identity');
         world.second = second;
         write(`  identity second-identity: clientId ${second.clientId}`);
-        await cli(['add', '--namespace', NAMESPACE, '--name', SECOND_POD_IDENTITY, '--identity-resource-id', second.id, '--binding-selector', SELECTOR]);
+        await cli([
+          'add',
+          '--namespace',
+          NAMESPACE,
+          '--name',
+          SECOND_POD_IDENTITY,
+          '--identity-resource-id',
+          second.id,
+          '--binding-selector',
+          SELECTOR,
+        ]);
         const node = sandbox.nodes[1] ?? sandbox.nodes[0];
         if (node === undefined) throw new Error('the sandbox has no node');
         world.multiNode = node;
-        const pod = sandbox.createPod({ name: 'multi', namespace: NAMESPACE, nodeName: node.name, labels: { aadpodidbinding: SELECTOR } });
+        const pod = sandbox.createPod({
+          name: 'multi',
+          namespace: NAMESPACE,
+          nodeName: node.name,
+          labels: { aadpodidbinding: SELECTOR },
+        });
         const podIp = (pod.status as { podIP: string }).podIP;
         const nmi = need('nmis').get(node.name);
         if (nmi === undefined) throw new Error(`no NMI on ${node.name}`);
@@ -233,10 +294,17 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
           [POD_IDENTITY, need('identity')],
           [SECOND_POD_IDENTITY, second],
         ] as const) {
-          const token = await getToken(ARM_RESOURCE, { clientId: identity.clientId }, { endpoint: nmi.url, localAddress: podIp, deadlineMs: timeoutMs });
+          const token = await getToken(
+            ARM_RESOURCE,
+            { clientId: identity.clientId },
+            { endpoint: nmi.url, localAddress: podIp, deadlineMs: timeoutMs },
+          );
           const appId = decodeToken(token.token).claims.appid;
-          if (appId !== identity.clientId) throw new Error(`the token for ${name} names application ${appId}`);
-          write(`  multi | successfully acquired a token, userAssignedID MSI, clientID(${identity.clientId}) (pod identity ${name})`);
+          if (appId !== identity.clientId)
+            throw new Error(`the token for ${name} names application ${appId}`);
+          write(
+            `  multi | successfully acquired a token, userAssignedID MSI, clientID(${identity.clientId}) (pod identity ${name})`,
+          );
         }
       },
     },
@@ -254,7 +322,14 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
         await cli(['delete', '--namespace', NAMESPACE, '--name', POD_IDENTITY]);
         await cli(['delete', '--namespace', NAMESPACE, '--name', SECOND_POD_IDENTITY]);
         const ids = [need('identity').id, need('second').id];
-        await waitUntil(() => scaleSets.every((target) => !userAssignedOn(sandbox, target).some((id) => ids.includes(id))), timeoutMs, 'MIC to remove the identities from the scale sets');
+        await waitUntil(
+          () =>
+            scaleSets.every(
+              (target) => !userAssignedOn(sandbox, target).some((id) => ids.includes(id)),
+            ),
+          timeoutMs,
+          'MIC to remove the identities from the scale sets',
+        );
         write(`  scale set identities after:  ${describeScaleSets(sandbox, scaleSets)}`);
       },
     },
@@ -264,7 +339,8 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
         await cli(['disable']);
         const sandbox = need('sandbox');
         for (const identity of [need('identity'), need('second')]) {
-          if (!sandbox.arm.deleteUserAssignedIdentity(identity.id)) throw new Error(`identity ${identity.id} was already gone`);
+          if (!sandbox.arm.deleteUserAssignedIdentity(identity.id))
+            throw new Error(`identity ${identity.id} was already gone`);
           write(`  $ az identity delete --ids ${identity.id}`);
         }
         await stopWorld(world, write);
@@ -281,14 +357,28 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
       await step.run();
       passed++;
     } catch (error) {
-      failure = { step: index + 1, title: step.title, message: error instanceof Error ? error.message : String(error) };
+      // Say why a pod got no token, the question `explain` exists for.
+      for (const pod of step.explainOnFailure ?? []) {
+        await cli(['explain', pod, '--namespace', NAMESPACE]).catch(() => undefined);
+      }
+      failure = {
+        step: index + 1,
+        title: step.title,
+        message: error instanceof Error ? error.message : String(error),
+      };
       write(`  FAILED: ${failure.message}`);
       break;
     }
   }
   if (failure !== undefined) await stopWorld(world, write).catch(() => undefined);
   const durationMs = performance.now() - started;
-  const result: WalkthroughResult = { ok: failure === undefined, passed, total: steps.length, durationMs, ...(failure === undefined ? {} : { failure }) };
+  const result: WalkthroughResult = {
+    ok: failure === undefined,
+    passed,
+    total: steps.length,
+    durationMs,
+    ...(failure === undefined ? {} : { failure }),
+  };
   write('');
   write(
     result.ok
@@ -299,7 +389,13 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
 }
 
 /** The demo pod: the demo program with its requests leaving from the pod IP towards its node's NMI. */
-async function runDemoPod(world: World, options: WalkthroughOptions, node: SandboxNode, podIp: string, write: (line: string) => void): Promise<void> {
+async function runDemoPod(
+  world: World,
+  options: WalkthroughOptions,
+  node: SandboxNode,
+  podIp: string,
+  write: (line: string) => void,
+): Promise<void> {
   const nmi = world.nmis.get(node.name);
   if (nmi === undefined) throw new Error(`no NMI on ${node.name}`);
   const { sandbox, identity } = world;
@@ -327,15 +423,25 @@ async function runDemoPod(world: World, options: WalkthroughOptions, node: Sandb
     [
       entry,
       '--once',
-      '--subscription-id', sandbox.subscriptionId,
-      '--resource-group', sandbox.nodeResourceGroup,
-      '--client-id', identity.clientId,
-      '--imds-endpoint', nmi.url,
-      '--arm-endpoint', sandbox.endpoints.arm,
-      '--arm-ca-file', world.caFile,
-      '--local-address', podIp,
+      '--subscription-id',
+      sandbox.subscriptionId,
+      '--resource-group',
+      sandbox.nodeResourceGroup,
+      '--client-id',
+      identity.clientId,
+      '--imds-endpoint',
+      nmi.url,
+      '--arm-endpoint',
+      sandbox.endpoints.arm,
+      '--arm-ca-file',
+      world.caFile,
+      '--local-address',
+      podIp,
     ],
-    { env: { ...process.env, MY_POD_NAME: 'demo', MY_POD_NAMESPACE: NAMESPACE, MY_POD_IP: podIp }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      env: { ...process.env, MY_POD_NAME: 'demo', MY_POD_NAMESPACE: NAMESPACE, MY_POD_IP: podIp },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const lines = (stream: NodeJS.ReadableStream) =>
@@ -371,7 +477,8 @@ function describeScaleSets(sandbox: Sandbox, targets: readonly string[]): string
 async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -395,5 +502,6 @@ async function stopWorld(world: Partial<World>, write: (line: string) => void): 
     await sandbox.stop();
     write('  sandbox stopped');
   }
-  if (world.caFile !== undefined) rmSync(join(world.caFile, '..'), { recursive: true, force: true });
+  if (world.caFile !== undefined)
+    rmSync(join(world.caFile, '..'), { recursive: true, force: true });
 }

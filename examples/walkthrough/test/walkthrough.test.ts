@@ -6,7 +6,10 @@ import { runWalkthrough } from '@pod-identity/example-walkthrough';
 describe('the walkthrough', () => {
   it('passes every step and prints what the walkthrough shows', { timeout: 120_000 }, async () => {
     const lines: string[] = [];
-    const result = await runWalkthrough({ write: (line) => lines.push(line), podRunner: 'in-process' });
+    const result = await runWalkthrough({
+      write: (line) => lines.push(line),
+      podRunner: 'in-process',
+    });
     const output = lines.join('\n');
     expect(result.failure).toBeUndefined();
     expect(result.ok).toBe(true);
@@ -29,23 +32,43 @@ describe('the walkthrough', () => {
       const end = lines.findIndex((line, i) => i > start && /^\[\d+\/9\]|^walkthrough /.test(line));
       return lines.slice(start, end).join('\n');
     };
-    expect(section(1)).toContain('customresourcedefinition.apiextensions.k8s.io/azureidentities.aadpodidentity.k8s.io created');
-    expect(section(1)).toContain('azurepodidentityexception.aadpodidentity.k8s.io/aks-addon-exception created in namespace kube-system');
+    expect(section(1)).toContain(
+      'customresourcedefinition.apiextensions.k8s.io/azureidentities.aadpodidentity.k8s.io created',
+    );
+    expect(section(1)).toContain(
+      'azurepodidentityexception.aadpodidentity.k8s.io/aks-addon-exception created in namespace kube-system',
+    );
     expect(section(1)).toMatch(/NMI on \S+ at http:\/\/127\.1\.1\.1:\d+/);
     expect(section(1)).toMatch(/NMI on \S+ at http:\/\/127\.1\.2\.1:\d+/);
     expect(section(3)).toContain('not modelled by the sandbox');
-    expect(section(4)).toMatch(/azureidentity\.aadpodidentity\.k8s\.io\/my-pod-identity created in namespace my-app \(client ID [0-9a-f-]{36}\)/);
-    expect(section(4)).toContain('azureidentitybinding.aadpodidentity.k8s.io/my-pod-identity-binding created in namespace my-app (selector demo)');
-    expect(section(5)).toMatch(/my-app\s+my-pod-identity\s+UserAssignedMSI\s+[0-9a-f-]{36}\s+demo\s+\/subscriptions\//);
+    expect(section(4)).toMatch(
+      /azureidentity\.aadpodidentity\.k8s\.io\/my-pod-identity created in namespace my-app \(client ID [0-9a-f-]{36}\)/,
+    );
+    expect(section(4)).toContain(
+      'azureidentitybinding.aadpodidentity.k8s.io/my-pod-identity-binding created in namespace my-app (selector demo)',
+    );
+    expect(section(5)).toMatch(
+      /my-app\s+my-pod-identity\s+UserAssignedMSI\s+[0-9a-f-]{36}\s+demo\s+\/subscriptions\//,
+    );
     const demo = section(6);
     expect(demo).toMatch(/pod my-app\/demo on \S+ with IP 127\.3\.1\.\d+/);
-    expect(demo).toMatch(/demo \| successfully acquired a token using the MSI, msiEndpoint\(http:\/\/127\.1\.1\.1:\d+\/metadata\/identity\/oauth2\/token\)/);
-    expect(demo).toMatch(/demo \| successfully acquired a token, userAssignedID MSI, msiEndpoint\(.*\) clientID\([0-9a-f-]{36}\)/);
+    expect(demo).toMatch(
+      /demo \| successfully acquired a token using the MSI, msiEndpoint\(http:\/\/127\.1\.1\.1:\d+\/metadata\/identity\/oauth2\/token\)/,
+    );
+    expect(demo).toMatch(
+      /demo \| successfully acquired a token, userAssignedID MSI, msiEndpoint\(.*\) clientID\([0-9a-f-]{36}\)/,
+    );
     expect(demo).toContain('demo | successfully doARMOperations vm count 0');
     expect(demo).toMatch(/demo \| successfully made GET on instance metadata, \{"name":/);
-    expect(demo).toMatch(/NMI would answer:\n.*\n\s+no identity named\s+token for my-app\/my-pod-identity/);
-    expect(section(7).match(/multi \| successfully acquired a token, userAssignedID MSI/g)).toHaveLength(2);
-    expect(section(8)).toMatch(/scale set identities before: \S+: \[demo-identity, second-identity\]|scale set identities before: \S+: \[second-identity, demo-identity\]/);
+    expect(demo).toMatch(
+      /NMI would answer:\n.*\n\s+no identity named\s+token for my-app\/my-pod-identity/,
+    );
+    expect(
+      section(7).match(/multi \| successfully acquired a token, userAssignedID MSI/g),
+    ).toHaveLength(2);
+    expect(section(8)).toMatch(
+      /scale set identities before: \S+: \[demo-identity, second-identity\]|scale set identities before: \S+: \[second-identity, demo-identity\]/,
+    );
     expect(section(8)).toMatch(/scale set identities after: {2}\S+: \[\]/);
     expect(section(9)).toContain('pod identity disabled');
     expect(section(9)).toContain('sandbox stopped');

@@ -61,8 +61,12 @@ export async function readUserAssignedIdentity(
   abortSignal?: AbortSignal,
 ): Promise<UserAssignedIdentityInfo> {
   const { id } = parseUserAssignedIdentityId(resourceId);
-  const pipeline = createPipelineFromOptions(access.tlsOptions === undefined ? {} : { tlsOptions: access.tlsOptions });
-  pipeline.addPolicy(bearerTokenAuthenticationPolicy({ credential: access.credential, scopes: ARM_SCOPE }));
+  const pipeline = createPipelineFromOptions(
+    access.tlsOptions === undefined ? {} : { tlsOptions: access.tlsOptions },
+  );
+  pipeline.addPolicy(
+    bearerTokenAuthenticationPolicy({ credential: access.credential, scopes: ARM_SCOPE }),
+  );
   const request = createPipelineRequest({
     url: `${armEndpoint(access)}${id}?api-version=${MANAGED_IDENTITY_API_VERSION}`,
     method: 'GET',
@@ -73,19 +77,28 @@ export async function readUserAssignedIdentity(
   try {
     response = await pipeline.sendRequest(createDefaultHttpClient(), request);
   } catch (error) {
-    throw new CliError(`read identity ${id} from ARM at ${armEndpoint(access)}: ${(error as Error).message}`, {
-      cause: error,
-      hint: 'check your Azure login (az login, or the AZURE_* environment variables)',
-    });
+    throw new CliError(
+      `read identity ${id} from ARM at ${armEndpoint(access)}: ${(error as Error).message}`,
+      {
+        cause: error,
+        hint: 'check your Azure login (az login, or the AZURE_* environment variables)',
+      },
+    );
   }
   const body = parseJson(response.bodyAsText ?? '');
   if (response.status === 404) {
-    throw new CliError(`identity ${id} not found in ARM`, { hint: 'create it first: az identity create' });
+    throw new CliError(`identity ${id} not found in ARM`, {
+      hint: 'create it first: az identity create',
+    });
   }
   if (response.status !== 200) {
-    throw new CliError(`read identity ${id} from ARM: ${armErrorMessage(body)} (HTTP ${response.status})`);
+    throw new CliError(
+      `read identity ${id} from ARM: ${armErrorMessage(body)} (HTTP ${response.status})`,
+    );
   }
-  const properties = (body as { properties?: { clientId?: unknown; principalId?: unknown } } | undefined)?.properties;
+  const properties = (
+    body as { properties?: { clientId?: unknown; principalId?: unknown } } | undefined
+  )?.properties;
   if (typeof properties?.clientId !== 'string' || properties.clientId === '') {
     throw new CliError(`ARM returned identity ${id} without a client ID`);
   }
@@ -100,10 +113,18 @@ export async function readUserAssignedIdentity(
  * The user-assigned identities on a scale set, as ARM reports them.
  * @throws {@link CliError} on an ARM error
  */
-export async function scaleSetIdentities(scaleSet: ScaleSetRef, access: AzureAccess, abortSignal?: AbortSignal): Promise<string[]> {
+export async function scaleSetIdentities(
+  scaleSet: ScaleSetRef,
+  access: AzureAccess,
+  abortSignal?: AbortSignal,
+): Promise<string[]> {
   const client = computeClient(scaleSet.subscriptionId, access);
   try {
-    const vmss = await client.virtualMachineScaleSets.get(scaleSet.resourceGroup, scaleSet.name, abortSignal === undefined ? {} : { abortSignal });
+    const vmss = await client.virtualMachineScaleSets.get(
+      scaleSet.resourceGroup,
+      scaleSet.name,
+      abortSignal === undefined ? {} : { abortSignal },
+    );
     return Object.keys(vmss.identity?.userAssignedIdentities ?? {});
   } catch (error) {
     throw armFailure(`read scale set ${scaleSet.resourceGroup}/${scaleSet.name}`, error);
@@ -129,15 +150,28 @@ export async function setScaleSetIdentity(
   const what = `${assign ? 'assign' : 'remove'} identity on scale set ${scaleSet.resourceGroup}/${scaleSet.name}`;
   try {
     const options = abortSignal === undefined ? {} : { abortSignal };
-    const vmss = await client.virtualMachineScaleSets.get(scaleSet.resourceGroup, scaleSet.name, options);
+    const vmss = await client.virtualMachineScaleSets.get(
+      scaleSet.resourceGroup,
+      scaleSet.name,
+      options,
+    );
     const current = Object.keys(vmss.identity?.userAssignedIdentities ?? {});
     const present = current.find((id) => isSameResourceId(id, identityId));
     if (assign === (present !== undefined)) return false;
     const systemAssigned = /SystemAssigned/i.test(vmss.identity?.type ?? '');
     const remaining = assign ? current.length + 1 : current.length - 1;
-    const type = remaining > 0 ? (systemAssigned ? 'SystemAssigned, UserAssigned' : 'UserAssigned') : systemAssigned ? 'SystemAssigned' : 'None';
+    const type =
+      remaining > 0
+        ? systemAssigned
+          ? 'SystemAssigned, UserAssigned'
+          : 'UserAssigned'
+        : systemAssigned
+          ? 'SystemAssigned'
+          : 'None';
     // `null` is ARM's way to remove one key of the map; the SDK's type does not admit it.
-    const userAssignedIdentities = { [assign ? identityId : (present ?? identityId)]: assign ? {} : null } as unknown as Record<string, object>;
+    const userAssignedIdentities = {
+      [assign ? identityId : (present ?? identityId)]: assign ? {} : null,
+    } as unknown as Record<string, object>;
     // The PATCH is a long-running operation; awaiting the poller waits for it to finish.
     await client.virtualMachineScaleSets.update(
       scaleSet.resourceGroup,
@@ -160,7 +194,10 @@ function computeClient(subscriptionId: string, access: AzureAccess): ComputeMana
 
 function armFailure(what: string, error: unknown): CliError {
   const status = (error as { statusCode?: number }).statusCode;
-  return new CliError(`${what}: ${(error as Error).message}${status === undefined ? '' : ` (HTTP ${status})`}`, { cause: error });
+  return new CliError(
+    `${what}: ${(error as Error).message}${status === undefined ? '' : ` (HTTP ${status})`}`,
+    { cause: error },
+  );
 }
 
 function parseJson(text: string): unknown {
@@ -173,6 +210,7 @@ function parseJson(text: string): unknown {
 
 function armErrorMessage(body: unknown): string {
   const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-  if (typeof error?.message === 'string') return typeof error.code === 'string' ? `${error.code}: ${error.message}` : error.message;
+  if (typeof error?.message === 'string')
+    return typeof error.code === 'string' ? `${error.code}: ${error.message}` : error.message;
   return 'unexpected answer';
 }

@@ -23,7 +23,10 @@ export class CliError extends Error {
   /** What to do about it, if there is something to say. */
   readonly hint: string | undefined;
 
-  constructor(message: string, options: { exitCode?: ExitCode; hint?: string; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    options: { exitCode?: ExitCode; hint?: string; cause?: unknown } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.exitCode = options.exitCode ?? ExitCode.Failure;
     this.hint = options.hint;

@@ -46,11 +46,17 @@ export interface KubeConfigSelection {
  * @param env - the environment (`KUBECONFIG`, `HOME`, `KUBERNETES_SERVICE_HOST`)
  * @throws {@link CliError} when no kubeconfig is found or the context does not exist
  */
-export function loadKubeConfig(selection: KubeConfigSelection, env: Readonly<Record<string, string | undefined>>): KubeConfig {
+export function loadKubeConfig(
+  selection: KubeConfigSelection,
+  env: Readonly<Record<string, string | undefined>>,
+): KubeConfig {
   const kubeConfig = new KubeConfig();
   const fromEnv = env.KUBECONFIG?.split(':').find((path) => path !== '' && existsSync(path));
   const home = env.HOME ?? homedir();
-  const path = selection.kubeconfig ?? fromEnv ?? (existsSync(join(home, '.kube', 'config')) ? join(home, '.kube', 'config') : undefined);
+  const path =
+    selection.kubeconfig ??
+    fromEnv ??
+    (existsSync(join(home, '.kube', 'config')) ? join(home, '.kube', 'config') : undefined);
   try {
     if (path !== undefined) kubeConfig.loadFromFile(path);
     else if (env.KUBERNETES_SERVICE_HOST !== undefined) kubeConfig.loadFromCluster();
@@ -61,14 +67,25 @@ export function loadKubeConfig(selection: KubeConfigSelection, env: Readonly<Rec
     }
   } catch (error) {
     if (error instanceof CliError) throw error;
-    throw new CliError(`cannot read kubeconfig ${path ?? '(in-cluster)'}: ${(error as Error).message}`, { cause: error });
+    throw new CliError(
+      `cannot read kubeconfig ${path ?? '(in-cluster)'}: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   if (selection.context !== undefined) {
     if (!kubeConfig.getContexts().some((context) => context.name === selection.context)) {
-      throw new CliError(`context ${JSON.stringify(selection.context)} not found in ${path ?? 'the kubeconfig'}`, {
-        exitCode: ExitCode.Usage,
-        hint: `contexts: ${kubeConfig.getContexts().map((c) => c.name).join(', ') || '(none)'}`,
-      });
+      throw new CliError(
+        `context ${JSON.stringify(selection.context)} not found in ${path ?? 'the kubeconfig'}`,
+        {
+          exitCode: ExitCode.Usage,
+          hint: `contexts: ${
+            kubeConfig
+              .getContexts()
+              .map((c) => c.name)
+              .join(', ') || '(none)'
+          }`,
+        },
+      );
     }
     kubeConfig.setCurrentContext(selection.context);
   }
@@ -92,9 +109,15 @@ function wire<T>(value: object): T {
 }
 
 /** A copy of a manifest object with some metadata fields replaced (plain data, no class prototype). */
-function withMetadata(object: KubernetesObject, metadata: Record<string, unknown>): KubernetesObject {
+function withMetadata(
+  object: KubernetesObject,
+  metadata: Record<string, unknown>,
+): KubernetesObject {
   const plain = JSON.parse(JSON.stringify(object)) as Record<string, unknown>;
-  return wire<KubernetesObject>({ ...plain, metadata: { ...(plain.metadata as Record<string, unknown> | undefined), ...metadata } });
+  return wire<KubernetesObject>({
+    ...plain,
+    metadata: { ...(plain.metadata as Record<string, unknown> | undefined), ...metadata },
+  });
 }
 
 const parsers: { [K in CrdKind]: (input: unknown) => Parsed[K] } = {
@@ -106,7 +129,11 @@ const parsers: { [K in CrdKind]: (input: unknown) => Parsed[K] } = {
 
 // CRDs go through the untyped custom-objects client: client-node's typed apiextensions models would
 // drop the schema's `x-kubernetes-*` keys, which are not spelled as their TypeScript property names.
-const CRD_RESOURCE = { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions' } as const;
+const CRD_RESOURCE = {
+  group: 'apiextensions.k8s.io',
+  version: 'v1',
+  plural: 'customresourcedefinitions',
+} as const;
 
 /** The settings `pod-identity enable` records in the cluster, read back by the other commands. */
 export interface ClusterSettings {
@@ -151,17 +178,35 @@ export class ClusterClient {
     const list = (await this.#call(`list ${plural}`, () =>
       namespace === undefined
         ? this.#custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural })
-        : this.#custom.listNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural }),
+        : this.#custom.listNamespacedCustomObject({
+            group: API_GROUP,
+            version: API_VERSION,
+            namespace,
+            plural,
+          }),
     )) as { items?: unknown[] };
-    return (list.items ?? []).map((item) => parsers[kind]({ apiVersion: GROUP_VERSION, kind, ...(item as object) }));
+    return (list.items ?? []).map((item) =>
+      parsers[kind]({ apiVersion: GROUP_VERSION, kind, ...(item as object) }),
+    );
   }
 
   /** Reads one object, or `undefined` when it does not exist. */
-  async get<K extends CrdKind>(kind: K, namespace: string, name: string): Promise<Parsed[K] | undefined> {
+  async get<K extends CrdKind>(
+    kind: K,
+    namespace: string,
+    name: string,
+  ): Promise<Parsed[K] | undefined> {
     const { plural } = CrdKinds[kind];
     const object: unknown = await this.#call(
       `get ${CrdKinds[kind].singular} ${namespace}/${name}`,
-      () => this.#custom.getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural, name }),
+      () =>
+        this.#custom.getNamespacedCustomObject({
+          group: API_GROUP,
+          version: API_VERSION,
+          namespace,
+          plural,
+          name,
+        }),
       { notFound: true },
     );
     return object === undefined ? undefined : parsers[kind](object);
@@ -172,14 +217,16 @@ export class ClusterClient {
     const kind = object.kind;
     const { plural, singular } = CrdKinds[kind];
     const namespace = object.metadata.namespace ?? 'default';
-    const created: unknown = await this.#call(`create ${singular} ${namespace}/${object.metadata.name}`, () =>
-      this.#custom.createNamespacedCustomObject({
-        group: API_GROUP,
-        version: API_VERSION,
-        namespace,
-        plural,
-        body: serializePodIdentityObject(object),
-      }),
+    const created: unknown = await this.#call(
+      `create ${singular} ${namespace}/${object.metadata.name}`,
+      () =>
+        this.#custom.createNamespacedCustomObject({
+          group: API_GROUP,
+          version: API_VERSION,
+          namespace,
+          plural,
+          body: serializePodIdentityObject(object),
+        }),
     );
     return parsers[kind](created) as T;
   }
@@ -189,15 +236,17 @@ export class ClusterClient {
     const kind = object.kind;
     const { plural, singular } = CrdKinds[kind];
     const namespace = object.metadata.namespace ?? 'default';
-    const replaced: unknown = await this.#call(`update ${singular} ${namespace}/${object.metadata.name}`, () =>
-      this.#custom.replaceNamespacedCustomObject({
-        group: API_GROUP,
-        version: API_VERSION,
-        namespace,
-        plural,
-        name: object.metadata.name,
-        body: serializePodIdentityObject(object),
-      }),
+    const replaced: unknown = await this.#call(
+      `update ${singular} ${namespace}/${object.metadata.name}`,
+      () =>
+        this.#custom.replaceNamespacedCustomObject({
+          group: API_GROUP,
+          version: API_VERSION,
+          namespace,
+          plural,
+          name: object.metadata.name,
+          body: serializePodIdentityObject(object),
+        }),
     );
     return parsers[kind](replaced) as T;
   }
@@ -207,7 +256,14 @@ export class ClusterClient {
     const { plural, singular } = CrdKinds[kind];
     const result: unknown = await this.#call(
       `delete ${singular} ${namespace}/${name}`,
-      () => this.#custom.deleteNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural, name }),
+      () =>
+        this.#custom.deleteNamespacedCustomObject({
+          group: API_GROUP,
+          version: API_VERSION,
+          namespace,
+          plural,
+          name,
+        }),
       { notFound: true },
     );
     return result !== undefined;
@@ -215,7 +271,11 @@ export class ClusterClient {
 
   /** Reads a pod, or `undefined`. */
   getPod(namespace: string, name: string): Promise<V1Pod | undefined> {
-    return this.#call(`get pod ${namespace}/${name}`, () => this.#core.readNamespacedPod({ namespace, name }), { notFound: true });
+    return this.#call(
+      `get pod ${namespace}/${name}`,
+      () => this.#core.readNamespacedPod({ namespace, name }),
+      { notFound: true },
+    );
   }
 
   /** Reads a node, or `undefined`. */
@@ -232,7 +292,11 @@ export class ClusterClient {
   async getSettings(): Promise<ClusterSettings | undefined> {
     const configMap = await this.#call(
       `get configmap ${SETTINGS_NAMESPACE}/${SETTINGS_CONFIG_MAP}`,
-      () => this.#core.readNamespacedConfigMap({ namespace: SETTINGS_NAMESPACE, name: SETTINGS_CONFIG_MAP }),
+      () =>
+        this.#core.readNamespacedConfigMap({
+          namespace: SETTINGS_NAMESPACE,
+          name: SETTINGS_CONFIG_MAP,
+        }),
       { notFound: true },
     );
     if (configMap === undefined) return undefined;
@@ -255,7 +319,11 @@ export class ClusterClient {
       });
     const existing = await this.#call(
       `get configmap ${SETTINGS_NAMESPACE}/${SETTINGS_CONFIG_MAP}`,
-      () => this.#core.readNamespacedConfigMap({ namespace: SETTINGS_NAMESPACE, name: SETTINGS_CONFIG_MAP }),
+      () =>
+        this.#core.readNamespacedConfigMap({
+          namespace: SETTINGS_NAMESPACE,
+          name: SETTINGS_CONFIG_MAP,
+        }),
       { notFound: true },
     );
     await this.#call(`write configmap ${SETTINGS_NAMESPACE}/${SETTINGS_CONFIG_MAP}`, () =>
@@ -273,7 +341,11 @@ export class ClusterClient {
   async deleteSettings(): Promise<boolean> {
     const result = await this.#call(
       `delete configmap ${SETTINGS_NAMESPACE}/${SETTINGS_CONFIG_MAP}`,
-      () => this.#core.deleteNamespacedConfigMap({ namespace: SETTINGS_NAMESPACE, name: SETTINGS_CONFIG_MAP }),
+      () =>
+        this.#core.deleteNamespacedConfigMap({
+          namespace: SETTINGS_NAMESPACE,
+          name: SETTINGS_CONFIG_MAP,
+        }),
       { notFound: true },
     );
     return result !== undefined;
@@ -284,15 +356,29 @@ export class ClusterClient {
     const results: { name: string; action: 'created' | 'updated' }[] = [];
     for (const definition of this.#definitions()) {
       const name = definition.metadata.name;
-      const existing = (await this.#call(`get crd ${name}`, () => this.#crdObjects.getClusterCustomObject({ ...CRD_RESOURCE, name }), {
-        notFound: true,
-      })) as { metadata?: { resourceVersion?: string } } | undefined;
+      const existing = (await this.#call(
+        `get crd ${name}`,
+        () => this.#crdObjects.getClusterCustomObject({ ...CRD_RESOURCE, name }),
+        {
+          notFound: true,
+        },
+      )) as { metadata?: { resourceVersion?: string } } | undefined;
       if (existing === undefined) {
-        await this.#call(`create crd ${name}`, () => this.#crdObjects.createClusterCustomObject({ ...CRD_RESOURCE, body: definition }));
+        await this.#call(`create crd ${name}`, () =>
+          this.#crdObjects.createClusterCustomObject({ ...CRD_RESOURCE, body: definition }),
+        );
         results.push({ name, action: 'created' });
       } else {
-        const body = { ...definition, metadata: { ...definition.metadata, resourceVersion: existing.metadata?.resourceVersion ?? '' } };
-        await this.#call(`update crd ${name}`, () => this.#crdObjects.replaceClusterCustomObject({ ...CRD_RESOURCE, name, body }));
+        const body = {
+          ...definition,
+          metadata: {
+            ...definition.metadata,
+            resourceVersion: existing.metadata?.resourceVersion ?? '',
+          },
+        };
+        await this.#call(`update crd ${name}`, () =>
+          this.#crdObjects.replaceClusterCustomObject({ ...CRD_RESOURCE, name, body }),
+        );
         results.push({ name, action: 'updated' });
       }
     }
@@ -319,10 +405,25 @@ export class ClusterClient {
     const applied: string[] = [];
     for (const object of objects) {
       const label = `${object.kind ?? '?'} ${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? '?'}`;
-      const header = { apiVersion: object.apiVersion ?? '', kind: object.kind ?? '', metadata: { name: object.metadata?.name ?? '', namespace: object.metadata?.namespace ?? 'default' } };
-      const existing = await this.#call(`get ${label}`, () => this.#objects.read(header), { notFound: true });
-      if (existing === undefined) await this.#call(`create ${label}`, () => this.#objects.create(object));
-      else await this.#call(`update ${label}`, () => this.#objects.replace(withMetadata(object, { resourceVersion: existing.metadata?.resourceVersion ?? '' })));
+      const header = {
+        apiVersion: object.apiVersion ?? '',
+        kind: object.kind ?? '',
+        metadata: {
+          name: object.metadata?.name ?? '',
+          namespace: object.metadata?.namespace ?? 'default',
+        },
+      };
+      const existing = await this.#call(`get ${label}`, () => this.#objects.read(header), {
+        notFound: true,
+      });
+      if (existing === undefined)
+        await this.#call(`create ${label}`, () => this.#objects.create(object));
+      else
+        await this.#call(`update ${label}`, () =>
+          this.#objects.replace(
+            withMetadata(object, { resourceVersion: existing.metadata?.resourceVersion ?? '' }),
+          ),
+        );
       applied.push(label);
     }
     return applied;
@@ -333,15 +434,30 @@ export class ClusterClient {
     const deleted: string[] = [];
     for (const object of objects) {
       const label = `${object.kind ?? '?'} ${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? '?'}`;
-      const result = await this.#call(`delete ${label}`, () => this.#objects.delete(withMetadata(object, { namespace: object.metadata?.namespace ?? 'default' })), { notFound: true });
+      const result = await this.#call(
+        `delete ${label}`,
+        () =>
+          this.#objects.delete(
+            withMetadata(object, { namespace: object.metadata?.namespace ?? 'default' }),
+          ),
+        { notFound: true },
+      );
       if (result !== undefined) deleted.push(label);
     }
     return deleted;
   }
 
-  async #call<T>(what: string, call: () => Promise<T>, options: { notFound: true }): Promise<T | undefined>;
+  async #call<T>(
+    what: string,
+    call: () => Promise<T>,
+    options: { notFound: true },
+  ): Promise<T | undefined>;
   async #call<T>(what: string, call: () => Promise<T>): Promise<T>;
-  async #call<T>(what: string, call: () => Promise<T>, options?: { notFound: true }): Promise<T | undefined> {
+  async #call<T>(
+    what: string,
+    call: () => Promise<T>,
+    options?: { notFound: true },
+  ): Promise<T | undefined> {
     try {
       return await call();
     } catch (error) {
@@ -350,17 +466,27 @@ export class ClusterClient {
         if (status === 404 && options?.notFound === true) return undefined;
         throw new CliError(`${what}: ${apiMessage(error)} (HTTP ${status})`, {
           cause: error,
-          ...(status === 404 && /the server could not find the requested resource|404 page not found/i.test(apiMessage(error))
+          ...(status === 404 &&
+          /the server could not find the requested resource|404 page not found/i.test(
+            apiMessage(error),
+          )
             ? { hint: 'are the pod-identity CRDs installed? run `pod-identity enable`' }
             : {}),
-          ...(status === 401 || status === 403 ? { hint: 'check the credentials and RBAC of the kubeconfig context' } : {}),
+          ...(status === 401 || status === 403
+            ? { hint: 'check the credentials and RBAC of the kubeconfig context' }
+            : {}),
         });
       }
-      const code = (error as NodeJS.ErrnoException).code ?? (error as { cause?: NodeJS.ErrnoException }).cause?.code;
-      throw new CliError(`${what}: cannot reach the Kubernetes API at ${this.#server}: ${code ?? (error as Error).message}`, {
-        cause: error,
-        hint: 'check --kubeconfig and --context',
-      });
+      const code =
+        (error as NodeJS.ErrnoException).code ??
+        (error as { cause?: NodeJS.ErrnoException }).cause?.code;
+      throw new CliError(
+        `${what}: cannot reach the Kubernetes API at ${this.#server}: ${code ?? (error as Error).message}`,
+        {
+          cause: error,
+          hint: 'check --kubeconfig and --context',
+        },
+      );
     }
   }
 }
@@ -368,7 +494,11 @@ export class ClusterClient {
 /** The message of a Kubernetes `Status` body, or the exception's own text. */
 function apiMessage(error: ApiException<unknown>): string {
   const body: unknown = typeof error.body === 'string' ? safeJson(error.body) : error.body;
-  if (typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string') {
+  if (
+    typeof body === 'object' &&
+    body !== null &&
+    typeof (body as { message?: unknown }).message === 'string'
+  ) {
     return (body as { message: string }).message;
   }
   return typeof error.body === 'string' && error.body !== '' ? error.body : error.message;

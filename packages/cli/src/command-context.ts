@@ -1,6 +1,13 @@
 import type { TokenCredential } from '@azure/core-auth';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ValidationError, type CustomResourceDefinition, isLabelKey, isLabelValue, isRfc1123Label, validatePodIdentityName } from '@pod-identity/core';
+import {
+  ValidationError,
+  type CustomResourceDefinition,
+  isLabelKey,
+  isLabelValue,
+  isRfc1123Label,
+  validatePodIdentityName,
+} from '@pod-identity/core';
 import type { AzureAccess } from './azure-access.js';
 import { CliError, ExitCode } from './cli-error.js';
 import { ClusterClient, loadKubeConfig, type ClusterSettings } from './cluster-client.js';
@@ -51,7 +58,9 @@ export function createCommandContext(
     abortSignal: io.abortSignal,
     cluster: () => {
       cluster ??= new ClusterClient(
-        io.kubeConfig !== undefined && globals.kubeconfig === undefined && globals.context === undefined
+        io.kubeConfig !== undefined &&
+          globals.kubeconfig === undefined &&
+          globals.context === undefined
           ? io.kubeConfig
           : loadKubeConfig(globals, io.env),
         io.crds === undefined ? {} : { crds: io.crds },
@@ -60,8 +69,12 @@ export function createCommandContext(
     },
     azure: () => {
       const endpoint = globals.armEndpoint ?? io.env.AZURE_RESOURCE_MANAGER_ENDPOINT;
-      if (io.azure !== undefined) return Promise.resolve(endpoint === undefined ? io.azure : { ...io.azure, endpoint });
-      return defaultAzureCredential().then((credential) => ({ credential, ...(endpoint === undefined ? {} : { endpoint }) }));
+      if (io.azure !== undefined)
+        return Promise.resolve(endpoint === undefined ? io.azure : { ...io.azure, endpoint });
+      return defaultAzureCredential().then((credential) => ({
+        credential,
+        ...(endpoint === undefined ? {} : { endpoint }),
+      }));
     },
   };
 }
@@ -73,15 +86,22 @@ export function createCommandContext(
 async function defaultAzureCredential(): Promise<TokenCredential> {
   // A computed specifier: the lint resolver cannot load @azure/identity's package layout.
   const specifier = '@azure/identity';
-  const identity = (await import(specifier)) as { DefaultAzureCredential: new () => TokenCredential };
+  const identity = (await import(specifier)) as {
+    DefaultAzureCredential: new () => TokenCredential;
+  };
   return new identity.DefaultAzureCredential();
 }
 
 /** The operation mode: the flag, else what `enable` recorded, else `standard`. */
-export async function resolveMode(context: CommandContext, flag: string | undefined): Promise<ClusterSettings['mode']> {
+export async function resolveMode(
+  context: CommandContext,
+  flag: string | undefined,
+): Promise<ClusterSettings['mode']> {
   if (flag !== undefined) {
     if (flag !== 'standard' && flag !== 'managed') {
-      throw new CliError(`unknown mode ${JSON.stringify(flag)}; use standard or managed`, { exitCode: ExitCode.Usage });
+      throw new CliError(`unknown mode ${JSON.stringify(flag)}; use standard or managed`, {
+        exitCode: ExitCode.Usage,
+      });
     }
     return flag;
   }
@@ -98,7 +118,10 @@ export function checkName(name: string, flag = '--name'): void {
 /** Validates a namespace name (RFC 1123 label). */
 export function checkNamespace(namespace: string): void {
   if (!isRfc1123Label(namespace)) {
-    throw new CliError(`--namespace: ${JSON.stringify(namespace)} is not a valid namespace name (RFC 1123 label)`, { exitCode: ExitCode.Usage });
+    throw new CliError(
+      `--namespace: ${JSON.stringify(namespace)} is not a valid namespace name (RFC 1123 label)`,
+      { exitCode: ExitCode.Usage },
+    );
   }
 }
 
@@ -118,15 +141,28 @@ export function checkSelector(selector: string): void {
  */
 export function parsePodLabels(text: string): Record<string, string> {
   const labels: Record<string, string> = {};
-  const parts = text.split(',').map((part) => part.trim()).filter((part) => part !== '');
-  if (parts.length === 0) throw new CliError('--pod-labels: give at least one key=value', { exitCode: ExitCode.Usage });
+  const parts = text
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+  if (parts.length === 0)
+    throw new CliError('--pod-labels: give at least one key=value', { exitCode: ExitCode.Usage });
   for (const part of parts) {
     const at = part.indexOf('=');
-    if (at <= 0) throw new CliError(`--pod-labels: ${JSON.stringify(part)} is not key=value`, { exitCode: ExitCode.Usage });
+    if (at <= 0)
+      throw new CliError(`--pod-labels: ${JSON.stringify(part)} is not key=value`, {
+        exitCode: ExitCode.Usage,
+      });
     const key = part.slice(0, at);
     const value = part.slice(at + 1);
-    if (!isLabelKey(key)) throw new CliError(`--pod-labels: ${JSON.stringify(key)} is not a valid label key`, { exitCode: ExitCode.Usage });
-    if (!isLabelValue(value)) throw new CliError(`--pod-labels: ${JSON.stringify(value)} is not a valid label value`, { exitCode: ExitCode.Usage });
+    if (!isLabelKey(key))
+      throw new CliError(`--pod-labels: ${JSON.stringify(key)} is not a valid label key`, {
+        exitCode: ExitCode.Usage,
+      });
+    if (!isLabelValue(value))
+      throw new CliError(`--pod-labels: ${JSON.stringify(value)} is not a valid label value`, {
+        exitCode: ExitCode.Usage,
+      });
     labels[key] = value;
   }
   return labels;
@@ -137,7 +173,8 @@ export function usage(check: () => void): void {
   try {
     check();
   } catch (error) {
-    if (ValidationError.is(error)) throw new CliError(error.message, { exitCode: ExitCode.Usage, cause: error });
+    if (ValidationError.is(error))
+      throw new CliError(error.message, { exitCode: ExitCode.Usage, cause: error });
     throw error;
   }
 }

@@ -8,7 +8,13 @@
 
 export { runCli, type RunCliOptions } from './run-cli.js';
 export { CliError, ExitCode } from './cli-error.js';
-export { formatTable, formatData, parseOutputFormat, OutputFormats, type OutputFormat } from './output-format.js';
+export {
+  formatTable,
+  formatData,
+  parseOutputFormat,
+  OutputFormats,
+  type OutputFormat,
+} from './output-format.js';
 export {
   ClusterClient,
   loadKubeConfig,
@@ -26,7 +32,12 @@ export {
   type ScaleSetRef,
   type UserAssignedIdentityInfo,
 } from './azure-access.js';
-export { type CommandContext, type CliWriter, type GlobalOptions, parsePodLabels } from './command-context.js';
+export {
+  type CommandContext,
+  type CliWriter,
+  type GlobalOptions,
+  parsePodLabels,
+} from './command-context.js';
 export {
   addPodIdentity,
   deletePodIdentity,
@@ -52,5 +63,10 @@ export {
   type EnableOptions,
   type DisableOptions,
 } from './commands/cluster-commands.js';
-export { explainPod, renderExplanation, type ExplainOptions, type PodExplanation } from './commands/explain-pod.js';
+export {
+  explainPod,
+  renderExplanation,
+  type ExplainOptions,
+  type PodExplanation,
+} from './commands/explain-pod.js';
 export { nodeScaleSets } from './commands/node-scale-sets.js';

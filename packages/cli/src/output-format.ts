@@ -14,9 +14,12 @@ export type OutputFormat = (typeof OutputFormats)[number];
 export function parseOutputFormat(value: string | undefined): OutputFormat {
   const format = value ?? 'table';
   if ((OutputFormats as readonly string[]).includes(format)) return format as OutputFormat;
-  throw new CliError(`unknown output format ${JSON.stringify(format)}; use one of ${OutputFormats.join(', ')}`, {
-    exitCode: ExitCode.Usage,
-  });
+  throw new CliError(
+    `unknown output format ${JSON.stringify(format)}; use one of ${OutputFormats.join(', ')}`,
+    {
+      exitCode: ExitCode.Usage,
+    },
+  );
 }
 
 /**
@@ -26,13 +29,23 @@ export function parseOutputFormat(value: string | undefined): OutputFormat {
  * @param headers - column titles
  * @param rows - cells, one array per row
  */
-export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const cells = [headers.map((h) => h.toUpperCase()), ...rows.map((row) => row.map((cell) => (cell === '' ? '<none>' : cell)))];
-  const widths = headers.map((_, column) => Math.max(...cells.map((row) => (row[column] ?? '').length)));
+export function formatTable(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+): string {
+  const cells = [
+    headers.map((h) => h.toUpperCase()),
+    ...rows.map((row) => row.map((cell) => (cell === '' ? '<none>' : cell))),
+  ];
+  const widths = headers.map((_, column) =>
+    Math.max(...cells.map((row) => (row[column] ?? '').length)),
+  );
   return cells
     .map((row) =>
       row
-        .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
+        .map((cell, column) =>
+          column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0),
+        )
         .join('   ')
         .trimEnd(),
     )

@@ -3,11 +3,25 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { PodIdentityError, type CustomResourceDefinition } from '@pod-identity/core';
 import type { AzureAccess } from './azure-access.js';
 import { CliError, ExitCode } from './cli-error.js';
-import { createCommandContext, type CliWriter, type CommandContext, type GlobalOptions } from './command-context.js';
+import {
+  createCommandContext,
+  type CliWriter,
+  type CommandContext,
+  type GlobalOptions,
+} from './command-context.js';
 import { disablePodIdentity, enablePodIdentity } from './commands/cluster-commands.js';
-import { addException, deleteException, listExceptions, updateException } from './commands/exception-commands.js';
+import {
+  addException,
+  deleteException,
+  listExceptions,
+  updateException,
+} from './commands/exception-commands.js';
 import { explainPod } from './commands/explain-pod.js';
-import { addPodIdentity, deletePodIdentity, listPodIdentities } from './commands/pod-identity-commands.js';
+import {
+  addPodIdentity,
+  deletePodIdentity,
+  listPodIdentities,
+} from './commands/pod-identity-commands.js';
 import { parseOutputFormat, OutputFormats } from './output-format.js';
 
 /** Where `runCli` reads and writes, and what tests (or an embedding program) inject. */
@@ -43,7 +57,10 @@ const VERSION = '0.1.0';
  * const code = await runCli(['list', '-n', 'my-app', '-o', 'json'], { stdout, stderr, env });
  * ```
  */
-export async function runCli(argv: readonly string[], options: RunCliOptions = {}): Promise<number> {
+export async function runCli(
+  argv: readonly string[],
+  options: RunCliOptions = {},
+): Promise<number> {
   const stdout = options.stdout ?? process.stdout;
   const stderr = options.stderr ?? process.stderr;
   const env = options.env ?? process.env;
@@ -86,45 +103,101 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
 type ContextFactory = (command: Command) => CommandContext;
 
 function outputOption(): Option {
-  return new Option('-o, --output <format>', 'output format').choices(OutputFormats).default('table');
+  return new Option('-o, --output <format>', 'output format')
+    .choices(OutputFormats)
+    .default('table');
 }
 
-function buildProgram(contextOf: ContextFactory, output: { writeOut: (text: string) => void; writeErr: (text: string) => void }): Command {
+function buildProgram(
+  contextOf: ContextFactory,
+  output: { writeOut: (text: string) => void; writeErr: (text: string) => void },
+): Command {
   // Subcommands copy these settings when created, so they come first.
   const program = new Command('pod-identity')
     .exitOverride()
     .configureOutput(output)
-    .description('Administer Microsoft Entra pod-managed identity on a Kubernetes cluster (AAD Pod Identity compatible).')
+    .description(
+      'Administer Microsoft Entra pod-managed identity on a Kubernetes cluster (AAD Pod Identity compatible).',
+    )
     .version(VERSION)
-    .option('--kubeconfig <file>', 'path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+    .option(
+      '--kubeconfig <file>',
+      'path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)',
+    )
     .option('--context <name>', 'kubeconfig context to use')
-    .option('--arm-endpoint <url>', 'Azure Resource Manager endpoint (default: $AZURE_RESOURCE_MANAGER_ENDPOINT or https://management.azure.com)')
+    .option(
+      '--arm-endpoint <url>',
+      'Azure Resource Manager endpoint (default: $AZURE_RESOURCE_MANAGER_ENDPOINT or https://management.azure.com)',
+    )
     .showHelpAfterError('(run with --help for usage)')
     .showSuggestionAfterError();
 
   program
     .command('add')
-    .description('create a pod identity: an AzureIdentity for a user-assigned identity and its AzureIdentityBinding')
+    .description(
+      'create a pod identity: an AzureIdentity for a user-assigned identity and its AzureIdentityBinding',
+    )
     .requiredOption('-n, --namespace <namespace>', 'namespace of the pod identity')
     .requiredOption('--name <name>', 'name of the pod identity (RFC 1123 subdomain)')
-    .requiredOption('--identity-resource-id <id>', 'ARM resource ID of the user-assigned managed identity')
-    .option('--binding-selector <selector>', 'value of the pods\' aadpodidbinding label (default: the name)')
-    .addOption(new Option('--mode <mode>', 'override the mode recorded by enable').choices(['standard', 'managed']))
+    .requiredOption(
+      '--identity-resource-id <id>',
+      'ARM resource ID of the user-assigned managed identity',
+    )
+    .option(
+      '--binding-selector <selector>',
+      "value of the pods' aadpodidbinding label (default: the name)",
+    )
+    .addOption(
+      new Option('--mode <mode>', 'override the mode recorded by enable').choices([
+        'standard',
+        'managed',
+      ]),
+    )
     .addOption(outputOption())
-    .action(async (opts: { namespace: string; name: string; identityResourceId: string; bindingSelector?: string; mode?: string; output: string }, command: Command) => {
-      await addPodIdentity(contextOf(command), { ...opts, output: parseOutputFormat(opts.output) });
-    });
+    .action(
+      async (
+        opts: {
+          namespace: string;
+          name: string;
+          identityResourceId: string;
+          bindingSelector?: string;
+          mode?: string;
+          output: string;
+        },
+        command: Command,
+      ) => {
+        await addPodIdentity(contextOf(command), {
+          ...opts,
+          output: parseOutputFormat(opts.output),
+        });
+      },
+    );
 
   program
     .command('delete')
-    .description('delete a pod identity and its bindings (managed mode: also from the node scale sets)')
+    .description(
+      'delete a pod identity and its bindings (managed mode: also from the node scale sets)',
+    )
     .requiredOption('-n, --namespace <namespace>', 'namespace of the pod identity')
     .requiredOption('--name <name>', 'name of the pod identity')
-    .addOption(new Option('--mode <mode>', 'override the mode recorded by enable').choices(['standard', 'managed']))
+    .addOption(
+      new Option('--mode <mode>', 'override the mode recorded by enable').choices([
+        'standard',
+        'managed',
+      ]),
+    )
     .addOption(outputOption())
-    .action(async (opts: { namespace: string; name: string; mode?: string; output: string }, command: Command) => {
-      await deletePodIdentity(contextOf(command), { ...opts, output: parseOutputFormat(opts.output) });
-    });
+    .action(
+      async (
+        opts: { namespace: string; name: string; mode?: string; output: string },
+        command: Command,
+      ) => {
+        await deletePodIdentity(contextOf(command), {
+          ...opts,
+          output: parseOutputFormat(opts.output),
+        });
+      },
+    );
 
   program
     .command('list')
@@ -132,26 +205,48 @@ function buildProgram(contextOf: ContextFactory, output: { writeOut: (text: stri
     .option('-n, --namespace <namespace>', 'only this namespace (default: all)')
     .option('-A, --all-namespaces', 'all namespaces (the default)')
     .addOption(outputOption())
-    .action(async (opts: { namespace?: string; allNamespaces?: boolean; output: string }, command: Command) => {
-      await listPodIdentities(contextOf(command), {
-        ...(opts.namespace === undefined || opts.allNamespaces === true ? {} : { namespace: opts.namespace }),
-        output: parseOutputFormat(opts.output),
-      });
-    });
+    .action(
+      async (
+        opts: { namespace?: string; allNamespaces?: boolean; output: string },
+        command: Command,
+      ) => {
+        await listPodIdentities(contextOf(command), {
+          ...(opts.namespace === undefined || opts.allNamespaces === true
+            ? {}
+            : { namespace: opts.namespace }),
+          output: parseOutputFormat(opts.output),
+        });
+      },
+    );
 
-  const exception = program.command('exception').description('manage AzurePodIdentityExceptions (pods that reach IMDS directly)');
+  const exception = program
+    .command('exception')
+    .description('manage AzurePodIdentityExceptions (pods that reach IMDS directly)');
   for (const verb of ['add', 'update'] as const) {
     exception
       .command(verb)
-      .description(verb === 'add' ? 'create an exception' : 'replace the pod labels of an exception')
-      .requiredOption('-n, --namespace <namespace>', 'namespace of the exception (it applies to pods of this namespace)')
+      .description(
+        verb === 'add' ? 'create an exception' : 'replace the pod labels of an exception',
+      )
+      .requiredOption(
+        '-n, --namespace <namespace>',
+        'namespace of the exception (it applies to pods of this namespace)',
+      )
       .requiredOption('--name <name>', 'name of the exception')
-      .requiredOption('--pod-labels <labels>', 'key=value[,key=value…]: pods carrying all of these labels are excepted')
+      .requiredOption(
+        '--pod-labels <labels>',
+        'key=value[,key=value…]: pods carrying all of these labels are excepted',
+      )
       .addOption(outputOption())
-      .action(async (opts: { namespace: string; name: string; podLabels: string; output: string }, command: Command) => {
-        const run = verb === 'add' ? addException : updateException;
-        await run(contextOf(command), { ...opts, output: parseOutputFormat(opts.output) });
-      });
+      .action(
+        async (
+          opts: { namespace: string; name: string; podLabels: string; output: string },
+          command: Command,
+        ) => {
+          const run = verb === 'add' ? addException : updateException;
+          await run(contextOf(command), { ...opts, output: parseOutputFormat(opts.output) });
+        },
+      );
   }
   exception
     .command('delete')
@@ -160,7 +255,10 @@ function buildProgram(contextOf: ContextFactory, output: { writeOut: (text: stri
     .requiredOption('--name <name>', 'name of the exception')
     .addOption(outputOption())
     .action(async (opts: { namespace: string; name: string; output: string }, command: Command) => {
-      await deleteException(contextOf(command), { ...opts, output: parseOutputFormat(opts.output) });
+      await deleteException(contextOf(command), {
+        ...opts,
+        output: parseOutputFormat(opts.output),
+      });
     });
   exception
     .command('list')
@@ -176,36 +274,73 @@ function buildProgram(contextOf: ContextFactory, output: { writeOut: (text: stri
 
   program
     .command('enable')
-    .description('install the CRDs, record the mode, add the aks-addon-exception in kube-system, apply an NMI manifest')
-    .addOption(new Option('--mode <mode>', 'standard (MIC assigns identities) or managed (this CLI does)').choices(['standard', 'managed']).default('standard'))
+    .description(
+      'install the CRDs, record the mode, add the aks-addon-exception in kube-system, apply an NMI manifest',
+    )
+    .addOption(
+      new Option('--mode <mode>', 'standard (MIC assigns identities) or managed (this CLI does)')
+        .choices(['standard', 'managed'])
+        .default('standard'),
+    )
     .option('--nmi-manifest <file>', 'YAML manifest of NMI (DaemonSet and RBAC) to apply')
     .addOption(outputOption())
-    .action(async (opts: { mode: string; nmiManifest?: string; output: string }, command: Command) => {
-      await enablePodIdentity(contextOf(command), { ...opts, output: parseOutputFormat(opts.output) });
-    });
+    .action(
+      async (opts: { mode: string; nmiManifest?: string; output: string }, command: Command) => {
+        await enablePodIdentity(contextOf(command), {
+          ...opts,
+          output: parseOutputFormat(opts.output),
+        });
+      },
+    );
 
   program
     .command('disable')
-    .description('remove the aks-addon-exception, the recorded mode, NMI objects of a manifest and optionally the CRDs')
+    .description(
+      'remove the aks-addon-exception, the recorded mode, NMI objects of a manifest and optionally the CRDs',
+    )
     .option('--nmi-manifest <file>', 'YAML manifest of NMI whose objects to delete')
     .option('--delete-crds', 'also delete the four CRDs (and every pod-identity object)')
     .option('--force', 'even while pod identities exist')
     .addOption(outputOption())
-    .action(async (opts: { nmiManifest?: string; deleteCrds?: boolean; force?: boolean; output: string }, command: Command) => {
-      await disablePodIdentity(contextOf(command), { ...opts, output: parseOutputFormat(opts.output) });
-    });
+    .action(
+      async (
+        opts: { nmiManifest?: string; deleteCrds?: boolean; force?: boolean; output: string },
+        command: Command,
+      ) => {
+        await disablePodIdentity(contextOf(command), {
+          ...opts,
+          output: parseOutputFormat(opts.output),
+        });
+      },
+    );
 
   program
     .command('explain')
-    .description('explain why a pod gets, or does not get, a token: bindings, identities, assignments, scale set, NMI\'s answer')
+    .description(
+      "explain why a pod gets, or does not get, a token: bindings, identities, assignments, scale set, NMI's answer",
+    )
     .argument('<pod>', 'pod name')
     .option('-n, --namespace <namespace>', 'namespace of the pod', 'default')
-    .addOption(new Option('--mode <mode>', 'override the mode recorded by enable').choices(['standard', 'managed']))
-    .option('--skip-azure', 'do not ask ARM which identities the node\'s scale set has')
+    .addOption(
+      new Option('--mode <mode>', 'override the mode recorded by enable').choices([
+        'standard',
+        'managed',
+      ]),
+    )
+    .option('--skip-azure', "do not ask ARM which identities the node's scale set has")
     .addOption(outputOption())
-    .action(async (pod: string, opts: { namespace: string; mode?: string; skipAzure?: boolean; output: string }, command: Command) => {
-      await explainPod(contextOf(command), pod, { ...opts, output: parseOutputFormat(opts.output) });
-    });
+    .action(
+      async (
+        pod: string,
+        opts: { namespace: string; mode?: string; skipAzure?: boolean; output: string },
+        command: Command,
+      ) => {
+        await explainPod(contextOf(command), pod, {
+          ...opts,
+          output: parseOutputFormat(opts.output),
+        });
+      },
+    );
 
   return program;
 }

@@ -2,7 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TokenCredential } from '@azure/core-auth';
-import { startArmEmulator, startKubernetesEmulator, azureClientTlsOptions, type ArmEmulator, type KubernetesEmulator } from '@pod-identity/testkit';
+import {
+  startArmEmulator,
+  startKubernetesEmulator,
+  azureClientTlsOptions,
+  type ArmEmulator,
+  type KubernetesEmulator,
+} from '@pod-identity/testkit';
 import { runCli } from '@pod-identity/cli';
 import { podIdentityCrds, type CustomResourceDefinition } from '@pod-identity/core';
 
@@ -40,20 +46,27 @@ export interface CliSandbox {
  */
 export function emulatorCrds(): CustomResourceDefinition[] {
   return podIdentityCrds().map((crd) => {
-    for (const version of crd.spec.versions) delete version.schema.openAPIV3Schema.properties?.metadata;
+    for (const version of crd.spec.versions)
+      delete version.schema.openAPIV3Schema.properties?.metadata;
     return crd;
   });
 }
 
 const adminCredential: TokenCredential = {
-  getToken: () => Promise.resolve({ token: 'admin-token', expiresOnTimestamp: Date.now() + 3_600_000 }),
+  getToken: () =>
+    Promise.resolve({ token: 'admin-token', expiresOnTimestamp: Date.now() + 3_600_000 }),
 };
 
 /** Starts the sandbox; call `close()` after. */
 export async function startCliSandbox(): Promise<CliSandbox> {
   const kube = await startKubernetesEmulator();
   const arm = await startArmEmulator();
-  const scaleSet = arm.addScaleSet({ subscriptionId: SUBSCRIPTION, resourceGroup: NODE_GROUP, name: SCALE_SET, instanceCount: 2 });
+  const scaleSet = arm.addScaleSet({
+    subscriptionId: SUBSCRIPTION,
+    resourceGroup: NODE_GROUP,
+    name: SCALE_SET,
+    instanceCount: 2,
+  });
   for (const namespace of ['default', 'kube-system', 'my-app', 'other']) {
     kube.store.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
   }
@@ -68,7 +81,11 @@ export async function startCliSandbox(): Promise<CliSandbox> {
   const dir = mkdtempSync(join(tmpdir(), 'pod-identity-cli-'));
   const kubeconfigPath = join(dir, 'kubeconfig');
   writeFileSync(kubeconfigPath, kube.kubeconfigYaml);
-  const azure = { credential: adminCredential, endpoint: arm.url, ...azureClientTlsOptions(arm.certificateAuthority) };
+  const azure = {
+    credential: adminCredential,
+    endpoint: arm.url,
+    ...azureClientTlsOptions(arm.certificateAuthority),
+  };
   return {
     kube,
     arm,
@@ -86,7 +103,11 @@ export async function startCliSandbox(): Promise<CliSandbox> {
       return { code, stdout, stderr };
     },
     createIdentity(name, resourceGroup = 'identities') {
-      const info = arm.createUserAssignedIdentity({ subscriptionId: SUBSCRIPTION, resourceGroup, name });
+      const info = arm.createUserAssignedIdentity({
+        subscriptionId: SUBSCRIPTION,
+        resourceGroup,
+        name,
+      });
       return { id: info.id, clientId: info.clientId };
     },
     async close() {

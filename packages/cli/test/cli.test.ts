@@ -1,5 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startCliSandbox, NODE_GROUP, SCALE_SET, SUBSCRIPTION, type CliSandbox } from './cli-sandbox.js';
+import {
+  startCliSandbox,
+  NODE_GROUP,
+  SCALE_SET,
+  SUBSCRIPTION,
+  type CliSandbox,
+} from './cli-sandbox.js';
 
 const GROUP = 'aadpodidentity.k8s.io/v1';
 let sandbox: CliSandbox;
@@ -13,7 +19,9 @@ afterEach(async () => {
 
 const scaleSetId = `/subscriptions/${SUBSCRIPTION}/resourceGroups/${NODE_GROUP}/providers/Microsoft.Compute/virtualMachineScaleSets/${SCALE_SET}`;
 function scaleSetIdentityIds(): string[] {
-  return (sandbox.arm.getIdentityAssignment(scaleSetId)?.userAssigned ?? []).map((u) => u.resourceId.toLowerCase());
+  return (sandbox.arm.getIdentityAssignment(scaleSetId)?.userAssigned ?? []).map((u) =>
+    u.resourceId.toLowerCase(),
+  );
 }
 
 describe('pod-identity enable / disable', () => {
@@ -21,9 +29,16 @@ describe('pod-identity enable / disable', () => {
     const result = await sandbox.run('enable', '--mode', 'managed');
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('customresourcedefinition.apiextensions.k8s.io/azureidentities.aadpodidentity.k8s.io created');
+    expect(result.stdout).toContain(
+      'customresourcedefinition.apiextensions.k8s.io/azureidentities.aadpodidentity.k8s.io created',
+    );
     expect(result.stdout).toContain('pod identity enabled (managed mode)');
-    const exception = sandbox.kube.store.get({ apiVersion: GROUP, kind: 'AzurePodIdentityException', namespace: 'kube-system', name: 'aks-addon-exception' });
+    const exception = sandbox.kube.store.get({
+      apiVersion: GROUP,
+      kind: 'AzurePodIdentityException',
+      namespace: 'kube-system',
+      name: 'aks-addon-exception',
+    });
     expect(exception?.spec).toEqual({ podLabels: { 'kubernetes.azure.com/managedby': 'aks' } });
     const again = await sandbox.run('enable');
     expect(again.code).toBe(0);
@@ -34,7 +49,19 @@ describe('pod-identity enable / disable', () => {
   it('refuses to disable while pod identities exist, then disables', async () => {
     await sandbox.run('enable');
     const identity = sandbox.createIdentity('app-id');
-    expect((await sandbox.run('add', '-n', 'my-app', '--name', 'app', '--identity-resource-id', identity.id)).code).toBe(0);
+    expect(
+      (
+        await sandbox.run(
+          'add',
+          '-n',
+          'my-app',
+          '--name',
+          'app',
+          '--identity-resource-id',
+          identity.id,
+        )
+      ).code,
+    ).toBe(0);
     const refused = await sandbox.run('disable');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('error: 1 pod identities still exist: my-app/app');
@@ -43,7 +70,9 @@ describe('pod-identity enable / disable', () => {
     const disabled = await sandbox.run('disable', '--delete-crds');
     expect(disabled.code).toBe(0);
     expect(disabled.stdout).toContain('aks-addon-exception deleted');
-    expect(disabled.stdout).toContain('customresourcedefinition.apiextensions.k8s.io/azureidentities.aadpodidentity.k8s.io deleted');
+    expect(disabled.stdout).toContain(
+      'customresourcedefinition.apiextensions.k8s.io/azureidentities.aadpodidentity.k8s.io deleted',
+    );
   });
 });
 
@@ -54,28 +83,67 @@ describe('pod-identity add / list / delete', () => {
 
   it('creates the AzureIdentity with the client ID read from ARM, and its binding', async () => {
     const identity = sandbox.createIdentity('my-identity');
-    const result = await sandbox.run('add', '--namespace', 'my-app', '--name', 'my-pod-identity', '--identity-resource-id', identity.id, '--binding-selector', 'demo');
+    const result = await sandbox.run(
+      'add',
+      '--namespace',
+      'my-app',
+      '--name',
+      'my-pod-identity',
+      '--identity-resource-id',
+      identity.id,
+      '--binding-selector',
+      'demo',
+    );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain(`azureidentity.aadpodidentity.k8s.io/my-pod-identity created in namespace my-app (client ID ${identity.clientId})`);
-    const stored = sandbox.kube.store.get({ apiVersion: GROUP, kind: 'AzureIdentity', namespace: 'my-app', name: 'my-pod-identity' });
-    expect(stored?.spec).toMatchObject({ type: 0, resourceID: identity.id, clientID: identity.clientId });
-    const binding = sandbox.kube.store.get({ apiVersion: GROUP, kind: 'AzureIdentityBinding', namespace: 'my-app', name: 'my-pod-identity-binding' });
+    expect(result.stdout).toContain(
+      `azureidentity.aadpodidentity.k8s.io/my-pod-identity created in namespace my-app (client ID ${identity.clientId})`,
+    );
+    const stored = sandbox.kube.store.get({
+      apiVersion: GROUP,
+      kind: 'AzureIdentity',
+      namespace: 'my-app',
+      name: 'my-pod-identity',
+    });
+    expect(stored?.spec).toMatchObject({
+      type: 0,
+      resourceID: identity.id,
+      clientID: identity.clientId,
+    });
+    const binding = sandbox.kube.store.get({
+      apiVersion: GROUP,
+      kind: 'AzureIdentityBinding',
+      namespace: 'my-app',
+      name: 'my-pod-identity-binding',
+    });
     expect(binding?.spec).toMatchObject({ azureIdentity: 'my-pod-identity', selector: 'demo' });
     // Standard mode: MIC assigns; the CLI leaves the scale set alone.
     expect(scaleSetIdentityIds()).toEqual([]);
 
     const list = await sandbox.run('list', '-n', 'my-app');
-    expect(list.stdout).toMatch(/^NAMESPACE\s+NAME\s+TYPE\s+CLIENT-ID\s+BINDING-SELECTOR\s+RESOURCE-ID\n/);
-    expect(list.stdout).toMatch(new RegExp(`my-app\\s+my-pod-identity\\s+UserAssignedMSI\\s+${identity.clientId}\\s+demo\\s+`));
-    const json = JSON.parse((await sandbox.run('list', '-o', 'json')).stdout) as { identities: { metadata: { name: string } }[]; bindings: unknown[] };
+    expect(list.stdout).toMatch(
+      /^NAMESPACE\s+NAME\s+TYPE\s+CLIENT-ID\s+BINDING-SELECTOR\s+RESOURCE-ID\n/,
+    );
+    expect(list.stdout).toMatch(
+      new RegExp(
+        `my-app\\s+my-pod-identity\\s+UserAssignedMSI\\s+${identity.clientId}\\s+demo\\s+`,
+      ),
+    );
+    const json = JSON.parse((await sandbox.run('list', '-o', 'json')).stdout) as {
+      identities: { metadata: { name: string } }[];
+      bindings: unknown[];
+    };
     expect(json.identities.map((i) => i.metadata.name)).toEqual(['my-pod-identity']);
     expect(json.bindings).toHaveLength(1);
-    expect((await sandbox.run('list', '-o', 'yaml')).stdout).toContain('kind: AzureIdentityBinding');
+    expect((await sandbox.run('list', '-o', 'yaml')).stdout).toContain(
+      'kind: AzureIdentityBinding',
+    );
 
     const deleted = await sandbox.run('delete', '-n', 'my-app', '--name', 'my-pod-identity');
     expect(deleted.code).toBe(0);
-    expect(deleted.stdout).toContain('azureidentitybinding.aadpodidentity.k8s.io/my-pod-identity-binding deleted');
+    expect(deleted.stdout).toContain(
+      'azureidentitybinding.aadpodidentity.k8s.io/my-pod-identity-binding deleted',
+    );
     expect(sandbox.kube.store.list({ apiVersion: GROUP, kind: 'AzureIdentity' })).toEqual([]);
     expect((await sandbox.run('list')).stdout).toBe('no pod identities\n');
   });
@@ -83,27 +151,83 @@ describe('pod-identity add / list / delete', () => {
   it('in managed mode assigns the identity to the node scale set and removes it on delete', async () => {
     const first = sandbox.createIdentity('first');
     const second = sandbox.createIdentity('second');
-    expect((await sandbox.run('add', '-n', 'my-app', '--name', 'one', '--identity-resource-id', first.id, '--mode', 'managed')).stdout).toContain(
-      `identity assigned to scale set ${NODE_GROUP}/${SCALE_SET}`,
-    );
+    expect(
+      (
+        await sandbox.run(
+          'add',
+          '-n',
+          'my-app',
+          '--name',
+          'one',
+          '--identity-resource-id',
+          first.id,
+          '--mode',
+          'managed',
+        )
+      ).stdout,
+    ).toContain(`identity assigned to scale set ${NODE_GROUP}/${SCALE_SET}`);
     // The same Azure identity under a second name in another namespace.
-    expect((await sandbox.run('add', '-n', 'other', '--name', 'one-again', '--identity-resource-id', first.id, '--mode', 'managed')).code).toBe(0);
-    expect((await sandbox.run('add', '-n', 'my-app', '--name', 'two', '--identity-resource-id', second.id, '--mode', 'managed')).code).toBe(0);
-    expect(scaleSetIdentityIds().sort()).toEqual([first.id.toLowerCase(), second.id.toLowerCase()].sort());
+    expect(
+      (
+        await sandbox.run(
+          'add',
+          '-n',
+          'other',
+          '--name',
+          'one-again',
+          '--identity-resource-id',
+          first.id,
+          '--mode',
+          'managed',
+        )
+      ).code,
+    ).toBe(0);
+    expect(
+      (
+        await sandbox.run(
+          'add',
+          '-n',
+          'my-app',
+          '--name',
+          'two',
+          '--identity-resource-id',
+          second.id,
+          '--mode',
+          'managed',
+        )
+      ).code,
+    ).toBe(0);
+    expect(scaleSetIdentityIds().sort()).toEqual(
+      [first.id.toLowerCase(), second.id.toLowerCase()].sort(),
+    );
 
     // Still used by other/one-again: stays on the scale set.
     const kept = await sandbox.run('delete', '-n', 'my-app', '--name', 'one', '--mode', 'managed');
     expect(kept.stdout).not.toContain('removed from scale set');
     expect(scaleSetIdentityIds()).toContain(first.id.toLowerCase());
-    const removed = await sandbox.run('delete', '-n', 'other', '--name', 'one-again', '--mode', 'managed');
+    const removed = await sandbox.run(
+      'delete',
+      '-n',
+      'other',
+      '--name',
+      'one-again',
+      '--mode',
+      'managed',
+    );
     expect(removed.stdout).toContain(`identity removed from scale set ${NODE_GROUP}/${SCALE_SET}`);
     expect(scaleSetIdentityIds()).toEqual([second.id.toLowerCase()]);
   });
 
   it.each([
     [['--name', 'Bad_Name'], /--name: "Bad_Name" is not an RFC 1123 subdomain/],
-    [['--name', 'ok', '--binding-selector', 'no spaces'], /--binding-selector: "no spaces" is not a valid label value/],
-    [['--name', 'ok', '-n', 'Not_A_Namespace'], /--namespace: "Not_A_Namespace" is not a valid namespace/],
+    [
+      ['--name', 'ok', '--binding-selector', 'no spaces'],
+      /--binding-selector: "no spaces" is not a valid label value/,
+    ],
+    [
+      ['--name', 'ok', '-n', 'Not_A_Namespace'],
+      /--namespace: "Not_A_Namespace" is not a valid namespace/,
+    ],
   ])('refuses invalid input %j with exit code 2', async (extra, message) => {
     const identity = sandbox.createIdentity('x');
     const args = ['add', '-n', 'my-app', '--identity-resource-id', identity.id, ...extra];
@@ -114,14 +238,30 @@ describe('pod-identity add / list / delete', () => {
   });
 
   it('refuses a malformed resource ID with exit code 2', async () => {
-    const result = await sandbox.run('add', '-n', 'my-app', '--name', 'ok', '--identity-resource-id', '/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachines/v');
+    const result = await sandbox.run(
+      'add',
+      '-n',
+      'my-app',
+      '--name',
+      'ok',
+      '--identity-resource-id',
+      '/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachines/v',
+    );
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^error: --identity-resource-id: /);
   });
 
   it('refuses an identity ARM does not know', async () => {
     const missing = `/subscriptions/${SUBSCRIPTION}/resourceGroups/identities/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ghost`;
-    const result = await sandbox.run('add', '-n', 'my-app', '--name', 'ghost', '--identity-resource-id', missing);
+    const result = await sandbox.run(
+      'add',
+      '-n',
+      'my-app',
+      '--name',
+      'ghost',
+      '--identity-resource-id',
+      missing,
+    );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('error: identity ' + missing + ' not found in ARM');
     expect(sandbox.kube.store.list({ apiVersion: GROUP, kind: 'AzureIdentity' })).toEqual([]);
@@ -129,8 +269,28 @@ describe('pod-identity add / list / delete', () => {
 
   it('refuses a duplicate name and deleting what does not exist', async () => {
     const identity = sandbox.createIdentity('dup');
-    expect((await sandbox.run('add', '-n', 'my-app', '--name', 'dup', '--identity-resource-id', identity.id)).code).toBe(0);
-    const again = await sandbox.run('add', '-n', 'my-app', '--name', 'dup', '--identity-resource-id', identity.id);
+    expect(
+      (
+        await sandbox.run(
+          'add',
+          '-n',
+          'my-app',
+          '--name',
+          'dup',
+          '--identity-resource-id',
+          identity.id,
+        )
+      ).code,
+    ).toBe(0);
+    const again = await sandbox.run(
+      'add',
+      '-n',
+      'my-app',
+      '--name',
+      'dup',
+      '--identity-resource-id',
+      identity.id,
+    );
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('error: pod identity my-app/dup already exists');
     const missing = await sandbox.run('delete', '-n', 'my-app', '--name', 'nope');
@@ -148,9 +308,19 @@ describe('pod-identity add / list / delete', () => {
         spec: { type: 0, resourceID: identity.id, clientID: identity.clientId },
       });
     }
-    const result = await sandbox.run('add', '-n', 'my-app', '--name', 'one-too-many', '--identity-resource-id', identity.id);
+    const result = await sandbox.run(
+      'add',
+      '-n',
+      'my-app',
+      '--name',
+      'one-too-many',
+      '--identity-resource-id',
+      identity.id,
+    );
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('error: this cluster already has 200 pod identities; at most 200 are allowed per cluster');
+    expect(result.stderr).toContain(
+      'error: this cluster already has 200 pod identities; at most 200 are allowed per cluster',
+    );
   });
 });
 
@@ -160,18 +330,49 @@ describe('pod-identity exception', () => {
   });
 
   it('adds, updates, lists and deletes exceptions', async () => {
-    const added = await sandbox.run('exception', 'add', '-n', 'my-app', '--name', 'skip-me', '--pod-labels', 'app=legacy,tier=batch');
+    const added = await sandbox.run(
+      'exception',
+      'add',
+      '-n',
+      'my-app',
+      '--name',
+      'skip-me',
+      '--pod-labels',
+      'app=legacy,tier=batch',
+    );
     expect(added.code).toBe(0);
-    expect(added.stdout).toContain('azurepodidentityexception.aadpodidentity.k8s.io/skip-me created in namespace my-app (pod labels app=legacy,tier=batch)');
-    const updated = await sandbox.run('exception', 'update', '-n', 'my-app', '--name', 'skip-me', '--pod-labels', 'app=other');
+    expect(added.stdout).toContain(
+      'azurepodidentityexception.aadpodidentity.k8s.io/skip-me created in namespace my-app (pod labels app=legacy,tier=batch)',
+    );
+    const updated = await sandbox.run(
+      'exception',
+      'update',
+      '-n',
+      'my-app',
+      '--name',
+      'skip-me',
+      '--pod-labels',
+      'app=other',
+    );
     expect(updated.code).toBe(0);
-    expect(sandbox.kube.store.get({ apiVersion: GROUP, kind: 'AzurePodIdentityException', namespace: 'my-app', name: 'skip-me' })?.spec).toEqual({
+    expect(
+      sandbox.kube.store.get({
+        apiVersion: GROUP,
+        kind: 'AzurePodIdentityException',
+        namespace: 'my-app',
+        name: 'skip-me',
+      })?.spec,
+    ).toEqual({
       podLabels: { app: 'other' },
     });
     const list = await sandbox.run('exception', 'list');
-    expect(list.stdout).toMatch(/kube-system\s+aks-addon-exception\s+kubernetes\.azure\.com\/managedby=aks/);
+    expect(list.stdout).toMatch(
+      /kube-system\s+aks-addon-exception\s+kubernetes\.azure\.com\/managedby=aks/,
+    );
     expect(list.stdout).toMatch(/my-app\s+skip-me\s+app=other/);
-    expect((await sandbox.run('exception', 'delete', '-n', 'my-app', '--name', 'skip-me')).code).toBe(0);
+    expect(
+      (await sandbox.run('exception', 'delete', '-n', 'my-app', '--name', 'skip-me')).code,
+    ).toBe(0);
     const gone = await sandbox.run('exception', 'delete', '-n', 'my-app', '--name', 'skip-me');
     expect(gone.code).toBe(1);
     expect(gone.stderr).toContain('not found');
@@ -182,25 +383,72 @@ describe('pod-identity exception', () => {
     ['novalue', /"novalue" is not key=value/],
     ['bad key=v', /"bad key" is not a valid label key/],
   ])('refuses pod labels %j', async (labels, message) => {
-    const result = await sandbox.run('exception', 'add', '-n', 'my-app', '--name', 'x', '--pod-labels', labels);
+    const result = await sandbox.run(
+      'exception',
+      'add',
+      '-n',
+      'my-app',
+      '--name',
+      'x',
+      '--pod-labels',
+      labels,
+    );
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
   });
 
   it('refuses to update a missing exception and to add a duplicate', async () => {
-    expect((await sandbox.run('exception', 'update', '-n', 'my-app', '--name', 'nope', '--pod-labels', 'a=b')).code).toBe(1);
-    const dup = await sandbox.run('exception', 'add', '-n', 'kube-system', '--name', 'aks-addon-exception', '--pod-labels', 'a=b');
+    expect(
+      (
+        await sandbox.run(
+          'exception',
+          'update',
+          '-n',
+          'my-app',
+          '--name',
+          'nope',
+          '--pod-labels',
+          'a=b',
+        )
+      ).code,
+    ).toBe(1);
+    const dup = await sandbox.run(
+      'exception',
+      'add',
+      '-n',
+      'kube-system',
+      '--name',
+      'aks-addon-exception',
+      '--pod-labels',
+      'a=b',
+    );
     expect(dup.code).toBe(1);
     expect(dup.stderr).toContain('already exists');
   });
 
   it('enforces the limit of 200 exceptions per cluster', async () => {
     for (let i = 0; i < 199; i++) {
-      sandbox.kube.store.put({ apiVersion: GROUP, kind: 'AzurePodIdentityException', metadata: { name: `e-${i}`, namespace: 'other' }, spec: { podLabels: { a: 'b' } } });
+      sandbox.kube.store.put({
+        apiVersion: GROUP,
+        kind: 'AzurePodIdentityException',
+        metadata: { name: `e-${i}`, namespace: 'other' },
+        spec: { podLabels: { a: 'b' } },
+      });
     }
-    const result = await sandbox.run('exception', 'add', '-n', 'my-app', '--name', 'last', '--pod-labels', 'a=b');
+    const result = await sandbox.run(
+      'exception',
+      'add',
+      '-n',
+      'my-app',
+      '--name',
+      'last',
+      '--pod-labels',
+      'a=b',
+    );
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('this cluster already has 200 pod identity exceptions; at most 200 are allowed per cluster');
+    expect(result.stderr).toContain(
+      'this cluster already has 200 pod identity exceptions; at most 200 are allowed per cluster',
+    );
   });
 });
 
@@ -214,7 +462,7 @@ describe('kubectl-like conventions', () => {
     expect(unknown.stderr).toContain("unknown command 'frobnicate'");
     const badOutput = await sandbox.run('list', '-o', 'xml');
     expect(badOutput.code).toBe(2);
-    expect(badOutput.stderr).toContain("Allowed choices are table, json, yaml");
+    expect(badOutput.stderr).toContain('Allowed choices are table, json, yaml');
     const missing = await sandbox.run('add', '-n', 'x');
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("required option '--name <name>' not specified");
@@ -230,7 +478,9 @@ describe('kubectl-like conventions', () => {
     await sandbox.kube.close();
     const result = await sandbox.run('list');
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/error: list azureidentities: cannot reach the Kubernetes API at http:\/\/127\.0\.0\.1:\d+/);
+    expect(result.stderr).toMatch(
+      /error: list azureidentities: cannot reach the Kubernetes API at http:\/\/127\.0\.0\.1:\d+/,
+    );
     expect(result.stderr).toContain('hint: check --kubeconfig and --context');
     sandbox.kube = await (await import('@pod-identity/testkit')).startKubernetesEmulator();
   });
@@ -238,6 +488,8 @@ describe('kubectl-like conventions', () => {
   it('tells the administrator to enable pod identity when the CRDs are missing', async () => {
     const result = await sandbox.run('list');
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('hint: are the pod-identity CRDs installed? run `pod-identity enable`');
+    expect(result.stderr).toContain(
+      'hint: are the pod-identity CRDs installed? run `pod-identity enable`',
+    );
   });
 });

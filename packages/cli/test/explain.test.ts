@@ -1,6 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PodExplanation } from '@pod-identity/cli';
-import { startCliSandbox, NODE_GROUP, SCALE_SET, SUBSCRIPTION, type CliSandbox } from './cli-sandbox.js';
+import {
+  startCliSandbox,
+  NODE_GROUP,
+  SCALE_SET,
+  SUBSCRIPTION,
+  type CliSandbox,
+} from './cli-sandbox.js';
 
 const GROUP = 'aadpodidentity.k8s.io/v1';
 let sandbox: CliSandbox;
@@ -11,7 +17,21 @@ beforeEach(async () => {
   sandbox = await startCliSandbox();
   expect((await sandbox.run('enable')).code).toBe(0);
   identity = sandbox.createIdentity('my-identity');
-  expect((await sandbox.run('add', '-n', 'my-app', '--name', 'my-pod-identity', '--identity-resource-id', identity.id, '--binding-selector', 'demo')).code).toBe(0);
+  expect(
+    (
+      await sandbox.run(
+        'add',
+        '-n',
+        'my-app',
+        '--name',
+        'my-pod-identity',
+        '--identity-resource-id',
+        identity.id,
+        '--binding-selector',
+        'demo',
+      )
+    ).code,
+  ).toBe(0);
 });
 afterEach(async () => {
   await sandbox.close();
@@ -23,13 +43,17 @@ function putPod(name: string, labels: Record<string, string>, phase = 'Running')
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace: 'my-app', labels },
-    spec: { nodeName: (node.metadata as { name: string }).name, containers: [{ name: 'app', image: 'demo' }] },
+    spec: {
+      nodeName: (node.metadata as { name: string }).name,
+      containers: [{ name: 'app', image: 'demo' }],
+    },
     status: { phase, podIP: '127.0.10.5' },
   });
 }
 
 function putAssignment(pod: string, state: string): void {
-  const stored = (kind: string, name: string) => sandbox.kube.store.get({ apiVersion: GROUP, kind, namespace: 'my-app', name })!;
+  const stored = (kind: string, name: string) =>
+    sandbox.kube.store.get({ apiVersion: GROUP, kind, namespace: 'my-app', name })!;
   sandbox.kube.store.put({
     apiVersion: GROUP,
     kind: 'AzureAssignedIdentity',
@@ -57,34 +81,83 @@ describe('pod-identity explain', () => {
     putPod('demo', { aadpodidbinding: 'demo' });
     putAssignment('demo', 'Created');
     const e = await explain('demo', '-n', 'my-app');
-    expect(e.pod).toMatchObject({ namespace: 'my-app', name: 'demo', phase: 'Running', podIP: '127.0.10.5', selector: 'demo' });
+    expect(e.pod).toMatchObject({
+      namespace: 'my-app',
+      name: 'demo',
+      phase: 'Running',
+      podIP: '127.0.10.5',
+      selector: 'demo',
+    });
     expect(e.mode).toBe('standard');
-    expect(e.bindings).toEqual([{ namespace: 'my-app', name: 'my-pod-identity-binding', azureIdentity: 'my-pod-identity', selector: 'demo', identityExists: true }]);
+    expect(e.bindings).toEqual([
+      {
+        namespace: 'my-app',
+        name: 'my-pod-identity-binding',
+        azureIdentity: 'my-pod-identity',
+        selector: 'demo',
+        identityExists: true,
+      },
+    ]);
     expect(e.identities).toEqual([
-      { namespace: 'my-app', name: 'my-pod-identity', clientId: identity.clientId, resourceId: identity.id, onNodeScaleSet: `no (${SCALE_SET})` },
+      {
+        namespace: 'my-app',
+        name: 'my-pod-identity',
+        clientId: identity.clientId,
+        resourceId: identity.id,
+        onNodeScaleSet: `no (${SCALE_SET})`,
+      },
     ]);
     expect(e.assignedIdentities).toEqual([
-      { namespace: 'default', name: 'demo-my-app-my-pod-identity', identity: 'my-app/my-pod-identity', state: 'Created', node: 'node' },
+      {
+        namespace: 'default',
+        name: 'demo-my-app-my-pod-identity',
+        identity: 'my-app/my-pod-identity',
+        state: 'Created',
+        node: 'node',
+      },
     ]);
-    expect(e.nmi[0]).toMatchObject({ request: 'no identity named', answer: 'not yet (waiting for MIC: identity assigned)' });
+    expect(e.nmi[0]).toMatchObject({
+      request: 'no identity named',
+      answer: 'not yet (waiting for MIC: identity assigned)',
+    });
     expect(e.nmi[0]?.reason).toMatch(/^not-assigned: /);
   });
 
   it('shows a pod that gets a token once the identity is assigned and on the scale set', async () => {
     putPod('demo', { aadpodidbinding: 'demo' });
     putAssignment('demo', 'Assigned');
-    expect((await sandbox.run('add', '-n', 'other', '--name', 'put-on-vmss', '--identity-resource-id', identity.id, '--mode', 'managed')).code).toBe(0);
+    expect(
+      (
+        await sandbox.run(
+          'add',
+          '-n',
+          'other',
+          '--name',
+          'put-on-vmss',
+          '--identity-resource-id',
+          identity.id,
+          '--mode',
+          'managed',
+        )
+      ).code,
+    ).toBe(0);
     expect(sandbox.arm.getIdentityAssignment(scaleSetId)?.userAssigned).toHaveLength(1);
     const e = await explain('demo', '-n', 'my-app');
     expect(e.identities[0]?.onNodeScaleSet).toBe(`yes (${SCALE_SET})`);
     expect(e.nmi).toEqual([
       { request: 'no identity named', answer: 'token for my-app/my-pod-identity', reason: null },
-      { request: `client_id=${identity.clientId}`, answer: 'token for my-app/my-pod-identity', reason: null },
+      {
+        request: `client_id=${identity.clientId}`,
+        answer: 'token for my-app/my-pod-identity',
+        reason: null,
+      },
     ]);
     const table = await sandbox.run('explain', 'demo', '-n', 'my-app');
     expect(table.stdout).toContain('Pod:        my-app/demo (Running)');
     expect(table.stdout).toContain('Selector:   aadpodidbinding=demo');
-    expect(table.stdout).toMatch(/NMI would answer:\n\s+REQUEST\s+ANSWER\s+REASON\n\s+no identity named\s+token for my-app\/my-pod-identity/);
+    expect(table.stdout).toMatch(
+      /NMI would answer:\n\s+REQUEST\s+ANSWER\s+REASON\n\s+no identity named\s+token for my-app\/my-pod-identity/,
+    );
   });
 
   it('decides from bindings in managed mode, and says why a pod without the label gets nothing', async () => {
@@ -97,15 +170,38 @@ describe('pod-identity explain', () => {
     const plain = await explain('plain', '-n', 'my-app', '--mode', 'managed');
     expect(plain.pod.selector).toBeNull();
     expect(plain.bindings).toEqual([]);
-    expect(plain.nmi).toEqual([{ request: 'no identity named', answer: 'refused', reason: 'no-identity: no azure identity is bound to pod my-app/plain' }]);
+    expect(plain.nmi).toEqual([
+      {
+        request: 'no identity named',
+        answer: 'refused',
+        reason: 'no-identity: no azure identity is bound to pod my-app/plain',
+      },
+    ]);
   });
 
   it('names the exception that lets a pod reach IMDS directly', async () => {
-    expect((await sandbox.run('exception', 'add', '-n', 'my-app', '--name', 'legacy', '--pod-labels', 'app=legacy')).code).toBe(0);
+    expect(
+      (
+        await sandbox.run(
+          'exception',
+          'add',
+          '-n',
+          'my-app',
+          '--name',
+          'legacy',
+          '--pod-labels',
+          'app=legacy',
+        )
+      ).code,
+    ).toBe(0);
     putPod('old', { app: 'legacy', aadpodidbinding: 'demo' });
     const e = await explain('old', '-n', 'my-app');
     expect(e.exception).toEqual({ name: 'legacy', podLabels: 'app=legacy' });
-    expect(e.nmi[0]).toEqual({ request: 'no identity named', answer: "passed to the node's IMDS unchanged", reason: 'exception legacy' });
+    expect(e.nmi[0]).toEqual({
+      request: 'no identity named',
+      answer: "passed to the node's IMDS unchanged",
+      reason: 'exception legacy',
+    });
   });
 
   it('refuses a pod that does not exist', async () => {

@@ -16,7 +16,11 @@ describe('backoffDelayMs', () => {
 
 describe('resolveRetryOptions', () => {
   it('fills defaults and keeps given values', () => {
-    expect(resolveRetryOptions({ maxRetries: 3 })).toEqual({ maxRetries: 3, initialDelayMs: 1000, maxDelayMs: 30_000 });
+    expect(resolveRetryOptions({ maxRetries: 3 })).toEqual({
+      maxRetries: 3,
+      initialDelayMs: 1000,
+      maxDelayMs: 30_000,
+    });
   });
   it('rejects negative, non-finite and fractional retry counts', () => {
     expect(() => resolveRetryOptions({ initialDelayMs: -1 })).toThrow(RangeError);

@@ -26,7 +26,9 @@ export function resolveRetryOptions(options: RetryOptions = {}): ResolvedRetryOp
   const resolved = { ...DEFAULT_RETRY_OPTIONS, ...stripUndefined(options) };
   for (const [key, value] of Object.entries(resolved)) {
     if (!Number.isFinite(value) || value < 0) {
-      throw new RangeError(`retry.${key} must be a non-negative finite number, got ${String(value)}`);
+      throw new RangeError(
+        `retry.${key} must be a non-negative finite number, got ${String(value)}`,
+      );
     }
   }
   if (!Number.isInteger(resolved.maxRetries)) {
@@ -48,7 +50,11 @@ function stripUndefined(options: RetryOptions): RetryOptions {
  * @param options - resolved retry options
  * @param random - a number in [0, 1), e.g. `Math.random()`
  */
-export function backoffDelayMs(retry: number, options: ResolvedRetryOptions, random: number): number {
+export function backoffDelayMs(
+  retry: number,
+  options: ResolvedRetryOptions,
+  random: number,
+): number {
   const exponential = options.initialDelayMs * 2 ** Math.max(0, retry - 1);
   const capped = Math.min(options.maxDelayMs, exponential);
   return Math.round(capped * (0.5 + 0.5 * random));

@@ -4,7 +4,12 @@ import { IdentityNotAssignedError } from './errors/identity-not-assigned-error.j
 import { IdentityRefusedError } from './errors/identity-refused-error.js';
 import { TokenRequestError } from './errors/token-request-error.js';
 import { ImdsResponseError } from './errors/imds-response-error.js';
-import { imdsTokenBody, startScriptedImds, type ScriptedAnswer, type ScriptedImds } from '../test/scripted-imds.js';
+import {
+  imdsTokenBody,
+  startScriptedImds,
+  type ScriptedAnswer,
+  type ScriptedImds,
+} from '../test/scripted-imds.js';
 
 const ARM = 'https://management.azure.com/';
 const T0 = Date.UTC(2026, 0, 1);
@@ -46,8 +51,17 @@ const ok: ScriptedAnswer = { status: 200, body: imdsTokenBody('tok-1', EXPIRES) 
 describe('getToken', () => {
   it('sends the IMDS request shape: path, api-version, resource, client_id and Metadata: true', async () => {
     const server = await serve(ok);
-    const token = await getToken(ARM, { clientId: '00000000-0000-0000-0000-000000000001' }, { endpoint: server.endpoint });
-    expect(token).toEqual({ token: 'tok-1', expiresOnTimestamp: EXPIRES * 1000, resource: ARM, tokenType: 'Bearer' });
+    const token = await getToken(
+      ARM,
+      { clientId: '00000000-0000-0000-0000-000000000001' },
+      { endpoint: server.endpoint },
+    );
+    expect(token).toEqual({
+      token: 'tok-1',
+      expiresOnTimestamp: EXPIRES * 1000,
+      resource: ARM,
+      tokenType: 'Bearer',
+    });
     const [request] = server.requests;
     expect(request?.method).toBe('GET');
     expect(request?.url.pathname).toBe('/metadata/identity/oauth2/token');
@@ -61,14 +75,19 @@ describe('getToken', () => {
 
   it('names a resource ID msi_res_id and an object ID object_id', async () => {
     const server = await serve(ok);
-    const id = '/subscriptions/s/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/i';
+    const id =
+      '/subscriptions/s/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/i';
     await getToken(ARM, { resourceId: id }, { endpoint: server.endpoint });
     await getToken(ARM, { objectId: 'oid' }, { endpoint: server.endpoint });
     await getToken(ARM, undefined, { endpoint: server.endpoint });
     expect(server.requests[0]?.url.searchParams.get('msi_res_id')).toBe(id);
     expect(server.requests[1]?.url.searchParams.get('object_id')).toBe('oid');
     const bare = server.requests[2]!.url.searchParams;
-    expect([bare.has('client_id'), bare.has('msi_res_id'), bare.has('object_id')]).toEqual([false, false, false]);
+    expect([bare.has('client_id'), bare.has('msi_res_id'), bare.has('object_id')]).toEqual([
+      false,
+      false,
+      false,
+    ]);
   });
 
   it('turns a /.default scope into its resource', async () => {
@@ -79,23 +98,40 @@ describe('getToken', () => {
 
   it('reads the endpoint from AZURE_POD_IDENTITY_AUTHORITY_HOST when no option is given', async () => {
     const server = await serve(ok);
-    const token = await getToken(ARM, undefined, { env: { AZURE_POD_IDENTITY_AUTHORITY_HOST: server.endpoint } });
+    const token = await getToken(ARM, undefined, {
+      env: { AZURE_POD_IDENTITY_AUTHORITY_HOST: server.endpoint },
+    });
     expect(token.token).toBe('tok-1');
     expect(server.requests).toHaveLength(1);
   });
 
   it('rejects bad arguments before sending anything', async () => {
-    await expect(getToken('', undefined, { endpoint: 'http://127.0.0.1:1' })).rejects.toBeInstanceOf(TypeError);
+    await expect(
+      getToken('', undefined, { endpoint: 'http://127.0.0.1:1' }),
+    ).rejects.toBeInstanceOf(TypeError);
     await expect(
       getToken(ARM, { clientId: 'a', objectId: 'b' } as never, { endpoint: 'http://127.0.0.1:1' }),
     ).rejects.toThrow(/at most one of clientId, resourceId, objectId/);
-    await expect(getToken(ARM, { clientId: ' ' }, { endpoint: 'http://127.0.0.1:1' })).rejects.toThrow(/clientId must be/);
-    await expect(getToken(ARM, undefined, { endpoint: 'ftp://x' })).rejects.toThrow(/http or https/);
-    await expect(getToken(ARM, undefined, { endpoint: 'http://127.0.0.1:1', deadlineMs: 0 })).rejects.toBeInstanceOf(RangeError);
+    await expect(
+      getToken(ARM, { clientId: ' ' }, { endpoint: 'http://127.0.0.1:1' }),
+    ).rejects.toThrow(/clientId must be/);
+    await expect(getToken(ARM, undefined, { endpoint: 'ftp://x' })).rejects.toThrow(
+      /http or https/,
+    );
+    await expect(
+      getToken(ARM, undefined, { endpoint: 'http://127.0.0.1:1', deadlineMs: 0 }),
+    ).rejects.toBeInstanceOf(RangeError);
   });
 
   it('retries 404, 410, 429 and 5xx with exponential backoff and jitter, then succeeds', async () => {
-    const server = await serve(notFound, { status: 410 }, { status: 429 }, { status: 500 }, { status: 503 }, ok);
+    const server = await serve(
+      notFound,
+      { status: 410 },
+      { status: 429 },
+      { status: 500 },
+      { status: 503 },
+      ok,
+    );
     const clock = fakeClock();
     const token = await getToken(ARM, undefined, {
       endpoint: server.endpoint,
@@ -114,10 +150,20 @@ describe('getToken', () => {
     const low = fakeClock();
     const high = fakeClock();
     const first = await serve(notFound, notFound, ok);
-    await getToken(ARM, undefined, { endpoint: first.endpoint, now: low.now, sleep: low.sleep, random: () => 0 });
+    await getToken(ARM, undefined, {
+      endpoint: first.endpoint,
+      now: low.now,
+      sleep: low.sleep,
+      random: () => 0,
+    });
     await first.close();
     const second = await serve(notFound, notFound, ok);
-    await getToken(ARM, undefined, { endpoint: second.endpoint, now: high.now, sleep: high.sleep, random: () => 0.999999 });
+    await getToken(ARM, undefined, {
+      endpoint: second.endpoint,
+      now: high.now,
+      sleep: high.sleep,
+      random: () => 0.999999,
+    });
     expect(low.delays).toEqual([500, 1000]);
     expect(high.delays).toEqual([1000, 2000]);
   });
@@ -130,20 +176,29 @@ describe('getToken', () => {
       { status: 429, headers: { 'Retry-After': date } },
       ok,
     );
-    await getToken(ARM, undefined, { endpoint: server.endpoint, now: clock.now, sleep: clock.sleep, random: () => 0 });
+    await getToken(ARM, undefined, {
+      endpoint: server.endpoint,
+      now: clock.now,
+      sleep: clock.sleep,
+      random: () => 0,
+    });
     expect(clock.delays).toEqual([20_000, 7000]);
   });
 
   it('says the identity is still being assigned when 404 lasts until the deadline', async () => {
     const server = await serve(notFound);
     const clock = fakeClock();
-    const error = await getToken(ARM, { clientId: 'c' }, {
-      endpoint: server.endpoint,
-      now: clock.now,
-      sleep: clock.sleep,
-      random: () => 0.999999,
-      deadlineMs: 10_000,
-    }).catch((e: unknown) => e);
+    const error = await getToken(
+      ARM,
+      { clientId: 'c' },
+      {
+        endpoint: server.endpoint,
+        now: clock.now,
+        sleep: clock.sleep,
+        random: () => 0.999999,
+        deadlineMs: 10_000,
+      },
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(IdentityNotAssignedError);
     const typed = error as IdentityNotAssignedError;
     expect(typed.code).toBe('IDENTITY_NOT_ASSIGNED');
@@ -167,7 +222,9 @@ describe('getToken', () => {
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TokenRequestError);
     expect((error as TokenRequestError).retryable).toBe(true);
-    expect((error as TokenRequestError).message).toMatch(/retry after 120000 ms, past the deadline/);
+    expect((error as TokenRequestError).message).toMatch(
+      /retry after 120000 ms, past the deadline/,
+    );
     expect(server.requests).toHaveLength(1);
     expect(clock.delays).toEqual([]);
   });
@@ -184,21 +241,36 @@ describe('getToken', () => {
     expect(error).toBeInstanceOf(TokenRequestError);
     expect((error as TokenRequestError).attempts).toBe(3);
     expect((error as TokenRequestError).status).toBe(500);
-    expect((error as TokenRequestError).message).toContain('gave up after 3 attempts; last answer: 500 boom');
+    expect((error as TokenRequestError).message).toContain(
+      'gave up after 3 attempts; last answer: 500 boom',
+    );
   });
 
   it('says the identity was refused on 403, without retrying', async () => {
-    const server = await serve({ status: 403, body: 'pod default/demo may not use identity c\n', headers: { 'Content-Type': 'text/plain' } });
-    const error = await getToken(ARM, { clientId: 'c' }, { endpoint: server.endpoint }).catch((e: unknown) => e);
+    const server = await serve({
+      status: 403,
+      body: 'pod default/demo may not use identity c\n',
+      headers: { 'Content-Type': 'text/plain' },
+    });
+    const error = await getToken(ARM, { clientId: 'c' }, { endpoint: server.endpoint }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(IdentityRefusedError);
     expect((error as IdentityRefusedError).retryable).toBe(false);
-    expect((error as IdentityRefusedError).message).toContain('403 pod default/demo may not use identity c');
+    expect((error as IdentityRefusedError).message).toContain(
+      '403 pod default/demo may not use identity c',
+    );
     expect(server.requests).toHaveLength(1);
   });
 
   it('does not retry a 400 and keeps the IMDS error code', async () => {
-    const server = await serve({ status: 400, body: '{"error":"invalid_resource","error_description":"AADSTS50001"}' });
-    const error = await getToken(ARM, undefined, { endpoint: server.endpoint }).catch((e: unknown) => e);
+    const server = await serve({
+      status: 400,
+      body: '{"error":"invalid_resource","error_description":"AADSTS50001"}',
+    });
+    const error = await getToken(ARM, undefined, { endpoint: server.endpoint }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(TokenRequestError);
     expect((error as TokenRequestError).imdsError).toBe('invalid_resource');
     expect((error as TokenRequestError).retryable).toBe(false);
@@ -207,7 +279,9 @@ describe('getToken', () => {
 
   it('fails with a protocol error on a 200 that is not a token, never echoing the body', async () => {
     const server = await serve({ status: 200, body: '{"secret":"sensitive-value"}' });
-    const error = await getToken(ARM, undefined, { endpoint: server.endpoint }).catch((e: unknown) => e);
+    const error = await getToken(ARM, undefined, { endpoint: server.endpoint }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ImdsResponseError);
     expect((error as Error).message).not.toContain('sensitive-value');
   });
@@ -237,14 +311,19 @@ describe('getToken', () => {
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TokenRequestError);
     expect((error as TokenRequestError).status).toBeUndefined();
-    expect((error as TokenRequestError).message).toMatch(/cannot reach http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/);
+    expect((error as TokenRequestError).message).toMatch(
+      /cannot reach http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/,
+    );
     expect(retries).toHaveLength(2);
   });
 
   it('aborts a request in flight with the signal reason', async () => {
     const server = await serve({ status: 0, hang: true });
     const controller = new AbortController();
-    const pending = getToken(ARM, undefined, { endpoint: server.endpoint, abortSignal: controller.signal });
+    const pending = getToken(ARM, undefined, {
+      endpoint: server.endpoint,
+      abortSignal: controller.signal,
+    });
     await server.requestArrived(1);
     controller.abort(new Error('shutting down'));
     await expect(pending).rejects.toThrow('shutting down');
@@ -268,7 +347,9 @@ describe('getToken', () => {
 
   it('does not send when the signal is already aborted', async () => {
     const server = await serve(ok);
-    await expect(getToken(ARM, undefined, { endpoint: server.endpoint, abortSignal: AbortSignal.abort() })).rejects.toMatchObject({
+    await expect(
+      getToken(ARM, undefined, { endpoint: server.endpoint, abortSignal: AbortSignal.abort() }),
+    ).rejects.toMatchObject({
       name: 'AbortError',
     });
     expect(server.requests).toHaveLength(0);

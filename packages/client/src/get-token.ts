@@ -7,7 +7,11 @@ import { identityQuery, type IdentitySelector } from './identity-selector.js';
 import { IMDS_TOKEN_API_VERSION, IMDS_TOKEN_PATH, resolveImdsEndpoint } from './imds-endpoint.js';
 import { parseRetryAfterMs } from './retry-after.js';
 import { parseTokenResponse, type PodIdentityToken } from './parse-token-response.js';
-import { abortReason, sendMetadataRequest, type MetadataResponse } from './send-metadata-request.js';
+import {
+  abortReason,
+  sendMetadataRequest,
+  type MetadataResponse,
+} from './send-metadata-request.js';
 
 /** Options of {@link getToken}. */
 export interface GetTokenOptions {
@@ -111,7 +115,8 @@ export async function getToken(
     if (abortSignal?.aborted) throw abortReason(abortSignal);
     const remainingMs = deadlineAt - now();
     const timeoutSignal = AbortSignal.timeout(Math.max(1, Math.min(attemptTimeoutMs, remainingMs)));
-    const signal = abortSignal === undefined ? timeoutSignal : AbortSignal.any([abortSignal, timeoutSignal]);
+    const signal =
+      abortSignal === undefined ? timeoutSignal : AbortSignal.any([abortSignal, timeoutSignal]);
 
     let failure: Failure;
     try {
@@ -127,7 +132,10 @@ export async function getToken(
       if (abortSignal?.aborted) throw abortReason(abortSignal);
       if (PodIdentityError.is(error)) throw error;
       failure = timeoutSignal.aborted
-        ? { description: `no answer within ${Math.min(attemptTimeoutMs, remainingMs)} ms`, cause: error }
+        ? {
+            description: `no answer within ${Math.min(attemptTimeoutMs, remainingMs)} ms`,
+            cause: error,
+          }
         : { description: `cannot reach ${base.origin}: ${errorText(error)}`, cause: error };
     }
     if (failure.status !== undefined && !isRetryableStatus(failure.status)) {
@@ -190,7 +198,10 @@ function finalError(failure: Failure, resource: string, attempts: number, why: s
     );
   }
   const retryable = failure.status === undefined || isRetryableStatus(failure.status);
-  return new TokenRequestError(`no token for ${resource}: ${why}; last answer: ${last}`, { ...details, retryable });
+  return new TokenRequestError(`no token for ${resource}: ${why}; last answer: ${last}`, {
+    ...details,
+    retryable,
+  });
 }
 
 /** Describes a non-2xx answer: status, IMDS error code, description and `Retry-After`. */
@@ -215,7 +226,9 @@ function readErrorBody(response: MetadataResponse): { imdsError?: string; descri
       const { error, error_description: description } = parsed as Record<string, unknown>;
       return {
         ...(typeof error === 'string' ? { imdsError: error } : {}),
-        description: clip(typeof description === 'string' ? description : typeof error === 'string' ? error : text),
+        description: clip(
+          typeof description === 'string' ? description : typeof error === 'string' ? error : text,
+        ),
       };
     }
   } catch {
@@ -238,7 +251,9 @@ function errorText(error: unknown): string {
 
 function checkDuration(name: string, value: number): void {
   if (!Number.isFinite(value) || value <= 0) {
-    throw new RangeError(`${name} must be a positive finite number of milliseconds, got ${String(value)}`);
+    throw new RangeError(
+      `${name} must be a positive finite number of milliseconds, got ${String(value)}`,
+    );
   }
 }
 

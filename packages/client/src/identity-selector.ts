@@ -14,7 +14,9 @@ export type IdentitySelector =
  *
  * @throws TypeError when more than one selector is given or one is empty
  */
-export function identityQuery(identity: IdentitySelector | undefined): [string, string] | undefined {
+export function identityQuery(
+  identity: IdentitySelector | undefined,
+): [string, string] | undefined {
   if (identity === undefined) return undefined;
   const given = (
     [
@@ -24,7 +26,9 @@ export function identityQuery(identity: IdentitySelector | undefined): [string, 
     ] as const
   ).filter(([, , value]) => value !== undefined);
   if (given.length > 1) {
-    throw new TypeError(`give at most one of clientId, resourceId, objectId; got ${given.map(([name]) => name).join(', ')}`);
+    throw new TypeError(
+      `give at most one of clientId, resourceId, objectId; got ${given.map(([name]) => name).join(', ')}`,
+    );
   }
   const [entry] = given;
   if (entry === undefined) return undefined;

@@ -23,7 +23,11 @@ export function resolveImdsEndpoint(
 ): URL {
   const fromEnv = env[AUTHORITY_HOST_ENV];
   const source =
-    endpoint !== undefined ? 'endpoint option' : fromEnv !== undefined && fromEnv !== '' ? AUTHORITY_HOST_ENV : 'default';
+    endpoint !== undefined
+      ? 'endpoint option'
+      : fromEnv !== undefined && fromEnv !== ''
+        ? AUTHORITY_HOST_ENV
+        : 'default';
   const raw = endpoint ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : IMDS_DEFAULT_HOST);
   let url: URL;
   try {

@@ -7,7 +7,10 @@
  */
 
 export { getToken, resourceFromScope, type GetTokenOptions, type RetryEvent } from './get-token.js';
-export { PodIdentityCredential, type PodIdentityCredentialOptions } from './pod-identity-credential.js';
+export {
+  PodIdentityCredential,
+  type PodIdentityCredentialOptions,
+} from './pod-identity-credential.js';
 export { identityQuery, type IdentitySelector } from './identity-selector.js';
 export { parseTokenResponse, type PodIdentityToken } from './parse-token-response.js';
 export { parseRetryAfterMs } from './retry-after.js';

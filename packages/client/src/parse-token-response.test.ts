@@ -7,12 +7,20 @@ const R = 'https://management.azure.com/';
 
 describe('parseTokenResponse', () => {
   it('reads the IMDS shape: every number a string, expires_on in epoch seconds', () => {
-    const body = '{"access_token":"t","refresh_token":"","expires_in":"3599","expires_on":"1767229199","not_before":"1767225600","resource":"https://management.azure.com/","token_type":"Bearer"}';
-    expect(parseTokenResponse(body, NOW, R)).toEqual({ token: 't', expiresOnTimestamp: 1_767_229_199_000, resource: R, tokenType: 'Bearer' });
+    const body =
+      '{"access_token":"t","refresh_token":"","expires_in":"3599","expires_on":"1767229199","not_before":"1767225600","resource":"https://management.azure.com/","token_type":"Bearer"}';
+    expect(parseTokenResponse(body, NOW, R)).toEqual({
+      token: 't',
+      expiresOnTimestamp: 1_767_229_199_000,
+      resource: R,
+      tokenType: 'Bearer',
+    });
   });
 
   it('reads expires_on as a number of seconds', () => {
-    expect(parseTokenResponse('{"access_token":"t","expires_on":1767229199}', NOW, R).expiresOnTimestamp).toBe(1_767_229_199_000);
+    expect(
+      parseTokenResponse('{"access_token":"t","expires_on":1767229199}', NOW, R).expiresOnTimestamp,
+    ).toBe(1_767_229_199_000);
   });
 
   it('reads expires_on as a date string (App Service and Arc style)', () => {
@@ -23,16 +31,23 @@ describe('parseTokenResponse', () => {
   });
 
   it('falls back to now + expires_in', () => {
-    expect(parseTokenResponse('{"access_token":"t","expires_in":"60"}', NOW, R).expiresOnTimestamp).toBe(NOW + 60_000);
+    expect(
+      parseTokenResponse('{"access_token":"t","expires_in":"60"}', NOW, R).expiresOnTimestamp,
+    ).toBe(NOW + 60_000);
   });
 
   it('takes the primary token of an array (multi-tenant service principal)', () => {
-    const body = '[{"access_token":"primary","expires_on":"1767229199"},{"access_token":"aux","expires_on":"1767229199"}]';
+    const body =
+      '[{"access_token":"primary","expires_on":"1767229199"},{"access_token":"aux","expires_on":"1767229199"}]';
     expect(parseTokenResponse(body, NOW, R).token).toBe('primary');
   });
 
   it('uses the requested resource when none is echoed and keeps a client_id', () => {
-    const parsed = parseTokenResponse('{"access_token":"t","expires_in":1,"client_id":"cid"}', NOW, R);
+    const parsed = parseTokenResponse(
+      '{"access_token":"t","expires_in":1,"client_id":"cid"}',
+      NOW,
+      R,
+    );
     expect(parsed.resource).toBe(R);
     expect(parsed.clientId).toBe('cid');
   });

@@ -49,10 +49,17 @@ export function parseTokenResponse(
     throw new ImdsResponseError('token response has no access_token');
   }
   const expiresOnTimestamp = parseExpiry(record, nowMs);
-  const resource = typeof record.resource === 'string' && record.resource !== '' ? record.resource : requestedResource;
-  const tokenType = typeof record.token_type === 'string' && record.token_type !== '' ? record.token_type : 'Bearer';
+  const resource =
+    typeof record.resource === 'string' && record.resource !== ''
+      ? record.resource
+      : requestedResource;
+  const tokenType =
+    typeof record.token_type === 'string' && record.token_type !== ''
+      ? record.token_type
+      : 'Bearer';
   const result: PodIdentityToken = { token, expiresOnTimestamp, resource, tokenType };
-  if (typeof record.client_id === 'string' && record.client_id !== '') result.clientId = record.client_id;
+  if (typeof record.client_id === 'string' && record.client_id !== '')
+    result.clientId = record.client_id;
   return result;
 }
 
@@ -71,7 +78,11 @@ function parseExpiry(record: Record<string, unknown>, nowMs: number): number {
   }
   const expiresIn = record.expires_in;
   const seconds =
-    typeof expiresIn === 'number' ? expiresIn : typeof expiresIn === 'string' && /^\d+$/.test(expiresIn.trim()) ? Number(expiresIn.trim()) : Number.NaN;
+    typeof expiresIn === 'number'
+      ? expiresIn
+      : typeof expiresIn === 'string' && /^\d+$/.test(expiresIn.trim())
+        ? Number(expiresIn.trim())
+        : Number.NaN;
   if (Number.isFinite(seconds) && seconds >= 0) return nowMs + seconds * 1000;
   throw new ImdsResponseError('token response has neither expires_on nor expires_in');
 }

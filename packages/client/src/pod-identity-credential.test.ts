@@ -1,7 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isTokenCredential } from '@azure/core-auth';
 import { PodIdentityCredential } from './pod-identity-credential.js';
-import { imdsTokenBody, startScriptedImds, type ScriptedAnswer, type ScriptedImds } from '../test/scripted-imds.js';
+import {
+  imdsTokenBody,
+  startScriptedImds,
+  type ScriptedAnswer,
+  type ScriptedImds,
+} from '../test/scripted-imds.js';
 
 const NOW = Date.UTC(2026, 0, 1);
 const HOUR = 3_600_000;
@@ -15,16 +20,29 @@ async function serve(...script: ScriptedAnswer[]): Promise<ScriptedImds> {
   imds = await startScriptedImds(script);
   return imds;
 }
-const token = (name: string, expiresOnMs = NOW + HOUR): ScriptedAnswer => ({ status: 200, body: imdsTokenBody(name, expiresOnMs / 1000) });
+const token = (name: string, expiresOnMs = NOW + HOUR): ScriptedAnswer => ({
+  status: 200,
+  body: imdsTokenBody(name, expiresOnMs / 1000),
+});
 
 describe('PodIdentityCredential', () => {
   it('is a TokenCredential that maps a .default scope to its resource', async () => {
     const server = await serve(token('one'));
-    const credential = new PodIdentityCredential({ endpoint: server.endpoint, identity: { clientId: 'cid' } });
+    const credential = new PodIdentityCredential({
+      endpoint: server.endpoint,
+      identity: { clientId: 'cid' },
+    });
     expect(isTokenCredential(credential)).toBe(true);
     const access = await credential.getToken('https://management.azure.com/.default');
-    expect(access).toEqual({ token: 'one', expiresOnTimestamp: NOW + HOUR, refreshAfterTimestamp: NOW + HOUR - 300_000, tokenType: 'Bearer' });
-    expect(server.requests[0]?.url.searchParams.get('resource')).toBe('https://management.azure.com');
+    expect(access).toEqual({
+      token: 'one',
+      expiresOnTimestamp: NOW + HOUR,
+      refreshAfterTimestamp: NOW + HOUR - 300_000,
+      tokenType: 'Bearer',
+    });
+    expect(server.requests[0]?.url.searchParams.get('resource')).toBe(
+      'https://management.azure.com',
+    );
     expect(server.requests[0]?.url.searchParams.get('client_id')).toBe('cid');
   });
 
@@ -53,7 +71,9 @@ describe('PodIdentityCredential', () => {
   it('shares one request among concurrent callers', async () => {
     const server = await serve(token('shared'));
     const credential = new PodIdentityCredential({ endpoint: server.endpoint, now: () => NOW });
-    const results = await Promise.all([1, 2, 3, 4, 5].map(() => credential.getToken('https://vault.azure.net/.default')));
+    const results = await Promise.all(
+      [1, 2, 3, 4, 5].map(() => credential.getToken('https://vault.azure.net/.default')),
+    );
     expect(results.map((r) => r.token)).toEqual(['shared', 'shared', 'shared', 'shared', 'shared']);
     expect(server.requests).toHaveLength(1);
   });
@@ -62,9 +82,15 @@ describe('PodIdentityCredential', () => {
     const server = await serve({ status: 404 }, token('late'));
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const credential = new PodIdentityCredential({ endpoint: server.endpoint, now: () => NOW, sleep: () => gate });
+    const credential = new PodIdentityCredential({
+      endpoint: server.endpoint,
+      now: () => NOW,
+      sleep: () => gate,
+    });
     const controller = new AbortController();
-    const impatient = credential.getToken('https://vault.azure.net/.default', { abortSignal: controller.signal });
+    const impatient = credential.getToken('https://vault.azure.net/.default', {
+      abortSignal: controller.signal,
+    });
     const patient = credential.getToken('https://vault.azure.net/.default');
     await server.requestArrived(1);
     controller.abort();
@@ -81,12 +107,16 @@ describe('PodIdentityCredential', () => {
     now = NOW + HOUR - 60_000;
     expect((await credential.getToken('https://vault.azure.net/.default')).token).toBe('one');
     now = NOW + HOUR + 1;
-    await expect(credential.getToken('https://vault.azure.net/.default')).rejects.toMatchObject({ name: 'IdentityRefusedError' });
+    await expect(credential.getToken('https://vault.azure.net/.default')).rejects.toMatchObject({
+      name: 'IdentityRefusedError',
+    });
   });
 
   it('takes exactly one scope', async () => {
     const credential = new PodIdentityCredential({ endpoint: 'http://127.0.0.1:1' });
     await expect(credential.getToken([])).rejects.toThrow(/exactly one scope, got 0/);
-    await expect(credential.getToken(['a/.default', 'b/.default'])).rejects.toThrow(/exactly one scope, got 2/);
+    await expect(credential.getToken(['a/.default', 'b/.default'])).rejects.toThrow(
+      /exactly one scope, got 2/,
+    );
   });
 });

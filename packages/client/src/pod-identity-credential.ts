@@ -1,4 +1,8 @@
-import type { AccessToken, GetTokenOptions as CredentialGetTokenOptions, TokenCredential } from '@azure/core-auth';
+import type {
+  AccessToken,
+  GetTokenOptions as CredentialGetTokenOptions,
+  TokenCredential,
+} from '@azure/core-auth';
 import { getToken, resourceFromScope, type GetTokenOptions } from './get-token.js';
 import type { IdentitySelector } from './identity-selector.js';
 import type { PodIdentityToken } from './parse-token-response.js';
@@ -45,7 +49,9 @@ export class PodIdentityCredential implements TokenCredential {
   constructor(options: PodIdentityCredentialOptions = {}) {
     const { identity, refreshBeforeExpiryMs = 300_000, ...rest } = options;
     if (!Number.isFinite(refreshBeforeExpiryMs) || refreshBeforeExpiryMs < 0) {
-      throw new RangeError(`refreshBeforeExpiryMs must be a non-negative number, got ${String(refreshBeforeExpiryMs)}`);
+      throw new RangeError(
+        `refreshBeforeExpiryMs must be a non-negative number, got ${String(refreshBeforeExpiryMs)}`,
+      );
     }
     this.#identity = identity;
     this.#options = rest;
@@ -60,7 +66,10 @@ export class PodIdentityCredential implements TokenCredential {
    *   caller giving up does not fail others sharing the same request
    * @throws the errors of {@link getToken}; TypeError for zero or several scopes
    */
-  async getToken(scopes: string | string[], options: CredentialGetTokenOptions = {}): Promise<AccessToken> {
+  async getToken(
+    scopes: string | string[],
+    options: CredentialGetTokenOptions = {},
+  ): Promise<AccessToken> {
     const list = Array.isArray(scopes) ? scopes : [scopes];
     if (list.length !== 1 || list[0] === undefined) {
       throw new TypeError(`PodIdentityCredential takes exactly one scope, got ${list.length}`);
@@ -83,7 +92,11 @@ export class PodIdentityCredential implements TokenCredential {
       // A refresh that fails while the cached token is still valid is not the caller's problem yet.
       const stillValid = this.#cache.get(resource);
       const aborted = options.abortSignal?.aborted === true;
-      if (!aborted && stillValid !== undefined && (this.#options.now ?? Date.now)() < stillValid.expiresOnTimestamp) {
+      if (
+        !aborted &&
+        stillValid !== undefined &&
+        (this.#options.now ?? Date.now)() < stillValid.expiresOnTimestamp
+      ) {
         return toAccessToken(stillValid, this.#refreshBeforeExpiryMs);
       }
       throw error;

@@ -36,7 +36,9 @@ export function sendMetadataRequest(
 ): Promise<MetadataResponse> {
   const { abortSignal, localAddress } = options;
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return Promise.reject(new TypeError(`metadata endpoint must be http or https, got ${url.protocol}`));
+    return Promise.reject(
+      new TypeError(`metadata endpoint must be http or https, got ${url.protocol}`),
+    );
   }
   if (abortSignal?.aborted) return Promise.reject(abortReason(abortSignal));
   const transport = url.protocol === 'https:' ? https : http;
@@ -55,7 +57,9 @@ export function sendMetadataRequest(
         response.on('data', (chunk: Buffer) => {
           size += chunk.length;
           if (size > MAX_METADATA_BODY_BYTES) {
-            response.destroy(new Error(`metadata response larger than ${MAX_METADATA_BODY_BYTES} bytes`));
+            response.destroy(
+              new Error(`metadata response larger than ${MAX_METADATA_BODY_BYTES} bytes`),
+            );
             return;
           }
           chunks.push(chunk);
@@ -86,5 +90,8 @@ export function sendMetadataRequest(
 export function abortReason(signal: { reason?: unknown }): Error {
   const reason = signal.reason;
   if (reason instanceof Error) return reason;
-  return new DOMException(typeof reason === 'string' ? reason : 'The operation was aborted.', 'AbortError');
+  return new DOMException(
+    typeof reason === 'string' ? reason : 'The operation was aborted.',
+    'AbortError',
+  );
 }

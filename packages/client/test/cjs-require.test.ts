@@ -13,14 +13,18 @@ const requireFromHere = createRequire(import.meta.url);
 
 interface ClientCjs {
   getToken: (resource: string, identity?: unknown, options?: unknown) => Promise<{ token: string }>;
-  PodIdentityCredential: new (options?: unknown) => { getToken: (scope: string) => Promise<{ token: string }> };
+  PodIdentityCredential: new (options?: unknown) => {
+    getToken: (scope: string) => Promise<{ token: string }>;
+  };
   IdentityRefusedError: new (message: string, details: { attempts: number }) => Error;
 }
 
 describe('CommonJS build', () => {
   let imds: ScriptedImds;
   beforeAll(async () => {
-    imds = await startScriptedImds([{ status: 200, body: imdsTokenBody('cjs-token', 2_000_000_000) }]);
+    imds = await startScriptedImds([
+      { status: 200, body: imdsTokenBody('cjs-token', 2_000_000_000) },
+    ]);
   });
   afterAll(async () => {
     await imds.close();
@@ -32,9 +36,17 @@ describe('CommonJS build', () => {
 
   it('loads with require() and acquires a token', async () => {
     const client = requireFromHere(built) as ClientCjs;
-    expect((await client.getToken('https://management.azure.com/', undefined, { endpoint: imds.endpoint })).token).toBe('cjs-token');
+    expect(
+      (
+        await client.getToken('https://management.azure.com/', undefined, {
+          endpoint: imds.endpoint,
+        })
+      ).token,
+    ).toBe('cjs-token');
     const credential = new client.PodIdentityCredential({ endpoint: imds.endpoint });
-    expect((await credential.getToken('https://management.azure.com/.default')).token).toBe('cjs-token');
+    expect((await credential.getToken('https://management.azure.com/.default')).token).toBe(
+      'cjs-token',
+    );
   });
 
   it('throws errors that the ESM copy of core recognises', () => {

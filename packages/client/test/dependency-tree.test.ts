@@ -34,7 +34,9 @@ function productionTree(rootDir: string): Set<string> {
     const manifest = readManifest(dir);
     const required = [
       ...Object.keys(manifest.dependencies ?? {}),
-      ...Object.keys(manifest.peerDependencies ?? {}).filter((peer) => manifest.peerDependenciesMeta?.[peer]?.optional !== true),
+      ...Object.keys(manifest.peerDependencies ?? {}).filter(
+        (peer) => manifest.peerDependenciesMeta?.[peer]?.optional !== true,
+      ),
     ];
     for (const name of required) {
       if (seen.has(name)) continue;
@@ -47,7 +49,10 @@ function productionTree(rootDir: string): Set<string> {
 
 describe('@pod-identity/client dependency tree', () => {
   it('declares only core-auth and core as dependencies', () => {
-    expect(Object.keys(readManifest(packageDir).dependencies ?? {}).sort()).toEqual(['@azure/core-auth', '@pod-identity/core']);
+    expect(Object.keys(readManifest(packageDir).dependencies ?? {}).sort()).toEqual([
+      '@azure/core-auth',
+      '@pod-identity/core',
+    ]);
   });
 
   it('pulls in no Kubernetes, ARM, identity or HTTP-pipeline SDK', () => {
@@ -65,7 +70,10 @@ describe('@pod-identity/client dependency tree', () => {
     }
     // Beyond @azure/core-auth's own small tree, only core itself, which has no required dependency.
     const coreAuthTree = productionTree(findPackageDir('@azure/core-auth', packageDir));
-    expect([...tree].filter((name) => !coreAuthTree.has(name)).sort()).toEqual(['@azure/core-auth', '@pod-identity/core']);
+    expect([...tree].filter((name) => !coreAuthTree.has(name)).sort()).toEqual([
+      '@azure/core-auth',
+      '@pod-identity/core',
+    ]);
     expect(productionTree(findPackageDir('@pod-identity/core', packageDir)).size).toBe(0);
   });
 });

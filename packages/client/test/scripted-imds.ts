@@ -32,7 +32,11 @@ export interface ScriptedImds {
 }
 
 /** A token body as IMDS sends it: every numeric field a string, epoch seconds. */
-export function imdsTokenBody(token: string, expiresOnSeconds: number, resource = 'https://management.azure.com/'): string {
+export function imdsTokenBody(
+  token: string,
+  expiresOnSeconds: number,
+  resource = 'https://management.azure.com/',
+): string {
   return JSON.stringify({
     access_token: token,
     refresh_token: '',
@@ -45,7 +49,10 @@ export function imdsTokenBody(token: string, expiresOnSeconds: number, resource 
 }
 
 /** Starts the scripted endpoint on 127.0.0.1 with an ephemeral port. */
-export async function startScriptedImds(script: ScriptedAnswer[], host = '127.0.0.1'): Promise<ScriptedImds> {
+export async function startScriptedImds(
+  script: ScriptedAnswer[],
+  host = '127.0.0.1',
+): Promise<ScriptedImds> {
   const requests: ReceivedRequest[] = [];
   const waiters: { n: number; resolve: () => void }[] = [];
   const open = new Set<ServerResponse>();
@@ -59,7 +66,9 @@ export async function startScriptedImds(script: ScriptedAnswer[], host = '127.0.
     for (const waiter of waiters.filter((w) => w.n <= requests.length)) waiter.resolve();
     if (request.headers.metadata !== 'true') {
       response.writeHead(400, { 'Content-Type': 'application/json; charset=utf-8' });
-      response.end('{"error":"invalid_request","error_description":"Required metadata header not specified"}\n');
+      response.end(
+        '{"error":"invalid_request","error_description":"Required metadata header not specified"}\n',
+      );
       return;
     }
     const answer = script[Math.min(requests.length, script.length) - 1];

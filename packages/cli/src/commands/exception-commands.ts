@@ -1,6 +1,15 @@
-import { GROUP_VERSION, serializePodIdentityObject, type AzurePodIdentityException } from '@pod-identity/core';
+import {
+  GROUP_VERSION,
+  serializePodIdentityObject,
+  type AzurePodIdentityException,
+} from '@pod-identity/core';
 import { CliError } from '../cli-error.js';
-import { checkName, checkNamespace, parsePodLabels, type CommandContext } from '../command-context.js';
+import {
+  checkName,
+  checkNamespace,
+  parsePodLabels,
+  type CommandContext,
+} from '../command-context.js';
 import { formatData, formatTable, type OutputFormat } from '../output-format.js';
 
 /** At most this many pod identity exceptions per cluster, as AKS documents. */
@@ -18,21 +27,31 @@ export interface ExceptionOptions {
  * `pod-identity exception add`: creates an AzurePodIdentityException. Pods in its namespace that
  * carry every one of its labels reach IMDS directly, as if pod identity were not installed.
  */
-export async function addException(context: CommandContext, options: ExceptionOptions): Promise<void> {
+export async function addException(
+  context: CommandContext,
+  options: ExceptionOptions,
+): Promise<void> {
   checkNamespace(options.namespace);
   checkName(options.name);
   const podLabels = parsePodLabels(options.podLabels);
   const cluster = context.cluster();
   const all = await cluster.list('AzurePodIdentityException');
-  if (all.some((e) => e.metadata.namespace === options.namespace && e.metadata.name === options.name)) {
-    throw new CliError(`pod identity exception ${options.namespace}/${options.name} already exists`, {
-      hint: `change it with: pod-identity exception update --namespace ${options.namespace} --name ${options.name} --pod-labels ...`,
-    });
+  if (
+    all.some((e) => e.metadata.namespace === options.namespace && e.metadata.name === options.name)
+  ) {
+    throw new CliError(
+      `pod identity exception ${options.namespace}/${options.name} already exists`,
+      {
+        hint: `change it with: pod-identity exception update --namespace ${options.namespace} --name ${options.name} --pod-labels ...`,
+      },
+    );
   }
   if (all.length >= MAX_POD_IDENTITY_EXCEPTIONS) {
     throw new CliError(
       `this cluster already has ${all.length} pod identity exceptions; at most ${MAX_POD_IDENTITY_EXCEPTIONS} are allowed per cluster`,
-      { hint: 'delete exceptions that are no longer needed (pod-identity exception list, pod-identity exception delete)' },
+      {
+        hint: 'delete exceptions that are no longer needed (pod-identity exception list, pod-identity exception delete)',
+      },
     );
   }
   const exception: AzurePodIdentityException = {
@@ -46,7 +65,10 @@ export async function addException(context: CommandContext, options: ExceptionOp
 }
 
 /** `pod-identity exception update`: replaces an exception's pod labels. */
-export async function updateException(context: CommandContext, options: ExceptionOptions): Promise<void> {
+export async function updateException(
+  context: CommandContext,
+  options: ExceptionOptions,
+): Promise<void> {
   checkNamespace(options.namespace);
   checkName(options.name);
   const podLabels = parsePodLabels(options.podLabels);
@@ -68,23 +90,41 @@ export async function deleteException(
 ): Promise<void> {
   checkNamespace(options.namespace);
   checkName(options.name);
-  if (!(await context.cluster().delete('AzurePodIdentityException', options.namespace, options.name))) {
+  if (
+    !(await context.cluster().delete('AzurePodIdentityException', options.namespace, options.name))
+  ) {
     throw new CliError(`pod identity exception ${options.namespace}/${options.name} not found`);
   }
   if (options.output === 'table') {
-    context.stdout.write(`azurepodidentityexception.aadpodidentity.k8s.io/${options.name} deleted from namespace ${options.namespace}\n`);
+    context.stdout.write(
+      `azurepodidentityexception.aadpodidentity.k8s.io/${options.name} deleted from namespace ${options.namespace}\n`,
+    );
   } else {
-    context.stdout.write(formatData({ deleted: { namespace: options.namespace, name: options.name } }, options.output));
+    context.stdout.write(
+      formatData({ deleted: { namespace: options.namespace, name: options.name } }, options.output),
+    );
   }
 }
 
 /** `pod-identity exception list`. */
-export async function listExceptions(context: CommandContext, options: { namespace?: string; output: OutputFormat }): Promise<void> {
+export async function listExceptions(
+  context: CommandContext,
+  options: { namespace?: string; output: OutputFormat },
+): Promise<void> {
   if (options.namespace !== undefined) checkNamespace(options.namespace);
   const exceptions = await context.cluster().list('AzurePodIdentityException', options.namespace);
-  exceptions.sort((a, b) => `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace ?? ''}/${b.metadata.name}`));
+  exceptions.sort((a, b) =>
+    `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(
+      `${b.metadata.namespace ?? ''}/${b.metadata.name}`,
+    ),
+  );
   if (options.output !== 'table') {
-    context.stdout.write(formatData({ exceptions: exceptions.map((e) => serializePodIdentityObject(e)) }, options.output));
+    context.stdout.write(
+      formatData(
+        { exceptions: exceptions.map((e) => serializePodIdentityObject(e)) },
+        options.output,
+      ),
+    );
     return;
   }
   if (exceptions.length === 0) {
@@ -94,12 +134,21 @@ export async function listExceptions(context: CommandContext, options: { namespa
   context.stdout.write(
     formatTable(
       ['namespace', 'name', 'pod-labels'],
-      exceptions.map((e) => [e.metadata.namespace ?? '', e.metadata.name, formatLabels(e.spec.podLabels)]),
+      exceptions.map((e) => [
+        e.metadata.namespace ?? '',
+        e.metadata.name,
+        formatLabels(e.spec.podLabels),
+      ]),
     ),
   );
 }
 
-function report(context: CommandContext, output: OutputFormat, exception: AzurePodIdentityException, verb: string): void {
+function report(
+  context: CommandContext,
+  output: OutputFormat,
+  exception: AzurePodIdentityException,
+  verb: string,
+): void {
   if (output === 'table') {
     context.stdout.write(
       `azurepodidentityexception.aadpodidentity.k8s.io/${exception.metadata.name} ${verb} in namespace ${exception.metadata.namespace ?? ''} (pod labels ${formatLabels(exception.spec.podLabels)})\n`,

@@ -26,12 +26,37 @@ export interface ExplainOptions {
 
 /** Why a pod gets (or does not get) a token: everything `explain` found, as `-o json` prints it. */
 export interface PodExplanation {
-  pod: { namespace: string; name: string; phase: string; node: string; podIP: string; selector: string | null };
+  pod: {
+    namespace: string;
+    name: string;
+    phase: string;
+    node: string;
+    podIP: string;
+    selector: string | null;
+  };
   mode: 'standard' | 'managed';
   exception: { name: string; podLabels: string } | null;
-  bindings: { namespace: string; name: string; azureIdentity: string; selector: string; identityExists: boolean }[];
-  identities: { namespace: string; name: string; clientId: string; resourceId: string; onNodeScaleSet: string }[];
-  assignedIdentities: { namespace: string; name: string; identity: string; state: string; node: string }[];
+  bindings: {
+    namespace: string;
+    name: string;
+    azureIdentity: string;
+    selector: string;
+    identityExists: boolean;
+  }[];
+  identities: {
+    namespace: string;
+    name: string;
+    clientId: string;
+    resourceId: string;
+    onNodeScaleSet: string;
+  }[];
+  assignedIdentities: {
+    namespace: string;
+    name: string;
+    identity: string;
+    state: string;
+    node: string;
+  }[];
   nmi: { request: string; answer: string; reason: string | null }[];
 }
 
@@ -41,12 +66,18 @@ export interface PodExplanation {
  * is on the node's scale set (from ARM), and what NMI would answer (core's `authorize()`, the same
  * decision NMI makes) for a request naming no identity and for each identity by client ID.
  */
-export async function explainPod(context: CommandContext, podName: string, options: ExplainOptions): Promise<void> {
+export async function explainPod(
+  context: CommandContext,
+  podName: string,
+  options: ExplainOptions,
+): Promise<void> {
   checkNamespace(options.namespace);
   const cluster = context.cluster();
   const pod = await cluster.getPod(options.namespace, podName);
   if (pod === undefined) {
-    throw new CliError(`pod ${options.namespace}/${podName} not found`, { hint: 'pass the pod\'s namespace with -n' });
+    throw new CliError(`pod ${options.namespace}/${podName} not found`, {
+      hint: "pass the pod's namespace with -n",
+    });
   }
   const mode = await resolveMode(context, options.mode);
   const labels = pod.metadata?.labels ?? {};
@@ -59,17 +90,32 @@ export async function explainPod(context: CommandContext, podName: string, optio
   ]);
   // Standard mode: MIC matches bindings of every namespace (unless namespaced); managed: the pod's own.
   const bindings = allBindings.filter(
-    (b) => selector !== null && b.spec.selector === selector && (mode === 'standard' || b.metadata.namespace === options.namespace),
+    (b) =>
+      selector !== null &&
+      b.spec.selector === selector &&
+      (mode === 'standard' || b.metadata.namespace === options.namespace),
   );
   const boundIdentities: AzureIdentity[] = [];
   for (const binding of bindings) {
-    const identity = allIdentities.find((i) => i.metadata.namespace === binding.metadata.namespace && i.metadata.name === binding.spec.azureIdentity);
-    if (identity !== undefined && !boundIdentities.includes(identity)) boundIdentities.push(identity);
+    const identity = allIdentities.find(
+      (i) =>
+        i.metadata.namespace === binding.metadata.namespace &&
+        i.metadata.name === binding.spec.azureIdentity,
+    );
+    if (identity !== undefined && !boundIdentities.includes(identity))
+      boundIdentities.push(identity);
   }
-  const records = assigned.filter((r) => r.spec.pod === podName && r.spec.podNamespace === options.namespace);
+  const records = assigned.filter(
+    (r) => r.spec.pod === podName && r.spec.podNamespace === options.namespace,
+  );
 
   const nodeName = pod.spec?.nodeName ?? '';
-  const onScaleSet = await scaleSetMembership(context, nodeName, boundIdentities, options.skipAzure === true);
+  const onScaleSet = await scaleSetMembership(
+    context,
+    nodeName,
+    boundIdentities,
+    options.skipAzure === true,
+  );
 
   const authorizationPod = {
     namespace: options.namespace,
@@ -84,12 +130,17 @@ export async function explainPod(context: CommandContext, podName: string, optio
     bindings: (namespace) => allBindings.filter((b) => b.metadata.namespace === namespace),
     identities: (namespace) => allIdentities.filter((i) => i.metadata.namespace === namespace),
   };
-  const requests: { label: string; identity: RequestedIdentity }[] = [{ label: 'no identity named', identity: { kind: 'none' } }];
+  const requests: { label: string; identity: RequestedIdentity }[] = [
+    { label: 'no identity named', identity: { kind: 'none' } },
+  ];
   for (const identity of boundIdentities) {
     const clientId = identity.spec.clientID ?? '';
-    if (clientId !== '') requests.push({ label: `client_id=${clientId}`, identity: { kind: 'clientId', clientId } });
+    if (clientId !== '')
+      requests.push({ label: `client_id=${clientId}`, identity: { kind: 'clientId', clientId } });
   }
-  const nmi = requests.map(({ label, identity }) => describeDecision(label, authorize(authorizationPod, identity, view)));
+  const nmi = requests.map(({ label, identity }) =>
+    describeDecision(label, authorize(authorizationPod, identity, view)),
+  );
   const exception = findException(authorizationPod, exceptions);
 
   const explanation: PodExplanation = {
@@ -102,13 +153,19 @@ export async function explainPod(context: CommandContext, podName: string, optio
       selector,
     },
     mode,
-    exception: exception === undefined ? null : { name: exception.metadata.name, podLabels: formatLabels(exception.spec.podLabels) },
+    exception:
+      exception === undefined
+        ? null
+        : { name: exception.metadata.name, podLabels: formatLabels(exception.spec.podLabels) },
     bindings: bindings.map((b) => ({
       namespace: b.metadata.namespace ?? '',
       name: b.metadata.name,
       azureIdentity: b.spec.azureIdentity,
       selector: b.spec.selector,
-      identityExists: allIdentities.some((i) => i.metadata.namespace === b.metadata.namespace && i.metadata.name === b.spec.azureIdentity),
+      identityExists: allIdentities.some(
+        (i) =>
+          i.metadata.namespace === b.metadata.namespace && i.metadata.name === b.spec.azureIdentity,
+      ),
     })),
     identities: boundIdentities.map((i) => ({
       namespace: i.metadata.namespace ?? '',
@@ -130,18 +187,36 @@ export async function explainPod(context: CommandContext, podName: string, optio
   else context.stdout.write(formatData(explanation, options.output));
 }
 
-function describeDecision(request: string, decision: AuthorizationDecision): PodExplanation['nmi'][number] {
+function describeDecision(
+  request: string,
+  decision: AuthorizationDecision,
+): PodExplanation['nmi'][number] {
   switch (decision.kind) {
     case 'identity':
-      return { request, answer: `token for ${decision.identity.metadata.namespace ?? ''}/${decision.identity.metadata.name}`, reason: null };
+      return {
+        request,
+        answer: `token for ${decision.identity.metadata.namespace ?? ''}/${decision.identity.metadata.name}`,
+        reason: null,
+      };
     case 'object-id':
-      return { request, answer: `token of the candidate whose object ID is ${decision.objectId}`, reason: null };
+      return {
+        request,
+        answer: `token of the candidate whose object ID is ${decision.objectId}`,
+        reason: null,
+      };
     case 'exception':
-      return { request, answer: 'passed to the node\'s IMDS unchanged', reason: `exception ${decision.exception.metadata.name}` };
+      return {
+        request,
+        answer: "passed to the node's IMDS unchanged",
+        reason: `exception ${decision.exception.metadata.name}`,
+      };
     case 'deny':
       return {
         request,
-        answer: decision.waitFor === undefined ? 'refused' : `not yet (waiting for MIC: identity ${decision.waitFor})`,
+        answer:
+          decision.waitFor === undefined
+            ? 'refused'
+            : `not yet (waiting for MIC: identity ${decision.waitFor})`,
         reason: `${decision.reason}: ${decision.message}`,
       };
   }
@@ -170,17 +245,25 @@ async function scaleSetMembership(
   return (identity) => {
     const id = identity.spec.resourceID ?? '';
     if (id === '') return 'n/a (not a managed identity)';
-    return present.some((p) => isSameResourceId(p, id)) ? `yes (${scaleSet.name})` : `no (${scaleSet.name})`;
+    return present.some((p) => isSameResourceId(p, id))
+      ? `yes (${scaleSet.name})`
+      : `no (${scaleSet.name})`;
   };
 }
 
 /** The human-readable form of an explanation. */
 export function renderExplanation(e: PodExplanation): string {
   const lines: string[] = [];
-  lines.push(`Pod:        ${e.pod.namespace}/${e.pod.name} (${e.pod.phase}) on node ${e.pod.node || '<none>'}, IP ${e.pod.podIP || '<none>'}`);
-  lines.push(`Selector:   ${e.pod.selector === null ? `<none> (no ${POD_LABEL_KEY} label: no binding can match)` : `${POD_LABEL_KEY}=${e.pod.selector}`}`);
+  lines.push(
+    `Pod:        ${e.pod.namespace}/${e.pod.name} (${e.pod.phase}) on node ${e.pod.node || '<none>'}, IP ${e.pod.podIP || '<none>'}`,
+  );
+  lines.push(
+    `Selector:   ${e.pod.selector === null ? `<none> (no ${POD_LABEL_KEY} label: no binding can match)` : `${POD_LABEL_KEY}=${e.pod.selector}`}`,
+  );
   lines.push(`Mode:       ${e.mode}`);
-  lines.push(`Exception:  ${e.exception === null ? '<none>' : `${e.exception.name} (${e.exception.podLabels}): the pod reaches IMDS directly`}`);
+  lines.push(
+    `Exception:  ${e.exception === null ? '<none>' : `${e.exception.name} (${e.exception.podLabels}): the pod reaches IMDS directly`}`,
+  );
   lines.push('');
   lines.push('Bindings matched:');
   lines.push(
@@ -189,7 +272,12 @@ export function renderExplanation(e: PodExplanation): string {
       : indent(
           formatTable(
             ['namespace', 'name', 'azure-identity', 'selector'],
-            e.bindings.map((b) => [b.namespace, b.name, b.identityExists ? b.azureIdentity : `${b.azureIdentity} (missing)`, b.selector]),
+            e.bindings.map((b) => [
+              b.namespace,
+              b.name,
+              b.identityExists ? b.azureIdentity : `${b.azureIdentity} (missing)`,
+              b.selector,
+            ]),
           ),
         ),
   );
@@ -208,10 +296,22 @@ export function renderExplanation(e: PodExplanation): string {
   lines.push(
     e.assignedIdentities.length === 0
       ? `  <none>${e.mode === 'managed' ? ' (managed mode has none)' : ''}`
-      : indent(formatTable(['namespace', 'name', 'identity', 'state'], e.assignedIdentities.map((a) => [a.namespace, a.name, a.identity, a.state]))),
+      : indent(
+          formatTable(
+            ['namespace', 'name', 'identity', 'state'],
+            e.assignedIdentities.map((a) => [a.namespace, a.name, a.identity, a.state]),
+          ),
+        ),
   );
   lines.push('NMI would answer:');
-  lines.push(indent(formatTable(['request', 'answer', 'reason'], e.nmi.map((n) => [n.request, n.answer, n.reason ?? '']))));
+  lines.push(
+    indent(
+      formatTable(
+        ['request', 'answer', 'reason'],
+        e.nmi.map((n) => [n.request, n.answer, n.reason ?? '']),
+      ),
+    ),
+  );
   return `${lines.map((line) => line.replace(/\n$/, '')).join('\n')}\n`;
 }
 

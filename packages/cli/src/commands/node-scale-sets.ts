@@ -7,7 +7,10 @@ import type { ScaleSetRef } from '../azure-access.js';
  * are standalone VMs or have no provider ID are returned apart: pod identity's managed mode
  * supports scale-set node pools only (as AKS does).
  */
-export function nodeScaleSets(nodes: readonly V1Node[]): { scaleSets: ScaleSetRef[]; otherNodes: string[] } {
+export function nodeScaleSets(nodes: readonly V1Node[]): {
+  scaleSets: ScaleSetRef[];
+  otherNodes: string[];
+} {
   const scaleSets = new Map<string, ScaleSetRef>();
   const otherNodes: string[] = [];
   for (const node of nodes) {
@@ -23,7 +26,11 @@ export function nodeScaleSets(nodes: readonly V1Node[]): { scaleSets: ScaleSetRe
       otherNodes.push(name);
       continue;
     }
-    const ref = { subscriptionId: parsed.subscriptionId, resourceGroup: parsed.resourceGroup, name: parsed.scaleSet };
+    const ref = {
+      subscriptionId: parsed.subscriptionId,
+      resourceGroup: parsed.resourceGroup,
+      name: parsed.scaleSet,
+    };
     scaleSets.set(`${ref.subscriptionId}/${ref.resourceGroup}/${ref.name}`.toLowerCase(), ref);
   }
   return { scaleSets: [...scaleSets.values()], otherNodes };

@@ -9,7 +9,14 @@ import {
 } from '@pod-identity/core';
 import { readUserAssignedIdentity, setScaleSetIdentity } from '../azure-access.js';
 import { CliError } from '../cli-error.js';
-import { checkName, checkNamespace, checkSelector, resolveMode, usage, type CommandContext } from '../command-context.js';
+import {
+  checkName,
+  checkNamespace,
+  checkSelector,
+  resolveMode,
+  usage,
+  type CommandContext,
+} from '../command-context.js';
 import { formatData, formatTable, type OutputFormat } from '../output-format.js';
 import { nodeScaleSets } from './node-scale-sets.js';
 
@@ -35,14 +42,20 @@ export function bindingNameFor(identityName: string): string {
  * `pod-identity add`: validates, reads the identity's client ID from ARM, creates the AzureIdentity
  * and its AzureIdentityBinding, and in managed mode assigns the identity to every node scale set.
  */
-export async function addPodIdentity(context: CommandContext, options: AddPodIdentityOptions): Promise<void> {
+export async function addPodIdentity(
+  context: CommandContext,
+  options: AddPodIdentityOptions,
+): Promise<void> {
   checkNamespace(options.namespace);
   checkName(options.name);
   const selector = options.bindingSelector ?? options.name;
   checkSelector(selector);
   let resourceId = '';
   usage(() => {
-    resourceId = parseUserAssignedIdentityId(options.identityResourceId, '--identity-resource-id').id;
+    resourceId = parseUserAssignedIdentityId(
+      options.identityResourceId,
+      '--identity-resource-id',
+    ).id;
   });
   // A binding name longer than a subdomain allows would fail after the identity was created.
   checkName(bindingNameFor(options.name), '--name (with the -binding suffix)');
@@ -50,15 +63,24 @@ export async function addPodIdentity(context: CommandContext, options: AddPodIde
   const cluster = context.cluster();
   const mode = await resolveMode(context, options.mode);
   const all = await cluster.list('AzureIdentity');
-  if (all.some((identity) => identity.metadata.namespace === options.namespace && identity.metadata.name === options.name)) {
+  if (
+    all.some(
+      (identity) =>
+        identity.metadata.namespace === options.namespace &&
+        identity.metadata.name === options.name,
+    )
+  ) {
     throw new CliError(`pod identity ${options.namespace}/${options.name} already exists`, {
       hint: `delete it first: pod-identity delete --namespace ${options.namespace} --name ${options.name}`,
     });
   }
   if (all.length >= MAX_POD_IDENTITIES) {
-    throw new CliError(`this cluster already has ${all.length} pod identities; at most ${MAX_POD_IDENTITIES} are allowed per cluster`, {
-      hint: 'delete pod identities that are no longer used (pod-identity list, pod-identity delete)',
-    });
+    throw new CliError(
+      `this cluster already has ${all.length} pod identities; at most ${MAX_POD_IDENTITIES} are allowed per cluster`,
+      {
+        hint: 'delete pod identities that are no longer used (pod-identity list, pod-identity delete)',
+      },
+    );
   }
   const bindingName = bindingNameFor(options.name);
   if ((await cluster.get('AzureIdentityBinding', options.namespace, bindingName)) !== undefined) {
@@ -96,7 +118,9 @@ export async function addPodIdentity(context: CommandContext, options: AddPodIde
   if (mode === 'managed') {
     const { scaleSets, otherNodes } = nodeScaleSets(await cluster.listNodes());
     if (otherNodes.length > 0) {
-      context.stderr.write(`warning: nodes not in a scale set are not assigned identities: ${otherNodes.join(', ')}\n`);
+      context.stderr.write(
+        `warning: nodes not in a scale set are not assigned identities: ${otherNodes.join(', ')}\n`,
+      );
     }
     for (const scaleSet of scaleSets) {
       await setScaleSetIdentity(scaleSet, resourceId, true, azure, context.abortSignal);
@@ -105,14 +129,26 @@ export async function addPodIdentity(context: CommandContext, options: AddPodIde
   }
 
   if (options.output === 'table') {
-    context.stdout.write(`azureidentity.aadpodidentity.k8s.io/${options.name} created in namespace ${options.namespace} (client ID ${info.clientId})\n`);
-    context.stdout.write(`azureidentitybinding.aadpodidentity.k8s.io/${bindingName} created in namespace ${options.namespace} (selector ${selector})\n`);
-    for (const target of assigned) context.stdout.write(`identity assigned to scale set ${target}\n`);
-    context.stdout.write(`label pods with aadpodidbinding=${selector} to give them this identity\n`);
+    context.stdout.write(
+      `azureidentity.aadpodidentity.k8s.io/${options.name} created in namespace ${options.namespace} (client ID ${info.clientId})\n`,
+    );
+    context.stdout.write(
+      `azureidentitybinding.aadpodidentity.k8s.io/${bindingName} created in namespace ${options.namespace} (selector ${selector})\n`,
+    );
+    for (const target of assigned)
+      context.stdout.write(`identity assigned to scale set ${target}\n`);
+    context.stdout.write(
+      `label pods with aadpodidbinding=${selector} to give them this identity\n`,
+    );
   } else {
     context.stdout.write(
       formatData(
-        { mode, identity: serializePodIdentityObject(createdIdentity), binding: serializePodIdentityObject(createdBinding), assignedToScaleSets: assigned },
+        {
+          mode,
+          identity: serializePodIdentityObject(createdIdentity),
+          binding: serializePodIdentityObject(createdBinding),
+          assignedToScaleSets: assigned,
+        },
         options.output,
       ),
     );
@@ -132,7 +168,10 @@ export interface DeletePodIdentityOptions {
  * in managed mode also removes the identity from the node scale sets unless another pod identity
  * in the cluster still uses the same Azure identity.
  */
-export async function deletePodIdentity(context: CommandContext, options: DeletePodIdentityOptions): Promise<void> {
+export async function deletePodIdentity(
+  context: CommandContext,
+  options: DeletePodIdentityOptions,
+): Promise<void> {
   checkNamespace(options.namespace);
   checkName(options.name);
   const cluster = context.cluster();
@@ -143,14 +182,19 @@ export async function deletePodIdentity(context: CommandContext, options: Delete
       hint: `see what exists: pod-identity list --namespace ${options.namespace}`,
     });
   }
-  const bindings = (await cluster.list('AzureIdentityBinding', options.namespace)).filter((b) => b.spec.azureIdentity === options.name);
-  for (const binding of bindings) await cluster.delete('AzureIdentityBinding', options.namespace, binding.metadata.name);
+  const bindings = (await cluster.list('AzureIdentityBinding', options.namespace)).filter(
+    (b) => b.spec.azureIdentity === options.name,
+  );
+  for (const binding of bindings)
+    await cluster.delete('AzureIdentityBinding', options.namespace, binding.metadata.name);
   await cluster.delete('AzureIdentity', options.namespace, options.name);
 
   const removed: string[] = [];
   const resourceId = identity.spec.resourceID ?? '';
   if (mode === 'managed' && resourceId !== '') {
-    const stillUsed = (await cluster.list('AzureIdentity')).some((other) => isSameResourceId(other.spec.resourceID ?? '', resourceId));
+    const stillUsed = (await cluster.list('AzureIdentity')).some((other) =>
+      isSameResourceId(other.spec.resourceID ?? '', resourceId),
+    );
     if (!stillUsed) {
       const azure = await context.azure();
       const { scaleSets } = nodeScaleSets(await cluster.listNodes());
@@ -163,13 +207,25 @@ export async function deletePodIdentity(context: CommandContext, options: Delete
   }
   if (options.output === 'table') {
     for (const binding of bindings) {
-      context.stdout.write(`azureidentitybinding.aadpodidentity.k8s.io/${binding.metadata.name} deleted from namespace ${options.namespace}\n`);
+      context.stdout.write(
+        `azureidentitybinding.aadpodidentity.k8s.io/${binding.metadata.name} deleted from namespace ${options.namespace}\n`,
+      );
     }
-    context.stdout.write(`azureidentity.aadpodidentity.k8s.io/${options.name} deleted from namespace ${options.namespace}\n`);
-    for (const target of removed) context.stdout.write(`identity removed from scale set ${target}\n`);
+    context.stdout.write(
+      `azureidentity.aadpodidentity.k8s.io/${options.name} deleted from namespace ${options.namespace}\n`,
+    );
+    for (const target of removed)
+      context.stdout.write(`identity removed from scale set ${target}\n`);
   } else {
     context.stdout.write(
-      formatData({ mode, deleted: { identity: options.name, bindings: bindings.map((b) => b.metadata.name) }, removedFromScaleSets: removed }, options.output),
+      formatData(
+        {
+          mode,
+          deleted: { identity: options.name, bindings: bindings.map((b) => b.metadata.name) },
+          removedFromScaleSets: removed,
+        },
+        options.output,
+      ),
     );
   }
 }
@@ -182,14 +238,18 @@ export interface ListPodIdentitiesOptions {
 }
 
 /** `pod-identity list`: pod identities with their bindings' selectors; `-o json|yaml` gives the objects. */
-export async function listPodIdentities(context: CommandContext, options: ListPodIdentitiesOptions): Promise<void> {
+export async function listPodIdentities(
+  context: CommandContext,
+  options: ListPodIdentitiesOptions,
+): Promise<void> {
   if (options.namespace !== undefined) checkNamespace(options.namespace);
   const cluster = context.cluster();
   const [identities, bindings] = await Promise.all([
     cluster.list('AzureIdentity', options.namespace),
     cluster.list('AzureIdentityBinding', options.namespace),
   ]);
-  const key = (o: { metadata: { namespace?: string; name: string } }): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+  const key = (o: { metadata: { namespace?: string; name: string } }): string =>
+    `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
   identities.sort((a, b) => key(a).localeCompare(key(b)));
   bindings.sort((a, b) => key(a).localeCompare(key(b)));
   if (options.output !== 'table') {
@@ -205,12 +265,18 @@ export async function listPodIdentities(context: CommandContext, options: ListPo
     return;
   }
   if (identities.length === 0 && bindings.length === 0) {
-    context.stdout.write(`no pod identities${options.namespace === undefined ? '' : ` in namespace ${options.namespace}`}\n`);
+    context.stdout.write(
+      `no pod identities${options.namespace === undefined ? '' : ` in namespace ${options.namespace}`}\n`,
+    );
     return;
   }
   const rows = identities.map((identity) => {
     const selectors = bindings
-      .filter((b) => b.metadata.namespace === identity.metadata.namespace && b.spec.azureIdentity === identity.metadata.name)
+      .filter(
+        (b) =>
+          b.metadata.namespace === identity.metadata.namespace &&
+          b.spec.azureIdentity === identity.metadata.name,
+      )
       .map((b) => b.spec.selector);
     return [
       identity.metadata.namespace ?? '',
@@ -221,9 +287,18 @@ export async function listPodIdentities(context: CommandContext, options: ListPo
       identity.spec.resourceID ?? '',
     ];
   });
-  context.stdout.write(formatTable(['namespace', 'name', 'type', 'client-id', 'binding-selector', 'resource-id'], rows));
+  context.stdout.write(
+    formatTable(
+      ['namespace', 'name', 'type', 'client-id', 'binding-selector', 'resource-id'],
+      rows,
+    ),
+  );
   const orphans = bindings.filter(
-    (b) => !identities.some((i) => i.metadata.namespace === b.metadata.namespace && i.metadata.name === b.spec.azureIdentity),
+    (b) =>
+      !identities.some(
+        (i) =>
+          i.metadata.namespace === b.metadata.namespace && i.metadata.name === b.spec.azureIdentity,
+      ),
   );
   for (const binding of orphans) {
     context.stdout.write(
