@@ -69,6 +69,8 @@ export const RETRY_AFTER_SECONDS = 20;
 export class TokenBroker {
   readonly #options: TokenBrokerOptions;
   readonly #nodeSources = new Map<string, TokenSource>();
+  // Informer caches hand out the same object until it changes, so the key is computed once per version.
+  readonly #identityKeys = new WeakMap<AzureIdentity, string>();
 
   /** @param options - state, cache, policies */
   constructor(options: TokenBrokerOptions) {
@@ -155,7 +157,7 @@ export class TokenBroker {
     resource: string,
     abortSignal: AbortSignal,
   ): readonly AcquiredToken[] | Promise<readonly AcquiredToken[]> {
-    const key = tokenCacheKey(identityTokenKey(identity), resource);
+    const key = tokenCacheKey(this.#identityKey(identity), resource);
     const result = this.#options.cache.lookup(
       key,
       (signal) => this.#fetch(identity, resource, signal),
@@ -172,9 +174,18 @@ export class TokenBroker {
    * @param resource - the resource
    */
   peek(identity: AzureIdentity, resource: string): readonly AcquiredToken[] | undefined {
-    const tokens = this.#options.cache.peek(tokenCacheKey(identityTokenKey(identity), resource));
+    const tokens = this.#options.cache.peek(tokenCacheKey(this.#identityKey(identity), resource));
     if (tokens !== undefined) this.#options.metrics?.cacheRequests.inc({ result: 'hit' });
     return tokens;
+  }
+
+  #identityKey(identity: AzureIdentity): string {
+    let key = this.#identityKeys.get(identity);
+    if (key === undefined) {
+      key = identityTokenKey(identity);
+      this.#identityKeys.set(identity, key);
+    }
+    return key;
   }
 
   async #tokensOf(identity: AzureIdentity, resource: string, abortSignal: AbortSignal): Promise<BrokerOutcome> {
