@@ -1,0 +1,87 @@
+// The pod-identity-nmi command as the DaemonSet runs it, against the sandbox.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSandbox, type Sandbox } from '@pod-identity/testkit';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { call, installCrds } from './nmi-test-support.js';
+
+const cli = join(import.meta.dirname, '..', 'src', 'cli.ts');
+const hooks = join(import.meta.dirname, 'source-hooks.ts');
+let sandbox: Sandbox;
+let dir: string;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ nodeCount: 1, installCrds: false });
+  installCrds(sandbox);
+  dir = mkdtempSync(join(tmpdir(), 'nmi-cli-'));
+  writeFileSync(join(dir, 'kubeconfig'), sandbox.kubeconfigYaml);
+  writeFileSync(join(dir, 'kubelet'), 'KUBELET_FLAGS=--network-plugin=cni\n');
+  writeFileSync(join(dir, 'kubelet-kubenet'), 'KUBELET_FLAGS=--network-plugin=kubenet\n');
+});
+
+afterAll(async () => {
+  await sandbox.stop();
+});
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, host, () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => { resolve(port); });
+    });
+  });
+}
+
+function start(args: string[]) {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', hooks, cli, ...args], {
+    env: { ...process.env, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { child, exited, output: () => out };
+}
+
+it('starts with the chart’s flags, serves, and exits 0 on SIGTERM', async () => {
+  const node = sandbox.nodes[0]!;
+  const [port, probe, metrics] = await Promise.all([freePort(node.internalIp), freePort(node.internalIp), freePort(node.internalIp)]);
+  const nmi = start([
+    `--node=${node.name}`,
+    `--nmi-listen-address=${node.internalIp}`,
+    `--nmi-port=${String(port)}`,
+    `--http-probe-port=${String(probe)}`,
+    `--prometheus-port=${String(metrics)}`,
+    `--metadata-ip=${node.imds.host}`,
+    `--metadata-port=${String(node.imds.port)}`,
+    '--operation-mode=standard',
+    '--forceNamespaced=false',
+    '--MICNamespace=kube-system',
+    '--enableScaleFeatures=true',
+    '--metadata-header-required=true',
+    `--kubelet-config=${join(dir, 'kubelet')}`,
+    `--kubeconfig=${join(dir, 'kubeconfig')}`,
+    '--manage-iptables=false',
+  ]);
+  for (let i = 0; i < 400 && !nmi.output().includes('nmi started'); i += 1) await new Promise((r) => setTimeout(r, 25));
+  expect(nmi.output()).toContain('"msg":"nmi started"');
+  const probeAnswer = await call(`http://${node.internalIp}:${String(probe)}`, { path: '/healthz' });
+  expect(probeAnswer).toMatchObject({ status: 200, body: 'Active' });
+  const noHeader = await call(`http://${node.internalIp}:${String(port)}`, { path: '/metadata/identity/oauth2/token' });
+  expect(noHeader.status).toBe(400);
+  nmi.child.kill('SIGTERM');
+  expect(await nmi.exited).toBe(0);
+});
+
+it('refuses to run on kubenet unless allowed, and rejects bad flags with exit 2', async () => {
+  const kubenet = start(['--node=n', `--kubelet-config=${join(dir, 'kubelet-kubenet')}`, `--kubeconfig=${join(dir, 'kubeconfig')}`]);
+  expect(await kubenet.exited).toBe(1);
+  expect(kubenet.output()).toContain('AAD Pod Identity is not supported for Kubenet');
+  const bad = start(['--node=n', '--nmi-port=abc']);
+  expect(await bad.exited).toBe(2);
+  expect(bad.output()).toContain('--nmi-port takes a non-negative integer, got abc');
+});

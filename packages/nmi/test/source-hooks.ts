@@ -1,0 +1,14 @@
+// Lets a child Node process run this package's TypeScript sources directly (the CLI test): relative
+// `.js` imports resolve to the `.ts` files beside them.
+import { registerHooks } from 'node:module';
+
+registerHooks({
+  resolve(specifier, context, next) {
+    try {
+      return next(specifier, context);
+    } catch (error) {
+      if (specifier.startsWith('.') && specifier.endsWith('.js')) return next(`${specifier.slice(0, -3)}.ts`, context);
+      throw error;
+    }
+  },
+});
