@@ -558,10 +558,21 @@ export function kubernetesContractSuite(
         body: podBody('on-n2', { nodeName: 'node-2' }),
       });
       await core.createNamespacedPod({ namespace: ns, body: podBody('unscheduled') });
-      await core.patchNamespacedPodStatus(
-        { namespace: ns, name: 'on-n1', body: { status: { podIP: '10.244.1.7' } } },
+      const patched = await core.patchNamespacedPodStatus(
+        {
+          namespace: ns,
+          name: 'on-n1',
+          body: {
+            metadata: { labels: { probed: 'yes' } },
+            spec: { nodeName: 'elsewhere' },
+            status: { podIP: '10.244.1.7' },
+          },
+        },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       );
+      // pods/status keeps the spec but takes metadata changes (kube's pod status strategy).
+      expect(patched.spec?.nodeName).toBe('node-1');
+      expect(patched.metadata?.labels).toEqual({ probed: 'yes' });
       const onNode1 = await core.listPodForAllNamespaces({ fieldSelector: 'spec.nodeName=node-1' });
       expect(
         onNode1.items.filter((p) => p.metadata?.namespace === ns).map((p) => p.metadata?.name),

@@ -853,10 +853,19 @@ export class ApiServer {
     }
     let next: JsonObject;
     if (subresource === 'status') {
-      // The status endpoint changes only .status (kube's status strategies copy the rest from old).
+      // The status endpoint changes .status (kube's status strategies copy the spec from old).
       next = cloneJson(existing);
       if (incoming.status === undefined) delete next.status;
       else next.status = incoming.status;
+      if (!def.custom) {
+        // Built-in status strategies (pods, nodes, …) keep the old spec but take the new metadata,
+        // except owner references; custom resources' status writes ignore metadata entirely.
+        const nextMeta: JsonObject = {
+          ...metadataOf(incoming),
+          ownerReferences: metadataOf(existing).ownerReferences,
+        };
+        next.metadata = nextMeta;
+      }
     } else {
       next = incoming;
       if (def.statusSubresource) {
