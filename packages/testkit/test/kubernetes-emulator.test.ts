@@ -1,7 +1,9 @@
 /* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment -- client-node model classes are plain data holders; its documented usage passes object literals */
 import {
   ApiException,
+  ApiextensionsV1Api,
   AppsV1Api,
+  CustomObjectsApi,
   RbacAuthorizationV1Api,
   CoreV1Api,
   CoordinationV1Api,
@@ -467,6 +469,120 @@ describe('lifecycle and extra resources', () => {
       },
     });
     expect(role.metadata?.name).toBe('pod-identity:mic');
+  });
+});
+
+describe('custom resource definitions', () => {
+  const crd = (versions: { name: string; storage: boolean; extra?: boolean }[]) => ({
+    metadata: { name: 'things.example.com' },
+    spec: {
+      group: 'example.com',
+      scope: 'Namespaced' as const,
+      names: { plural: 'things', singular: 'thing', kind: 'Thing' },
+      versions: versions.map((v) => ({
+        name: v.name,
+        served: true,
+        storage: v.storage,
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            properties: {
+              spec: {
+                type: 'object',
+                properties: {
+                  a: { type: 'string' },
+                  ...(v.extra === true ? { b: { type: 'string' } } : {}),
+                },
+              },
+            },
+          },
+        },
+      })),
+    },
+  });
+
+  test('every served version serves the same objects; a schema update changes pruning', async () => {
+    kube = await startKubernetesEmulator();
+    const extensions = kube.kubeConfig.makeApiClient(ApiextensionsV1Api);
+    const custom = kube.kubeConfig.makeApiClient(CustomObjectsApi);
+    const created = await extensions.createCustomResourceDefinition({
+      body: crd([
+        { name: 'v1', storage: true },
+        { name: 'v1beta1', storage: false },
+      ]),
+    });
+    expect(created.status?.conditions?.find((c) => c.type === 'Established')?.status).toBe('True');
+    await custom.createNamespacedCustomObject({
+      group: 'example.com',
+      version: 'v1',
+      namespace: 'default',
+      plural: 'things',
+      body: {
+        apiVersion: 'example.com/v1',
+        kind: 'Thing',
+        metadata: { name: 't' },
+        spec: { a: 'x', b: 'pruned' },
+      },
+    });
+    const viaBeta = (await custom.getNamespacedCustomObject({
+      group: 'example.com',
+      version: 'v1beta1',
+      namespace: 'default',
+      plural: 'things',
+      name: 't',
+    })) as { apiVersion: string; spec: Record<string, string> };
+    expect(viaBeta.apiVersion).toBe('example.com/v1beta1');
+    expect(viaBeta.spec).toEqual({ a: 'x' });
+
+    const current = await extensions.readCustomResourceDefinition({ name: 'things.example.com' });
+    await extensions.replaceCustomResourceDefinition({
+      name: 'things.example.com',
+      body: { ...crd([{ name: 'v1', storage: true, extra: true }]), metadata: current.metadata },
+    });
+    const updated = (await custom.replaceNamespacedCustomObject({
+      group: 'example.com',
+      version: 'v1',
+      namespace: 'default',
+      plural: 'things',
+      name: 't',
+      body: {
+        apiVersion: 'example.com/v1',
+        kind: 'Thing',
+        metadata: { name: 't' },
+        spec: { a: 'x', b: 'kept' },
+      },
+    })) as { spec: Record<string, string> };
+    expect(updated.spec).toEqual({ a: 'x', b: 'kept' });
+    const beta = await statusOf(
+      custom.listNamespacedCustomObject({
+        group: 'example.com',
+        version: 'v1beta1',
+        namespace: 'default',
+        plural: 'things',
+      }),
+    );
+    expect(beta.code).toBe(404);
+  });
+
+  test('deleting a CRD ends the watches on its resources', async () => {
+    kube = await startKubernetesEmulator();
+    const extensions = kube.kubeConfig.makeApiClient(ApiextensionsV1Api);
+    await extensions.createCustomResourceDefinition({ body: crd([{ name: 'v1', storage: true }]) });
+    let done: unknown = 'pending';
+    await new Watch(kube.kubeConfig).watch(
+      '/apis/example.com/v1/things',
+      {},
+      () => undefined,
+      (err: unknown) => (done = err),
+    );
+    await waitFor(() => kube!.openWatchCount() === 1);
+    await extensions.deleteCustomResourceDefinition({ name: 'things.example.com' });
+    await waitFor(() => done !== 'pending');
+    expect(kube.openWatchCount()).toBe(0);
+    const gone = await statusOf(
+      extensions.readCustomResourceDefinition({ name: 'things.example.com' }),
+    );
+    expect(gone.code).toBe(404);
   });
 });
 
