@@ -37,6 +37,10 @@ function allows(role: RenderedObject, group: string, resource: string, verb: str
   );
 }
 
+function leaseRules(role: RenderedObject): unknown[] {
+  return rulesOf(role).filter((rule) => rule.resources.includes('leases'));
+}
+
 /** Every key/value of `selector` is a label of `labels`. */
 function selects(selector: Record<string, string>, labels: Record<string, string>): boolean {
   return Object.entries(selector).every(([key, value]) => labels[key] === value);
@@ -81,6 +85,8 @@ describe('standard mode with the default values', () => {
         'DaemonSet/kube-system/pod-identity-nmi',
         'Deployment/kube-system/pod-identity-mic',
         'PodDisruptionBudget/kube-system/pod-identity-mic',
+        'Role/kube-system/pod-identity-mic',
+        'RoleBinding/kube-system/pod-identity-mic',
         'ServiceAccount/kube-system/pod-identity-mic',
         'ServiceAccount/kube-system/pod-identity-nmi',
       ].sort(),
@@ -244,18 +250,41 @@ describe('standard mode with the default values', () => {
     }
   });
 
-  it('lets MIC hold its Lease and write assigned identities, and NMI read secrets', async () => {
+  it('lets MIC write assigned identities cluster-wide and NMI read secrets', async () => {
     const objects = await rendered;
     const mic = find(objects, 'ClusterRole', 'pod-identity-mic');
-    for (const verb of ['get', 'create', 'update']) {
-      expect(allows(mic, 'coordination.k8s.io', 'leases', verb)).toBe(true);
-    }
     for (const verb of ['create', 'update', 'delete']) {
       expect(allows(mic, 'aadpodidentity.k8s.io', 'azureassignedidentities', verb)).toBe(true);
     }
+    expect(allows(mic, 'coordination.k8s.io', 'leases', 'update')).toBe(false);
     const nmi = find(objects, 'ClusterRole', 'pod-identity-nmi');
     expect(allows(nmi, '', 'secrets', 'get')).toBe(true);
     expect(allows(nmi, 'aadpodidentity.k8s.io', 'azureassignedidentities', 'create')).toBe(false);
+  });
+
+  it('lets MIC hold only its own Lease, in its namespace, bound to its service account', async () => {
+    const objects = await rendered;
+    const role = find(objects, 'Role', 'pod-identity-mic');
+    expect(role.metadata.namespace).toBe('kube-system');
+    expect(leaseRules(role)).toEqual([
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+      {
+        apiGroups: ['coordination.k8s.io'],
+        resources: ['leases'],
+        resourceNames: ['aad-pod-identity-mic'],
+        verbs: ['get', 'update'],
+      },
+    ]);
+    const binding = find(objects, 'RoleBinding', 'pod-identity-mic');
+    expect(binding.metadata.namespace).toBe('kube-system');
+    expect(binding.roleRef).toEqual({
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'Role',
+      name: 'pod-identity-mic',
+    });
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'pod-identity-mic', namespace: 'kube-system' },
+    ]);
   });
 });
 
@@ -315,6 +344,33 @@ describe('values', () => {
     const objects = await renderChart({ releaseName: 'aad-pod-identity' });
     expect(find(objects, 'Deployment', 'aad-pod-identity-mic')).toBeDefined();
     expect(find(objects, 'DaemonSet', 'aad-pod-identity-nmi')).toBeDefined();
+  });
+
+  it('grants the Lease MIC is told to use, in the namespace it is told to use', async () => {
+    const objects = await renderChart({
+      namespace: 'kube-system',
+      values: { mic: { leaderElection: { name: 'my-lock', namespace: 'locks' } } },
+    });
+    const args = podOf(find(objects, 'Deployment', 'pod-identity-mic')).container.args;
+    expect(args).toEqual(
+      expect.arrayContaining([
+        '--leader-election-name=my-lock',
+        '--leader-election-namespace=locks',
+      ]),
+    );
+    const lock = find(objects, 'Role', 'pod-identity-mic-leader-election');
+    expect(lock.metadata.namespace).toBe('locks');
+    expect(leaseRules(lock)).toContainEqual(
+      expect.objectContaining({ resourceNames: ['my-lock'], verbs: ['get', 'update'] }),
+    );
+    expect(
+      find(objects, 'RoleBinding', 'pod-identity-mic-leader-election').metadata.namespace,
+    ).toBe('locks');
+    // The ledger ConfigMaps stay in MIC's own namespace, without the lease rules.
+    const own = find(objects, 'Role', 'pod-identity-mic');
+    expect(own.metadata.namespace).toBe('kube-system');
+    expect(leaseRules(own)).toEqual([]);
+    expect(allows(own, '', 'configmaps', 'update')).toBe(true);
   });
 
   it('passes the immutable identities as one comma-separated flag', async () => {

@@ -22,14 +22,19 @@ describe('one source for what the chart ships', () => {
     const standard = parseManifest(
       readFileSync(join(REPO_ROOT, 'deploy/manifests/standard.yaml'), 'utf8'),
     );
-    for (const component of ['mic', 'nmi']) {
-      const source = parse(
-        readFileSync(join(REPO_ROOT, `deploy/rbac/${component}-clusterrole.yaml`), 'utf8'),
-      ) as { rules: unknown[] };
+    const shipped = [
+      ['mic-clusterrole.yaml', 'ClusterRole'],
+      ['mic-role.yaml', 'Role'],
+      ['nmi-clusterrole.yaml', 'ClusterRole'],
+    ] as const;
+    for (const [file, kind] of shipped) {
+      const source = parse(readFileSync(join(REPO_ROOT, 'deploy/rbac', file), 'utf8')) as {
+        metadata: { labels: Record<string, string> };
+        rules: unknown[];
+      };
       expect(source.rules.length).toBeGreaterThan(0);
-      expect(find(standard, 'ClusterRole', `pod-identity-${component}`).rules).toEqual(
-        source.rules,
-      );
+      const component = source.metadata.labels['app.kubernetes.io/component'] ?? '';
+      expect(find(standard, kind, `pod-identity-${component}`).rules, file).toEqual(source.rules);
     }
   });
 });

@@ -1,7 +1,7 @@
 // Keeps the chart and the static manifests generated from their sources, so they never drift:
 //   1. copies deploy/crds/*.yaml (generated from core by `pnpm gen:crds`) into the chart's crds/;
-//   2. copies deploy/rbac/{mic,nmi}-clusterrole.yaml (the least-privilege roles the conformance tier
-//      proves) into the chart's files/rbac/, from which its ClusterRole templates take their rules;
+//   2. copies deploy/rbac/*.yaml (the least-privilege roles the conformance tier proves) into the
+//      chart's files/rbac/, from which its ClusterRole and Role templates take their rules;
 //   3. renders the chart with `helm template` into deploy/manifests/ (standard and managed mode).
 //
 // Usage: node scripts/deploy/render-manifests.ts [--check]
@@ -51,7 +51,8 @@ export interface GeneratedFile {
 
 const CRD_SOURCE_DIR = join(REPO_ROOT, 'deploy/crds');
 const RBAC_SOURCE_DIR = join(REPO_ROOT, 'deploy/rbac');
-const RBAC_COMPONENTS = ['mic', 'nmi'] as const;
+/** The roles the chart's templates read (templates/rbac.yaml). */
+const REQUIRED_ROLES = ['mic-clusterrole.yaml', 'mic-role.yaml', 'nmi-clusterrole.yaml'];
 
 function yamlFilesIn(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -70,13 +71,14 @@ export function chartInputs(): GeneratedFile[] {
     path: join(CHART_DIR, 'crds', name),
     content: readFileSync(join(CRD_SOURCE_DIR, name), 'utf8'),
   }));
-  for (const component of RBAC_COMPONENTS) {
-    const name = `${component}-clusterrole.yaml`;
-    const source = join(RBAC_SOURCE_DIR, name);
-    if (!existsSync(source)) throw new Error(`${relative(REPO_ROOT, source)} is missing`);
+  const roles = yamlFilesIn(RBAC_SOURCE_DIR);
+  for (const name of REQUIRED_ROLES) {
+    if (!roles.includes(name)) throw new Error(`deploy/rbac/${name} is missing`);
+  }
+  for (const name of roles) {
     files.push({
       path: join(CHART_DIR, 'files/rbac', name),
-      content: readFileSync(source, 'utf8'),
+      content: readFileSync(join(RBAC_SOURCE_DIR, name), 'utf8'),
     });
   }
   return files;
@@ -141,8 +143,9 @@ async function main(check: boolean): Promise<number> {
     console.log('chart inputs and deploy/manifests are up to date');
     return 0;
   }
-  // CRDs removed from deploy/crds must leave the chart too.
+  // CRDs and roles removed from their sources must leave the chart too.
   rmSync(join(CHART_DIR, 'crds'), { recursive: true, force: true });
+  rmSync(join(CHART_DIR, 'files/rbac'), { recursive: true, force: true });
   write(inputs);
   const manifests = await Promise.all(MANIFEST_VARIANTS.map((v) => renderVariant(v)));
   write(manifests);

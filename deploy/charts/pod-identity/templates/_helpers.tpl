@@ -65,12 +65,17 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if or (eq .Values.operationMode "managed") (eq (toString .Values.forceNamespaced) "true") -}}true{{- end -}}
 {{- end -}}
 
-{{/* A ClusterRole's rules from files/rbac/<component>-clusterrole.yaml, the copy of deploy/rbac. */}}
+{{/* The rules of files/rbac/<file> (a copy of deploy/rbac/<file>), as JSON. */}}
 {{- define "pod-identity.rbacRules" -}}
-{{- $file := printf "files/rbac/%s-clusterrole.yaml" .component -}}
-{{- $role := .context.Files.Get $file | fromYaml -}}
+{{- $path := printf "files/rbac/%s" .file -}}
+{{- $role := .context.Files.Get $path | fromYaml -}}
 {{- if not $role.rules -}}
-{{- fail (printf "%s has no rules: run `pnpm deploy:render` to copy deploy/rbac into the chart" $file) -}}
+{{- fail (printf "%s has no rules: run `pnpm gen:manifests` to copy deploy/rbac into the chart" $path) -}}
 {{- end -}}
 {{- $role.rules | toJson -}}
+{{- end -}}
+
+{{/* True (non-empty) when a rule is about coordination.k8s.io leases. */}}
+{{- define "pod-identity.isLeaseRule" -}}
+{{- if and (has "coordination.k8s.io" .apiGroups) (has "leases" .resources) -}}true{{- end -}}
 {{- end -}}
