@@ -397,7 +397,10 @@ export async function startKubernetesEmulator(
     tls === undefined
       ? createServer(listener)
       : createHttpsServer({ cert: tls.certificatePem, key: tls.privateKeyPem }, listener);
-  server.keepAliveTimeout = 5_000;
+  // client-node 2.0.1 builds a new undici Agent for every request to a cluster with TLS options
+  // (a CA or skipTLSVerify), so its connections are never reused; a short keep-alive makes undici
+  // close them right after each response instead of leaving hundreds of idle sockets per second.
+  server.keepAliveTimeout = 1_000;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
