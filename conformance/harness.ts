@@ -12,7 +12,7 @@
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync, rmSync } from 'node:fs';
 import {
   mkdtemp,
   readFile,
@@ -182,6 +182,28 @@ export async function locateKubeBinaries(): Promise<KubeBinaries> {
   return { kubeVersion, kubeApiServer, etcd, helmVersion, helm };
 }
 
+const dirPrefix = 'pod-identity-kube-';
+const ownerFile = 'owner.pid';
+
+/**
+ * Removes the directories of harnesses whose process is gone: one that was SIGKILLed could not clean
+ * up, and on tmpfs its etcd WAL (64 MB preallocated) would hold memory until reboot.
+ */
+async function sweepAbandonedDirs(root: string): Promise<void> {
+  for (const name of await readdir(root).catch(() => [])) {
+    if (!name.startsWith(dirPrefix)) continue;
+    const dir = join(root, name);
+    const pid = Number(await readFile(join(dir, ownerFile), 'utf8').catch(() => ''));
+    if (!Number.isSafeInteger(pid) || pid <= 0) continue; // not ours to judge (or still being created)
+    try {
+      process.kill(pid, 0);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH')
+        await rm(dir, { recursive: true, force: true });
+    }
+  }
+}
+
 async function scratchRoot(): Promise<string> {
   try {
     await access('/dev/shm', fsConstants.W_OK);
@@ -210,24 +232,50 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Children started by any harness in this process, killed synchronously if the process exits. */
+/** Children and temp dirs of any harness in this process, cleaned synchronously if the process exits. */
 const liveChildren = new Set<ChildProcess>();
+const liveDirs = new Set<string>();
 let exitHookInstalled = false;
-function track(child: ChildProcess): void {
-  liveChildren.add(child);
-  child.once('exit', () => liveChildren.delete(child));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    // A crashed or interrupted test run must not leave etcd or kube-apiserver behind.
-    process.once('exit', () => {
-      for (const c of liveChildren) c.kill('SIGKILL');
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // An interrupted or crashed test run (vitest exits on SIGINT without running teardown) must not
+  // leave etcd, kube-apiserver or their files behind. Only synchronous work runs in an exit hook.
+  const cleanUp = (): void => {
+    for (const c of liveChildren) c.kill('SIGKILL');
+    // Retries: a just-killed etcd may still be creating files in its data dir for a moment.
+    for (const dir of liveDirs)
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+  };
+  process.once('exit', cleanUp);
+  // A process killed by a signal it does not handle never emits 'exit' (vitest's main process on
+  // SIGTERM, for one): clean up, then let the signal do what it would have done.
+  for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      cleanUp();
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
     });
   }
 }
+function track(child: ChildProcess): void {
+  installExitHook();
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+}
+
+// util-linux's setpriv sets the child's parent-death signal before exec'ing it: if this process is
+// SIGKILLed (vitest kills busy workers that way), no hook runs, but the kernel still kills etcd and
+// kube-apiserver. Debian ships it in util-linux (essential); without it the hooks above must do.
+const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
 function spawnLogged(bin: string, args: readonly string[], logFile: string): ChildProcess {
   const log = createWriteStream(logFile);
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child =
+    setpriv === undefined
+      ? spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(setpriv, ['--pdeathsig', 'KILL', '--', bin, ...args], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   track(child);
@@ -465,7 +513,12 @@ export async function startRealCluster(
   const startTimeoutMs = options.startTimeoutMs ?? 120_000;
   // On tmpfs when there is one: etcd fsyncs every write, which is slow on a shared disk and buys
   // nothing for a throw-away cluster.
-  const dir = await mkdtemp(join(await scratchRoot(), 'pod-identity-kube-'));
+  const root = await scratchRoot();
+  await sweepAbandonedDirs(root);
+  const dir = await mkdtemp(join(root, dirPrefix));
+  installExitHook();
+  liveDirs.add(dir);
+  await writeFile(join(dir, ownerFile), String(process.pid));
   const children: ChildProcess[] = [];
   let stopped = false;
   const stop = async (): Promise<void> => {
@@ -474,6 +527,7 @@ export async function startRealCluster(
     // The API server first, so it does not spend its shutdown retrying a vanished etcd.
     for (const child of children.reverse()) await stopChild(child, 10_000);
     await rm(dir, { recursive: true, force: true });
+    liveDirs.delete(dir);
   };
 
   try {
