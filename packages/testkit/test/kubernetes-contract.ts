@@ -607,6 +607,37 @@ export function kubernetesContractSuite(
       }
     });
 
+    test('resourceVersionMatch=Exact lists the objects as they were at that version', async () => {
+      const ns = await freshNamespace();
+      await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'x1' } } });
+      const second = await core.createNamespacedConfigMap({
+        namespace: ns,
+        body: { metadata: { name: 'x2' }, data: { v: 'old' } },
+      });
+      const version = second.metadata?.resourceVersion;
+      await core.deleteNamespacedConfigMap({ namespace: ns, name: 'x1' });
+      await core.replaceNamespacedConfigMap({
+        namespace: ns,
+        name: 'x2',
+        body: { metadata: second.metadata, data: { v: 'new' } },
+      });
+      await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'x3' } } });
+      const then = await core.listNamespacedConfigMap({
+        namespace: ns,
+        resourceVersion: version,
+        resourceVersionMatch: 'Exact',
+      });
+      expect(then.metadata?.resourceVersion).toBe(version);
+      expect(then.items.map((i) => [i.metadata?.name, i.data?.v])).toEqual([
+        ['x1', undefined],
+        ['x2', 'old'],
+      ]);
+      const withoutVersion = await failure(
+        core.listNamespacedConfigMap({ namespace: ns, resourceVersionMatch: 'Exact' }),
+      );
+      expect(withoutVersion.code).toBe(422);
+    });
+
     test('limit/continue pages a consistent snapshot', async () => {
       const ns = await freshNamespace();
       for (const name of ['c1', 'c2', 'c3', 'c4', 'c5']) {

@@ -42,3 +42,36 @@ describe('ApiServer pod-by-node index', () => {
     expect(names(rest)).toEqual(['c', 'd']);
   });
 });
+
+describe('ApiServer exact-version lists', () => {
+  test('an Exact list is 410 Expired once its version is compacted, 504 for a future version', () => {
+    const store = new ObjectStore();
+    const api = new ApiServer(store);
+    const configMaps = api.resolve('', 'v1', 'configmaps')!;
+    api.create(configMaps, 'default', { metadata: { name: 'a' } });
+    const version = store.resourceVersion;
+    api.create(configMaps, 'default', { metadata: { name: 'b' } });
+    expect(
+      names(
+        api.list(configMaps, 'default', {
+          resourceVersion: String(version),
+          resourceVersionMatch: 'Exact',
+        }),
+      ),
+    ).toEqual(['a']);
+    store.compact();
+    const codeOf = (rv: number): number | undefined => {
+      try {
+        api.list(configMaps, 'default', {
+          resourceVersion: String(rv),
+          resourceVersionMatch: 'Exact',
+        });
+      } catch (error) {
+        return (error as { code?: number }).code;
+      }
+      return undefined;
+    };
+    expect(codeOf(version)).toBe(410);
+    expect(codeOf(store.resourceVersion + 10)).toBe(504);
+  });
+});

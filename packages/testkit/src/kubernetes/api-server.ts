@@ -42,6 +42,10 @@ export interface ListParameters {
   readonly fieldSelector?: string | undefined;
   readonly limit?: number | undefined;
   readonly continue?: string | undefined;
+  /** With `resourceVersionMatch=Exact`, the version to list at. */
+  readonly resourceVersion?: string | undefined;
+  /** `Exact` lists at `resourceVersion` (410 once compacted); `NotOlderThan` serves the latest. */
+  readonly resourceVersionMatch?: string | undefined;
 }
 
 /** The parts of `DeleteOptions` the emulator honours. */
@@ -176,6 +180,9 @@ function validateLabelsAndFinalizers(
   });
   return errors;
 }
+
+const expiredContinueMessage =
+  'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.';
 
 function podNodeName(pod: JsonObject): string {
   return asString(asObject(pod.spec)?.nodeName) ?? '';
@@ -324,11 +331,63 @@ export class ApiServer {
     let keys: readonly ObjectKey[] = this.#candidateKeys(def, scope, selection);
     let lookup = (k: ObjectKey): JsonObject | undefined =>
       this.store.get(def.storageKey, k.namespace, k.name);
-    if (params.continue !== undefined && params.continue !== '') {
+    const match = params.resourceVersionMatch ?? '';
+    if (match !== '') {
+      if (match !== 'Exact' && match !== 'NotOlderThan') {
+        throw invalidError({ group: 'meta.k8s.io', kind: 'ListOptions' }, '', [
+          {
+            type: 'FieldValueNotSupported',
+            field: 'resourceVersionMatch',
+            value: match,
+            detail: 'supported values: "Exact", "NotOlderThan", ""',
+          },
+        ]);
+      }
+      if ((params.resourceVersion ?? '') === '') {
+        throw invalidError({ group: 'meta.k8s.io', kind: 'ListOptions' }, '', [
+          {
+            type: 'FieldValueForbidden',
+            field: 'resourceVersionMatch',
+            detail: 'resourceVersionMatch is forbidden unless resourceVersion is provided',
+          },
+        ]);
+      }
+      if ((params.continue ?? '') !== '') {
+        throw invalidError({ group: 'meta.k8s.io', kind: 'ListOptions' }, '', [
+          {
+            type: 'FieldValueForbidden',
+            field: 'resourceVersionMatch',
+            detail: 'resourceVersionMatch is forbidden when continue is provided',
+          },
+        ]);
+      }
+    }
+    if (match === 'Exact') {
+      const exact = Number(params.resourceVersion);
+      if (!Number.isInteger(exact) || exact < 0) {
+        throw badRequestError(`invalid resource version: ${params.resourceVersion ?? ''}`);
+      }
+      listRv = exact;
+      ({ keys, lookup } = this.#snapshot(
+        def,
+        scope,
+        exact,
+        keys,
+        lookup,
+        'The resourceVersion for the provided list is too old.',
+      ));
+    } else if (params.continue !== undefined && params.continue !== '') {
       const token = decodeContinue(params.continue);
       listRv = token.rv;
       start = token.start;
-      ({ keys, lookup } = this.#snapshot(def, scope, token.rv, keys, lookup));
+      ({ keys, lookup } = this.#snapshot(
+        def,
+        scope,
+        token.rv,
+        keys,
+        lookup,
+        expiredContinueMessage,
+      ));
     }
     // Binary search for the first key after the continuation point.
     let lo = 0;
@@ -409,13 +468,18 @@ export class ApiServer {
     rv: number,
     keys: readonly ObjectKey[],
     lookup: (k: ObjectKey) => JsonObject | undefined,
+    expiredMessage: string,
   ): { keys: readonly ObjectKey[]; lookup: (k: ObjectKey) => JsonObject | undefined } {
-    const events = this.store.eventsAfter(def.storageKey, rv);
-    if (events === 'expired') {
-      throw expiredError(
-        'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+    if (rv > this.store.resourceVersion) {
+      // kube waits briefly for a future version, then gives up with 504 Timeout.
+      throw new ApiStatusError(
+        504,
+        'Timeout',
+        `Too large resource version: ${rv}, current: ${this.store.resourceVersion}`,
       );
     }
+    const events = this.store.eventsAfter(def.storageKey, rv);
+    if (events === 'expired') throw expiredError(expiredMessage);
     const before = new Map<string, { k: ObjectKey; obj: JsonObject | undefined }>();
     for (const event of events) {
       if (namespace !== undefined && event.namespace !== namespace) continue;

@@ -150,6 +150,8 @@ function listParams(query: URLSearchParams): ListParameters {
     fieldSelector: query.get('fieldSelector') ?? undefined,
     limit: intParam(query, 'limit'),
     continue: query.get('continue') ?? undefined,
+    resourceVersion: query.get('resourceVersion') ?? undefined,
+    resourceVersionMatch: query.get('resourceVersionMatch') ?? undefined,
   };
 }
 
