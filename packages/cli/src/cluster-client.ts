@@ -92,7 +92,8 @@ export function loadKubeConfig(
   return kubeConfig;
 }
 
-interface Parsed {
+/** The typed object of each pod-identity kind, as {@link ClusterClient} returns it. */
+export interface PodIdentityObjectsByKind {
   AzureIdentity: AzureIdentity;
   AzureIdentityBinding: AzureIdentityBinding;
   AzureAssignedIdentity: AzureAssignedIdentity;
@@ -120,7 +121,7 @@ function withMetadata(
   });
 }
 
-const parsers: { [K in CrdKind]: (input: unknown) => Parsed[K] } = {
+const parsers: { [K in CrdKind]: (input: unknown) => PodIdentityObjectsByKind[K] } = {
   AzureIdentity: parseAzureIdentity,
   AzureIdentityBinding: parseAzureIdentityBinding,
   AzureAssignedIdentity: parseAzureAssignedIdentity,
@@ -173,7 +174,10 @@ export class ClusterClient {
   }
 
   /** Lists objects of a pod-identity kind, in one namespace or (namespace undefined) all. */
-  async list<K extends CrdKind>(kind: K, namespace?: string): Promise<Parsed[K][]> {
+  async list<K extends CrdKind>(
+    kind: K,
+    namespace?: string,
+  ): Promise<PodIdentityObjectsByKind[K][]> {
     const { plural } = CrdKinds[kind];
     const list = (await this.#call(`list ${plural}`, () =>
       namespace === undefined
@@ -195,7 +199,7 @@ export class ClusterClient {
     kind: K,
     namespace: string,
     name: string,
-  ): Promise<Parsed[K] | undefined> {
+  ): Promise<PodIdentityObjectsByKind[K] | undefined> {
     const { plural } = CrdKinds[kind];
     const object: unknown = await this.#call(
       `get ${CrdKinds[kind].singular} ${namespace}/${name}`,
@@ -213,7 +217,7 @@ export class ClusterClient {
   }
 
   /** Creates an object (serialised with core's wire serialiser). */
-  async create<T extends Parsed[CrdKind]>(object: T): Promise<T> {
+  async create<T extends PodIdentityObjectsByKind[CrdKind]>(object: T): Promise<T> {
     const kind = object.kind;
     const { plural, singular } = CrdKinds[kind];
     const namespace = object.metadata.namespace ?? 'default';
@@ -232,7 +236,7 @@ export class ClusterClient {
   }
 
   /** Replaces an object; its `metadata.resourceVersion` guards against concurrent changes. */
-  async replace<T extends Parsed[CrdKind]>(object: T): Promise<T> {
+  async replace<T extends PodIdentityObjectsByKind[CrdKind]>(object: T): Promise<T> {
     const kind = object.kind;
     const { plural, singular } = CrdKinds[kind];
     const namespace = object.metadata.namespace ?? 'default';

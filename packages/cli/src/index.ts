@@ -21,6 +21,7 @@ export {
   SETTINGS_NAMESPACE,
   SETTINGS_CONFIG_MAP,
   type ClusterSettings,
+  type PodIdentityObjectsByKind,
   type KubeConfigSelection,
 } from './cluster-client.js';
 export {
