@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import {
   createServer,
   type IncomingMessage,
@@ -137,6 +138,13 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   }
 }
 
+// Compares in constant time, as credential checks should; a missing header never matches.
+function authorized(header: string | undefined, expected: Buffer): boolean {
+  if (header === undefined) return false;
+  const given = Buffer.from(header);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
 function intParam(query: URLSearchParams, key: string): number | undefined {
   const raw = query.get(key);
   if (raw === null || raw === '') return undefined;
@@ -210,6 +218,9 @@ export async function startKubernetesEmulator(
   const shutdown = new AbortController();
   let serverAddress = '';
   const minor = options.kubernetesMinorVersion ?? 33;
+
+  const expectedAuthorization =
+    options.token === undefined ? undefined : Buffer.from(`Bearer ${options.token}`);
 
   api.onResourceRemoved = (storageKey) => {
     for (const watch of [...watches.keys()]) if (watch.storageKey === storageKey) watch.stop();
@@ -315,15 +326,24 @@ export async function startKubernetesEmulator(
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (options.token !== undefined && req.headers.authorization !== `Bearer ${options.token}`) {
+    if (
+      expectedAuthorization !== undefined &&
+      !authorized(req.headers.authorization, expectedAuthorization)
+    ) {
+      req.resume();
       sendJson(res, 401, statusObject(401, 'Unauthorized', 'Unauthorized'));
       return;
     }
     const url = new URL(req.url ?? '/', 'http://emulator');
-    const segments = url.pathname
-      .split('/')
-      .filter((s) => s !== '')
-      .map(decodeURIComponent);
+    let segments: string[];
+    try {
+      segments = url.pathname
+        .split('/')
+        .filter((s) => s !== '')
+        .map(decodeURIComponent);
+    } catch {
+      throw badRequestError(`malformed request path: ${url.pathname}`);
+    }
     const method = req.method ?? 'GET';
     if (segments.length === 1 && ['healthz', 'readyz', 'livez'].includes(segments[0] ?? '')) {
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('ok');

@@ -141,7 +141,10 @@ export function requestVerb(
   if (r.name === undefined) {
     if (method === 'GET') return watching ? 'watch' : 'list';
     if (method === 'POST' && (r.namespace !== undefined || !r.def.namespaced)) return 'create';
-    if (method === 'DELETE') return 'deletecollection';
+    // Collections of namespaced resources are created and deleted per namespace only.
+    if (method === 'DELETE' && (r.namespace !== undefined || !r.def.namespaced)) {
+      return 'deletecollection';
+    }
     return undefined;
   }
   if (r.subresource !== undefined) {
