@@ -11,6 +11,7 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSandbox, type Sandbox } from '@pod-identity/testkit';
@@ -235,5 +236,113 @@ describe('the NMI container of the chart, managed mode', () => {
     });
     expect(code).not.toBe(0);
     expect(nmi.daemon.output()).toContain('forceNamespaced');
+  });
+});
+
+/** PATCH to the sandbox's ARM over https, as `az vmss identity assign` would (any bearer passes). */
+function armPatch(url: string, body: unknown): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      url,
+      {
+        method: 'PATCH',
+        ca: sandbox.caPem,
+        headers: { authorization: 'Bearer admin', 'content-type': 'application/json' },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          resolve(res.statusCode ?? 0);
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+describe('the NMI container of the chart, managed mode, serving a pod', () => {
+  let nmi: Awaited<ReturnType<typeof startChartNmi>>;
+
+  beforeAll(async () => {
+    nmi = await startChartNmi(['ci/managed-values.yaml']);
+    await until('NMI to be active', nmi.daemon, async () => {
+      const res = await httpGet(`http://127.0.0.1:${String(nmi.probePort)}/healthz`);
+      return res.body === 'Active' ? true : undefined;
+    });
+  });
+
+  afterAll(async () => {
+    await nmi.daemon.stop();
+  });
+
+  it('gives a pod the token of an identity bound in its namespace and assigned by hand', async () => {
+    const node = sandbox.nodes[0]!;
+    const identity = sandbox.createIdentity('managed');
+    // Managed mode has no MIC: the administrator assigns the identity to the scale set.
+    const status = await armPatch(
+      `${sandbox.endpoints.arm}${node.identityTargetId}?api-version=2024-07-01`,
+      {
+        identity: { type: 'UserAssigned', userAssignedIdentities: { [identity.id]: {} } },
+      },
+    );
+    expect(status).toBe(200);
+    const store = sandbox.kubernetes.store;
+    store.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'managed' } });
+    store.put({
+      apiVersion: 'aadpodidentity.k8s.io/v1',
+      kind: 'AzureIdentity',
+      metadata: { name: 'managed', namespace: 'managed' },
+      spec: { type: 0, resourceID: identity.id, clientID: identity.clientId },
+    });
+    store.put({
+      apiVersion: 'aadpodidentity.k8s.io/v1',
+      kind: 'AzureIdentityBinding',
+      metadata: { name: 'managed-binding', namespace: 'managed' },
+      spec: { azureIdentity: 'managed', selector: 'managed' },
+    });
+    const pod = sandbox.createPod({
+      name: 'app',
+      namespace: 'managed',
+      nodeName: node.name,
+      labels: { aadpodidbinding: 'managed' },
+    });
+    const podIp = (pod.status as { podIP: string }).podIP;
+    const url =
+      `http://127.0.0.1:${String(nmi.nmiPort)}/metadata/identity/oauth2/token` +
+      `?api-version=2018-02-01&resource=https://management.azure.com/&client_id=${identity.clientId}`;
+    // NMI's informers see the new objects within moments; until then it answers 404, as to any
+    // pod it cannot match yet, and a client retries.
+    const token = await until('a token from NMI', nmi.daemon, async () => {
+      const res = await getFrom(url, podIp, { Metadata: 'true' });
+      return res.status === 200 ? (JSON.parse(res.body) as Record<string, string>) : undefined;
+    });
+    expect(token.client_id).toBe(identity.clientId);
+    expect(token.token_type).toBe('Bearer');
+    expect(token.access_token).toEqual(expect.any(String));
+  });
+
+  it('refuses the same identity to a pod of another namespace (managed mode is namespaced)', async () => {
+    const node = sandbox.nodes[0]!;
+    const identity = sandbox.identities.get('managed')!;
+    sandbox.kubernetes.store.put({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'other' },
+    });
+    const pod = sandbox.createPod({
+      name: 'intruder',
+      namespace: 'other',
+      nodeName: node.name,
+      labels: { aadpodidbinding: 'managed' },
+    });
+    const podIp = (pod.status as { podIP: string }).podIP;
+    const url =
+      `http://127.0.0.1:${String(nmi.nmiPort)}/metadata/identity/oauth2/token` +
+      `?api-version=2018-02-01&resource=https://management.azure.com/&client_id=${identity.clientId}`;
+    // As the Go NMI: no identity for this pod is a 404, at once (managed mode does not wait).
+    const res = await getFrom(url, podIp, { Metadata: 'true' });
+    expect(res.status).toBe(404);
+    expect(res.body).not.toContain('access_token');
   });
 });
