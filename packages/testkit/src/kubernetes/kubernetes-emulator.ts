@@ -59,7 +59,10 @@ export interface KubernetesEmulatorOptions {
   readonly port?: number;
   /** Interval of BOOKMARK events on watches that allow them (default 60 000, as kube's ~1 min). */
   readonly bookmarkIntervalMs?: number;
-  /** Changes kept for watch resumption before older ones are compacted (default 200 000). */
+  /**
+   * Changes kept for watch resumption and `continue` pages before older ones are compacted, like
+   * kube's bounded watch cache (default 50 000: each kept change holds an object in memory).
+   */
   readonly historyLimit?: number;
   /** Namespace of the kubeconfig context (default `default`). */
   readonly namespace?: string;

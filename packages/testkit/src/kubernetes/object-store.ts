@@ -58,7 +58,11 @@ export class ObjectStore {
   readonly #sortedKeys = new Map<string, Map<string, ObjectKey[]>>();
 
   constructor(options: ObjectStoreOptions = {}) {
-    this.#historyLimit = options.historyLimit ?? 200_000;
+    const limit = options.historyLimit ?? 50_000;
+    if (!Number.isInteger(limit) || limit < 10) {
+      throw new RangeError(`historyLimit must be an integer of at least 10, got ${limit}`);
+    }
+    this.#historyLimit = limit;
   }
 
   /** The latest committed resourceVersion. */
