@@ -211,6 +211,30 @@ describe('watch details', () => {
     controller.abort();
   });
 
+  test("a watch on an object's own path sees only that object", async () => {
+    kube = await startKubernetesEmulator();
+    const core = kube.kubeConfig.makeApiClient(CoreV1Api);
+    const names: string[] = [];
+    const controller = await new Watch(kube.kubeConfig).watch(
+      '/api/v1/namespaces/default/configmaps/one',
+      {},
+      (type, obj: { metadata?: { name?: string } }) =>
+        names.push(`${type}:${obj.metadata?.name ?? ''}`),
+      () => undefined,
+    );
+    await core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'other' } },
+    });
+    await core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'one' } },
+    });
+    await waitFor(() => names.length > 0);
+    expect(names).toEqual(['ADDED:one']);
+    controller.abort();
+  });
+
   test('timeoutSeconds ends the stream cleanly', async () => {
     kube = await startKubernetesEmulator();
     let done: unknown = 'pending';

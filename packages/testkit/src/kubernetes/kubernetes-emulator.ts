@@ -148,6 +148,14 @@ function authorized(header: string | undefined, expected: Buffer): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
+// A watch on an object's own path (`…/pods/<name>?watch=true`) is a watch of the collection narrowed
+// to that name, as kube-apiserver serves it.
+function watchFieldSelector(selector: string | null, name: string | undefined): string | undefined {
+  if (name === undefined) return selector ?? undefined;
+  const byName = `metadata.name=${name.replace(/[\\,=]/g, (c) => `\\${c}`)}`;
+  return selector === null || selector === '' ? byName : `${selector},${byName}`;
+}
+
 function intParam(query: URLSearchParams, key: string): number | undefined {
   const raw = query.get(key);
   if (raw === null || raw === '') return undefined;
@@ -253,7 +261,7 @@ export async function startKubernetesEmulator(
           r.namespace,
           {
             labelSelector: query.get('labelSelector') ?? undefined,
-            fieldSelector: query.get('fieldSelector') ?? undefined,
+            fieldSelector: watchFieldSelector(query.get('fieldSelector'), r.name),
             resourceVersion: query.get('resourceVersion') ?? undefined,
             allowWatchBookmarks: query.get('allowWatchBookmarks') === 'true',
             timeoutSeconds: intParam(query, 'timeoutSeconds'),
