@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   startCliSandbox,
@@ -73,6 +76,57 @@ describe('pod-identity enable / disable', () => {
     expect(disabled.stdout).toContain(
       'customresourcedefinition.apiextensions.k8s.io/azureidentities.aadpodidentity.k8s.io deleted',
     );
+  });
+});
+
+describe('pod-identity enable --nmi-manifest', () => {
+  it("applies the manifest's objects and disable deletes them", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nmi-manifest-'));
+    const manifest = join(dir, 'nmi.yaml');
+    writeFileSync(
+      manifest,
+      [
+        'apiVersion: v1',
+        'kind: ServiceAccount',
+        'metadata: {name: nmi, namespace: kube-system}',
+        '---',
+        'apiVersion: v1',
+        'kind: ConfigMap',
+        'metadata: {name: nmi-settings, namespace: kube-system}',
+        'data: {operationMode: standard}',
+      ].join('\n'),
+    );
+    try {
+      const enabled = await sandbox.run('enable', '--nmi-manifest', manifest);
+      expect(enabled.stderr).toBe('');
+      expect(enabled.stdout).toContain('ServiceAccount kube-system/nmi applied');
+      expect(enabled.stdout).toContain('ConfigMap kube-system/nmi-settings applied');
+      expect(
+        sandbox.kube.store.get({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          namespace: 'kube-system',
+          name: 'nmi-settings',
+        }),
+      ).toBeDefined();
+      const disabled = await sandbox.run('disable', '--nmi-manifest', manifest);
+      expect(disabled.stdout).toContain('ConfigMap kube-system/nmi-settings deleted');
+      expect(
+        sandbox.kube.store.get({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          namespace: 'kube-system',
+          name: 'nmi-settings',
+        }),
+      ).toBeUndefined();
+      const broken = join(dir, 'broken.yaml');
+      writeFileSync(broken, 'kind: ConfigMap\n');
+      const refused = await sandbox.run('enable', '--nmi-manifest', broken);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('needs apiVersion, kind and metadata.name');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
