@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cloudConfigFromEnv } from '@pod-identity/mic';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CHART_DIR } from '../../scripts/deploy/helm.ts';
@@ -414,6 +415,43 @@ describe('values', () => {
       mic.spec as { template: { metadata: { annotations: Record<string, string> } } }
     ).template.metadata.annotations;
     expect(annotations['checksum/config']).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('gives MIC, through the secret, exactly the cloud config the values hold', async () => {
+    const adminsecret = {
+      cloud: 'AzureUSGovernmentCloud',
+      subscriptionID: 'sub',
+      resourceGroup: 'MC_rg_cluster_usgovvirginia',
+      vmType: 'vmss',
+      tenantID: 'tenant',
+      clientID: 'client',
+      clientSecret: 's3cret',
+      useMSI: 'true',
+      userAssignedMSIClientID: 'kubelet-identity',
+    };
+    const objects = await renderChart({ values: { adminsecret } });
+    const data = find(objects, 'Secret', 'pod-identity-mic').data as Record<string, string>;
+    // The env the kubelet builds from the secretKeyRefs, read the way the MIC CLI reads it.
+    const env: Record<string, string> = {};
+    for (const variable of podOf(find(objects, 'Deployment', 'pod-identity-mic')).container.env ??
+      []) {
+      const ref = variable.valueFrom?.secretKeyRef as { name: string; key: string } | undefined;
+      if (ref === undefined) continue;
+      expect(ref.name).toBe('pod-identity-mic');
+      const value = data[ref.key];
+      if (value !== undefined) env[variable.name] = Buffer.from(value, 'base64').toString();
+    }
+    expect(cloudConfigFromEnv(env)).toEqual({
+      cloud: 'AzureUSGovernmentCloud',
+      tenantId: 'tenant',
+      aadClientId: 'client',
+      aadClientSecret: 's3cret',
+      subscriptionId: 'sub',
+      resourceGroup: 'MC_rg_cluster_usgovvirginia',
+      vmType: 'vmss',
+      useManagedIdentityExtension: true,
+      userAssignedIdentityID: 'kubelet-identity',
+    });
   });
 
   it('drops only the secrets rule from NMI when allowAccessToSecrets is false', async () => {
