@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { IdentityDenial } from '@pod-identity/testkit';
 import {
   startCliSandbox,
   NODE_GROUP,
@@ -270,6 +271,32 @@ describe('pod-identity add / list / delete', () => {
     );
     expect(removed.stdout).toContain(`identity removed from scale set ${NODE_GROUP}/${SCALE_SET}`);
     expect(scaleSetIdentityIds()).toEqual([second.id.toLowerCase()]);
+  });
+
+  it('in managed mode undoes the pod identity when ARM refuses the assignment', async () => {
+    const denied = sandbox.createIdentity('denied');
+    sandbox.arm.faults.denyIdentities([denied.id], IdentityDenial.LinkedAuthorizationFailed);
+    const result = await sandbox.run(
+      'add',
+      '-n',
+      'my-app',
+      '--name',
+      'denied',
+      '--identity-resource-id',
+      denied.id,
+      '--mode',
+      'managed',
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^error: assign identity on scale set .*LinkedAuthorizationFailed|^error: assign identity on scale set .*permission/,
+    );
+    expect(result.stderr).toContain('the pod identity was not created');
+    expect(result.stderr).toContain('hint: the cluster identity needs "Managed Identity Operator"');
+    expect(sandbox.kube.store.list({ apiVersion: GROUP, kind: 'AzureIdentity' })).toEqual([]);
+    expect(sandbox.kube.store.list({ apiVersion: GROUP, kind: 'AzureIdentityBinding' })).toEqual(
+      [],
+    );
   });
 
   it.each([

@@ -122,9 +122,21 @@ export async function addPodIdentity(
         `warning: nodes not in a scale set are not assigned identities: ${otherNodes.join(', ')}\n`,
       );
     }
-    for (const scaleSet of scaleSets) {
-      await setScaleSetIdentity(scaleSet, resourceId, true, azure, context.abortSignal);
-      assigned.push(`${scaleSet.resourceGroup}/${scaleSet.name}`);
+    try {
+      for (const scaleSet of scaleSets) {
+        await setScaleSetIdentity(scaleSet, resourceId, true, azure, context.abortSignal);
+        assigned.push(`${scaleSet.resourceGroup}/${scaleSet.name}`);
+      }
+    } catch (error) {
+      // Managed mode has no controller to finish the job later: undo, so that a retry starts clean.
+      await cluster
+        .delete('AzureIdentityBinding', options.namespace, bindingName)
+        .catch(() => undefined);
+      await cluster.delete('AzureIdentity', options.namespace, options.name).catch(() => undefined);
+      throw new CliError(`${(error as Error).message}; the pod identity was not created`, {
+        cause: error,
+        hint: 'the cluster identity needs "Managed Identity Operator" over the identity and "Virtual Machine Contributor" on the node resource group',
+      });
     }
   }
 
