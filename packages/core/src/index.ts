@@ -103,6 +103,49 @@ export { redactClientId } from './validation/redact-client-id.js';
 
 // --- MIC primitives: planners, work queue ---
 export { systemClock, type Clock } from './work-queue/clock.js';
+export { exponentialBackoff, type Backoff, type BackoffOptions } from './work-queue/backoff.js';
+export {
+  createWorkQueue,
+  type WorkQueue,
+  type WorkQueueOptions,
+  type Reconciler,
+  type ReconcileResult,
+  type ReconcileFailure,
+} from './work-queue/work-queue.js';
+export {
+  planAssignments,
+  createAssignmentPlanner,
+  toAssignedIdentity,
+  isNamespacedIdentity,
+  type PlannerPod,
+  type AssignmentPlanner,
+  type AssignmentSnapshot,
+  type PlanAssignmentsOptions,
+  type DesiredAssignment,
+  type AssignmentPlan,
+  type AssignmentUpdate,
+  type PlanSkip,
+  type PlanSkipReason,
+} from './planner/plan-assignments.js';
+export {
+  nodeTarget,
+  makeTarget,
+  type IdentityTarget,
+  type NodeTargetProblem,
+  type NodeTargetResult,
+} from './planner/identity-target.js';
+export {
+  planIdentityDeltas,
+  parseTargetKey,
+  type IdentityDeltaInput,
+  type IdentityDeltaPlan,
+  type TargetDelta,
+  type IdentityRef,
+  type OwnedIdentity,
+  type KeptIdentity,
+  type KeptReason,
+  type UnplacedRecords,
+} from './planner/plan-identity-deltas.js';
 
 // --- NMI primitives: IMDS protocol, authorization, token cache ---
 export {

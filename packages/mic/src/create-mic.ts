@@ -9,7 +9,7 @@ import {
   POD_LABEL_KEY,
   createWorkQueue,
   exponentialBackoff,
-  planAssignments,
+  createAssignmentPlanner,
   planIdentityDeltas,
   redactClientId,
   safeParseAzureAssignedIdentity,
@@ -102,6 +102,11 @@ export interface MicOptions {
    * enough to gather a watch burst into one pass (and one PATCH per scale set), small next to ARM.
    */
   coalesceWindowMs?: number;
+  /**
+   * How long a change of an AzureAssignedIdentity (usually MIC's own write coming back through the
+   * watch) waits before the planning pass it triggers. Default 1 s.
+   */
+  recordEchoDelayMs?: number;
   /** Where log lines go. Default silent. */
   logger?: Logger;
   /** Registry for the `aadpodidentity_*` metrics. Default: none registered. */
@@ -258,6 +263,7 @@ export function createMic(options: MicOptions): Mic {
     options.registry === undefined ? undefined : createMicMetrics(options.registry);
   const createDeleteBatch = options.createDeleteBatch ?? 20;
   const coalesceWindowMs = options.coalesceWindowMs ?? 5;
+  const recordEchoDelayMs = Math.max(coalesceWindowMs, options.recordEchoDelayMs ?? 1000);
   const syncRetryIntervalMs = options.syncRetryIntervalMs ?? 3_600_000;
   const driftIntervalMs = options.identityAssignmentReconcileIntervalMs ?? 180_000;
   const immutable = [
@@ -412,16 +418,30 @@ export function createMic(options: MicOptions): Mic {
     nodes.on('add', rememberNode);
     nodes.on('update', rememberNode);
 
+    const assignmentPlanner = createAssignmentPlanner({
+      forceNamespaced: options.forceNamespaced ?? false,
+    });
     let driftRequested = false;
-    let planScheduled = false;
+    // When the next planning pass is due (ms on the clock), or undefined when none is scheduled.
+    let planDueAt: number | undefined;
     const laneWork = new Map<string, LaneWork>();
     const assignedHere = new Set<string>();
     const reportedSkips = new Map<string, string>();
 
+    const schedulePlanIn = (delayMs: number): void => {
+      if (leadership.aborted) return;
+      const dueAt = clock.now() + delayMs;
+      if (planDueAt !== undefined && planDueAt <= dueAt) return;
+      planDueAt = dueAt;
+      planQueue?.addAfter('plan', delayMs);
+    };
     const schedulePlan = (): void => {
-      if (planScheduled || leadership.aborted) return;
-      planScheduled = true;
-      planQueue?.addAfter('plan', coalesceWindowMs);
+      schedulePlanIn(coalesceWindowMs);
+    };
+    // Record changes are mostly the echo of MIC's own writes: replan, but without hurry, so that a
+    // burst of record writes does not turn into a burst of planning passes.
+    const scheduleRecordEcho = (): void => {
+      schedulePlanIn(recordEchoDelayMs);
     };
 
     const reportSkips = (skipped: PlanSkip[]): void => {
@@ -448,19 +468,16 @@ export function createMic(options: MicOptions): Mic {
     };
 
     const planPass = (): Promise<void> => {
-      planScheduled = false;
+      planDueAt = undefined;
       const startedMs = clock.now();
       const drift = driftRequested;
       driftRequested = false;
-      const plan = planAssignments(
-        {
-          pods: pods.list(),
-          identities: identities.list(),
-          bindings: bindings.list(),
-          assignedIdentities: assigned.list(),
-        },
-        { forceNamespaced: options.forceNamespaced ?? false },
-      );
+      const plan = assignmentPlanner.plan({
+        pods: pods.list(),
+        identities: identities.list(),
+        bindings: bindings.list(),
+        assignedIdentities: assigned.list(),
+      });
       reportSkips(plan.skipped);
       const deltas = planIdentityDeltas({
         plan,
@@ -812,11 +829,14 @@ export function createMic(options: MicOptions): Mic {
       if (old?.providerId !== node.providerId) schedulePlan();
     });
     nodes.on('delete', schedulePlan);
-    for (const informer of [identities, bindings, assigned]) {
+    for (const informer of [identities, bindings]) {
       informer.on('add', schedulePlan);
       informer.on('update', schedulePlan);
       informer.on('delete', schedulePlan);
     }
+    assigned.on('add', scheduleRecordEcho);
+    assigned.on('update', scheduleRecordEcho);
+    assigned.on('delete', scheduleRecordEcho);
 
     try {
       await Promise.all(informers.map((informer) => informer.start(leadership)));

@@ -3,11 +3,7 @@
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { createMic, type Logger, type Mic, type MicOptions } from '@pod-identity/mic';
 import { podIdentityCrds } from '@pod-identity/core';
-import {
-  startSandbox,
-  type Sandbox,
-  type SandboxOptions,
-} from '@pod-identity/testkit';
+import { startSandbox, type Sandbox, type SandboxOptions } from '@pod-identity/testkit';
 
 export const credential: TokenCredential = {
   getToken: (): Promise<AccessToken> =>
@@ -34,9 +30,7 @@ export interface Harness {
   pod(name: string, nodeName: string, selector: string, namespace?: string): void;
   records(): AssignedRecord[];
   record(name: string, namespace?: string): AssignedRecord | undefined;
-  events(
-    reason?: string,
-  ): {
+  events(reason?: string): {
     reason: string;
     type: string;
     message: string;

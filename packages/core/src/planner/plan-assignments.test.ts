@@ -1,6 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { planAssignments, toAssignedIdentity } from './plan-assignments.js';
+import {
+  createAssignmentPlanner,
+  planAssignments,
+  toAssignedIdentity,
+} from './plan-assignments.js';
 import { binding, identity, pod, recordFor } from './planner-fixtures.test-support.js';
 
 describe('planAssignments', () => {
@@ -222,6 +226,59 @@ describe('planAssignments', () => {
         expect(second.pending).toEqual([]);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('gives the same answers with memory (createAssignmentPlanner) as without, pass after pass', () => {
+    const podArb = fc.record({
+      name: fc.constantFrom('a', 'b', 'c'),
+      namespace: fc.constantFrom('x', 'y'),
+      nodeName: fc.constantFrom('', 'n1', 'n2'),
+      selector: fc.constantFrom('s1', 's2'),
+    });
+    const world = fc.record({
+      pods: fc.uniqueArray(podArb, { selector: (p) => `${p.namespace}/${p.name}` }),
+      bindingSelector: fc.constantFrom('s1', 's2'),
+      identityRv: fc.constantFrom('1', '2'),
+      recordsFromPrevious: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(world, { minLength: 1, maxLength: 6 }), (passes) => {
+        const planner = createAssignmentPlanner();
+        let records: ReturnType<typeof recordFor>[] = [];
+        // Objects are kept across passes when unchanged, as an informer cache does.
+        const idCache = new Map<string, ReturnType<typeof identity>>();
+        const podCache = new Map<string, ReturnType<typeof pod>>();
+        for (const pass of passes) {
+          const id =
+            idCache.get(pass.identityRv) ?? identity('id', { namespace: 'x', rv: pass.identityRv });
+          idCache.set(pass.identityRv, id);
+          const pods = pass.pods.map((p) => {
+            const key = JSON.stringify(p);
+            const cached = podCache.get(key) ?? pod(p.name, p.nodeName, p.selector, p.namespace);
+            podCache.set(key, cached);
+            return cached;
+          });
+          const snapshot = {
+            pods,
+            identities: [id],
+            bindings: [binding('b', 'id', pass.bindingSelector, { namespace: 'x' })],
+            assignedIdentities: records,
+          };
+          const memo = planner.plan(snapshot);
+          const fresh = planAssignments(snapshot);
+          const keys = (p: typeof fresh) => ({
+            desired: p.desired.map((d) => [d.key, d.current?.metadata.name]),
+            creates: p.creates.map((d) => d.key),
+            updates: p.updates.map((u) => u.desired.key),
+            deletes: p.deletes.map((r) => r.metadata.name),
+            pending: p.pending.map((d) => d.key),
+          });
+          expect(keys(memo)).toEqual(keys(fresh));
+          if (pass.recordsFromPrevious) records = memo.desired.map((d) => recordFor(d, 'Assigned'));
+        }
+      }),
+      { numRuns: 200 },
     );
   });
 });

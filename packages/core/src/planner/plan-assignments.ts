@@ -151,31 +151,46 @@ function compareByNamespaceName(
   return a.metadata.name < b.metadata.name ? -1 : 1;
 }
 
-/**
- * Decides which assigned-identity records should exist, from a snapshot of pods, identities,
- * bindings and existing records. Pure: no I/O, no clock.
- *
- * Follows the original MIC: a scheduled pod whose `aadpodidbinding` label equals a binding's selector
- * (any namespace) gets the binding's identity, which must live in the binding's namespace; with
- * namespaced mode (flag or per-identity annotation) identity, binding and pod must share a namespace;
- * bindings are taken in (namespace, name) order and the first of two pairs with the same record
- * name wins. Differences from the original, on purpose: type-0 identities with an invalid
- * `resourceID`, bindings to missing identities and name clashes are reported in `skipped` (not only
- * logged), and pods that have finished (`Succeeded`/`Failed`) release their identities.
- *
- * @param snapshot - the cluster state to plan from
- * @param options - namespaced mode
- * @returns the desired records and the creates, updates and deletes that reach them
- */
-export function planAssignments(
-  snapshot: AssignmentSnapshot,
-  options: PlanAssignmentsOptions = {},
-): AssignmentPlan {
-  const forceNamespaced = options.forceNamespaced ?? false;
-  const skipped: PlanSkip[] = [];
+/** A planner that remembers work between passes; see {@link createAssignmentPlanner}. */
+export interface AssignmentPlanner {
+  /**
+   * Plans from a snapshot, exactly as {@link planAssignments} would. `DesiredAssignment` objects are
+   * reused across passes while their pod, binding and identity objects are unchanged; their
+   * `current` always reflects the latest pass.
+   */
+  plan(snapshot: AssignmentSnapshot): AssignmentPlan;
+}
 
+interface BoundIdentity {
+  binding: AzureIdentityBinding;
+  bindingNamespace: string;
+  identity: AzureIdentity;
+  namespaced: boolean;
+}
+
+interface BindingIndex {
+  identities: readonly AzureIdentity[];
+  bindings: readonly AzureIdentityBinding[];
+  bySelector: Map<string, BoundIdentity[]>;
+  skipped: PlanSkip[];
+  /** Per pod object: its pairs under this index (identities and bindings unchanged). */
+  pairs: WeakMap<PlannerPod, DesiredAssignment[]>;
+}
+
+function sameObjects<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function buildBindingIndex(
+  identityList: readonly AzureIdentity[],
+  bindingList: readonly AzureIdentityBinding[],
+  forceNamespaced: boolean,
+): BindingIndex {
+  const skipped: PlanSkip[] = [];
   const identities = new Map<string, AzureIdentity>();
-  for (const identity of snapshot.identities) {
+  for (const identity of identityList) {
     const key = keyOf(identity.metadata.namespace, identity.metadata.name);
     if (identity.spec.type === IdentityType.UserAssignedMSI) {
       try {
@@ -192,103 +207,180 @@ export function planAssignments(
     }
     identities.set(key, identity);
   }
-
-  const bindingsBySelector = new Map<string, AzureIdentityBinding[]>();
-  for (const binding of snapshot.bindings) {
+  // Each binding is resolved to its identity once (not once per pod): the identity must live in the
+  // binding's namespace, even when not namespaced.
+  const bySelector = new Map<string, BoundIdentity[]>();
+  for (const binding of [...bindingList].sort(compareByNamespaceName)) {
     const selector = binding.spec.selector;
     if (selector === '') continue;
-    let list = bindingsBySelector.get(selector);
+    const bindingNamespace = binding.metadata.namespace ?? '';
+    const identityKey = `${bindingNamespace}/${binding.spec.azureIdentity}`;
+    const identity = identities.get(identityKey);
+    if (identity === undefined) {
+      const bindingKey = keyOf(bindingNamespace, binding.metadata.name);
+      skipped.push({
+        reason: 'identity-not-found',
+        kind: 'AzureIdentityBinding',
+        object: bindingKey,
+        message: `${identityKey} identity not found when using ${bindingKey} binding`,
+        binding,
+      });
+      continue;
+    }
+    let list = bySelector.get(selector);
     if (list === undefined) {
       list = [];
-      bindingsBySelector.set(selector, list);
+      bySelector.set(selector, list);
     }
-    list.push(binding);
+    list.push({
+      binding,
+      bindingNamespace,
+      identity,
+      namespaced: isNamespacedIdentity(identity, forceNamespaced),
+    });
   }
-  for (const list of bindingsBySelector.values()) list.sort(compareByNamespaceName);
+  return {
+    identities: identityList,
+    bindings: bindingList,
+    bySelector,
+    skipped,
+    pairs: new WeakMap(),
+  };
+}
 
-  const existing = new Map<string, AzureAssignedIdentity>();
-  for (const record of snapshot.assignedIdentities) {
-    existing.set(keyOf(record.metadata.namespace, record.metadata.name), record);
+function pairsOf(pod: PlannerPod, bound: readonly BoundIdentity[]): DesiredAssignment[] {
+  const out: DesiredAssignment[] = [];
+  for (const { binding, bindingNamespace, identity, namespaced } of bound) {
+    // A pod in another namespace than a namespaced identity is not an error, just not bound.
+    if (namespaced && bindingNamespace !== pod.namespace) continue;
+    const name = assignedIdentityName(pod.name, pod.namespace, identity.metadata.name);
+    const namespace = namespaced ? bindingNamespace : DEFAULT_ASSIGNED_IDENTITY_NAMESPACE;
+    out.push({
+      key: `${namespace}/${name}`,
+      name,
+      namespace,
+      podName: pod.name,
+      podNamespace: pod.namespace,
+      nodeName: pod.nodeName,
+      identity,
+      binding,
+      current: undefined,
+    });
   }
+  return out;
+}
 
-  // A binding that points at a missing identity is reported once per binding, not once per pod.
-  const reportedBindings = new Set<string>();
-  const desired = new Map<string, DesiredAssignment>();
-  for (const pod of snapshot.pods) {
-    if (pod.nodeName === '' || pod.selector === '') continue;
-    if (pod.phase === 'Succeeded' || pod.phase === 'Failed') continue;
-    const bindings = bindingsBySelector.get(pod.selector);
-    if (bindings === undefined) continue;
-    for (const binding of bindings) {
-      const bindingNamespace = binding.metadata.namespace ?? '';
-      const identityKey = `${bindingNamespace}/${binding.spec.azureIdentity}`;
-      const identity = identities.get(identityKey);
-      const bindingKey = keyOf(bindingNamespace, binding.metadata.name);
-      if (identity === undefined) {
-        if (!reportedBindings.has(bindingKey)) {
-          reportedBindings.add(bindingKey);
-          skipped.push({
-            reason: 'identity-not-found',
-            kind: 'AzureIdentityBinding',
-            object: bindingKey,
-            message: `${identityKey} identity not found when using ${bindingKey} binding`,
-            binding,
-          });
+/**
+ * Creates an {@link AssignmentPlanner}: {@link planAssignments} with memory. While identities and
+ * bindings are the same objects as in the previous pass (an informer cache hands out the same
+ * objects until they change), each unchanged pod's pairs are reused instead of recomputed, which is
+ * what keeps a pass over 20,000 pods cheap.
+ *
+ * @param options - namespaced mode
+ * @returns the planner
+ */
+export function createAssignmentPlanner(options: PlanAssignmentsOptions = {}): AssignmentPlanner {
+  const forceNamespaced = options.forceNamespaced ?? false;
+  let index: BindingIndex | undefined;
+  const recordKeys = new WeakMap<AzureAssignedIdentity, string>();
+
+  return {
+    plan(snapshot) {
+      const identityList = Array.from(snapshot.identities);
+      const bindingList = Array.from(snapshot.bindings);
+      if (
+        index === undefined ||
+        !sameObjects(index.identities, identityList) ||
+        !sameObjects(index.bindings, bindingList)
+      ) {
+        index = buildBindingIndex(identityList, bindingList, forceNamespaced);
+      }
+      const skipped: PlanSkip[] = [...index.skipped];
+
+      const existing = new Map<string, AzureAssignedIdentity>();
+      for (const record of snapshot.assignedIdentities) {
+        let key = recordKeys.get(record);
+        if (key === undefined) {
+          key = keyOf(record.metadata.namespace, record.metadata.name);
+          recordKeys.set(record, key);
         }
-        continue;
+        existing.set(key, record);
       }
-      const namespaced = isNamespacedIdentity(identity, forceNamespaced);
-      if (namespaced && !(bindingNamespace === pod.namespace)) {
-        // The pod is in another namespace than a namespaced identity: not an error, just not bound.
-        continue;
-      }
-      const name = assignedIdentityName(pod.name, pod.namespace, identity.metadata.name);
-      const namespace = namespaced ? bindingNamespace : DEFAULT_ASSIGNED_IDENTITY_NAMESPACE;
-      const key = `${namespace}/${name}`;
-      if (desired.has(key)) {
-        skipped.push({
-          reason: 'duplicate-record-name',
-          kind: 'Pod',
-          object: `${pod.namespace}/${pod.name}`,
-          message: `assigned identity ${key} is already wanted by another binding or identity namespace; keeping the first (aad-pod-identity issue #1065)`,
-          binding,
-        });
-        continue;
-      }
-      desired.set(key, {
-        key,
-        name,
-        namespace,
-        podName: pod.name,
-        podNamespace: pod.namespace,
-        nodeName: pod.nodeName,
-        identity,
-        binding,
-        current: undefined,
-      });
-    }
-  }
 
-  const creates: DesiredAssignment[] = [];
-  const updates: AssignmentUpdate[] = [];
-  const pending: DesiredAssignment[] = [];
-  for (const wanted of desired.values()) {
-    const current = existing.get(wanted.key);
-    if (current === undefined) {
-      creates.push(wanted);
-    } else if (matches(current, wanted)) {
-      wanted.current = current;
-      if ((current.status?.status ?? '') === AssignedIdentityState.Created) pending.push(wanted);
-    } else {
-      updates.push({ current, desired: wanted });
-    }
-  }
-  const deletes: AzureAssignedIdentity[] = [];
-  for (const [key, record] of existing) {
-    if (!desired.has(key)) deletes.push(record);
-  }
+      const desired = new Map<string, DesiredAssignment>();
+      for (const pod of snapshot.pods) {
+        if (pod.nodeName === '' || pod.selector === '') continue;
+        if (pod.phase === 'Succeeded' || pod.phase === 'Failed') continue;
+        const bound = index.bySelector.get(pod.selector);
+        if (bound === undefined) continue;
+        let pairs = index.pairs.get(pod);
+        if (pairs === undefined) {
+          pairs = pairsOf(pod, bound);
+          index.pairs.set(pod, pairs);
+        }
+        for (const pair of pairs) {
+          if (desired.has(pair.key)) {
+            skipped.push({
+              reason: 'duplicate-record-name',
+              kind: 'Pod',
+              object: `${pod.namespace}/${pod.name}`,
+              message: `assigned identity ${pair.key} is already wanted by another binding or identity namespace; keeping the first (aad-pod-identity issue #1065)`,
+              binding: pair.binding,
+            });
+            continue;
+          }
+          desired.set(pair.key, pair);
+        }
+      }
 
-  return { desired: [...desired.values()], creates, updates, deletes, pending, skipped };
+      const creates: DesiredAssignment[] = [];
+      const updates: AssignmentUpdate[] = [];
+      const pending: DesiredAssignment[] = [];
+      for (const wanted of desired.values()) {
+        const current = existing.get(wanted.key);
+        wanted.current = undefined;
+        if (current === undefined) {
+          creates.push(wanted);
+        } else if (matches(current, wanted)) {
+          wanted.current = current;
+          if ((current.status?.status ?? '') === AssignedIdentityState.Created)
+            pending.push(wanted);
+        } else {
+          updates.push({ current, desired: wanted });
+        }
+      }
+      const deletes: AzureAssignedIdentity[] = [];
+      for (const [key, record] of existing) {
+        if (!desired.has(key)) deletes.push(record);
+      }
+      return { desired: [...desired.values()], creates, updates, deletes, pending, skipped };
+    },
+  };
+}
+
+/**
+ * Decides which assigned-identity records should exist, from a snapshot of pods, identities,
+ * bindings and existing records. Pure: no I/O, no clock.
+ *
+ * Follows the original MIC: a scheduled pod whose `aadpodidbinding` label equals a binding's selector
+ * (any namespace) gets the binding's identity, which must live in the binding's namespace; with
+ * namespaced mode (flag or per-identity annotation) identity, binding and pod must share a namespace;
+ * bindings are taken in (namespace, name) order and the first of two pairs with the same record
+ * name wins. Differences from the original, on purpose: type-0 identities with an invalid
+ * `resourceID`, bindings to missing identities and name clashes are reported in `skipped` (not only
+ * logged), and pods that have finished (`Succeeded`/`Failed`) release their identities.
+ * A controller that plans repeatedly should use {@link createAssignmentPlanner}, which gives the
+ * same answers faster.
+ *
+ * @param snapshot - the cluster state to plan from
+ * @param options - namespaced mode
+ * @returns the desired records and the creates, updates and deletes that reach them
+ */
+export function planAssignments(
+  snapshot: AssignmentSnapshot,
+  options: PlanAssignmentsOptions = {},
+): AssignmentPlan {
+  return createAssignmentPlanner(options).plan(snapshot);
 }
 
 /**

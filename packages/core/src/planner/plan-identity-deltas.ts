@@ -86,9 +86,17 @@ export interface IdentityDeltaInput {
   includeSteady?: boolean;
 }
 
+// One ref per identity object: thousands of pods share a few hundred identities.
+const refs = new WeakMap<AzureIdentity, IdentityRef>();
+
 function refOf(identity: AzureIdentity): IdentityRef {
-  const resourceId = identity.spec.resourceID ?? '';
-  return { resourceId, key: resourceId.toLowerCase(), clientId: identity.spec.clientID ?? '' };
+  let ref = refs.get(identity);
+  if (ref === undefined) {
+    const resourceId = identity.spec.resourceID ?? '';
+    ref = { resourceId, key: resourceId.toLowerCase(), clientId: identity.spec.clientID ?? '' };
+    refs.set(identity, ref);
+  }
+  return ref;
 }
 
 function isUserAssigned(identity: AzureIdentity): boolean {
@@ -98,7 +106,7 @@ function isUserAssigned(identity: AzureIdentity): boolean {
 interface TargetWork {
   target: IdentityTarget;
   ensure: Map<string, IdentityRef>;
-  usedBy: Map<string, string[]>;
+  usedBy: Map<string, DesiredAssignment[]>;
   candidates: Map<string, IdentityRef>;
   assign: DesiredAssignment[];
   release: AzureAssignedIdentity[];
@@ -197,9 +205,8 @@ export function planIdentityDeltas(input: IdentityDeltaInput): IdentityDeltaPlan
     const ref = refOf(desired.identity);
     work.ensure.set(ref.key, ref);
     const users = work.usedBy.get(ref.key);
-    const pod = `${desired.podNamespace}/${desired.podName}`;
-    if (users === undefined) work.usedBy.set(ref.key, [pod]);
-    else users.push(pod);
+    if (users === undefined) work.usedBy.set(ref.key, [desired]);
+    else users.push(desired);
     if (pendingHere) {
       work.assign.push(desired);
       work.steady = false;
@@ -256,7 +263,11 @@ export function planIdentityDeltas(input: IdentityDeltaInput): IdentityDeltaPlan
     for (const [key, ref] of work.candidates) {
       const users = work.usedBy.get(key);
       if (users !== undefined) {
-        kept.push({ identity: ref, reason: 'in-use', usedBy: users });
+        kept.push({
+          identity: ref,
+          reason: 'in-use',
+          usedBy: users.map((d) => `${d.podNamespace}/${d.podName}`),
+        });
       } else if (
         immutable.has(key) ||
         (ref.clientId !== '' && immutable.has(ref.clientId.toLowerCase()))
