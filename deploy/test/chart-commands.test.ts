@@ -7,7 +7,12 @@
  *   content instead of the node's;
  * - port values become free loopback ports, since 8080/8085/8888/9090 may be taken on this machine;
  * - the in-cluster service account and Azure's public endpoints are replaced by the sandbox's, with
- *   the CLIs' own flags for that (`--kubeconfig`, `--arm-endpoint`, `--arm-ca-file`, …), appended.
+ *   the CLIs' own flags for that, appended: `--kubeconfig`; MIC's `--arm-endpoint`,
+ *   `--authority-host`, `--arm-ca-file`; NMI's `--metadata-ip`/`--metadata-port` (the node's IMDS
+ *   emulator) and `--nmi-port` (the node's 127.0.0.1:2579 may be taken here);
+ * - NMI runs with `--manage-iptables=false`: this machine's own nat table is not a node's to change
+ *   (the iptables rules are NMI's own tests' business, in network namespaces);
+ * - every listener is kept on loopback (loopback-only.ts), where a pod would listen on all interfaces.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
