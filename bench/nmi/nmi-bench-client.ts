@@ -14,7 +14,8 @@ interface Figure {
 }
 
 const DURATION_MS = Number(process.env.NMI_BENCH_DURATION_MS ?? 4000);
-const TOKEN_PATH = '/metadata/identity/oauth2/token/?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F';
+const TOKEN_PATH =
+  '/metadata/identity/oauth2/token/?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F';
 
 // Pin: servers on core 0, this process on core 1 (when taskset and two cores exist).
 const canPin = os.cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0;
@@ -26,31 +27,50 @@ const child = fork(join(import.meta.dirname, 'main.ts'), ['server'], {
   env: { ...process.env, LOG_LEVEL: 'warn' },
 });
 if (canPin && child.pid !== undefined) spawnSync('taskset', ['-pc', '0', String(child.pid)]);
-const ready = await new Promise<{ bareUrl: string; nmiUrl: string; missNmiUrl: string; imdsUrl: string }>((resolve) => {
+const ready = await new Promise<{
+  bareUrl: string;
+  nmiUrl: string;
+  missNmiUrl: string;
+  imdsUrl: string;
+}>((resolve) => {
   child.on('message', (m: { kind: string }) => {
     if (m.kind === 'ready') resolve(m as never);
   });
 });
 
-function get(url: string, path: string, agent: http.Agent, headers: Record<string, string>): Promise<number> {
+function get(
+  url: string,
+  path: string,
+  agent: http.Agent,
+  headers: Record<string, string>,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const req = http.request({ host: u.hostname, port: u.port, path, agent, headers }, (res) => {
       res.resume();
-      res.on('end', () => { resolve(res.statusCode ?? 0); });
+      res.on('end', () => {
+        resolve(res.statusCode ?? 0);
+      });
     });
     req.on('error', reject);
     req.end();
   });
 }
 
-async function load(url: string, connections: number): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
+async function load(
+  url: string,
+  connections: number,
+): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
   const latencies: number[] = [];
   let errors = 0;
   const deadline = performance.now() + DURATION_MS;
   const workers = Array.from({ length: connections }, async (_, c) => {
     // One keep-alive connection per worker, leaving from its own pod's IP.
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1, localAddress: podIp((c * 37) % POD_COUNT) });
+    const agent = new http.Agent({
+      keepAlive: true,
+      maxSockets: 1,
+      localAddress: podIp((c * 37) % POD_COUNT),
+    });
     while (performance.now() < deadline) {
       const start = performance.now();
       const status = await get(url, TOKEN_PATH, agent, { Metadata: 'true' });
@@ -63,11 +83,17 @@ async function load(url: string, connections: number): Promise<{ rps: number; p5
   await Promise.all(workers);
   const elapsed = performance.now() - started;
   latencies.sort((a, b) => a - b);
-  const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  const at = (q: number): number =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
   return { rps: (latencies.length / elapsed) * 1000, p50: at(0.5), p99: at(0.99), errors };
 }
 
-async function sequentialLatency(url: string, paths: (i: number) => string, count: number, from: string): Promise<number> {
+async function sequentialLatency(
+  url: string,
+  paths: (i: number) => string,
+  count: number,
+  from: string,
+): Promise<number> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1, localAddress: from });
   const samples: number[] = [];
   for (let i = 0; i < count; i += 1) {
@@ -98,49 +124,119 @@ await load(ready.nmiUrl, 16);
 for (const connections of [1, 16, 64]) {
   const bare = await load(ready.bareUrl, connections);
   const nmi = await load(ready.nmiUrl, connections);
-  if (nmi.errors > 0 || bare.errors > 0) throw new Error(`errors during the run at ${String(connections)} connections`);
+  if (nmi.errors > 0 || bare.errors > 0)
+    throw new Error(`errors during the run at ${String(connections)} connections`);
   console.log(
     `connections ${String(connections).padStart(2)}: bare ${bare.rps.toFixed(0)} req/s p50 ${bare.p50.toFixed(3)} p99 ${bare.p99.toFixed(3)} ms | ` +
       `nmi (cache hit) ${nmi.rps.toFixed(0)} req/s p50 ${nmi.p50.toFixed(3)} p99 ${nmi.p99.toFixed(3)} ms | ratio ${(nmi.rps / bare.rps).toFixed(2)}`,
   );
   figures.push(
-    { name: `bare_http_rps_c${String(connections)}`, value: round(bare.rps, 0), unit: 'requests/s' },
+    {
+      name: `bare_http_rps_c${String(connections)}`,
+      value: round(bare.rps, 0),
+      unit: 'requests/s',
+    },
     { name: `bare_http_p50_c${String(connections)}`, value: round(bare.p50), unit: 'ms' },
     { name: `bare_http_p99_c${String(connections)}`, value: round(bare.p99), unit: 'ms' },
-    { name: `nmi_cache_hit_rps_c${String(connections)}`, value: round(nmi.rps, 0), unit: 'requests/s' },
+    {
+      name: `nmi_cache_hit_rps_c${String(connections)}`,
+      value: round(nmi.rps, 0),
+      unit: 'requests/s',
+    },
     { name: `nmi_cache_hit_p50_c${String(connections)}`, value: round(nmi.p50), unit: 'ms' },
     { name: `nmi_cache_hit_p99_c${String(connections)}`, value: round(nmi.p99), unit: 'ms' },
-    { name: `nmi_cache_hit_throughput_ratio_c${String(connections)}`, value: round(nmi.rps / bare.rps, 2), unit: 'ratio to bare node:http' },
+    {
+      name: `nmi_cache_hit_throughput_ratio_c${String(connections)}`,
+      value: round(nmi.rps / bare.rps, 2),
+      unit: 'ratio to bare node:http',
+    },
   );
 }
 
 // Cache-miss overhead: the same request straight to the fake IMDS, and through an NMI that misses
 // every time (a fresh resource per request), sequentially; the difference of medians.
-const MISS_SAMPLES = 400;
-const upstreamPath = (i: number): string => `/metadata/identity/oauth2/token?api-version=2018-02-01&client_id=x&resource=https%3A%2F%2Fu${String(i)}%2F`;
-const missPath = (i: number): string => `/metadata/identity/oauth2/token/?api-version=2018-02-01&resource=https%3A%2F%2Fm${String(i)}%2F`;
-await sequentialLatency(ready.imdsUrl, upstreamPath, 100, '127.0.0.1');
+const MISS_SAMPLES = 800;
+const upstreamPath = (i: number): string =>
+  `/metadata/identity/oauth2/token?api-version=2018-02-01&client_id=x&resource=https%3A%2F%2Fu${String(i)}%2F`;
+const missPath = (i: number): string =>
+  `/metadata/identity/oauth2/token/?api-version=2018-02-01&resource=https%3A%2F%2Fm${String(i)}%2F`;
+await sequentialLatency(ready.imdsUrl, (i) => upstreamPath(i + 100_000), 100, '127.0.0.1');
 await sequentialLatency(ready.missNmiUrl, (i) => missPath(i + 100_000), 100, podIp(1));
-const upstreamP50 = await sequentialLatency(ready.imdsUrl, upstreamPath, MISS_SAMPLES, '127.0.0.1');
-const missP50 = await sequentialLatency(ready.missNmiUrl, missPath, MISS_SAMPLES, podIp(1));
-console.log(`cache miss: upstream p50 ${upstreamP50.toFixed(3)} ms, through nmi p50 ${missP50.toFixed(3)} ms, overhead ${(missP50 - upstreamP50).toFixed(3)} ms`);
+// Interleaved rounds so that load changes on the shared machine hit all three alike.
+const upstream: number[] = [];
+const miss: number[] = [];
+const hit: number[] = [];
+for (let round = 0; round < 8; round += 1) {
+  const offset = round * MISS_SAMPLES;
+  upstream.push(
+    await sequentialLatency(
+      ready.imdsUrl,
+      (i) => upstreamPath(i + offset),
+      MISS_SAMPLES / 8,
+      '127.0.0.1',
+    ),
+  );
+  miss.push(
+    await sequentialLatency(
+      ready.missNmiUrl,
+      (i) => missPath(i + offset),
+      MISS_SAMPLES / 8,
+      podIp(1),
+    ),
+  );
+  hit.push(await sequentialLatency(ready.nmiUrl, () => TOKEN_PATH, MISS_SAMPLES / 8, podIp(1)));
+}
+const median = (values: number[]): number =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+const upstreamP50 = median(upstream);
+const missP50 = median(miss);
+const hitP50 = median(hit);
+// A miss costs the pod's hop to NMI (what a hit costs), NMI's work, and the upstream call; the
+// overhead is what remains after the two hops.
+const overhead = missP50 - hitP50 - upstreamP50;
+console.log(
+  `cache miss: upstream p50 ${upstreamP50.toFixed(3)} ms, nmi hit p50 ${hitP50.toFixed(3)} ms, nmi miss p50 ${missP50.toFixed(3)} ms, ` +
+    `overhead (miss - hit - upstream) ${overhead.toFixed(3)} ms, miss - upstream ${(missP50 - upstreamP50).toFixed(3)} ms`,
+);
 figures.push(
   { name: 'upstream_imds_p50', value: round(upstreamP50), unit: 'ms' },
+  { name: 'nmi_sequential_hit_p50', value: round(hitP50), unit: 'ms' },
   { name: 'nmi_cache_miss_p50', value: round(missP50), unit: 'ms' },
-  { name: 'nmi_cache_miss_overhead_p50', value: round(missP50 - upstreamP50), unit: 'ms' },
+  {
+    name: 'nmi_cache_miss_overhead_p50',
+    value: round(overhead),
+    unit: 'ms (miss - hit - upstream)',
+  },
+  {
+    name: 'nmi_cache_miss_minus_upstream_p50',
+    value: round(missP50 - upstreamP50),
+    unit: 'ms (includes the pod-to-NMI hop)',
+  },
 );
 
 // Memory of the server process holding 1,000 pods, 200 identities, 1,000 records and the warm cache.
 child.send({ kind: 'memory' });
-const memory = await new Promise<{ heapBytes: number; rssBytes: number; cacheSize: number }>((resolve) => {
-  child.on('message', (m: { kind: string }) => {
-    if (m.kind === 'memory') resolve(m as never);
-  });
-});
-console.log(`memory: heap ${(memory.heapBytes / 1048576).toFixed(1)} MiB over baseline, rss ${(memory.rssBytes / 1048576).toFixed(1)} MiB, cache keys ${String(memory.cacheSize)}`);
+const memory = await new Promise<{ heapBytes: number; rssBytes: number; cacheSize: number }>(
+  (resolve) => {
+    child.on('message', (m: { kind: string }) => {
+      if (m.kind === 'memory') resolve(m as never);
+    });
+  },
+);
+console.log(
+  `memory: heap ${(memory.heapBytes / 1048576).toFixed(1)} MiB over baseline, rss ${(memory.rssBytes / 1048576).toFixed(1)} MiB, cache keys ${String(memory.cacheSize)}`,
+);
 figures.push(
-  { name: 'server_heap_1000_pods_200_identities', value: round(memory.heapBytes / 1048576, 1), unit: 'MiB (heap over empty process, after GC, both NMIs and servers)' },
-  { name: 'server_rss_1000_pods_200_identities', value: round(memory.rssBytes / 1048576, 1), unit: 'MiB' },
+  {
+    name: 'server_heap_1000_pods_200_identities',
+    value: round(memory.heapBytes / 1048576, 1),
+    unit: 'MiB (heap over empty process, after GC, both NMIs and servers)',
+  },
+  {
+    name: 'server_rss_1000_pods_200_identities',
+    value: round(memory.rssBytes / 1048576, 1),
+    unit: 'MiB',
+  },
 );
 child.send({ kind: 'stop' });
 

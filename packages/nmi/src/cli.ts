@@ -32,7 +32,10 @@ async function main(): Promise<number> {
     try {
       text = await readFile(flags.kubeletConfig, 'utf8');
     } catch (error) {
-      logger.fatal({ err: error, path: flags.kubeletConfig }, 'cannot read the kubelet config to check for kubenet');
+      logger.fatal(
+        { err: error, path: flags.kubeletConfig },
+        'cannot read the kubelet config to check for kubenet',
+      );
       return 1;
     }
     if (isKubenet(text)) {
@@ -64,10 +67,13 @@ async function main(): Promise<number> {
     metadataHeaderRequired: flags.metadataHeaderRequired,
     setRetryAfterHeader: flags.setRetryAfterHeader,
     customUserAgent: flags.customUserAgent,
-    iptables: flags.manageIptables ? { updateIntervalMs: flags.iptUpdateIntervalSec * 1000 } : false,
+    iptables: flags.manageIptables
+      ? { updateIntervalMs: flags.iptUpdateIntervalSec * 1000 }
+      : false,
     logger,
   });
-  if (flags.enableProfile) logger.warn({}, 'enableProfile is accepted but no profiling endpoint is served');
+  if (flags.enableProfile)
+    logger.warn({}, 'enableProfile is accepted but no profiling endpoint is served');
   if (flags.enableConntrackDeletion) {
     // Connections to IMDS opened before the redirect existed would bypass it until they close.
     execFile(
@@ -76,7 +82,10 @@ async function main(): Promise<number> {
       (error) => {
         // conntrack exits 1 when nothing matched; only a missing tool is worth a warning.
         if (error !== null && (error as NodeJS.ErrnoException).code === 'ENOENT') {
-          logger.warn({}, 'conntrack is not installed; existing connections to IMDS were not reset');
+          logger.warn(
+            {},
+            'conntrack is not installed; existing connections to IMDS were not reset',
+          );
         }
       },
     );
@@ -86,22 +95,30 @@ async function main(): Promise<number> {
     const stop = (signal: string): void => {
       logger.info({ signal }, 'received signal, shutting down');
       nmi.close().then(
-        () => { resolve(0); },
+        () => {
+          resolve(0);
+        },
         (error: unknown) => {
           logger.error({ err: error }, 'shutdown failed');
           resolve(1);
         },
       );
     };
-    process.once('SIGTERM', () => { stop('SIGTERM'); });
-    process.once('SIGINT', () => { stop('SIGINT'); });
+    process.once('SIGTERM', () => {
+      stop('SIGTERM');
+    });
+    process.once('SIGINT', () => {
+      stop('SIGINT');
+    });
   });
 }
 
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`pod-identity-nmi: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `pod-identity-nmi: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
     process.exit(1);
   },
 );

@@ -103,12 +103,16 @@ export interface MemoryClusterStateOptions {
  * Kubernetes API.
  * @param options - mode and namespacing
  */
-export function createMemoryClusterState(options: MemoryClusterStateOptions = {}): MemoryClusterState {
+export function createMemoryClusterState(
+  options: MemoryClusterStateOptions = {},
+): MemoryClusterState {
   const pods = new PodIndex();
   const changes = new ChangeSignal();
   let contents: MemoryClusterContents = {};
-  const byNamespace = <T extends { metadata: { namespace?: string } }>(items: readonly T[] | undefined, namespace: string): T[] =>
-    (items ?? []).filter((item) => item.metadata.namespace === namespace);
+  const byNamespace = <T extends { metadata: { namespace?: string } }>(
+    items: readonly T[] | undefined,
+    namespace: string,
+  ): T[] => (items ?? []).filter((item) => item.metadata.namespace === namespace);
   return {
     pods,
     view: {

@@ -9,12 +9,20 @@ import {
   type TokenCacheOptions,
 } from '@pod-identity/core';
 import { createEventRecorder, type EventRecorder } from '@pod-identity/core/kubernetes';
-import { createTokenSourceForIdentity, identityTokenKey, type TokenSource } from '@pod-identity/core/azure';
+import {
+  createTokenSourceForIdentity,
+  identityTokenKey,
+  type TokenSource,
+} from '@pod-identity/core/azure';
 import { pino, type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { NmiClusterState } from './cluster-state.js';
 import { createInformerClusterState } from './informer-cluster-state.js';
-import { createIptablesManager, type IptablesManager, type IptablesRunner } from './iptables/iptables-manager.js';
+import {
+  createIptablesManager,
+  type IptablesManager,
+  type IptablesRunner,
+} from './iptables/iptables-manager.js';
 import { createNmiMetrics, type NmiMetrics } from './nmi-metrics.js';
 import { createNmiRequestHandler } from './nmi-request-handler.js';
 import { TokenBroker } from './token-broker.js';
@@ -136,7 +144,10 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
   if (operationMode === 'managed' && !forceNamespaced) {
     throw new TypeError('managed mode requires forceNamespaced (as in the original)');
   }
-  const logger = (options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' })).child({ component: 'nmi', node: options.nodeName });
+  const logger = (options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' })).child({
+    component: 'nmi',
+    node: options.nodeName,
+  });
   const registry = options.registry ?? new Registry();
   if (options.registry === undefined) collectDefaultMetrics({ register: registry });
   const metrics: NmiMetrics = createNmiMetrics(registry);
@@ -147,20 +158,28 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
 
   let state = options.state;
   if (state === undefined) {
-    if (options.kubeConfig === undefined) throw new TypeError('kubeConfig is required unless state is given');
+    if (options.kubeConfig === undefined)
+      throw new TypeError('kubeConfig is required unless state is given');
     state = createInformerClusterState({
       kubeConfig: options.kubeConfig,
       nodeName: options.nodeName,
       operationMode,
       forceNamespaced,
       scaleFeatures: options.enableScaleFeatures ?? true,
-      onInvalid: (kind, error) => { logger.warn({ kind, err: error }, 'ignoring an object that does not parse'); },
-      onError: (error) => { logger.warn({ err: error }, 'kubernetes watch error'); },
+      onInvalid: (kind, error) => {
+        logger.warn({ kind, err: error }, 'ignoring an object that does not parse');
+      },
+      onError: (error) => {
+        logger.warn({ err: error }, 'kubernetes watch error');
+      },
     });
   }
   const clusterState = state;
   if (options.micNamespace !== undefined && options.micNamespace !== 'default') {
-    logger.info({ micNamespace: options.micNamespace }, 'MICNamespace is accepted but MIC pods need an AzurePodIdentityException');
+    logger.info(
+      { micNamespace: options.micNamespace },
+      'MICNamespace is accepted but MIC pods need an AzurePodIdentityException',
+    );
   }
 
   const cache = new TokenCache(options.tokenCache);
@@ -186,7 +205,9 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
             throw error;
           }
         },
-        ...(options.credentialOptions === undefined ? {} : { credentialOptions: options.credentialOptions }),
+        ...(options.credentialOptions === undefined
+          ? {}
+          : { credentialOptions: options.credentialOptions }),
         abortSignal,
       });
       if (key !== undefined) {
@@ -215,7 +236,9 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
           kubeConfig: options.kubeConfig,
           component: 'aadpodidentity.k8s.io/nmi',
           host: options.nodeName,
-          onError: (error) => { logger.warn({ err: error }, 'failed to record an event'); },
+          onError: (error) => {
+            logger.warn({ err: error }, 'failed to record an event');
+          },
         })
       : undefined;
   const eventIntervalMs = options.eventIntervalMs ?? 60_000;
@@ -241,9 +264,18 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
       if (lastEvent.size > 10_000) lastEvent.clear();
       lastEvent.set(key, now);
       recorder.event(
-        { apiVersion: 'v1', kind: 'Pod', namespace: pod.namespace, name: pod.name, ...(pod.uid === undefined ? {} : { uid: pod.uid }) },
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          namespace: pod.namespace,
+          name: pod.name,
+          ...(pod.uid === undefined ? {} : { uid: pod.uid }),
+        },
         'Warning',
-        outcome.status === 404 || outcome.status === 503 && outcome.retryAfterSeconds !== undefined ? 'IdentityNotFound' : 'TokenRefused',
+        outcome.status === 404 ||
+          (outcome.status === 503 && outcome.retryAfterSeconds !== undefined)
+          ? 'IdentityNotFound'
+          : 'TokenRefused',
         `NMI refused a token (${String(outcome.status)}): ${outcome.message}`,
       );
     },
@@ -260,14 +292,17 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
           targetIp: options.listenAddress ?? '127.0.0.1',
           targetPort: options.port ?? 2579,
           logger,
-          ...(options.iptables.updateIntervalMs === undefined ? {} : { updateIntervalMs: options.iptables.updateIntervalMs }),
+          ...(options.iptables.updateIntervalMs === undefined
+            ? {}
+            : { updateIntervalMs: options.iptables.updateIntervalMs }),
           ...(options.iptables.runner === undefined ? {} : { runner: options.iptables.runner }),
         });
 
   const server = http.createServer({ keepAliveTimeout: 65_000 }, handler);
   server.on('clientError', (_error, socket) => {
     // Malformed HTTP (or a header section over the limit): answer 400 and drop, never crash.
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    if (socket.writable)
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     else socket.destroy();
   });
   const address = await listen(server, options.port ?? 2579, options.listenAddress ?? '127.0.0.1');
@@ -280,12 +315,16 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
     probe = http.createServer((req, res) => {
       const path = (req.url ?? '').split('?')[0];
       if (path !== '/healthz') {
-        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
+        res
+          .writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
+          .end('404 page not found\n');
         return;
       }
       // The original: always 200; `Active` once the redirect is in place.
       const active = iptables === undefined ? clusterState.isSynced() : iptables.installed;
-      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(active ? 'Active' : 'Not Active');
+      res
+        .writeHead(200, { 'content-type': 'text/plain; charset=utf-8' })
+        .end(active ? 'Active' : 'Not Active');
     });
     const a = await listen(probe, probePort, probeAddress);
     probeUrl = urlOf(a);
@@ -296,7 +335,9 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
   if (prometheusPort !== null) {
     metricsServer = http.createServer((req, res) => {
       if ((req.url ?? '').split('?')[0] !== '/metrics') {
-        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
+        res
+          .writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
+          .end('404 page not found\n');
         return;
       }
       registry.metrics().then(
@@ -327,9 +368,15 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
         cleanupFailed = !(await iptables.cleanup());
         if (cleanupFailed) logger.warn({}, 'iptables rules were not all removed');
       }
-      const drained = new Promise<void>((resolve) => server.close(() => { resolve(); }));
+      const drained = new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      );
       server.closeIdleConnections();
-      const timeout = new Promise<void>((resolve) => setTimeout(resolve, options.drainTimeoutMs ?? 5000).unref());
+      const timeout = new Promise<void>((resolve) =>
+        setTimeout(resolve, options.drainTimeoutMs ?? 5000).unref(),
+      );
       await Promise.race([drained, timeout]);
       shutdown.abort(new Error('nmi is shutting down'));
       server.closeAllConnections();

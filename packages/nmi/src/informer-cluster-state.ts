@@ -44,7 +44,9 @@ export interface InformerClusterStateOptions {
   onError?: (error: unknown) => void;
 }
 
-const byNamespace = (item: { metadata: { namespace?: string } }): string[] => [item.metadata.namespace ?? ''];
+const byNamespace = (item: { metadata: { namespace?: string } }): string[] => [
+  item.metadata.namespace ?? '',
+];
 
 /**
  * The daemon's cluster state: informers on this node's pods (field selector `spec.nodeName`), the
@@ -58,10 +60,12 @@ export function createInformerClusterState(options: InformerClusterStateOptions)
   const pods = new PodIndex();
   const changes = new ChangeSignal();
   const coreApi = kubeConfig.makeApiClient(CoreV1Api);
-  const invalid = (kind: string) => (error: ValidationError): undefined => {
-    options.onInvalid?.(kind, error);
-    return undefined;
-  };
+  const invalid =
+    (kind: string) =>
+    (error: ValidationError): undefined => {
+      options.onInvalid?.(kind, error);
+      return undefined;
+    };
   const parsed = <T>(result: ParseResult<T>, kind: string): T | undefined => {
     if (result.ok) return result.value;
     invalid(kind)(result.error);
@@ -75,9 +79,15 @@ export function createInformerClusterState(options: InformerClusterStateOptions)
     project: projectPod,
     ...(options.onError === undefined ? {} : { onError: options.onError }),
   });
-  podInformer.on('add', (pod) => { pods.upsert(pod); });
-  podInformer.on('update', (pod) => { pods.upsert(pod); });
-  podInformer.on('delete', (pod) => { pods.remove(pod.namespace, pod.name); });
+  podInformer.on('add', (pod) => {
+    pods.upsert(pod);
+  });
+  podInformer.on('update', (pod) => {
+    pods.upsert(pod);
+  });
+  podInformer.on('delete', (pod) => {
+    pods.remove(pod.namespace, pod.name);
+  });
 
   const crd = <T extends { metadata: { namespace?: string } }, I extends string>(
     plural: string,
@@ -94,7 +104,9 @@ export function createInformerClusterState(options: InformerClusterStateOptions)
       indexes,
       ...(options.onError === undefined ? {} : { onError: options.onError }),
     });
-    const notify = (): void => { changes.notify(); };
+    const notify = (): void => {
+      changes.notify();
+    };
     informer.on('add', notify);
     informer.on('update', notify);
     informer.on('delete', notify);
@@ -145,7 +157,8 @@ export function createInformerClusterState(options: InformerClusterStateOptions)
     mode: options.operationMode,
     forceNamespaced: options.forceNamespaced,
     exceptions: (namespace) => exceptions.byIndex('namespace', namespace),
-    assignedIdentities: (podNamespace, podName) => assigned?.byIndex('pod', `${podNamespace}/${podName}`) ?? [],
+    assignedIdentities: (podNamespace, podName) =>
+      assigned?.byIndex('pod', `${podNamespace}/${podName}`) ?? [],
     bindings: (namespace) => bindings?.byIndex('namespace', namespace) ?? [],
     identities: (namespace) => identities?.byIndex('namespace', namespace) ?? [],
   };
@@ -156,9 +169,13 @@ export function createInformerClusterState(options: InformerClusterStateOptions)
     changed: (timeoutMs, abortSignal) => changes.wait(timeoutMs, abortSignal),
     readSecret: async (reference, abortSignal) => {
       abortSignal?.throwIfAborted();
-      const secret = await coreApi.readNamespacedSecret({ namespace: reference.namespace, name: reference.name });
+      const secret = await coreApi.readNamespacedSecret({
+        namespace: reference.namespace,
+        name: reference.name,
+      });
       const data: Record<string, Uint8Array> = {};
-      for (const [key, value] of Object.entries(secret.data ?? {})) data[key] = Buffer.from(value, 'base64');
+      for (const [key, value] of Object.entries(secret.data ?? {}))
+        data[key] = Buffer.from(value, 'base64');
       return data;
     },
     start: async (abortSignal) => {

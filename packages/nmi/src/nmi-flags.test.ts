@@ -43,11 +43,14 @@ describe('parseNmiFlags', () => {
   it('accepts the chart’s spellings: Go single dashes, =values, camel-case names, booleans with values', () => {
     const flags = parse([
       '--node=aks-1',
-      '-nmi-port', '3000',
+      '-nmi-port',
+      '3000',
       '--forceNamespaced=true',
-      '--MICNamespace', 'kube-system',
+      '--MICNamespace',
+      'kube-system',
       '--enableScaleFeatures=false',
-      '--metadata-header-required', 'false',
+      '--metadata-header-required',
+      'false',
       '--block-instance-metadata',
       '--operation-mode=MANAGED',
       '--http-probe-port=8085',
@@ -65,20 +68,31 @@ describe('parseNmiFlags', () => {
       httpProbePort: 8085,
       logLevel: 'debug',
     });
-    expect(parse(['--force-namespaced', '--operation-mode', 'managed']).operationMode).toBe('managed');
+    expect(parse(['--force-namespaced', '--operation-mode', 'managed']).operationMode).toBe(
+      'managed',
+    );
   });
 
   it('reads NODE_NAME and FORCENAMESPACED from the environment', () => {
-    expect(parse([], { NODE_NAME: 'n', FORCENAMESPACED: 'true' })).toMatchObject({ node: 'n', forceNamespaced: true });
+    expect(parse([], { NODE_NAME: 'n', FORCENAMESPACED: 'true' })).toMatchObject({
+      node: 'n',
+      forceNamespaced: true,
+    });
   });
 
   it.each([
     [['--bogus'], 'unknown flag --bogus'],
     [['--nmi-port', 'x'], '--nmi-port takes a non-negative integer, got x'],
     [['--nmi-port'], '--nmi-port needs a value'],
-    [['--operation-mode=cluster'], '--operation-mode must be one of standard, managed, got cluster'],
+    [
+      ['--operation-mode=cluster'],
+      '--operation-mode must be one of standard, managed, got cluster',
+    ],
     [['--operation-mode=managed'], 'managed mode requires --forceNamespaced (as in the original)'],
-    [['--block-instance-metadata=maybe'], '--block-instance-metadata takes true or false, got maybe'],
+    [
+      ['--block-instance-metadata=maybe'],
+      '--block-instance-metadata takes true or false, got maybe',
+    ],
     [['stray'], 'unexpected argument stray'],
     [['--nmi-port=70000'], 'nmiPort must be a port number'],
   ])('refuses %j', (args, error) => {
@@ -86,7 +100,10 @@ describe('parseNmiFlags', () => {
   });
 
   it('requires a node', () => {
-    expect(parseNmiFlags([], {})).toEqual({ ok: false, error: '--node (or $NODE_NAME) is required' });
+    expect(parseNmiFlags([], {})).toEqual({
+      ok: false,
+      error: '--node (or $NODE_NAME) is required',
+    });
   });
 });
 

@@ -47,33 +47,136 @@ interface FlagSpec {
 const FLAGS: Record<string, FlagSpec> = {
   version: { key: 'version', kind: 'bool', help: 'print the version and exit' },
   help: { key: 'help', kind: 'bool', aliases: ['h'], help: 'print this help' },
-  'nmi-listen-address': { key: 'nmiListenAddress', kind: 'string', help: 'address the token server listens on (default 127.0.0.1)' },
+  'nmi-listen-address': {
+    key: 'nmiListenAddress',
+    kind: 'string',
+    help: 'address the token server listens on (default 127.0.0.1)',
+  },
   'nmi-port': { key: 'nmiPort', kind: 'int', help: 'token server port (default 2579)' },
-  'metadata-ip': { key: 'metadataIp', kind: 'string', help: 'instance metadata service address (default 169.254.169.254)' },
-  'metadata-port': { key: 'metadataPort', kind: 'int', help: 'instance metadata service port (default 80)' },
+  'metadata-ip': {
+    key: 'metadataIp',
+    kind: 'string',
+    help: 'instance metadata service address (default 169.254.169.254)',
+  },
+  'metadata-port': {
+    key: 'metadataPort',
+    kind: 'int',
+    help: 'instance metadata service port (default 80)',
+  },
   node: { key: 'node', kind: 'string', help: 'this node’s name (default $NODE_NAME); required' },
-  'ipt-update-interval-sec': { key: 'iptUpdateIntervalSec', kind: 'int', help: 'seconds between iptables checks (default 60)' },
-  'force-namespaced': { key: 'forceNamespaced', kind: 'bool', aliases: ['forceNamespaced'], help: 'identities serve only pods of their own namespace (default false, or $FORCENAMESPACED=true)' },
-  'mic-namespace': { key: 'micNamespace', kind: 'string', aliases: ['MICNamespace'], help: 'accepted for compatibility; MIC needs an AzurePodIdentityException (default default)' },
+  'ipt-update-interval-sec': {
+    key: 'iptUpdateIntervalSec',
+    kind: 'int',
+    help: 'seconds between iptables checks (default 60)',
+  },
+  'force-namespaced': {
+    key: 'forceNamespaced',
+    kind: 'bool',
+    aliases: ['forceNamespaced'],
+    help: 'identities serve only pods of their own namespace (default false, or $FORCENAMESPACED=true)',
+  },
+  'mic-namespace': {
+    key: 'micNamespace',
+    kind: 'string',
+    aliases: ['MICNamespace'],
+    help: 'accepted for compatibility; MIC needs an AzurePodIdentityException (default default)',
+  },
   'http-probe-port': { key: 'httpProbePort', kind: 'int', help: 'port of /healthz (default 8080)' },
-  'retry-attempts-for-created': { key: 'retryAttemptsForCreated', kind: 'int', help: 'attempts while the assigned identity does not exist yet (default 16)' },
-  'retry-attempts-for-assigned': { key: 'retryAttemptsForAssigned', kind: 'int', help: 'more attempts while it is Created (default 4)' },
-  'find-identity-retry-interval': { key: 'findIdentityRetryInterval', kind: 'int', help: 'seconds between attempts (default 5)' },
-  'enable-profile': { key: 'enableProfile', kind: 'bool', aliases: ['enableProfile'], help: 'accepted for compatibility; no profiling endpoint is served' },
-  'enable-scale-features': { key: 'enableScaleFeatures', kind: 'bool', aliases: ['enableScaleFeatures'], help: 'watch only this node’s assigned identities (default true)' },
-  'block-instance-metadata': { key: 'blockInstanceMetadata', kind: 'bool', help: 'answer 403 to /metadata/instance (default false)' },
-  'metadata-header-required': { key: 'metadataHeaderRequired', kind: 'bool', help: 'require Metadata: true (default true)' },
-  'prometheus-port': { key: 'prometheusPort', kind: 'int', help: 'port of /metrics (default 9090)' },
-  'operation-mode': { key: 'operationMode', kind: 'string', choices: ['standard', 'managed'], help: 'standard or managed (default standard)' },
-  'allow-network-plugin-kubenet': { key: 'allowNetworkPluginKubenet', kind: 'bool', help: 'run on kubenet despite ARP spoofing (default false)' },
-  'kubelet-config': { key: 'kubeletConfig', kind: 'string', help: 'kubelet defaults file checked for kubenet (default /etc/default/kubelet)' },
-  'set-retry-after-header': { key: 'setRetryAfterHeader', kind: 'bool', help: 'answer 503 + Retry-After: 20 while an identity may still be assigned (default false)' },
-  'enable-conntrack-deletion': { key: 'enableConntrackDeletion', kind: 'bool', help: 'drop conntrack entries to IMDS after installing the redirect (default false)' },
-  'log-format': { key: 'logFormat', kind: 'string', choices: ['text', 'json'], help: 'accepted; logs are JSON lines (pino) either way' },
-  'log-level': { key: 'logLevel', kind: 'string', aliases: ['v'], help: 'log level: debug, info, warn, error (default $LOG_LEVEL or info)' },
-  'custom-user-agent': { key: 'customUserAgent', kind: 'string', help: 'appended to the user agent of calls to IMDS' },
-  kubeconfig: { key: 'kubeconfig', kind: 'string', help: 'kubeconfig file (default in-cluster or $KUBECONFIG)' },
-  'manage-iptables': { key: 'manageIptables', kind: 'bool', help: 'install and maintain the iptables redirect (default true)' },
+  'retry-attempts-for-created': {
+    key: 'retryAttemptsForCreated',
+    kind: 'int',
+    help: 'attempts while the assigned identity does not exist yet (default 16)',
+  },
+  'retry-attempts-for-assigned': {
+    key: 'retryAttemptsForAssigned',
+    kind: 'int',
+    help: 'more attempts while it is Created (default 4)',
+  },
+  'find-identity-retry-interval': {
+    key: 'findIdentityRetryInterval',
+    kind: 'int',
+    help: 'seconds between attempts (default 5)',
+  },
+  'enable-profile': {
+    key: 'enableProfile',
+    kind: 'bool',
+    aliases: ['enableProfile'],
+    help: 'accepted for compatibility; no profiling endpoint is served',
+  },
+  'enable-scale-features': {
+    key: 'enableScaleFeatures',
+    kind: 'bool',
+    aliases: ['enableScaleFeatures'],
+    help: 'watch only this node’s assigned identities (default true)',
+  },
+  'block-instance-metadata': {
+    key: 'blockInstanceMetadata',
+    kind: 'bool',
+    help: 'answer 403 to /metadata/instance (default false)',
+  },
+  'metadata-header-required': {
+    key: 'metadataHeaderRequired',
+    kind: 'bool',
+    help: 'require Metadata: true (default true)',
+  },
+  'prometheus-port': {
+    key: 'prometheusPort',
+    kind: 'int',
+    help: 'port of /metrics (default 9090)',
+  },
+  'operation-mode': {
+    key: 'operationMode',
+    kind: 'string',
+    choices: ['standard', 'managed'],
+    help: 'standard or managed (default standard)',
+  },
+  'allow-network-plugin-kubenet': {
+    key: 'allowNetworkPluginKubenet',
+    kind: 'bool',
+    help: 'run on kubenet despite ARP spoofing (default false)',
+  },
+  'kubelet-config': {
+    key: 'kubeletConfig',
+    kind: 'string',
+    help: 'kubelet defaults file checked for kubenet (default /etc/default/kubelet)',
+  },
+  'set-retry-after-header': {
+    key: 'setRetryAfterHeader',
+    kind: 'bool',
+    help: 'answer 503 + Retry-After: 20 while an identity may still be assigned (default false)',
+  },
+  'enable-conntrack-deletion': {
+    key: 'enableConntrackDeletion',
+    kind: 'bool',
+    help: 'drop conntrack entries to IMDS after installing the redirect (default false)',
+  },
+  'log-format': {
+    key: 'logFormat',
+    kind: 'string',
+    choices: ['text', 'json'],
+    help: 'accepted; logs are JSON lines (pino) either way',
+  },
+  'log-level': {
+    key: 'logLevel',
+    kind: 'string',
+    aliases: ['v'],
+    help: 'log level: debug, info, warn, error (default $LOG_LEVEL or info)',
+  },
+  'custom-user-agent': {
+    key: 'customUserAgent',
+    kind: 'string',
+    help: 'appended to the user agent of calls to IMDS',
+  },
+  kubeconfig: {
+    key: 'kubeconfig',
+    kind: 'string',
+    help: 'kubeconfig file (default in-cluster or $KUBECONFIG)',
+  },
+  'manage-iptables': {
+    key: 'manageIptables',
+    kind: 'bool',
+    help: 'install and maintain the iptables redirect (default true)',
+  },
 };
 
 const BY_NAME = new Map<string, FlagSpec>();
@@ -130,12 +233,16 @@ export type NmiFlagsResult = { ok: true; flags: NmiFlags } | { ok: false; error:
  * @param env - the environment (`NODE_NAME`, `FORCENAMESPACED`, `LOG_LEVEL`, `KUBECONFIG`)
  * @returns the flags, or the first error
  */
-export function parseNmiFlags(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): NmiFlagsResult {
+export function parseNmiFlags(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = {},
+): NmiFlagsResult {
   const flags = defaultNmiFlags(env);
   const set = flags as unknown as Record<string, unknown>;
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] ?? '';
-    if (!arg.startsWith('-') || arg === '-' || arg === '--') return { ok: false, error: `unexpected argument ${arg}` };
+    if (!arg.startsWith('-') || arg === '-' || arg === '--')
+      return { ok: false, error: `unexpected argument ${arg}` };
     const body = arg.replace(/^--?/, '');
     const eq = body.indexOf('=');
     const name = eq === -1 ? body : body.slice(0, eq);
@@ -143,8 +250,15 @@ export function parseNmiFlags(argv: readonly string[], env: Readonly<Record<stri
     const spec = BY_NAME.get(name);
     if (spec === undefined) return { ok: false, error: `unknown flag --${name}` };
     if (spec.kind === 'bool') {
-      if (value === undefined && (argv[i + 1] === 'true' || argv[i + 1] === 'false')) value = argv[++i];
-      if (value !== undefined && value !== 'true' && value !== 'false' && value !== '1' && value !== '0') {
+      if (value === undefined && (argv[i + 1] === 'true' || argv[i + 1] === 'false'))
+        value = argv[++i];
+      if (
+        value !== undefined &&
+        value !== 'true' &&
+        value !== 'false' &&
+        value !== '1' &&
+        value !== '0'
+      ) {
         return { ok: false, error: `--${name} takes true or false, got ${value}` };
       }
       set[spec.key] = value === undefined || value === 'true' || value === '1';
@@ -160,17 +274,23 @@ export function parseNmiFlags(argv: readonly string[], env: Readonly<Record<stri
       continue;
     }
     if (spec.kind === 'int') {
-      if (!/^\d+$/.test(value)) return { ok: false, error: `--${name} takes a non-negative integer, got ${value}` };
+      if (!/^\d+$/.test(value))
+        return { ok: false, error: `--${name} takes a non-negative integer, got ${value}` };
       set[spec.key] = Number(value);
       continue;
     }
     if (spec.choices !== undefined && !spec.choices.includes(value.toLowerCase())) {
-      return { ok: false, error: `--${name} must be one of ${spec.choices.join(', ')}, got ${value}` };
+      return {
+        ok: false,
+        error: `--${name} must be one of ${spec.choices.join(', ')}, got ${value}`,
+      };
     }
     // The original lower-cased the operation mode.
-    set[spec.key] = spec.key === 'operationMode' || spec.key === 'logFormat' ? value.toLowerCase() : value;
+    set[spec.key] =
+      spec.key === 'operationMode' || spec.key === 'logFormat' ? value.toLowerCase() : value;
   }
-  if (!flags.help && !flags.version && flags.node === '') return { ok: false, error: '--node (or $NODE_NAME) is required' };
+  if (!flags.help && !flags.version && flags.node === '')
+    return { ok: false, error: '--node (or $NODE_NAME) is required' };
   if (flags.operationMode === 'managed' && !flags.forceNamespaced) {
     return { ok: false, error: 'managed mode requires --forceNamespaced (as in the original)' };
   }
@@ -185,7 +305,10 @@ export function nmiFlagsHelp(): string {
   const lines = ['Usage: pod-identity-nmi [flags]', '', 'Flags:'];
   for (const [name, spec] of Object.entries(FLAGS)) {
     const aliases = (spec.aliases ?? []).map((a) => `, --${a}`).join('');
-    lines.push(`  --${name}${aliases}${spec.kind === 'bool' ? '' : ' <value>'}`, `      ${spec.help}`);
+    lines.push(
+      `  --${name}${aliases}${spec.kind === 'bool' ? '' : ' <value>'}`,
+      `      ${spec.help}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

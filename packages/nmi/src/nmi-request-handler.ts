@@ -38,7 +38,10 @@ export interface NmiRequestHandlerOptions {
   /** How long to wait for the pod informer to deliver an unknown caller (the original: 4 × 300 ms). */
   readonly podLookupTimeoutMs: number;
   /** Called when a pod is refused a token (for a Kubernetes event). */
-  readonly onRefused?: (pod: PodRecord, outcome: Extract<BrokerOutcome, { kind: 'refused' }>) => void;
+  readonly onRefused?: (
+    pod: PodRecord,
+    outcome: Extract<BrokerOutcome, { kind: 'refused' }>,
+  ) => void;
   /** Aborted on shutdown: waits end. */
   readonly shutdownSignal: AbortSignal;
 }
@@ -61,12 +64,18 @@ export function createNmiRequestHandler(
 
   const write = (res: http.ServerResponse, response: ImdsResponse): void => {
     if (res.headersSent || res.destroyed) return;
-    res.writeHead(response.status, { ...response.headers, 'content-length': Buffer.byteLength(response.body) });
+    res.writeHead(response.status, {
+      ...response.headers,
+      'content-length': Buffer.byteLength(response.body),
+    });
     res.end(response.body);
   };
   const writeJson = (res: http.ServerResponse, body: string): void => {
     if (res.headersSent || res.destroyed) return;
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+    });
     res.end(body);
   };
 
@@ -80,8 +89,12 @@ export function createNmiRequestHandler(
     return AbortSignal.any([controller.signal, options.shutdownSignal]);
   };
 
-  const findPod = async (address: string | undefined, signal: AbortSignal): Promise<PodRecord | ImdsResponse> => {
-    if (address === undefined || address === '') return formatTextError(500, 'request remote address is empty');
+  const findPod = async (
+    address: string | undefined,
+    signal: AbortSignal,
+  ): Promise<PodRecord | ImdsResponse> => {
+    if (address === undefined || address === '')
+      return formatTextError(500, 'request remote address is empty');
     let found = state.pods.lookup(address);
     const deadline = Date.now() + options.podLookupTimeoutMs;
     // A pod's first request can beat the informer's event for it (the original retried 4 × 300 ms).
@@ -96,7 +109,10 @@ export function createNmiRequestHandler(
         'refusing a token: pod ip is claimed by more than one running pod',
       );
       metrics?.kubernetesErrors.inc({ operation_type: 'get_pod_list' });
-      return formatTextError(500, `failed to match pod IP ${address}: claimed by more than one pod`);
+      return formatTextError(
+        500,
+        `failed to match pod IP ${address}: claimed by more than one pod`,
+      );
     }
     metrics?.kubernetesErrors.inc({ operation_type: 'get_pod_list' });
     return formatTextError(500, `no running pod found with IP ${address}`);
@@ -113,12 +129,23 @@ export function createNmiRequestHandler(
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     // `resource` is client-chosen: only answered (200) requests may add a label value.
     metrics?.operations.observe(
-      { operation_type: route, status_code: String(res.statusCode), namespace, resource: res.statusCode === 200 ? resource : '' },
+      {
+        operation_type: route,
+        status_code: String(res.statusCode),
+        namespace,
+        resource: res.statusCode === 200 ? resource : '',
+      },
       seconds,
     );
     if (logger.isLevelEnabled('debug')) {
       logger.debug(
-        { status: res.statusCode, durationMs: seconds * 1000, method: req.method, path: route, remote: req.socket.remoteAddress },
+        {
+          status: res.statusCode,
+          durationMs: seconds * 1000,
+          method: req.method,
+          path: route,
+          remote: req.socket.remoteAddress,
+        },
         'token request served',
       );
     }
@@ -139,7 +166,14 @@ export function createNmiRequestHandler(
           write(res, formatTextError(500, 'no token'));
           return;
         }
-        writeJson(res, formatHostTokenResponse(first, outcome.identity?.spec.clientID ?? first.clientId ?? '', now));
+        writeJson(
+          res,
+          formatHostTokenResponse(
+            first,
+            outcome.identity?.spec.clientID ?? first.clientId ?? '',
+            now,
+          ),
+        );
         return;
       }
       writeJson(res, formatTokenResponse(outcome.tokens, now));
@@ -161,12 +195,18 @@ export function createNmiRequestHandler(
       formatTextError(
         outcome.status,
         outcome.message,
-        outcome.retryAfterSeconds === undefined ? {} : { 'retry-after': String(outcome.retryAfterSeconds) },
+        outcome.retryAfterSeconds === undefined
+          ? {}
+          : { 'retry-after': String(outcome.retryAfterSeconds) },
       ),
     );
   };
 
-  const handleToken = async (req: http.IncomingMessage, res: http.ServerResponse, started: bigint): Promise<void> => {
+  const handleToken = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    started: bigint,
+  ): Promise<void> => {
     const parsed = parseTokenRequest(
       { method: req.method ?? '', url: req.url ?? '', metadata: req.headers.metadata },
       { metadataHeaderRequired: options.metadataHeaderRequired },
@@ -198,15 +238,30 @@ export function createNmiRequestHandler(
       finish(res, started, TOKEN_PATH_LABEL, req, '', '');
       return;
     }
-    const outcome = await broker.answer(pod, request.identity, request.resource, state.view, signal);
+    const outcome = await broker.answer(
+      pod,
+      request.identity,
+      request.resource,
+      state.view,
+      signal,
+    );
     outcomeResponse(res, pod, request.identity, outcome, false);
     finish(res, started, TOKEN_PATH_LABEL, req, pod.namespace, request.resource);
   };
 
-  const handleHost = async (req: http.IncomingMessage, res: http.ServerResponse, started: bigint): Promise<void> => {
+  const handleHost = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    started: bigint,
+  ): Promise<void> => {
     const podns = req.headers.podns;
     const podname = req.headers.podname;
-    if (typeof podns !== 'string' || podns === '' || typeof podname !== 'string' || podname === '') {
+    if (
+      typeof podns !== 'string' ||
+      podns === '' ||
+      typeof podname !== 'string' ||
+      podname === ''
+    ) {
       write(res, formatTextError(400, "missing 'podname' and 'podns' from request header"));
       finish(res, started, HOST_PATH_LABEL, req, '', '');
       return;
@@ -234,7 +289,13 @@ export function createNmiRequestHandler(
       return;
     }
     const signal = requestSignal(req, res);
-    const outcome = await broker.answer(pod, parsed.request.identity, parsed.request.resource, noExceptions, signal);
+    const outcome = await broker.answer(
+      pod,
+      parsed.request.identity,
+      parsed.request.resource,
+      noExceptions,
+      signal,
+    );
     outcomeResponse(res, pod, parsed.request.identity, outcome, true);
     finish(res, started, HOST_PATH_LABEL, req, podns, parsed.request.resource);
   };
@@ -244,9 +305,20 @@ export function createNmiRequestHandler(
       write(res, formatImdsError(metadataHeaderRequiredError()));
       return;
     }
-    const headers = { ...req.headers, host: `${options.metadataHost}:${String(options.metadataPort)}` };
+    const headers = {
+      ...req.headers,
+      host: `${options.metadataHost}:${String(options.metadataPort)}`,
+    };
     const upstream = http.request(
-      { agent: proxyAgent, host: options.metadataHost, port: options.metadataPort, method: req.method, path: req.url, headers, timeout: 30_000 },
+      {
+        agent: proxyAgent,
+        host: options.metadataHost,
+        port: options.metadataPort,
+        method: req.method,
+        path: req.url,
+        headers,
+        timeout: 30_000,
+      },
       (answer) => {
         if (res.headersSent || res.destroyed) {
           answer.resume();
@@ -313,7 +385,11 @@ function authorizeQuick(
   return decision.kind === 'identity' ? decision.identity : undefined;
 }
 
-function waitForPods(state: NmiClusterState, timeoutMs: number, signal: AbortSignal): Promise<void> {
+function waitForPods(
+  state: NmiClusterState,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     if (signal.aborted) {
       reject(signal.reason as Error);

@@ -33,7 +33,11 @@ export interface IdentityWaitPolicy {
 
 /** What the broker answers: tokens, or a refusal with the status the original used. */
 export type BrokerOutcome =
-  | { readonly kind: 'tokens'; readonly tokens: readonly AcquiredToken[]; readonly identity?: AzureIdentity }
+  | {
+      readonly kind: 'tokens';
+      readonly tokens: readonly AcquiredToken[];
+      readonly identity?: AzureIdentity;
+    }
   | {
       readonly kind: 'refused';
       /** 403 (Azure refused), 404 (no identity), 500 (unexpected), 503 (unavailable, or waiting with Retry-After). */
@@ -163,7 +167,9 @@ export class TokenBroker {
       (signal) => this.#fetch(identity, resource, signal),
       { abortSignal },
     );
-    this.#options.metrics?.cacheRequests.inc({ result: result instanceof Promise ? 'miss' : 'hit' });
+    this.#options.metrics?.cacheRequests.inc({
+      result: result instanceof Promise ? 'miss' : 'hit',
+    });
     return result;
   }
 
@@ -188,15 +194,27 @@ export class TokenBroker {
     return key;
   }
 
-  async #tokensOf(identity: AzureIdentity, resource: string, abortSignal: AbortSignal): Promise<BrokerOutcome> {
+  async #tokensOf(
+    identity: AzureIdentity,
+    resource: string,
+    abortSignal: AbortSignal,
+  ): Promise<BrokerOutcome> {
     try {
-      return { kind: 'tokens', tokens: await this.tokensOf(identity, resource, abortSignal), identity };
+      return {
+        kind: 'tokens',
+        tokens: await this.tokensOf(identity, resource, abortSignal),
+        identity,
+      };
     } catch (error) {
       return refusal(error, identity.spec.clientID ?? '');
     }
   }
 
-  async #fetch(identity: AzureIdentity, resource: string, signal: AbortSignal): Promise<readonly AcquiredToken[]> {
+  async #fetch(
+    identity: AzureIdentity,
+    resource: string,
+    signal: AbortSignal,
+  ): Promise<readonly AcquiredToken[]> {
     const operation = identity.spec.type === 0 ? 'adal_token_msi_userassignedid' : 'adal_token';
     const metrics = this.#options.metrics;
     const end = metrics?.upstreamDuration.startTimer({ operation_type: operation });
@@ -204,7 +222,11 @@ export class TokenBroker {
       const source = await this.#options.sourceFor(identity, signal);
       const tokens = await source.getTokens(resource, { abortSignal: signal });
       // The original logged a mismatch; a client_id the IMDS token does not carry is a wrong answer.
-      return tokens.map((token) => (token.clientId === undefined && identity.spec.clientID !== undefined ? { ...token, clientId: identity.spec.clientID } : token));
+      return tokens.map((token) =>
+        token.clientId === undefined && identity.spec.clientID !== undefined
+          ? { ...token, clientId: identity.spec.clientID }
+          : token,
+      );
     } catch (error) {
       metrics?.upstreamErrors.inc({ operation_type: operation });
       throw error;
@@ -224,7 +246,8 @@ export class TokenBroker {
     for (const identity of candidates) {
       try {
         const tokens = await this.tokensOf(identity, resource, abortSignal);
-        if (tokens[0]?.objectId?.toLowerCase() === wanted) return { kind: 'tokens', tokens, identity };
+        if (tokens[0]?.objectId?.toLowerCase() === wanted)
+          return { kind: 'tokens', tokens, identity };
       } catch (error) {
         lastError = error;
       }
@@ -238,7 +261,11 @@ export class TokenBroker {
     };
   }
 
-  async #nodeTokens(requested: RequestedIdentity, resource: string, abortSignal: AbortSignal): Promise<BrokerOutcome> {
+  async #nodeTokens(
+    requested: RequestedIdentity,
+    resource: string,
+    abortSignal: AbortSignal,
+  ): Promise<BrokerOutcome> {
     // An excepted pod gets what IMDS would give it without pod-identity: exactly the selector it sent.
     const selector: ImdsIdentitySelector =
       requested.kind === 'none'
@@ -249,7 +276,8 @@ export class TokenBroker {
             ? { kind: 'objectId', objectId: requested.objectId }
             : { kind: 'resourceId', resourceId: requested.resourceId };
     const source = this.#nodeSource(selector);
-    const operation = selector.kind === 'system' ? 'adal_token_msi' : 'adal_token_msi_userassignedid';
+    const operation =
+      selector.kind === 'system' ? 'adal_token_msi' : 'adal_token_msi_userassignedid';
     const metrics = this.#options.metrics;
     try {
       const result = this.#options.cache.lookup(
@@ -294,5 +322,10 @@ function refusal(error: unknown, clientId: string): BrokerOutcome {
       : { kind: 'refused', status: 503, message: error.message, reason: 'token-unavailable' };
   }
   const suffix = clientId === '' ? '' : ` for ${redactClientId(clientId)}`;
-  return { kind: 'refused', status: 500, message: `failed to get token${suffix}`, reason: 'internal' };
+  return {
+    kind: 'refused',
+    status: 500,
+    message: `failed to get token${suffix}`,
+    reason: 'internal',
+  };
 }

@@ -30,7 +30,9 @@ function freePort(host: string): Promise<number> {
   return new Promise((resolve) => {
     const server = createServer().listen(0, host, () => {
       const { port } = server.address() as { port: number };
-      server.close(() => { resolve(port); });
+      server.close(() => {
+        resolve(port);
+      });
     });
   });
 }
@@ -49,7 +51,11 @@ function start(args: string[]) {
 
 it('starts with the chart’s flags, serves, and exits 0 on SIGTERM', async () => {
   const node = sandbox.nodes[0]!;
-  const [port, probe, metrics] = await Promise.all([freePort(node.internalIp), freePort(node.internalIp), freePort(node.internalIp)]);
+  const [port, probe, metrics] = await Promise.all([
+    freePort(node.internalIp),
+    freePort(node.internalIp),
+    freePort(node.internalIp),
+  ]);
   const nmi = start([
     `--node=${node.name}`,
     `--nmi-listen-address=${node.internalIp}`,
@@ -67,21 +73,30 @@ it('starts with the chart’s flags, serves, and exits 0 on SIGTERM', async () =
     `--kubeconfig=${join(dir, 'kubeconfig')}`,
     '--manage-iptables=false',
   ]);
-  for (let i = 0; i < 400 && !nmi.output().includes('nmi started'); i += 1) await new Promise((r) => setTimeout(r, 25));
+  for (let i = 0; i < 400 && !nmi.output().includes('nmi started'); i += 1)
+    await new Promise((r) => setTimeout(r, 25));
   expect(nmi.output()).toContain('"msg":"nmi started"');
-  const probeAnswer = await call(`http://${node.internalIp}:${String(probe)}`, { path: '/healthz' });
+  const probeAnswer = await call(`http://${node.internalIp}:${String(probe)}`, {
+    path: '/healthz',
+  });
   expect(probeAnswer).toMatchObject({ status: 200, body: 'Active' });
-  const noHeader = await call(`http://${node.internalIp}:${String(port)}`, { path: '/metadata/identity/oauth2/token' });
+  const noHeader = await call(`http://${node.internalIp}:${String(port)}`, {
+    path: '/metadata/identity/oauth2/token',
+  });
   expect(noHeader.status).toBe(400);
   nmi.child.kill('SIGTERM');
   expect(await nmi.exited).toBe(0);
-});
+}, 30_000); // starting Node on the sources takes seconds on a loaded machine
 
 it('refuses to run on kubenet unless allowed, and rejects bad flags with exit 2', async () => {
-  const kubenet = start(['--node=n', `--kubelet-config=${join(dir, 'kubelet-kubenet')}`, `--kubeconfig=${join(dir, 'kubeconfig')}`]);
+  const kubenet = start([
+    '--node=n',
+    `--kubelet-config=${join(dir, 'kubelet-kubenet')}`,
+    `--kubeconfig=${join(dir, 'kubeconfig')}`,
+  ]);
   expect(await kubenet.exited).toBe(1);
   expect(kubenet.output()).toContain('AAD Pod Identity is not supported for Kubenet');
   const bad = start(['--node=n', '--nmi-port=abc']);
   expect(await bad.exited).toBe(2);
   expect(bad.output()).toContain('--nmi-port takes a non-negative integer, got abc');
-});
+}, 30_000);

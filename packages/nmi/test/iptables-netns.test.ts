@@ -4,7 +4,12 @@
 // verified in "node", so it can only reach the stand-in NMI on node's 127.0.0.1:2579.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { buildIptablesRules, createIptablesManager, isChainCurrent, type IptablesRunner } from '@pod-identity/nmi';
+import {
+  buildIptablesRules,
+  createIptablesManager,
+  isChainCurrent,
+  type IptablesRunner,
+} from '@pod-identity/nmi';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 const run = promisify(execFile);
@@ -15,28 +20,73 @@ let server: ChildProcess | undefined;
 
 const inNode: IptablesRunner = async (args) => {
   try {
-    const { stdout, stderr } = await run('ip', ['netns', 'exec', nodeNs, 'iptables', '-w', ...args]);
+    const { stdout, stderr } = await run('ip', [
+      'netns',
+      'exec',
+      nodeNs,
+      'iptables',
+      '-w',
+      ...args,
+    ]);
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    return {
+      code: typeof e.code === 'number' ? e.code : 1,
+      stdout: e.stdout ?? '',
+      stderr: e.stderr ?? '',
+    };
   }
 };
 
 beforeAll(async () => {
   await run('ip', ['netns', 'add', nodeNs]);
   await run('ip', ['netns', 'add', podNs]);
-  await run('ip', ['-n', nodeNs, 'link', 'add', 'vn', 'type', 'veth', 'peer', 'name', 'vp', 'netns', podNs]);
+  await run('ip', [
+    '-n',
+    nodeNs,
+    'link',
+    'add',
+    'vn',
+    'type',
+    'veth',
+    'peer',
+    'name',
+    'vp',
+    'netns',
+    podNs,
+  ]);
   await run('ip', ['-n', nodeNs, 'addr', 'add', '10.250.0.1/30', 'dev', 'vn']);
   await run('ip', ['-n', podNs, 'addr', 'add', '10.250.0.2/30', 'dev', 'vp']);
-  for (const [ns, dev] of [[nodeNs, 'vn'], [podNs, 'vp'], [nodeNs, 'lo'], [podNs, 'lo']] as const) {
+  for (const [ns, dev] of [
+    [nodeNs, 'vn'],
+    [podNs, 'vp'],
+    [nodeNs, 'lo'],
+    [podNs, 'lo'],
+  ] as const) {
     await run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
   }
   // The pod's only route to IMDS is through the node, as on a cluster node.
   await run('ip', ['-n', podNs, 'route', 'add', '169.254.169.254/32', 'via', '10.250.0.1']);
   // DNAT to 127.0.0.1 from PREROUTING needs route_localnet (kube-proxy sets it on real nodes).
-  await run('ip', ['netns', 'exec', nodeNs, 'sysctl', '-q', '-w', 'net.ipv4.conf.all.route_localnet=1']);
-  await run('ip', ['netns', 'exec', nodeNs, 'sysctl', '-q', '-w', 'net.ipv4.conf.vn.route_localnet=1']);
+  await run('ip', [
+    'netns',
+    'exec',
+    nodeNs,
+    'sysctl',
+    '-q',
+    '-w',
+    'net.ipv4.conf.all.route_localnet=1',
+  ]);
+  await run('ip', [
+    'netns',
+    'exec',
+    nodeNs,
+    'sysctl',
+    '-q',
+    '-w',
+    'net.ipv4.conf.vn.route_localnet=1',
+  ]);
 });
 
 afterAll(async () => {
@@ -58,19 +108,33 @@ it('redirects a pod’s IMDS traffic to NMI, keeps the pod’s source address, a
 
   // The stand-in NMI on the node's loopback: answers with the caller's address.
   server = spawn('ip', [
-    'netns', 'exec', nodeNs, process.execPath, '-e',
+    'netns',
+    'exec',
+    nodeNs,
+    process.execPath,
+    '-e',
     "require('http').createServer((q,s)=>s.end('nmi saw '+q.socket.remoteAddress+' '+q.url)).listen(2579,'127.0.0.1',()=>console.log('ready'))",
   ]);
   await new Promise<void>((resolve, reject) => {
-    server?.stdout?.once('data', () => { resolve(); });
-    server?.once('exit', (code) => { reject(new Error(`server exited ${String(code)}`)); });
+    server?.stdout?.once('data', () => {
+      resolve();
+    });
+    server?.once('exit', (code) => {
+      reject(new Error(`server exited ${String(code)}`));
+    });
   });
 
   const client = await run('ip', [
-    'netns', 'exec', podNs, process.execPath, '-e',
+    'netns',
+    'exec',
+    podNs,
+    process.execPath,
+    '-e',
     "require('http').get('http://169.254.169.254/metadata/identity/oauth2/token?resource=r',{timeout:3000},r=>{let b='';r.on('data',d=>b+=d);r.on('end',()=>console.log(b))}).on('error',e=>{console.log('error '+e.message)})",
   ]);
-  expect(client.stdout.trim()).toBe('nmi saw 10.250.0.2 /metadata/identity/oauth2/token?resource=r');
+  expect(client.stdout.trim()).toBe(
+    'nmi saw 10.250.0.2 /metadata/identity/oauth2/token?resource=r',
+  );
 
   // Drift is repaired: someone deletes the jump.
   await inNode(['-t', 'nat', '-D', 'PREROUTING', '-j', 'aad-metadata']);

@@ -6,23 +6,47 @@ import { startSandbox, type Sandbox } from '@pod-identity/testkit';
 import http from 'node:http';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { assignToScaleSet, azureAssignedIdentity, azureIdentity, claimsOf, installCrds } from './nmi-test-support.js';
+import {
+  assignToScaleSet,
+  azureAssignedIdentity,
+  azureIdentity,
+  claimsOf,
+  installCrds,
+} from './nmi-test-support.js';
 
 let sandbox: Sandbox;
 let nmi: Nmi;
 const originalRequest = http.request;
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ nodeCount: 1, identities: ['app-id', 'other-id'], installCrds: false });
+  sandbox = await startSandbox({
+    nodeCount: 1,
+    identities: ['app-id', 'other-id'],
+    installCrds: false,
+  });
   installCrds(sandbox);
   const node = sandbox.nodes[0]!;
-  await assignToScaleSet(sandbox, node.scaleSetName!, [...sandbox.identities.values()].map((i) => i.id));
+  await assignToScaleSet(
+    sandbox,
+    node.scaleSetName!,
+    [...sandbox.identities.values()].map((i) => i.id),
+  );
   const app = sandbox.identities.get('app-id')!;
   const other = sandbox.identities.get('other-id')!;
-  const pod = sandbox.createPod({ name: 'sdk', nodeName: node.name }) as { status: { podIP: string } };
-  for (const [info, name] of [[app, 'app-id'], [other, 'other-id']] as const) {
+  const pod = sandbox.createPod({ name: 'sdk', nodeName: node.name }) as {
+    status: { podIP: string };
+  };
+  for (const [info, name] of [
+    [app, 'app-id'],
+    [other, 'other-id'],
+  ] as const) {
     sandbox.kubernetes.store.put(
-      azureAssignedIdentity({ name: 'sdk', namespace: 'default' }, azureIdentity('default', name, { type: 0, resourceID: info.id, clientID: info.clientId }), node.name, name === 'app-id' ? 'Assigned' : 'Created'),
+      azureAssignedIdentity(
+        { name: 'sdk', namespace: 'default' },
+        azureIdentity('default', name, { type: 0, resourceID: info.id, clientID: info.clientId }),
+        node.name,
+        name === 'app-id' ? 'Assigned' : 'Created',
+      ),
     );
   }
   nmi = await createNmi({
@@ -44,11 +68,17 @@ beforeAll(async () => {
   // iptables redirect would deliver them.
   http.request = ((...args: Parameters<typeof http.request>) => {
     const [first, second] = args;
-    if (typeof first === 'object' && !(first instanceof URL)) Object.assign(first, { localAddress: pod.status.podIP });
-    else if (typeof second === 'object' && typeof second !== 'function') Object.assign(second, { localAddress: pod.status.podIP });
+    if (typeof first === 'object' && !(first instanceof URL))
+      Object.assign(first, { localAddress: pod.status.podIP });
+    else if (typeof second === 'object' && typeof second !== 'function')
+      Object.assign(second, { localAddress: pod.status.podIP });
     return originalRequest(...args);
   }) as typeof http.request;
-  for (let i = 0; i < 400 && nmi.state.view.assignedIdentities('default', 'sdk').length < 2; i += 1) {
+  for (
+    let i = 0;
+    i < 400 && nmi.state.view.assignedIdentities('default', 'sdk').length < 2;
+    i += 1
+  ) {
     await new Promise((r) => setTimeout(r, 5));
   }
 });
@@ -68,6 +98,8 @@ it('gets the token of the identity it names from NMI through the real ManagedIde
   expect(claims.appid).toBe(app.clientId);
   expect(claims.aud).toBe('https://management.azure.com');
   expect(token.expiresOnTimestamp).toBeGreaterThan(Date.now());
-  const byResourceId = await new ManagedIdentityCredential({ resourceId: app.id }).getToken('https://vault.azure.net/.default');
+  const byResourceId = await new ManagedIdentityCredential({ resourceId: app.id }).getToken(
+    'https://vault.azure.net/.default',
+  );
   expect(claimsOf(byResourceId.token).appid).toBe(app.clientId);
 });

@@ -1,6 +1,11 @@
 import forge from 'node-forge';
 import { createNmi, type Nmi } from '@pod-identity/nmi';
-import { createSelfSignedCertificate, startSandbox, type Sandbox, type SandboxNode } from '@pod-identity/testkit';
+import {
+  createSelfSignedCertificate,
+  startSandbox,
+  type Sandbox,
+  type SandboxNode,
+} from '@pod-identity/testkit';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -36,17 +41,28 @@ function secret(namespace: string, name: string, data: Record<string, string | B
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: { namespace, name },
-    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+    data: Object.fromEntries(
+      Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+    ),
   };
 }
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ nodeCount: 1, identities: ['team-a-id', 'team-b-id'], installCrds: false });
+  sandbox = await startSandbox({
+    nodeCount: 1,
+    identities: ['team-a-id', 'team-b-id'],
+    installCrds: false,
+  });
   installCrds(sandbox);
   node = sandbox.nodes[0]!;
-  await assignToScaleSet(sandbox, node.scaleSetName!, [...sandbox.identities.values()].map((i) => i.id));
+  await assignToScaleSet(
+    sandbox,
+    node.scaleSetName!,
+    [...sandbox.identities.values()].map((i) => i.id),
+  );
   const store = sandbox.kubernetes.store;
-  for (const ns of ['team-a', 'team-b']) store.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  for (const ns of ['team-a', 'team-b'])
+    store.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
 
   const a = sandbox.identities.get('team-a-id')!;
   const b = sandbox.identities.get('team-b-id')!;
@@ -56,8 +72,15 @@ beforeAll(async () => {
   store.put(azureIdentityBinding('team-b', 'uami-binding', 'uami', 'web'));
 
   // A service principal with a secret, also registered in an auxiliary tenant.
-  const secretInfo = sandbox.entra.registerServicePrincipal({ tenantId: sandbox.tenantId, clientSecret: 's3cret' });
-  sandbox.entra.registerServicePrincipal({ tenantId: secretSp.tenant2, clientId: secretInfo.clientId, clientSecret: 's3cret' });
+  const secretInfo = sandbox.entra.registerServicePrincipal({
+    tenantId: sandbox.tenantId,
+    clientSecret: 's3cret',
+  });
+  sandbox.entra.registerServicePrincipal({
+    tenantId: secretSp.tenant2,
+    clientId: secretInfo.clientId,
+    clientSecret: 's3cret',
+  });
   secretSp.clientId = secretInfo.clientId;
   store.put(secret('team-a', 'sp-secret', { clientSecret: 's3cret' }));
   store.put(
@@ -84,7 +107,10 @@ beforeAll(async () => {
 
   // A service principal with a certificate, stored as the original expects: PKCS#12 + password.
   const cert = createSelfSignedCertificate({ commonName: 'nmi-test-sp' });
-  const certInfo = sandbox.entra.registerServicePrincipal({ tenantId: sandbox.tenantId, certificatePem: cert.certificatePem });
+  const certInfo = sandbox.entra.registerServicePrincipal({
+    tenantId: sandbox.tenantId,
+    certificatePem: cert.certificatePem,
+  });
   certSp.clientId = certInfo.clientId;
   const p12 = forge.pkcs12.toPkcs12Asn1(
     forge.pki.privateKeyFromPem(cert.privateKeyPem),
@@ -92,7 +118,12 @@ beforeAll(async () => {
     'pfx-password',
     { algorithm: 'aes256' },
   );
-  store.put(secret('team-a', 'sp-cert', { certificate: Buffer.from(forge.asn1.toDer(p12).getBytes(), 'binary'), password: 'pfx-password' }));
+  store.put(
+    secret('team-a', 'sp-cert', {
+      certificate: Buffer.from(forge.asn1.toDer(p12).getBytes(), 'binary'),
+      password: 'pfx-password',
+    }),
+  );
   store.put(
     azureIdentity('team-a', 'sp-cert', {
       type: 2,
@@ -112,7 +143,12 @@ beforeAll(async () => {
     ['team-a', 'sp-cert', 'sp-cert'],
     ['team-b', 'thief', 'sp'],
   ] as const) {
-    sandbox.createPod({ namespace: ns, name, nodeName: node.name, labels: { aadpodidbinding: selector } });
+    sandbox.createPod({
+      namespace: ns,
+      name,
+      nodeName: node.name,
+      labels: { aadpodidbinding: selector },
+    });
   }
 
   nmi = await createNmi({
@@ -139,20 +175,36 @@ afterAll(async () => {
 
 describe('NMI, managed mode', () => {
   it('serves each pod the identity bound in its own namespace, same selector or not', async () => {
-    const a = await tokenRequest(nmi.url, podIp('web', 'team-a'), 'resource=https://management.azure.com/');
-    const b = await tokenRequest(nmi.url, podIp('web', 'team-b'), 'resource=https://management.azure.com/');
+    const a = await tokenRequest(
+      nmi.url,
+      podIp('web', 'team-a'),
+      'resource=https://management.azure.com/',
+    );
+    const b = await tokenRequest(
+      nmi.url,
+      podIp('web', 'team-b'),
+      'resource=https://management.azure.com/',
+    );
     expect(claimsOf(accessTokenOf(a)).appid).toBe(sandbox.identities.get('team-a-id')!.clientId);
     expect(claimsOf(accessTokenOf(b)).appid).toBe(sandbox.identities.get('team-b-id')!.clientId);
   });
 
   it('never lets a pod use a selector of another namespace', async () => {
-    const answer = await tokenRequest(nmi.url, podIp('thief', 'team-b'), 'resource=https://management.azure.com/');
+    const answer = await tokenRequest(
+      nmi.url,
+      podIp('thief', 'team-b'),
+      'resource=https://management.azure.com/',
+    );
     expect(answer.status).toBe(404);
     expect(answer.body).not.toContain('access_token');
   });
 
   it('gets a service principal token with the secret through Entra', async () => {
-    const answer = await tokenRequest(nmi.url, podIp('sp', 'team-a'), 'resource=https://vault.azure.net');
+    const answer = await tokenRequest(
+      nmi.url,
+      podIp('sp', 'team-a'),
+      'resource=https://vault.azure.net',
+    );
     expect(answer.status).toBe(200);
     const claims = claimsOf(accessTokenOf(answer));
     expect(claims.appid).toBe(secretSp.clientId);
@@ -160,26 +212,47 @@ describe('NMI, managed mode', () => {
   });
 
   it('returns an array, primary tenant first, for a service principal with auxiliary tenants', async () => {
-    const answer = await tokenRequest(nmi.url, podIp('sp-multi', 'team-a'), 'resource=https://management.azure.com/');
+    const answer = await tokenRequest(
+      nmi.url,
+      podIp('sp-multi', 'team-a'),
+      'resource=https://management.azure.com/',
+    );
     expect(answer.status).toBe(200);
     const tokens = JSON.parse(answer.body) as { access_token: string }[];
-    expect(tokens.map((t) => claimsOf(t.access_token).tid)).toEqual([sandbox.tenantId, secretSp.tenant2]);
+    expect(tokens.map((t) => claimsOf(t.access_token).tid)).toEqual([
+      sandbox.tenantId,
+      secretSp.tenant2,
+    ]);
   });
 
   it('gets a service principal token with a PKCS#12 certificate (signed assertion checked by Entra)', async () => {
-    const answer = await tokenRequest(nmi.url, podIp('sp-cert', 'team-a'), 'resource=https://management.azure.com/');
+    const answer = await tokenRequest(
+      nmi.url,
+      podIp('sp-cert', 'team-a'),
+      'resource=https://management.azure.com/',
+    );
     expect(answer.status).toBe(200);
     expect(claimsOf(accessTokenOf(answer)).appid).toBe(certSp.clientId);
-    expect(sandbox.entra.requestLog().some((r) => r.kind === 'assertion' && r.status === 200)).toBe(true);
+    expect(sandbox.entra.requestLog().some((r) => r.kind === 'assertion' && r.status === 200)).toBe(
+      true,
+    );
   });
 
   it('answers 403 when Entra refuses the credential and 503 when it is unavailable', async () => {
     sandbox.kubernetes.store.put(secret('team-a', 'sp-secret', { clientSecret: 'wrong' }));
-    const refused = await tokenRequest(nmi.url, podIp('sp', 'team-a'), 'resource=https://refused.example/');
+    const refused = await tokenRequest(
+      nmi.url,
+      podIp('sp', 'team-a'),
+      'resource=https://refused.example/',
+    );
     expect(refused.status).toBe(403);
     sandbox.kubernetes.store.put(secret('team-a', 'sp-secret', { clientSecret: 's3cret' }));
     sandbox.entra.faults.failNext({ status: 503, count: 10 });
-    const unavailable = await tokenRequest(nmi.url, podIp('sp', 'team-a'), 'resource=https://unavailable.example/');
+    const unavailable = await tokenRequest(
+      nmi.url,
+      podIp('sp', 'team-a'),
+      'resource=https://unavailable.example/',
+    );
     expect(unavailable.status).toBe(503);
     sandbox.entra.faults.clear();
   });

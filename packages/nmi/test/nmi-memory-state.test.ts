@@ -14,16 +14,36 @@ const source: TokenSource = {
   getTokens: (resource) => {
     fetches += 1;
     return Promise.resolve([
-      { accessToken: `token-${String(fetches)}`, expiresOnTimestamp: Date.now() + 3_600_000, notBeforeTimestamp: Date.now(), resource },
+      {
+        accessToken: `token-${String(fetches)}`,
+        expiresOnTimestamp: Date.now() + 3_600_000,
+        notBeforeTimestamp: Date.now(),
+        resource,
+      },
     ]);
   },
 };
 
 beforeAll(async () => {
-  const identity = azureIdentity('default', 'id', { type: 0, clientID: 'c1', resourceID: '/subscriptions/s/resourceGroups/r/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id' });
+  const identity = azureIdentity('default', 'id', {
+    type: 0,
+    clientID: 'c1',
+    resourceID:
+      '/subscriptions/s/resourceGroups/r/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id',
+  });
   // The pod's IP as Kubernetes may write it (uncompressed); the socket reports "::1".
-  state.pods.upsert({ namespace: 'default', name: 'v6', phase: 'Running', podIPs: ['10.1.0.9', '0:0:0:0:0:0:0:1'], labels: {} });
-  state.set({ assignedIdentities: [azureAssignedIdentity({ name: 'v6', namespace: 'default' }, identity, 'n', 'Assigned')] as never });
+  state.pods.upsert({
+    namespace: 'default',
+    name: 'v6',
+    phase: 'Running',
+    podIPs: ['10.1.0.9', '0:0:0:0:0:0:0:1'],
+    labels: {},
+  });
+  state.set({
+    assignedIdentities: [
+      azureAssignedIdentity({ name: 'v6', namespace: 'default' }, identity, 'n', 'Assigned'),
+    ] as never,
+  });
   nmi = await createNmi({
     nodeName: 'n',
     state,
@@ -44,6 +64,9 @@ it('identifies an IPv6 caller and serves it from the cache after the first reque
   const first = await tokenRequest(nmi.url, '::1', 'resource=https://r/');
   expect(first.status).toBe(200);
   const second = await tokenRequest(nmi.url, '::1', 'resource=https://r/');
-  expect(JSON.parse(second.body)).toMatchObject({ access_token: 'token-1', resource: 'https://r/' });
+  expect(JSON.parse(second.body)).toMatchObject({
+    access_token: 'token-1',
+    resource: 'https://r/',
+  });
   expect(fetches).toBe(1);
 });

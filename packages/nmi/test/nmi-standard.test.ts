@@ -24,7 +24,11 @@ let strict: Nmi; // --block-instance-metadata, --set-retry-after-header
 const logLines: string[] = [];
 const ids: Record<string, { id: string; clientId: string; principalId: string }> = {};
 const identity = (name: string) =>
-  azureIdentity('default', name, { type: 0, resourceID: ids[name]!.id, clientID: ids[name]!.clientId });
+  azureIdentity('default', name, {
+    type: 0,
+    resourceID: ids[name]!.id,
+    clientID: ids[name]!.clientId,
+  });
 
 function podIp(name: string, namespace = 'default'): string {
   const pod = sandbox.kubernetes.store.get({ apiVersion: 'v1', kind: 'Pod', namespace, name });
@@ -51,7 +55,11 @@ beforeAll(async () => {
     const info = sandbox.identities.get(name)!;
     ids[name] = { id: info.id, clientId: info.clientId, principalId: info.principalId };
   }
-  await assignToScaleSet(sandbox, node.scaleSetName!, Object.values(ids).map((i) => i.id));
+  await assignToScaleSet(
+    sandbox,
+    node.scaleSetName!,
+    Object.values(ids).map((i) => i.id),
+  );
   const logger = pino(
     { level: 'debug' },
     new Writable({
@@ -98,9 +106,20 @@ afterAll(async () => {
 describe('NMI token route, standard mode', () => {
   it('serves an Assigned identity to its pod, as a token of that identity', async () => {
     sandbox.createPod({ name: 'app', nodeName: node.name, labels: { aadpodidbinding: 'app' } });
-    sandbox.kubernetes.store.put(azureAssignedIdentity({ name: 'app', namespace: 'default' }, identity('id-a'), node.name, 'Assigned'));
+    sandbox.kubernetes.store.put(
+      azureAssignedIdentity(
+        { name: 'app', namespace: 'default' },
+        identity('id-a'),
+        node.name,
+        'Assigned',
+      ),
+    );
     await until(() => nmi.state.view.assignedIdentities('default', 'app').length === 1);
-    const answer = await tokenRequest(nmi.url, podIp('app'), 'resource=https%3A%2F%2Fmanagement.azure.com%2F');
+    const answer = await tokenRequest(
+      nmi.url,
+      podIp('app'),
+      'resource=https%3A%2F%2Fmanagement.azure.com%2F',
+    );
     expect(answer.status).toBe(200);
     expect(answer.headers['content-type']).toBe('application/json');
     const body = JSON.parse(answer.body) as Record<string, unknown>;
@@ -116,7 +135,11 @@ describe('NMI token route, standard mode', () => {
       `mi_res_id=${encodeURIComponent(ids['id-a']!.id.toLowerCase())}`,
       `object_id=${ids['id-a']!.principalId}`,
     ]) {
-      const selected = await tokenRequest(nmi.url, podIp('app'), `resource=https://vault.azure.net&${query}`);
+      const selected = await tokenRequest(
+        nmi.url,
+        podIp('app'),
+        `resource=https://vault.azure.net&${query}`,
+      );
       expect(selected.status, query).toBe(200);
       expect(claimsOf(accessTokenOf(selected)).appid).toBe(ids['id-a']!.clientId);
     }
@@ -132,8 +155,22 @@ describe('NMI token route, standard mode', () => {
 
   it('chooses the same identity every time when several are assigned and none is named', async () => {
     sandbox.createPod({ name: 'multi', nodeName: node.name });
-    sandbox.kubernetes.store.put(azureAssignedIdentity({ name: 'multi', namespace: 'default' }, identity('id-c'), node.name, 'Assigned'));
-    sandbox.kubernetes.store.put(azureAssignedIdentity({ name: 'multi', namespace: 'default' }, identity('id-b'), node.name, 'Assigned'));
+    sandbox.kubernetes.store.put(
+      azureAssignedIdentity(
+        { name: 'multi', namespace: 'default' },
+        identity('id-c'),
+        node.name,
+        'Assigned',
+      ),
+    );
+    sandbox.kubernetes.store.put(
+      azureAssignedIdentity(
+        { name: 'multi', namespace: 'default' },
+        identity('id-b'),
+        node.name,
+        'Assigned',
+      ),
+    );
     await until(() => nmi.state.view.assignedIdentities('default', 'multi').length === 2);
     for (let i = 0; i < 3; i += 1) {
       const answer = await tokenRequest(nmi.url, podIp('multi'), `resource=https://r${String(i)}/`);
@@ -142,7 +179,11 @@ describe('NMI token route, standard mode', () => {
   });
 
   it('refuses an identity assigned to the node but not to this pod with 404, never its token', async () => {
-    const answer = await tokenRequest(nmi.url, podIp('app'), `resource=r&client_id=${ids['id-b']!.clientId}`);
+    const answer = await tokenRequest(
+      nmi.url,
+      podIp('app'),
+      `resource=r&client_id=${ids['id-b']!.clientId}`,
+    );
     expect(answer.status).toBe(404);
     expect(answer.headers['content-type']).toBe('text/plain; charset=utf-8');
     expect(answer.body).not.toContain('access_token');
@@ -152,9 +193,23 @@ describe('NMI token route, standard mode', () => {
     sandbox.createPod({ name: 'late', nodeName: node.name });
     await until(() => nmi.state.pods.get('default', 'late') !== undefined);
     const pending = tokenRequest(nmi.url, podIp('late'), 'resource=https://late/');
-    sandbox.kubernetes.store.put(azureAssignedIdentity({ name: 'late', namespace: 'default' }, identity('id-c'), node.name, 'Created'));
+    sandbox.kubernetes.store.put(
+      azureAssignedIdentity(
+        { name: 'late', namespace: 'default' },
+        identity('id-c'),
+        node.name,
+        'Created',
+      ),
+    );
     await new Promise((r) => setTimeout(r, 50));
-    sandbox.kubernetes.store.put(azureAssignedIdentity({ name: 'late', namespace: 'default' }, identity('id-c'), node.name, 'Assigned'));
+    sandbox.kubernetes.store.put(
+      azureAssignedIdentity(
+        { name: 'late', namespace: 'default' },
+        identity('id-c'),
+        node.name,
+        'Assigned',
+      ),
+    );
     const answer = await pending;
     expect(answer.status).toBe(200);
     expect(claimsOf(accessTokenOf(answer)).appid).toBe(ids['id-c']!.clientId);
@@ -162,8 +217,19 @@ describe('NMI token route, standard mode', () => {
 
   it('gives up with 404 when the record stays Created, or 503 + Retry-After: 20 when configured', async () => {
     sandbox.createPod({ name: 'stuck', nodeName: node.name });
-    sandbox.kubernetes.store.put(azureAssignedIdentity({ name: 'stuck', namespace: 'default' }, identity('id-a'), node.name, 'Created'));
-    await until(() => nmi.state.view.assignedIdentities('default', 'stuck').length === 1 && strict.state.view.assignedIdentities('default', 'stuck').length === 1);
+    sandbox.kubernetes.store.put(
+      azureAssignedIdentity(
+        { name: 'stuck', namespace: 'default' },
+        identity('id-a'),
+        node.name,
+        'Created',
+      ),
+    );
+    await until(
+      () =>
+        nmi.state.view.assignedIdentities('default', 'stuck').length === 1 &&
+        strict.state.view.assignedIdentities('default', 'stuck').length === 1,
+    );
     const plain = await tokenRequest(nmi.url, podIp('stuck'), 'resource=r');
     expect(plain.status).toBe(404);
     const withRetryAfter = await tokenRequest(strict.url, podIp('stuck'), 'resource=r');
@@ -189,9 +255,15 @@ describe('NMI token route, standard mode', () => {
   it('logs JSON with client IDs redacted', async () => {
     const clientId = ids['id-b']!.clientId;
     await tokenRequest(nmi.url, podIp('app'), `resource=r&client_id=${clientId}`);
-    const refused = logLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'token request refused');
+    const refused = logLines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === 'token request refused');
     expect(refused.length).toBeGreaterThan(0);
-    expect(refused.at(-1)).toMatchObject({ clientId: `${clientId.slice(0, 4)}##### REDACTED #####${clientId.slice(-4)}`, namespace: 'default', pod: 'app' });
+    expect(refused.at(-1)).toMatchObject({
+      clientId: `${clientId.slice(0, 4)}##### REDACTED #####${clientId.slice(-4)}`,
+      namespace: 'default',
+      pod: 'app',
+    });
     expect(logLines.join('')).not.toContain(clientId);
   });
 });
@@ -206,25 +278,55 @@ describe('NMI caller identification', () => {
   it('never serves a terminated pod, and refuses an IP two running pods claim until one is gone', async () => {
     sandbox.createPod({ name: 'old', nodeName: node.name });
     const ip = podIp('old');
-    sandbox.kubernetes.store.put(azureAssignedIdentity({ name: 'old', namespace: 'default' }, identity('id-c'), node.name, 'Assigned'));
+    sandbox.kubernetes.store.put(
+      azureAssignedIdentity(
+        { name: 'old', namespace: 'default' },
+        identity('id-c'),
+        node.name,
+        'Assigned',
+      ),
+    );
     await until(() => nmi.state.view.assignedIdentities('default', 'old').length === 1);
     expect((await tokenRequest(nmi.url, ip, 'resource=https://old/')).status).toBe(200);
 
     // A new pod is handed the same IP while the old one still runs (stale status): nobody is served.
-    const oldPod = sandbox.kubernetes.store.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'old' })!;
-    const meta: Record<string, unknown> = { ...(oldPod.metadata as Record<string, unknown>), name: 'new' };
+    const oldPod = sandbox.kubernetes.store.get({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      namespace: 'default',
+      name: 'old',
+    })!;
+    const meta: Record<string, unknown> = {
+      ...(oldPod.metadata as Record<string, unknown>),
+      name: 'new',
+    };
     delete meta.uid;
     delete meta.resourceVersion;
     sandbox.kubernetes.store.put({ ...oldPod, metadata: meta });
-    sandbox.kubernetes.store.put(azureAssignedIdentity({ name: 'new', namespace: 'default' }, identity('id-a'), node.name, 'Assigned'));
+    sandbox.kubernetes.store.put(
+      azureAssignedIdentity(
+        { name: 'new', namespace: 'default' },
+        identity('id-a'),
+        node.name,
+        'Assigned',
+      ),
+    );
     await until(() => nmi.state.pods.lookup(ip).kind === 'shared');
     const shared = await tokenRequest(nmi.url, ip, 'resource=https://old/');
     expect(shared.status).toBe(500);
     expect(shared.body).not.toContain('access_token');
 
     // The old pod terminates: the IP is the new pod's, and only the new pod's identity is served.
-    const old = sandbox.kubernetes.store.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'old' })!;
-    sandbox.kubernetes.store.put({ ...old, status: { ...(old.status as object), phase: 'Succeeded' } });
+    const old = sandbox.kubernetes.store.get({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      namespace: 'default',
+      name: 'old',
+    })!;
+    sandbox.kubernetes.store.put({
+      ...old,
+      status: { ...(old.status as object), phase: 'Succeeded' },
+    });
     await until(() => nmi.state.pods.lookup(ip).kind === 'pod');
     const answer = await tokenRequest(nmi.url, ip, 'resource=https://old/');
     expect(claimsOf(accessTokenOf(answer)).appid).toBe(ids['id-a']!.clientId);
@@ -233,21 +335,43 @@ describe('NMI caller identification', () => {
 
 describe('NMI exceptions', () => {
   it('passes an excepted pod to the node IMDS with exactly the selector it sent', async () => {
-    sandbox.kubernetes.store.put(azurePodIdentityException('default', 'agents', { app: 'agent', team: 'infra' }));
-    sandbox.createPod({ name: 'agent', nodeName: node.name, labels: { app: 'agent', team: 'infra' } });
-    await until(() => nmi.state.view.exceptions('default').length === 1 && nmi.state.pods.get('default', 'agent') !== undefined);
-    const system = await tokenRequest(nmi.url, podIp('agent'), 'resource=https://management.azure.com/');
+    sandbox.kubernetes.store.put(
+      azurePodIdentityException('default', 'agents', { app: 'agent', team: 'infra' }),
+    );
+    sandbox.createPod({
+      name: 'agent',
+      nodeName: node.name,
+      labels: { app: 'agent', team: 'infra' },
+    });
+    await until(
+      () =>
+        nmi.state.view.exceptions('default').length === 1 &&
+        nmi.state.pods.get('default', 'agent') !== undefined,
+    );
+    const system = await tokenRequest(
+      nmi.url,
+      podIp('agent'),
+      'resource=https://management.azure.com/',
+    );
     expect(system.status).toBe(200);
     const machine = sandbox.arm.getIdentityAssignment(node.identityTargetId)!;
     expect(claimsOf(accessTokenOf(system)).oid).toBe(machine.systemAssigned!.principalId);
-    const user = await tokenRequest(nmi.url, podIp('agent'), `resource=https://management.azure.com/&client_id=${ids['id-b']!.clientId}`);
+    const user = await tokenRequest(
+      nmi.url,
+      podIp('agent'),
+      `resource=https://management.azure.com/&client_id=${ids['id-b']!.clientId}`,
+    );
     expect(claimsOf(accessTokenOf(user)).appid).toBe(ids['id-b']!.clientId);
   });
 
   it('does not except a pod that carries only some of the exception labels', async () => {
     sandbox.createPod({ name: 'impostor', nodeName: node.name, labels: { app: 'agent' } });
     await until(() => nmi.state.pods.get('default', 'impostor') !== undefined);
-    const answer = await tokenRequest(nmi.url, podIp('impostor'), `resource=r&client_id=${ids['id-b']!.clientId}`);
+    const answer = await tokenRequest(
+      nmi.url,
+      podIp('impostor'),
+      `resource=r&client_id=${ids['id-b']!.clientId}`,
+    );
     expect(answer.status).toBe(404);
   });
 });
@@ -255,13 +379,23 @@ describe('NMI exceptions', () => {
 describe('NMI routes and hostile input', () => {
   it('answers the SDK availability probe (no query, no header) at once with the IMDS 400', async () => {
     // From an address that is no pod: the header check comes first, so nothing waits for the informer.
-    const answer = await call(nmi.url, { from: '127.3.1.251', path: '/metadata/identity/oauth2/token' });
-    expect(answer).toMatchObject({ status: 400, body: '{"error":"invalid_request","error_description":"Required metadata header not specified"}\n' });
+    const answer = await call(nmi.url, {
+      from: '127.3.1.251',
+      path: '/metadata/identity/oauth2/token',
+    });
+    expect(answer).toMatchObject({
+      status: 400,
+      body: '{"error":"invalid_request","error_description":"Required metadata header not specified"}\n',
+    });
     expect(answer.headers['content-type']).toBe('application/json; charset=utf-8');
   });
 
   it('answers a missing resource with 400 and the original text', async () => {
-    const answer = await call(nmi.url, { from: podIp('app'), path: '/metadata/identity/oauth2/token/', headers: { Metadata: 'true' } });
+    const answer = await call(nmi.url, {
+      from: podIp('app'),
+      path: '/metadata/identity/oauth2/token/',
+      headers: { Metadata: 'true' },
+    });
     expect(answer).toMatchObject({ status: 400, body: 'parameter resource cannot be empty\n' });
   });
 
@@ -281,7 +415,12 @@ describe('NMI routes and hostile input', () => {
 
   it('refuses methods other than GET with 405', async () => {
     for (const method of ['POST', 'PUT', 'DELETE']) {
-      const answer = await call(nmi.url, { from: podIp('app'), method, path: '/metadata/identity/oauth2/token?resource=r', headers: { Metadata: 'true' } });
+      const answer = await call(nmi.url, {
+        from: podIp('app'),
+        method,
+        path: '/metadata/identity/oauth2/token?resource=r',
+        headers: { Metadata: 'true' },
+      });
       expect(answer.status).toBe(405);
       expect(answer.headers.allow).toBe('GET');
     }
@@ -292,52 +431,110 @@ describe('NMI routes and hostile input', () => {
     const url = new URL(nmi.url);
     const raw = (text: string) =>
       new Promise<string>((resolve) => {
-        const socket = net.connect({ host: url.hostname, port: Number(url.port), localAddress: podIp('app') }, () => socket.end(text));
+        const socket = net.connect(
+          { host: url.hostname, port: Number(url.port), localAddress: podIp('app') },
+          () => socket.end(text),
+        );
         let out = '';
         socket.on('data', (d: Buffer) => (out += d.toString()));
-        socket.on('close', () => { resolve(out); });
-        socket.on('error', () => { resolve(out); });
+        socket.on('close', () => {
+          resolve(out);
+        });
+        socket.on('error', () => {
+          resolve(out);
+        });
       });
     expect(await raw('GARBAGE\r\n\r\n')).toMatch(/^HTTP\/1\.1 400/);
-    expect(await raw(`GET /metadata/identity/oauth2/token?resource=r HTTP/1.1\r\nHost: x\r\nMetadata: true\r\nX: ${'a'.repeat(20_000)}\r\n\r\n`)).toMatch(/^HTTP\/1\.1 4/);
-    expect((await tokenRequest(nmi.url, podIp('app'), 'resource=https://management.azure.com/')).status).toBe(200);
+    expect(
+      await raw(
+        `GET /metadata/identity/oauth2/token?resource=r HTTP/1.1\r\nHost: x\r\nMetadata: true\r\nX: ${'a'.repeat(20_000)}\r\n\r\n`,
+      ),
+    ).toMatch(/^HTTP\/1\.1 4/);
+    expect(
+      (await tokenRequest(nmi.url, podIp('app'), 'resource=https://management.azure.com/')).status,
+    ).toBe(200);
   });
 
   it('passes other paths through to the real IMDS, with the Metadata rule', async () => {
-    const missing = await call(nmi.url, { from: podIp('app'), path: '/doesnotexist', headers: { Metadata: 'true' } });
+    const missing = await call(nmi.url, {
+      from: podIp('app'),
+      path: '/doesnotexist',
+      headers: { Metadata: 'true' },
+    });
     expect(missing.status).toBe(404);
-    const instance = await call(nmi.url, { from: podIp('app'), path: '/metadata/instance?api-version=2021-02-01', headers: { Metadata: 'true' } });
+    const instance = await call(nmi.url, {
+      from: podIp('app'),
+      path: '/metadata/instance?api-version=2021-02-01',
+      headers: { Metadata: 'true' },
+    });
     expect(instance.status).toBe(200);
     expect(JSON.parse(instance.body)).toHaveProperty('compute');
-    const noHeader = await call(nmi.url, { from: podIp('app'), path: '/metadata/instance?api-version=2021-02-01' });
+    const noHeader = await call(nmi.url, {
+      from: podIp('app'),
+      path: '/metadata/instance?api-version=2021-02-01',
+    });
     expect(noHeader.status).toBe(400);
   });
 
   it('blocks instance metadata with 403 when configured', async () => {
-    const answer = await call(strict.url, { from: podIp('app'), path: '/Metadata/instance/compute?api-version=2021-02-01', headers: { Metadata: 'true' } });
-    expect(answer).toMatchObject({ status: 403, body: 'Request blocked by AAD Pod Identity NMI\n' });
+    const answer = await call(strict.url, {
+      from: podIp('app'),
+      path: '/Metadata/instance/compute?api-version=2021-02-01',
+      headers: { Metadata: 'true' },
+    });
+    expect(answer).toMatchObject({
+      status: 403,
+      body: 'Request blocked by AAD Pod Identity NMI\n',
+    });
   });
 
   it('serves node agents on /host/token/ from the host only, for the named pod', async () => {
-    const ok = await call(nmi.url, { from: '127.0.0.1', path: '/host/token/?resource=https://vault.azure.net', headers: { podns: 'default', podname: 'app' } });
+    const ok = await call(nmi.url, {
+      from: '127.0.0.1',
+      path: '/host/token/?resource=https://vault.azure.net',
+      headers: { podns: 'default', podname: 'app' },
+    });
     expect(ok.status).toBe(200);
     const body = JSON.parse(ok.body) as { token: { access_token: string }; clientid: string };
     expect(body.clientid).toBe(ids['id-a']!.clientId);
     expect(claimsOf(body.token.access_token).appid).toBe(ids['id-a']!.clientId);
-    const missing = await call(nmi.url, { from: '127.0.0.1', path: '/host/token/?resource=r', headers: { podns: 'default' } });
-    expect(missing).toMatchObject({ status: 400, body: "missing 'podname' and 'podns' from request header\n" });
-    const fromPod = await call(nmi.url, { from: podIp('app'), path: '/host/token/?resource=r', headers: { podns: 'default', podname: 'app' } });
-    expect(fromPod).toMatchObject({ status: 500, body: 'request remote address is not from a host\n' });
+    const missing = await call(nmi.url, {
+      from: '127.0.0.1',
+      path: '/host/token/?resource=r',
+      headers: { podns: 'default' },
+    });
+    expect(missing).toMatchObject({
+      status: 400,
+      body: "missing 'podname' and 'podns' from request header\n",
+    });
+    const fromPod = await call(nmi.url, {
+      from: podIp('app'),
+      path: '/host/token/?resource=r',
+      headers: { podns: 'default', podname: 'app' },
+    });
+    expect(fromPod).toMatchObject({
+      status: 500,
+      body: 'request remote address is not from a host\n',
+    });
     // no exception bypass on the host route
-    const agent = await call(nmi.url, { from: '127.0.0.1', path: '/host/token/?resource=r', headers: { podns: 'default', podname: 'agent' } });
+    const agent = await call(nmi.url, {
+      from: '127.0.0.1',
+      path: '/host/token/?resource=r',
+      headers: { podns: 'default', podname: 'agent' },
+    });
     expect(agent.status).toBe(404);
   });
 
   it('exposes /healthz (Active) on the probe port, no profiling, and the metrics', async () => {
-    expect(await call(nmi.probeUrl!, { path: '/healthz' })).toMatchObject({ status: 200, body: 'Active' });
+    expect(await call(nmi.probeUrl!, { path: '/healthz' })).toMatchObject({
+      status: 200,
+      body: 'Active',
+    });
     expect((await call(nmi.probeUrl!, { path: '/debug/pprof/' })).status).toBe(404);
     const metrics = await call(nmi.metricsUrl!, { path: '/metrics' });
     expect(metrics.body).toContain('aadpodidentity_nmi_operations_duration_seconds_bucket');
-    expect(metrics.body).toMatch(/aadpodidentity_nmi_token_cache_requests_total\{result="hit"\} [1-9]/);
+    expect(metrics.body).toMatch(
+      /aadpodidentity_nmi_token_cache_requests_total\{result="hit"\} [1-9]/,
+    );
   });
 });

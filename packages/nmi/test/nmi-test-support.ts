@@ -43,7 +43,13 @@ export function call(baseUrl: string, options: CallOptions): Promise<Answer> {
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => { resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }); });
+        res.on('end', () => {
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          });
+        });
         res.on('error', reject);
       },
     );
@@ -54,7 +60,11 @@ export function call(baseUrl: string, options: CallOptions): Promise<Answer> {
 
 /** A token request with `Metadata: true` from a pod. */
 export function tokenRequest(baseUrl: string, from: string, query: string): Promise<Answer> {
-  return call(baseUrl, { from, path: `/metadata/identity/oauth2/token?api-version=2018-02-01&${query}`, headers: { Metadata: 'true' } });
+  return call(baseUrl, {
+    from,
+    path: `/metadata/identity/oauth2/token?api-version=2018-02-01&${query}`,
+    headers: { Metadata: 'true' },
+  });
 }
 
 /** The claims of a JWT. */
@@ -73,18 +83,47 @@ export function accessTokenOf(answer: Answer): string {
 const apiVersion = 'aadpodidentity.k8s.io/v1';
 
 /** An AzureIdentity object for the emulator's store. */
-export function azureIdentity(namespace: string, name: string, spec: Record<string, unknown>, annotations?: Record<string, string>) {
-  return { apiVersion, kind: 'AzureIdentity', metadata: { namespace, name, ...(annotations ? { annotations } : {}) }, spec };
+export function azureIdentity(
+  namespace: string,
+  name: string,
+  spec: Record<string, unknown>,
+  annotations?: Record<string, string>,
+) {
+  return {
+    apiVersion,
+    kind: 'AzureIdentity',
+    metadata: { namespace, name, ...(annotations ? { annotations } : {}) },
+    spec,
+  };
 }
 
 /** An AzureIdentityBinding object. */
-export function azureIdentityBinding(namespace: string, name: string, azureIdentity: string, selector: string) {
-  return { apiVersion, kind: 'AzureIdentityBinding', metadata: { namespace, name }, spec: { azureIdentity, selector } };
+export function azureIdentityBinding(
+  namespace: string,
+  name: string,
+  azureIdentity: string,
+  selector: string,
+) {
+  return {
+    apiVersion,
+    kind: 'AzureIdentityBinding',
+    metadata: { namespace, name },
+    spec: { azureIdentity, selector },
+  };
 }
 
 /** An AzurePodIdentityException object. */
-export function azurePodIdentityException(namespace: string, name: string, podLabels: Record<string, string>) {
-  return { apiVersion, kind: 'AzurePodIdentityException', metadata: { namespace, name }, spec: { podLabels } };
+export function azurePodIdentityException(
+  namespace: string,
+  name: string,
+  podLabels: Record<string, string>,
+) {
+  return {
+    apiVersion,
+    kind: 'AzurePodIdentityException',
+    metadata: { namespace, name },
+    spec: { podLabels },
+  };
 }
 
 /** An AzureAssignedIdentity as MIC writes it, for a pod and an identity object. */
@@ -94,7 +133,12 @@ export function azureAssignedIdentity(
   nodeName: string,
   state: 'Created' | 'Assigned' | 'Unassigned',
 ) {
-  const binding = azureIdentityBinding(identity.metadata.namespace, `${identity.metadata.name}-binding`, identity.metadata.name, 'x');
+  const binding = azureIdentityBinding(
+    identity.metadata.namespace,
+    `${identity.metadata.name}-binding`,
+    identity.metadata.name,
+    'x',
+  );
   return {
     apiVersion,
     kind: 'AzureAssignedIdentity',
@@ -103,7 +147,13 @@ export function azureAssignedIdentity(
       name: `${pod.name}-${pod.namespace}-${identity.metadata.name}`,
       labels: { nodename: nodeName },
     },
-    spec: { azureIdentityRef: identity, azureBindingRef: binding, pod: pod.name, podNamespace: pod.namespace, nodename: nodeName },
+    spec: {
+      azureIdentityRef: identity,
+      azureBindingRef: binding,
+      pod: pod.name,
+      podNamespace: pod.namespace,
+      nodename: nodeName,
+    },
     status: { status: state, availableReplicas: 1 },
   };
 }
@@ -113,14 +163,23 @@ export function azureAssignedIdentity(
  * `@azure/arm-compute` client (what MIC or `az aks pod-identity add` would do).
  */
 // Keeps the scale set's system-assigned identity (exception pods use it).
-export async function assignToScaleSet(sandbox: Sandbox, scaleSetName: string, identityIds: readonly string[]): Promise<void> {
-  const credential = { getToken: () => Promise.resolve({ token: 'test', expiresOnTimestamp: Date.now() + 3_600_000 }) };
+export async function assignToScaleSet(
+  sandbox: Sandbox,
+  scaleSetName: string,
+  identityIds: readonly string[],
+): Promise<void> {
+  const credential = {
+    getToken: () => Promise.resolve({ token: 'test', expiresOnTimestamp: Date.now() + 3_600_000 }),
+  };
   const client = new ComputeManagementClient(credential, sandbox.subscriptionId, {
     endpoint: sandbox.endpoints.arm,
     ...sandbox.azureClientOptions,
   });
   await client.virtualMachineScaleSets.update(sandbox.nodeResourceGroup, scaleSetName, {
-    identity: { type: 'SystemAssigned, UserAssigned', userAssignedIdentities: Object.fromEntries(identityIds.map((id) => [id, {}])) },
+    identity: {
+      type: 'SystemAssigned, UserAssigned',
+      userAssignedIdentities: Object.fromEntries(identityIds.map((id) => [id, {}])),
+    },
   });
 }
 
@@ -133,9 +192,12 @@ export async function assignToScaleSet(sandbox: Sandbox, scaleSetName: string, i
 export function installCrds(sandbox: Sandbox): void {
   for (const crd of podIdentityCrds()) {
     const copy = structuredClone(crd) as unknown as {
-      spec: { versions: { schema: { openAPIV3Schema: { properties: Record<string, unknown> } } }[] };
+      spec: {
+        versions: { schema: { openAPIV3Schema: { properties: Record<string, unknown> } } }[];
+      };
     };
-    for (const version of copy.spec.versions) delete version.schema.openAPIV3Schema.properties.metadata;
+    for (const version of copy.spec.versions)
+      delete version.schema.openAPIV3Schema.properties.metadata;
     sandbox.kubernetes.store.put(copy);
   }
 }

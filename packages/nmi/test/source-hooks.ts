@@ -7,7 +7,8 @@ registerHooks({
     try {
       return next(specifier, context);
     } catch (error) {
-      if (specifier.startsWith('.') && specifier.endsWith('.js')) return next(`${specifier.slice(0, -3)}.ts`, context);
+      if (specifier.startsWith('.') && specifier.endsWith('.js'))
+        return next(`${specifier.slice(0, -3)}.ts`, context);
       throw error;
     }
   },

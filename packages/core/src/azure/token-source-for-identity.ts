@@ -44,7 +44,11 @@ export function identityTokenKey(identity: AzureIdentity): string {
   if (spec.type === IdentityType.UserAssignedMSI) {
     return `imds/client_id=${(spec.clientID ?? '').toLowerCase()}`;
   }
-  const authority = (spec.adEndpoint === undefined || spec.adEndpoint === '' ? DEFAULT_AUTHORITY_HOST : spec.adEndpoint).toLowerCase();
+  const authority = (
+    spec.adEndpoint === undefined || spec.adEndpoint === ''
+      ? DEFAULT_AUTHORITY_HOST
+      : spec.adEndpoint
+  ).toLowerCase();
   const secret = secretRef(identity);
   return [
     `sp-${spec.type === IdentityType.ServicePrincipal ? 'secret' : 'certificate'}`,
@@ -52,7 +56,9 @@ export function identityTokenKey(identity: AzureIdentity): string {
     (spec.tenantID ?? '').toLowerCase(),
     (spec.clientID ?? '').toLowerCase(),
     `${identity.metadata.namespace ?? ''}/${identity.metadata.name}/${identity.metadata.uid ?? ''}@${secret.namespace}/${secret.name}`,
-    ...(spec.type === IdentityType.ServicePrincipal ? (spec.auxiliaryTenantIDs ?? []).map((t) => t.toLowerCase()) : []),
+    ...(spec.type === IdentityType.ServicePrincipal
+      ? (spec.auxiliaryTenantIDs ?? []).map((t) => t.toLowerCase())
+      : []),
   ].join('/');
 }
 
@@ -74,39 +80,66 @@ export async function createTokenSourceForIdentity(
   const spec = identity.spec;
   const key = identityTokenKey(identity);
   const clientId = spec.clientID ?? '';
-  if (clientId === '') throw new TokenAcquisitionError('refused', `AzureIdentity ${name(identity)} has no clientID`);
+  if (clientId === '')
+    throw new TokenAcquisitionError('refused', `AzureIdentity ${name(identity)} has no clientID`);
   if (spec.type === IdentityType.UserAssignedMSI) {
-    const source = createImdsTokenSource({ ...options.imds, selector: { kind: 'clientId', clientId } });
+    const source = createImdsTokenSource({
+      ...options.imds,
+      selector: { kind: 'clientId', clientId },
+    });
     return { key, getTokens: source.getTokens };
   }
   const tenantId = spec.tenantID ?? '';
-  if (tenantId === '') throw new TokenAcquisitionError('refused', `AzureIdentity ${name(identity)} has no tenantID`);
+  if (tenantId === '')
+    throw new TokenAcquisitionError('refused', `AzureIdentity ${name(identity)} has no tenantID`);
   const readSecret = options.readSecret;
   if (readSecret === undefined) {
-    throw new TokenAcquisitionError('unavailable', 'no secret reader configured for service principal identities');
+    throw new TokenAcquisitionError(
+      'unavailable',
+      'no secret reader configured for service principal identities',
+    );
   }
   const ref = secretRef(identity);
-  if (ref.name === '') throw new TokenAcquisitionError('refused', `AzureIdentity ${name(identity)} has no clientPassword`);
+  if (ref.name === '')
+    throw new TokenAcquisitionError(
+      'refused',
+      `AzureIdentity ${name(identity)} has no clientPassword`,
+    );
   let data: Readonly<Record<string, Uint8Array>>;
   try {
     data = await readSecret(ref, options.abortSignal);
   } catch (error) {
-    throw new TokenAcquisitionError('unavailable', `secret ${ref.namespace}/${ref.name} could not be read`, { cause: error });
+    throw new TokenAcquisitionError(
+      'unavailable',
+      `secret ${ref.namespace}/${ref.name} could not be read`,
+      { cause: error },
+    );
   }
   const common = {
     tenantId,
     clientId,
-    ...(spec.adEndpoint === undefined || spec.adEndpoint === '' ? {} : { authorityHost: spec.adEndpoint }),
-    ...(options.credentialOptions === undefined ? {} : { credentialOptions: options.credentialOptions }),
+    ...(spec.adEndpoint === undefined || spec.adEndpoint === ''
+      ? {}
+      : { authorityHost: spec.adEndpoint }),
+    ...(options.credentialOptions === undefined
+      ? {}
+      : { credentialOptions: options.credentialOptions }),
   };
   if (spec.type === IdentityType.ServicePrincipal) {
     const secret = pickClientSecret(data, ref);
-    const source = createClientSecretTokenSource({ ...common, clientSecret: secret, auxiliaryTenantIds: spec.auxiliaryTenantIDs ?? [] });
+    const source = createClientSecretTokenSource({
+      ...common,
+      clientSecret: secret,
+      auxiliaryTenantIds: spec.auxiliaryTenantIDs ?? [],
+    });
     return { key, getTokens: source.getTokens };
   }
   const certificate = data.certificate;
   if (certificate === undefined || certificate.length === 0) {
-    throw new TokenAcquisitionError('refused', `secret ${ref.namespace}/${ref.name} has no certificate key`);
+    throw new TokenAcquisitionError(
+      'refused',
+      `secret ${ref.namespace}/${ref.name} has no certificate key`,
+    );
   }
   const password = new TextDecoder().decode(data.password ?? new Uint8Array());
   const text = new TextDecoder().decode(certificate);
@@ -117,13 +150,20 @@ export async function createTokenSourceForIdentity(
 
 function secretRef(identity: AzureIdentity): { namespace: string; name: string } {
   const ref: SecretReference = identity.spec.clientPassword ?? {};
-  return { namespace: ref.namespace ?? identity.metadata.namespace ?? 'default', name: ref.name ?? '' };
+  return {
+    namespace: ref.namespace ?? identity.metadata.namespace ?? 'default',
+    name: ref.name ?? '',
+  };
 }
 
 // The original took the first value of the secret's map, which Go's map order made arbitrary when
 // there were several keys; this takes `clientSecret` (the documented key) or the only key.
-function pickClientSecret(data: Readonly<Record<string, Uint8Array>>, ref: { namespace: string; name: string }): string {
-  const chosen = data.clientSecret ?? (Object.keys(data).length === 1 ? Object.values(data)[0] : undefined);
+function pickClientSecret(
+  data: Readonly<Record<string, Uint8Array>>,
+  ref: { namespace: string; name: string },
+): string {
+  const chosen =
+    data.clientSecret ?? (Object.keys(data).length === 1 ? Object.values(data)[0] : undefined);
   if (chosen === undefined || chosen.length === 0) {
     throw new TokenAcquisitionError(
       'refused',

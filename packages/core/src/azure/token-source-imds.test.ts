@@ -11,7 +11,9 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
 });
 
-async function fakeImds(handlers: Handler[]): Promise<{ url: string; requests: http.IncomingMessage[] }> {
+async function fakeImds(
+  handlers: Handler[],
+): Promise<{ url: string; requests: http.IncomingMessage[] }> {
   const requests: http.IncomingMessage[] = [];
   const server = http.createServer((req, res) => {
     requests.push(req);
@@ -25,14 +27,18 @@ async function fakeImds(handlers: Handler[]): Promise<{ url: string; requests: h
 
 const jwt = (claims: Record<string, unknown>): string =>
   `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
-const ok = (body: Record<string, unknown>): Handler => (_req, res) => {
-  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-};
-const fail = (status: number, headers: Record<string, string> = {}): Handler => (_req, res) => {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(
-    JSON.stringify({ error: 'invalid_request', error_description: 'Identity not found' }),
-  );
-};
+const ok =
+  (body: Record<string, unknown>): Handler =>
+  (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  };
+const fail =
+  (status: number, headers: Record<string, string> = {}): Handler =>
+  (_req, res) => {
+    res
+      .writeHead(status, { 'content-type': 'application/json', ...headers })
+      .end(JSON.stringify({ error: 'invalid_request', error_description: 'Identity not found' }));
+  };
 const instantClock = (sleeps: number[]): Clock => ({
   now: () => 1_700_000_000_000,
   sleep: (ms) => {
@@ -52,7 +58,11 @@ describe('createImdsTokenSource', () => {
         client_id: 'client-1',
       }),
     ]);
-    const source = createImdsTokenSource({ endpoint: imds.url, selector: { kind: 'clientId', clientId: 'client-1' }, userAgent: 'ua/1' });
+    const source = createImdsTokenSource({
+      endpoint: imds.url,
+      selector: { kind: 'clientId', clientId: 'client-1' },
+      userAgent: 'ua/1',
+    });
     const [token] = await source.getTokens('https://vault.azure.net');
     expect(imds.requests[0]?.url).toBe(
       '/metadata/identity/oauth2/token?api-version=2018-02-01&client_id=client-1&resource=https%3A%2F%2Fvault.azure.net',
@@ -72,9 +82,17 @@ describe('createImdsTokenSource', () => {
   it('sends no selector for the system-assigned identity, and object_id or msi_res_id when given', async () => {
     const body = { access_token: 'a.b.c', expires_in: '3600' };
     const imds = await fakeImds([ok(body)]);
-    await createImdsTokenSource({ endpoint: imds.url, selector: { kind: 'system' } }).getTokens('r');
-    await createImdsTokenSource({ endpoint: imds.url, selector: { kind: 'objectId', objectId: 'o' } }).getTokens('r');
-    await createImdsTokenSource({ endpoint: imds.url, selector: { kind: 'resourceId', resourceId: '/s/x' } }).getTokens('r');
+    await createImdsTokenSource({ endpoint: imds.url, selector: { kind: 'system' } }).getTokens(
+      'r',
+    );
+    await createImdsTokenSource({
+      endpoint: imds.url,
+      selector: { kind: 'objectId', objectId: 'o' },
+    }).getTokens('r');
+    await createImdsTokenSource({
+      endpoint: imds.url,
+      selector: { kind: 'resourceId', resourceId: '/s/x' },
+    }).getTokens('r');
     expect(imds.requests.map((r) => r.url)).toEqual([
       '/metadata/identity/oauth2/token?api-version=2018-02-01&resource=r',
       '/metadata/identity/oauth2/token?api-version=2018-02-01&object_id=o&resource=r',
@@ -83,7 +101,12 @@ describe('createImdsTokenSource', () => {
   });
 
   it('retries what IMDS documents as transient, honouring Retry-After', async () => {
-    const imds = await fakeImds([fail(503, { 'retry-after': '2' }), fail(429), fail(410), ok({ access_token: 'a.b.c', expires_in: 60 })]);
+    const imds = await fakeImds([
+      fail(503, { 'retry-after': '2' }),
+      fail(429),
+      fail(410),
+      ok({ access_token: 'a.b.c', expires_in: 60 }),
+    ]);
     const sleeps: number[] = [];
     const source = createImdsTokenSource({
       endpoint: imds.url,
@@ -98,7 +121,10 @@ describe('createImdsTokenSource', () => {
 
   it('reports a refusal (400 Identity not found) at once, and exhausted retries as unavailable', async () => {
     const refused = await fakeImds([fail(400)]);
-    const error = await createImdsTokenSource({ endpoint: refused.url, selector: { kind: 'clientId', clientId: 'c' } })
+    const error = await createImdsTokenSource({
+      endpoint: refused.url,
+      selector: { kind: 'clientId', clientId: 'c' },
+    })
       .getTokens('r')
       .catch((e: unknown) => e);
     expect(TokenAcquisitionError.is(error) && error.failure).toBe('refused');
@@ -121,24 +147,35 @@ describe('createImdsTokenSource', () => {
   it('reports a connection failure as unavailable', async () => {
     const imds = await fakeImds([ok({})]);
     await new Promise((r) => servers.pop()?.close(r));
-    const error = await createImdsTokenSource({ endpoint: imds.url, selector: { kind: 'system' }, maxAttempts: 1 })
+    const error = await createImdsTokenSource({
+      endpoint: imds.url,
+      selector: { kind: 'system' },
+      maxAttempts: 1,
+    })
       .getTokens('r')
       .catch((e: unknown) => e);
     expect(TokenAcquisitionError.is(error) && error.failure).toBe('unavailable');
   });
 
   it('refuses a non-http endpoint', () => {
-    expect(() => createImdsTokenSource({ endpoint: 'https://x', selector: { kind: 'system' } })).toThrow(TypeError);
+    expect(() =>
+      createImdsTokenSource({ endpoint: 'https://x', selector: { kind: 'system' } }),
+    ).toThrow(TypeError);
   });
 });
 
 describe('parseImdsToken', () => {
   it('reads expires_on as epoch seconds, numeric string or date, and falls back to expires_in', () => {
-    expect(parseImdsToken('{"access_token":"x","expires_on":1700000000}', 'r', 0).expiresOnTimestamp).toBe(1_700_000_000_000);
-    expect(parseImdsToken('{"access_token":"x","expires_on":"11/28/2026 18:00:00 +00:00"}', 'r', 0).expiresOnTimestamp).toBe(
-      Date.parse('11/28/2026 18:00:00 +00:00'),
-    );
-    expect(parseImdsToken('{"access_token":"x","expires_in":"10"}', 'r', 5000).expiresOnTimestamp).toBe(15_000);
+    expect(
+      parseImdsToken('{"access_token":"x","expires_on":1700000000}', 'r', 0).expiresOnTimestamp,
+    ).toBe(1_700_000_000_000);
+    expect(
+      parseImdsToken('{"access_token":"x","expires_on":"11/28/2026 18:00:00 +00:00"}', 'r', 0)
+        .expiresOnTimestamp,
+    ).toBe(Date.parse('11/28/2026 18:00:00 +00:00'));
+    expect(
+      parseImdsToken('{"access_token":"x","expires_in":"10"}', 'r', 5000).expiresOnTimestamp,
+    ).toBe(15_000);
   });
 
   it('rejects bodies without a token or an expiry', () => {

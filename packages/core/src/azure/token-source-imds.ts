@@ -54,7 +54,8 @@ export function createImdsTokenSource(options: ImdsTokenSourceOptions): TokenSou
   const apiVersion = options.apiVersion ?? '2018-02-01';
   const timeoutMs = options.timeoutMs ?? 10_000;
   const maxAttempts = options.maxAttempts ?? 3;
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new RangeError('maxAttempts must be at least 1');
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1)
+    throw new RangeError('maxAttempts must be at least 1');
   const retryDelayMs = options.retryDelayMs ?? ((n: number) => Math.min(8000, 1000 * 2 ** (n - 1)));
   const clock = options.clock ?? systemClock;
   const agent = options.agent ?? new http.Agent({ keepAlive: true, maxSockets: 5 });
@@ -67,7 +68,10 @@ export function createImdsTokenSource(options: ImdsTokenSourceOptions): TokenSou
         ? 'the system-assigned identity'
         : `identity by ${selectorName}`;
 
-  const getTokens = async (resource: string, callOptions: GetTokensOptions = {}): Promise<readonly AcquiredToken[]> => {
+  const getTokens = async (
+    resource: string,
+    callOptions: GetTokensOptions = {},
+  ): Promise<readonly AcquiredToken[]> => {
     // Parameters in sorted order, as adal sent them.
     const query = new URLSearchParams();
     query.set('api-version', apiVersion);
@@ -79,14 +83,25 @@ export function createImdsTokenSource(options: ImdsTokenSourceOptions): TokenSou
       callOptions.abortSignal?.throwIfAborted();
       let response: RawResponse;
       try {
-        response = await send(agent, endpoint, path, options.userAgent, timeoutMs, callOptions.abortSignal);
+        response = await send(
+          agent,
+          endpoint,
+          path,
+          options.userAgent,
+          timeoutMs,
+          callOptions.abortSignal,
+        );
       } catch (error) {
         if (callOptions.abortSignal?.aborted === true) throw error;
-        last = new TokenAcquisitionError('unavailable', `IMDS request for ${describe} failed`, { cause: error });
-        if (attempt < maxAttempts) await clock.sleep(retryDelayMs(attempt), callOptions.abortSignal);
+        last = new TokenAcquisitionError('unavailable', `IMDS request for ${describe} failed`, {
+          cause: error,
+        });
+        if (attempt < maxAttempts)
+          await clock.sleep(retryDelayMs(attempt), callOptions.abortSignal);
         continue;
       }
-      if (response.status === 200) return [parseImdsToken(response.body, resource, clock.now(), describe)];
+      if (response.status === 200)
+        return [parseImdsToken(response.body, resource, clock.now(), describe)];
       const description = errorDescription(response.body);
       if (!RETRYABLE(response.status)) {
         throw new TokenAcquisitionError(
@@ -102,7 +117,10 @@ export function createImdsTokenSource(options: ImdsTokenSourceOptions): TokenSou
       );
       if (attempt < maxAttempts) {
         const retryAfter = parseRetryAfterMs(response.retryAfter, clock.now());
-        await clock.sleep(Math.min(retryAfter ?? retryDelayMs(attempt), MAX_RETRY_AFTER_MS), callOptions.abortSignal);
+        await clock.sleep(
+          Math.min(retryAfter ?? retryDelayMs(attempt), MAX_RETRY_AFTER_MS),
+          callOptions.abortSignal,
+        );
       }
     }
     throw last ?? new TokenAcquisitionError('unavailable', `IMDS request for ${describe} failed`);
@@ -173,7 +191,9 @@ function send(
         });
       },
     );
-    request.on('timeout', () => request.destroy(new Error(`IMDS did not answer within ${String(timeoutMs)} ms`)));
+    request.on('timeout', () =>
+      request.destroy(new Error(`IMDS did not answer within ${String(timeoutMs)} ms`)),
+    );
     request.on('error', reject);
     request.end();
   });
@@ -183,25 +203,42 @@ function send(
  * Reads an IMDS token response. `expires_on` may be epoch seconds (number or numeric string, IMDS) or a
  * date string (other managed identity endpoints); without it, `expires_in` counts from now.
  */
-export function parseImdsToken(body: string, resource: string, nowMs: number, describe = 'identity'): AcquiredToken {
+export function parseImdsToken(
+  body: string,
+  resource: string,
+  nowMs: number,
+  describe = 'identity',
+): AcquiredToken {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body) as unknown;
   } catch (error) {
-    throw new TokenAcquisitionError('unavailable', `IMDS answered ${describe} with a body that is not JSON`, { cause: error });
+    throw new TokenAcquisitionError(
+      'unavailable',
+      `IMDS answered ${describe} with a body that is not JSON`,
+      { cause: error },
+    );
   }
   if (typeof parsed !== 'object' || parsed === null) {
-    throw new TokenAcquisitionError('unavailable', `IMDS answered ${describe} with a body that is not an object`);
+    throw new TokenAcquisitionError(
+      'unavailable',
+      `IMDS answered ${describe} with a body that is not an object`,
+    );
   }
   const fields = parsed as Record<string, unknown>;
   const accessToken = fields.access_token;
   if (typeof accessToken !== 'string' || accessToken === '') {
-    throw new TokenAcquisitionError('unavailable', `IMDS answered ${describe} without an access_token`);
+    throw new TokenAcquisitionError(
+      'unavailable',
+      `IMDS answered ${describe} without an access_token`,
+    );
   }
   const claims = readJwtClaims(accessToken);
   const expiresOn =
     toEpochMs(fields.expires_on) ??
-    (toSeconds(fields.expires_in) !== undefined ? nowMs + (toSeconds(fields.expires_in) ?? 0) * 1000 : undefined) ??
+    (toSeconds(fields.expires_in) !== undefined
+      ? nowMs + (toSeconds(fields.expires_in) ?? 0) * 1000
+      : undefined) ??
     (typeof claims?.exp === 'number' ? claims.exp * 1000 : undefined);
   if (expiresOn === undefined) {
     throw new TokenAcquisitionError('unavailable', `IMDS answered ${describe} without an expiry`);
@@ -220,10 +257,15 @@ export function parseImdsToken(body: string, resource: string, nowMs: number, de
     accessToken,
     expiresOnTimestamp: expiresOn,
     notBeforeTimestamp: notBefore,
-    resource: typeof fields.resource === 'string' && fields.resource !== '' ? fields.resource : resource,
-    tokenType: typeof fields.token_type === 'string' && fields.token_type !== '' ? fields.token_type : 'Bearer',
+    resource:
+      typeof fields.resource === 'string' && fields.resource !== '' ? fields.resource : resource,
+    tokenType:
+      typeof fields.token_type === 'string' && fields.token_type !== ''
+        ? fields.token_type
+        : 'Bearer',
   };
-  if (typeof fields.client_id === 'string' && fields.client_id !== '') token.clientId = fields.client_id;
+  if (typeof fields.client_id === 'string' && fields.client_id !== '')
+    token.clientId = fields.client_id;
   else if (typeof claims?.appid === 'string') token.clientId = claims.appid;
   if (typeof claims?.oid === 'string') token.objectId = claims.oid;
   return token;
@@ -248,7 +290,9 @@ function toEpochMs(value: unknown): number | undefined {
 function errorDescription(body: string): string {
   try {
     const parsed = JSON.parse(body) as { error?: unknown; error_description?: unknown };
-    const text = [parsed.error, parsed.error_description].filter((v) => typeof v === 'string').join(': ');
+    const text = [parsed.error, parsed.error_description]
+      .filter((v) => typeof v === 'string')
+      .join(': ');
     if (text !== '') return text.slice(0, 300);
   } catch {
     // not JSON: fall through to the raw text

@@ -53,13 +53,20 @@ export interface ClientCertificateTokenSourceOptions extends ServicePrincipalTok
  * @param options - tenant, client ID, secret, authority
  * @returns the source
  */
-export function createClientSecretTokenSource(options: ClientSecretTokenSourceOptions): TokenSource {
+export function createClientSecretTokenSource(
+  options: ClientSecretTokenSourceOptions,
+): TokenSource {
   if (options.clientSecret === '') throw new TypeError('clientSecret must not be empty');
   return createServicePrincipalSource(
     options,
     'secret',
     (tenantId, credentialOptions) =>
-      new ClientSecretCredential(tenantId, options.clientId, options.clientSecret, credentialOptions),
+      new ClientSecretCredential(
+        tenantId,
+        options.clientId,
+        options.clientSecret,
+        credentialOptions,
+      ),
   );
 }
 
@@ -94,11 +101,19 @@ function createServicePrincipalSource(
   kind: 'secret' | 'certificate',
   makeCredential: (tenantId: string, options: ClientSecretCredentialOptions) => TokenCredential,
 ): TokenSource {
-  const authorityHost = options.authorityHost === undefined || options.authorityHost === '' ? DEFAULT_AUTHORITY_HOST : options.authorityHost;
+  const authorityHost =
+    options.authorityHost === undefined || options.authorityHost === ''
+      ? DEFAULT_AUTHORITY_HOST
+      : options.authorityHost;
   const credentialOptions: ClientSecretCredentialOptions = {
     ...options.credentialOptions,
     // A broker answers a waiting pod: a few quick retries, not the SDK's default of minutes.
-    retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2000, ...options.credentialOptions?.retryOptions },
+    retryOptions: {
+      maxRetries: 2,
+      retryDelayInMs: 200,
+      maxRetryDelayInMs: 2000,
+      ...options.credentialOptions?.retryOptions,
+    },
     authorityHost,
     // Instance discovery asks the public cloud about the authority; a sovereign or private authority
     // (the original's `adEndpoint`) is used as given.
@@ -108,16 +123,22 @@ function createServicePrincipalSource(
   const credentials = tenants.map((tenant) => makeCredential(tenant, credentialOptions));
   const describe = `service principal ${redactClientId(options.clientId)}`;
 
-  const getTokens = async (resource: string, callOptions: GetTokensOptions = {}): Promise<readonly AcquiredToken[]> => {
+  const getTokens = async (
+    resource: string,
+    callOptions: GetTokensOptions = {},
+  ): Promise<readonly AcquiredToken[]> => {
     const scope = resourceToScope(resource);
     const tokens = await Promise.all(
       credentials.map(async (credential, i) => {
         try {
           const token = await credential.getToken(scope, {
-            ...(callOptions.abortSignal === undefined ? {} : { abortSignal: callOptions.abortSignal }),
+            ...(callOptions.abortSignal === undefined
+              ? {}
+              : { abortSignal: callOptions.abortSignal }),
           });
           // getToken's type allows null; a credential that returns no token has failed.
-          if (token === null) throw new TokenAcquisitionError('unavailable', `no token for ${describe}`);
+          if (token === null)
+            throw new TokenAcquisitionError('unavailable', `no token for ${describe}`);
           const claims = readJwtClaims(token.token);
           const acquired: AcquiredToken = {
             accessToken: token.token,
@@ -130,7 +151,10 @@ function createServicePrincipalSource(
           };
           return acquired;
         } catch (error) {
-          throw toAcquisitionError(error, `${describe} in tenant ${i === 0 ? 'primary' : `auxiliary ${String(i)}`}`);
+          throw toAcquisitionError(
+            error,
+            `${describe} in tenant ${i === 0 ? 'primary' : `auxiliary ${String(i)}`}`,
+          );
         }
       }),
     );
@@ -159,7 +183,11 @@ const REFUSED_OAUTH_CODES: ReadonlySet<string> = new Set([
 ]);
 
 function oauthErrorCode(error: unknown): string | undefined {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth += 1) {
+  for (
+    let e: unknown = error, depth = 0;
+    e instanceof Error && depth < 4;
+    e = e.cause, depth += 1
+  ) {
     const named = (e as { errorCode?: unknown }).errorCode;
     if (typeof named === 'string' && REFUSED_OAUTH_CODES.has(named)) return named;
     const match = /^([a-z_]+):/.exec(e.message);
@@ -184,9 +212,13 @@ function toAcquisitionError(error: unknown, describe: string): TokenAcquisitionE
   // starts with the OAuth error code; these codes mean Entra answered and refused the credential.
   const code = oauthErrorCode(error);
   if (code !== undefined && REFUSED_OAUTH_CODES.has(code)) {
-    return new TokenAcquisitionError('refused', `Entra refused a token for ${describe}: ${code}`, { cause: error });
+    return new TokenAcquisitionError('refused', `Entra refused a token for ${describe}: ${code}`, {
+      cause: error,
+    });
   }
-  return new TokenAcquisitionError('unavailable', `token request for ${describe} failed`, { cause: error });
+  return new TokenAcquisitionError('unavailable', `token request for ${describe} failed`, {
+    cause: error,
+  });
 }
 
 // PKCS#12 bag types (RFC 7292 §4.2).
@@ -213,7 +245,11 @@ export async function pkcs12ToPem(pfx: Uint8Array, password: string): Promise<st
   try {
     forge = (await import('node-forge')).default;
   } catch (error) {
-    throw new TokenAcquisitionError('unavailable', 'reading a PKCS#12 certificate needs the node-forge package', { cause: error });
+    throw new TokenAcquisitionError(
+      'unavailable',
+      'reading a PKCS#12 certificate needs the node-forge package',
+      { cause: error },
+    );
   }
   try {
     const der = forge.util.createBuffer(Buffer.from(pfx).toString('binary'));
@@ -221,11 +257,15 @@ export async function pkcs12ToPem(pfx: Uint8Array, password: string): Promise<st
     const keys = [...bags(p12, SHROUDED_KEY_BAG), ...bags(p12, KEY_BAG)];
     const certs = bags(p12, CERT_BAG);
     const key = keys.find((bag) => bag.key !== undefined)?.key;
-    if (key === undefined || certs.length === 0) throw new Error('archive lacks a private key or a certificate');
+    if (key === undefined || certs.length === 0)
+      throw new Error('archive lacks a private key or a certificate');
     const pem = [forge.pki.privateKeyToPem(key)];
-    for (const bag of certs) if (bag.cert !== undefined) pem.push(forge.pki.certificateToPem(bag.cert));
+    for (const bag of certs)
+      if (bag.cert !== undefined) pem.push(forge.pki.certificateToPem(bag.cert));
     return pem.join('');
   } catch (error) {
-    throw new TokenAcquisitionError('unavailable', 'the PKCS#12 certificate could not be read', { cause: error });
+    throw new TokenAcquisitionError('unavailable', 'the PKCS#12 certificate could not be read', {
+      cause: error,
+    });
   }
 }

@@ -8,13 +8,14 @@ import type {
 } from '../crd/types.js';
 import type { AssignedIdentityState } from '../crd/constants.js';
 import type { RequestedIdentity } from '../imds/token-request.js';
-import {
-  authorize,
-  type AuthorizationPod,
-  type AuthorizationView,
-} from './authorize.js';
+import { authorize, type AuthorizationPod, type AuthorizationView } from './authorize.js';
 
-const identity = (namespace: string, name: string, clientID: string, annotations?: Record<string, string>): AzureIdentity => ({
+const identity = (
+  namespace: string,
+  name: string,
+  clientID: string,
+  annotations?: Record<string, string>,
+): AzureIdentity => ({
   apiVersion: 'aadpodidentity.k8s.io/v1',
   kind: 'AzureIdentity',
   metadata: { namespace, name, ...(annotations ? { annotations } : {}) },
@@ -24,7 +25,12 @@ const identity = (namespace: string, name: string, clientID: string, annotations
     resourceID: `/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`,
   },
 });
-const binding = (namespace: string, name: string, azureIdentity: string, selector: string): AzureIdentityBinding => ({
+const binding = (
+  namespace: string,
+  name: string,
+  azureIdentity: string,
+  selector: string,
+): AzureIdentityBinding => ({
   apiVersion: 'aadpodidentity.k8s.io/v1',
   kind: 'AzureIdentityBinding',
   metadata: { namespace, name },
@@ -47,7 +53,11 @@ const assigned = (
   },
   status: { status: state },
 });
-const exception = (namespace: string, name: string, podLabels: Record<string, string>): AzurePodIdentityException => ({
+const exception = (
+  namespace: string,
+  name: string,
+  podLabels: Record<string, string>,
+): AzurePodIdentityException => ({
   apiVersion: 'aadpodidentity.k8s.io/v1',
   kind: 'AzurePodIdentityException',
   metadata: { namespace, name },
@@ -60,7 +70,11 @@ interface State {
   records?: AzureAssignedIdentity[];
   exceptions?: AzurePodIdentityException[];
 }
-function view(mode: 'standard' | 'managed', state: State, forceNamespaced = false): AuthorizationView {
+function view(
+  mode: 'standard' | 'managed',
+  state: State,
+  forceNamespaced = false,
+): AuthorizationView {
   return {
     mode,
     forceNamespaced,
@@ -73,22 +87,37 @@ function view(mode: 'standard' | 'managed', state: State, forceNamespaced = fals
 }
 
 const none: RequestedIdentity = { kind: 'none' };
-const demo: AuthorizationPod = { namespace: 'default', name: 'demo', phase: 'Running', labels: { aadpodidbinding: 'demo' } };
+const demo: AuthorizationPod = {
+  namespace: 'default',
+  name: 'demo',
+  phase: 'Running',
+  labels: { aadpodidbinding: 'demo' },
+};
 const idA = identity('default', 'a', 'AAAAAAAA-0000-0000-0000-000000000001');
 const idB = identity('default', 'b', 'BBBBBBBB-0000-0000-0000-000000000002');
 
 describe('authorize, standard mode', () => {
   it('serves an Assigned (or legacy) identity recorded for the pod', () => {
-    expect(authorize(demo, none, view('standard', { records: [assigned(demo, idA, 'Assigned')] }))).toEqual({
+    expect(
+      authorize(demo, none, view('standard', { records: [assigned(demo, idA, 'Assigned')] })),
+    ).toEqual({
       kind: 'identity',
       identity: idA,
     });
-    expect(authorize(demo, none, view('standard', { records: [assigned(demo, idA, '')] })).kind).toBe('identity');
+    expect(
+      authorize(demo, none, view('standard', { records: [assigned(demo, idA, '')] })).kind,
+    ).toBe('identity');
   });
 
   it('waits for MIC: no record yet means wait for created, Created means wait for assigned', () => {
-    expect(authorize(demo, none, view('standard', {}))).toMatchObject({ kind: 'deny', reason: 'no-identity', waitFor: 'created' });
-    expect(authorize(demo, none, view('standard', { records: [assigned(demo, idA, 'Created')] }))).toMatchObject({
+    expect(authorize(demo, none, view('standard', {}))).toMatchObject({
+      kind: 'deny',
+      reason: 'no-identity',
+      waitFor: 'created',
+    });
+    expect(
+      authorize(demo, none, view('standard', { records: [assigned(demo, idA, 'Created')] })),
+    ).toMatchObject({
       kind: 'deny',
       reason: 'not-assigned',
       waitFor: 'assigned',
@@ -96,12 +125,19 @@ describe('authorize, standard mode', () => {
   });
 
   it('ignores Unassigned records', () => {
-    expect(authorize(demo, none, view('standard', { records: [assigned(demo, idA, 'Unassigned')] })).kind).toBe('deny');
+    expect(
+      authorize(demo, none, view('standard', { records: [assigned(demo, idA, 'Unassigned')] }))
+        .kind,
+    ).toBe('deny');
   });
 
   it('matches client_id and msi_res_id case-insensitively, and refuses an identity the pod lacks', () => {
     const state = { records: [assigned(demo, idA, 'Assigned'), assigned(demo, idB, 'Assigned')] };
-    const byClient = authorize(demo, { kind: 'clientId', clientId: 'bbbbbbbb-0000-0000-0000-000000000002' }, view('standard', state));
+    const byClient = authorize(
+      demo,
+      { kind: 'clientId', clientId: 'bbbbbbbb-0000-0000-0000-000000000002' },
+      view('standard', state),
+    );
     expect(byClient).toEqual({ kind: 'identity', identity: idB });
     const byResource = authorize(
       demo,
@@ -109,7 +145,9 @@ describe('authorize, standard mode', () => {
       view('standard', state),
     );
     expect(byResource).toEqual({ kind: 'identity', identity: idB });
-    expect(authorize(demo, { kind: 'clientId', clientId: 'other' }, view('standard', state))).toMatchObject({
+    expect(
+      authorize(demo, { kind: 'clientId', clientId: 'other' }, view('standard', state)),
+    ).toMatchObject({
       kind: 'deny',
       reason: 'identity-not-bound',
     });
@@ -117,13 +155,21 @@ describe('authorize, standard mode', () => {
 
   it('chooses by identity namespace and name when several fit and none is named, whatever the order', () => {
     const records = [assigned(demo, idB, 'Assigned'), assigned(demo, idA, 'Assigned')];
-    expect(authorize(demo, none, view('standard', { records }))).toEqual({ kind: 'identity', identity: idA });
-    expect(authorize(demo, none, view('standard', { records: records.reverse() }))).toEqual({ kind: 'identity', identity: idA });
+    expect(authorize(demo, none, view('standard', { records }))).toEqual({
+      kind: 'identity',
+      identity: idA,
+    });
+    expect(authorize(demo, none, view('standard', { records: records.reverse() }))).toEqual({
+      kind: 'identity',
+      identity: idA,
+    });
   });
 
   it('gives object_id requests every candidate in order, for the broker to check against the oid claim', () => {
     const records = [assigned(demo, idB, 'Assigned'), assigned(demo, idA, 'Assigned')];
-    expect(authorize(demo, { kind: 'objectId', objectId: 'o' }, view('standard', { records }))).toEqual({
+    expect(
+      authorize(demo, { kind: 'objectId', objectId: 'o' }, view('standard', { records })),
+    ).toEqual({
       kind: 'object-id',
       objectId: 'o',
       candidates: [idA, idB],
@@ -132,24 +178,46 @@ describe('authorize, standard mode', () => {
 
   it('drops identities of other namespaces when namespaced, by flag or by annotation, without crashing', () => {
     const foreign = identity('other', 'f', 'f');
-    const annotated = identity('other', 'g', 'g', { 'aadpodidentity.k8s.io/Behavior': 'namespaced' });
-    expect(authorize(demo, none, view('standard', { records: [assigned(demo, foreign, 'Assigned')] })).kind).toBe('identity');
-    expect(authorize(demo, none, view('standard', { records: [assigned(demo, foreign, 'Assigned')] }, true))).toMatchObject({
+    const annotated = identity('other', 'g', 'g', {
+      'aadpodidentity.k8s.io/Behavior': 'namespaced',
+    });
+    expect(
+      authorize(demo, none, view('standard', { records: [assigned(demo, foreign, 'Assigned')] }))
+        .kind,
+    ).toBe('identity');
+    expect(
+      authorize(
+        demo,
+        none,
+        view('standard', { records: [assigned(demo, foreign, 'Assigned')] }, true),
+      ),
+    ).toMatchObject({
       kind: 'deny',
       reason: 'no-identity',
     });
-    expect(authorize(demo, none, view('standard', { records: [assigned(demo, annotated, 'Assigned')] }))).toMatchObject({ kind: 'deny' });
+    expect(
+      authorize(demo, none, view('standard', { records: [assigned(demo, annotated, 'Assigned')] })),
+    ).toMatchObject({ kind: 'deny' });
   });
 
   it('never serves a record of another pod, even if a view returns it', () => {
     const other: AuthorizationPod = { ...demo, name: 'other' };
-    const leaky: AuthorizationView = { ...view('standard', {}), assignedIdentities: () => [assigned(other, idA, 'Assigned')] };
+    const leaky: AuthorizationView = {
+      ...view('standard', {}),
+      assignedIdentities: () => [assigned(other, idA, 'Assigned')],
+    };
     expect(authorize(demo, none, leaky).kind).toBe('deny');
   });
 
   it('refuses pods that are not Pending or Running', () => {
     for (const phase of ['Succeeded', 'Failed', 'Unknown', '']) {
-      expect(authorize({ ...demo, phase }, none, view('standard', { records: [assigned(demo, idA, 'Assigned')] }))).toMatchObject({
+      expect(
+        authorize(
+          { ...demo, phase },
+          none,
+          view('standard', { records: [assigned(demo, idA, 'Assigned')] }),
+        ),
+      ).toMatchObject({
         kind: 'deny',
         reason: 'pod-not-live',
       });
@@ -160,22 +228,43 @@ describe('authorize, standard mode', () => {
 describe('authorize, managed mode', () => {
   const state = {
     identities: [idA, idB, identity('other', 'a', 'x')],
-    bindings: [binding('default', 'ba', 'a', 'demo'), binding('default', 'bb', 'b', 'else'), binding('other', 'bo', 'a', 'demo')],
+    bindings: [
+      binding('default', 'ba', 'a', 'demo'),
+      binding('default', 'bb', 'b', 'else'),
+      binding('other', 'bo', 'a', 'demo'),
+    ],
   };
 
   it('serves identities in the pod namespace bound by its label, without waiting', () => {
-    expect(authorize(demo, none, view('managed', state))).toEqual({ kind: 'identity', identity: idA });
-    expect(authorize(demo, { kind: 'clientId', clientId: idB.spec.clientID ?? '' }, view('managed', state))).toEqual({
+    expect(authorize(demo, none, view('managed', state))).toEqual({
+      kind: 'identity',
+      identity: idA,
+    });
+    expect(
+      authorize(
+        demo,
+        { kind: 'clientId', clientId: idB.spec.clientID ?? '' },
+        view('managed', state),
+      ),
+    ).toEqual({
       kind: 'deny',
       reason: 'identity-not-bound',
       message: expect.any(String) as string,
     });
-    expect(authorize({ ...demo, labels: {} }, none, view('managed', state))).toMatchObject({ kind: 'deny', reason: 'no-identity' });
-    expect(authorize({ ...demo, namespace: 'third' }, none, view('managed', state))).toMatchObject({ kind: 'deny' });
+    expect(authorize({ ...demo, labels: {} }, none, view('managed', state))).toMatchObject({
+      kind: 'deny',
+      reason: 'no-identity',
+    });
+    expect(authorize({ ...demo, namespace: 'third' }, none, view('managed', state))).toMatchObject({
+      kind: 'deny',
+    });
   });
 
   it('does not follow a binding to an identity of another namespace', () => {
-    const crossing = { identities: [identity('other', 'x', 'x')], bindings: [binding('default', 'b', 'x', 'demo')] };
+    const crossing = {
+      identities: [identity('other', 'x', 'x')],
+      bindings: [binding('default', 'b', 'x', 'demo')],
+    };
     expect(authorize(demo, none, view('managed', crossing)).kind).toBe('deny');
   });
 });
@@ -186,13 +275,19 @@ describe('authorize, exceptions', () => {
   it('excepts a pod carrying every label of an exception in its namespace', () => {
     const pod = { ...demo, labels: { app: 'mic', component: 'mic' } };
     const ex = exception('default', 'mic', { app: 'mic', component: 'mic' });
-    expect(authorize(pod, none, view('standard', { records, exceptions: [ex] }))).toEqual({ kind: 'exception', exception: ex });
+    expect(authorize(pod, none, view('standard', { records, exceptions: [ex] }))).toEqual({
+      kind: 'exception',
+      exception: ex,
+    });
   });
 
   it('does not except a pod that carries only one of the labels (the original did)', () => {
     const pod = { ...demo, labels: { app: 'mic' } };
     const ex = exception('default', 'mic', { app: 'mic', component: 'mic' });
-    expect(authorize(pod, none, view('standard', { records, exceptions: [ex] }))).toEqual({ kind: 'identity', identity: idA });
+    expect(authorize(pod, none, view('standard', { records, exceptions: [ex] }))).toEqual({
+      kind: 'identity',
+      identity: idA,
+    });
   });
 
   it('ignores exceptions with no labels, in other namespaces, or with differently cased values', () => {
@@ -212,11 +307,19 @@ const namespaces = ['ns1', 'ns2'];
 const selectors = ['s1', 's2', 's3'];
 const arbitraryWorld = fc.record({
   identities: fc.uniqueArray(
-    fc.record({ ns: fc.constantFrom(...namespaces), name: fc.constantFrom('i1', 'i2', 'i3'), client: fc.constantFrom('c1', 'c2', 'C1', 'c3') }),
+    fc.record({
+      ns: fc.constantFrom(...namespaces),
+      name: fc.constantFrom('i1', 'i2', 'i3'),
+      client: fc.constantFrom('c1', 'c2', 'C1', 'c3'),
+    }),
     { selector: (i) => `${i.ns}/${i.name}`, maxLength: 6 },
   ),
   bindings: fc.array(
-    fc.record({ ns: fc.constantFrom(...namespaces), identity: fc.constantFrom('i1', 'i2', 'i3'), selector: fc.constantFrom(...selectors) }),
+    fc.record({
+      ns: fc.constantFrom(...namespaces),
+      identity: fc.constantFrom('i1', 'i2', 'i3'),
+      selector: fc.constantFrom(...selectors),
+    }),
     { maxLength: 6 },
   ),
   pods: fc.uniqueArray(
@@ -228,10 +331,15 @@ const arbitraryWorld = fc.record({
     }),
     { selector: (p) => `${p.ns}/${p.name}`, minLength: 1, maxLength: 5 },
   ),
-  states: fc.array(fc.constantFrom<AssignedIdentityState>('Created', 'Assigned', 'Unassigned', ''), { minLength: 30, maxLength: 30 }),
+  states: fc.array(
+    fc.constantFrom<AssignedIdentityState>('Created', 'Assigned', 'Unassigned', ''),
+    { minLength: 30, maxLength: 30 },
+  ),
   request: fc.oneof(
     fc.constant<RequestedIdentity>({ kind: 'none' }),
-    fc.constantFrom('c1', 'c2', 'c3', 'C2').map((clientId): RequestedIdentity => ({ kind: 'clientId', clientId })),
+    fc
+      .constantFrom('c1', 'c2', 'c3', 'C2')
+      .map((clientId): RequestedIdentity => ({ kind: 'clientId', clientId })),
   ),
   forceNamespaced: fc.boolean(),
   mode: fc.constantFrom<'standard' | 'managed'>('standard', 'managed'),
@@ -242,7 +350,9 @@ describe('authorize, property: never another pod’s identity', () => {
     fc.assert(
       fc.property(arbitraryWorld, (world) => {
         const identities = world.identities.map((i) => identity(i.ns, i.name, i.client));
-        const bindings = world.bindings.map((b, n) => binding(b.ns, `b${n}`, b.identity, b.selector));
+        const bindings = world.bindings.map((b, n) =>
+          binding(b.ns, `b${n}`, b.identity, b.selector),
+        );
         const pods: AuthorizationPod[] = world.pods.map((p) => ({
           namespace: p.ns,
           name: p.name,
@@ -255,14 +365,25 @@ describe('authorize, property: never another pod’s identity', () => {
         for (const pod of pods) {
           for (const b of bindings) {
             if (pod.labels.aadpodidbinding !== b.spec.selector) continue;
-            const id = identities.find((i) => i.metadata.namespace === b.metadata.namespace && i.metadata.name === b.spec.azureIdentity);
-            if (id !== undefined) records.push(assigned(pod, id, world.states[k++ % 30] ?? 'Created'));
+            const id = identities.find(
+              (i) =>
+                i.metadata.namespace === b.metadata.namespace &&
+                i.metadata.name === b.spec.azureIdentity,
+            );
+            if (id !== undefined)
+              records.push(assigned(pod, id, world.states[k++ % 30] ?? 'Created'));
           }
         }
         const v = view(world.mode, { identities, bindings, records }, world.forceNamespaced);
         for (const pod of pods) {
           const decision = authorize(pod, world.request, v);
-          const allowed = reference(world.mode, pod, world.request, { identities, bindings, records }, world.forceNamespaced);
+          const allowed = reference(
+            world.mode,
+            pod,
+            world.request,
+            { identities, bindings, records },
+            world.forceNamespaced,
+          );
           if (decision.kind === 'identity') {
             expect(allowed.map(key)).toContain(key(decision.identity));
             expect(key(decision.identity)).toBe(allowed.map(key).sort()[0]);
@@ -291,12 +412,18 @@ function reference(
 ): AzureIdentity[] {
   if (pod.phase !== 'Running' && pod.phase !== 'Pending') return [];
   const wanted = (i: AzureIdentity): boolean =>
-    request.kind !== 'clientId' || (i.spec.clientID ?? '').toLowerCase() === request.clientId.toLowerCase();
+    request.kind !== 'clientId' ||
+    (i.spec.clientID ?? '').toLowerCase() === request.clientId.toLowerCase();
   if (mode === 'managed') {
     const names = state.bindings
-      .filter((b) => b.metadata.namespace === pod.namespace && b.spec.selector === pod.labels.aadpodidbinding)
+      .filter(
+        (b) =>
+          b.metadata.namespace === pod.namespace && b.spec.selector === pod.labels.aadpodidbinding,
+      )
       .map((b) => b.spec.azureIdentity);
-    return state.identities.filter((i) => i.metadata.namespace === pod.namespace && names.includes(i.metadata.name) && wanted(i));
+    return state.identities.filter(
+      (i) => i.metadata.namespace === pod.namespace && names.includes(i.metadata.name) && wanted(i),
+    );
   }
   return state.records
     .filter((r) => r.spec.pod === pod.name && r.spec.podNamespace === pod.namespace)

@@ -137,7 +137,9 @@ export function findException(
     if (exception.metadata.namespace !== pod.namespace) continue;
     const entries = Object.entries(exception.spec.podLabels);
     if (entries.length === 0) continue;
-    if (!entries.every(([key, value]) => Object.hasOwn(pod.labels, key) && pod.labels[key] === value)) {
+    if (
+      !entries.every(([key, value]) => Object.hasOwn(pod.labels, key) && pod.labels[key] === value)
+    ) {
       continue;
     }
     if (found === undefined || exception.metadata.name < found.metadata.name) found = exception;
@@ -211,7 +213,11 @@ function authorizeStandard(
   }
   return anyBound && requested.kind !== 'none'
     ? deny('identity-not-bound', notBoundMessage(pod, requested), 'created')
-    : deny('no-identity', `no azure identity is assigned to pod ${pod.namespace}/${pod.name}`, 'created');
+    : deny(
+        'no-identity',
+        `no azure identity is assigned to pod ${pod.namespace}/${pod.name}`,
+        'created',
+      );
 }
 
 function authorizeManaged(

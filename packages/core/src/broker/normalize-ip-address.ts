@@ -21,7 +21,8 @@ export function normalizeIpAddress(address: string): string | undefined {
 }
 
 // Fast path for the common case: already canonical dotted decimal (no leading zeros).
-const IPV4_CANONICAL = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+const IPV4_CANONICAL =
+  /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
 function isIpv4(text: string): boolean {
   return IPV4_CANONICAL.test(text);
@@ -76,7 +77,7 @@ function formatIpv6(groups: readonly number[]): string {
   // Longest run of two or more zero groups (first one on ties) becomes "::" (RFC 5952 §4.2).
   let bestStart = -1;
   let bestLength = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i += 1;
       continue;

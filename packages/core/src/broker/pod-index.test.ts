@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { PodIndex, type PodRecord } from './pod-index.js';
 
-const pod = (name: string, ip: string | string[], phase = 'Running', extra: Partial<PodRecord> = {}): PodRecord => ({
+const pod = (
+  name: string,
+  ip: string | string[],
+  phase = 'Running',
+  extra: Partial<PodRecord> = {},
+): PodRecord => ({
   namespace: 'default',
   name,
   phase,

@@ -144,10 +144,18 @@ describe('TokenCache', () => {
   it('refuses tokens that arrive already expired or an empty answer', async () => {
     const t = setup();
     const expired: TokenFetcher = () =>
-      Promise.resolve([{ accessToken: 'x', expiresOnTimestamp: 1, notBeforeTimestamp: 0, resource: 'r' }]);
+      Promise.resolve([
+        { accessToken: 'x', expiresOnTimestamp: 1, notBeforeTimestamp: 0, resource: 'r' },
+      ]);
     await expect(t.cache.get('a', expired)).rejects.toBeInstanceOf(TokenAcquisitionError);
-    await expect(t.cache.get('b', () => Promise.resolve([]))).rejects.toBeInstanceOf(TokenAcquisitionError);
-    await expect(t.cache.get('c', () => { throw new Error('sync'); })).rejects.toThrow('sync');
+    await expect(t.cache.get('b', () => Promise.resolve([]))).rejects.toBeInstanceOf(
+      TokenAcquisitionError,
+    );
+    await expect(
+      t.cache.get('c', () => {
+        throw new Error('sync');
+      }),
+    ).rejects.toThrow('sync');
   });
 
   it('holds at most maxEntries keys, dropping the least recently used', async () => {

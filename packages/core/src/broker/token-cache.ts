@@ -63,7 +63,10 @@ export class TokenCache {
   /** @param options - sizes and timings */
   constructor(options: TokenCacheOptions = {}) {
     this.#maxEntries = positive(options.maxEntries ?? 1000, 'maxEntries');
-    this.#refreshBeforeExpiryMs = nonNegative(options.refreshBeforeExpiryMs ?? 300_000, 'refreshBeforeExpiryMs');
+    this.#refreshBeforeExpiryMs = nonNegative(
+      options.refreshBeforeExpiryMs ?? 300_000,
+      'refreshBeforeExpiryMs',
+    );
     this.#minValidityMs = nonNegative(options.minValidityMs ?? 30_000, 'minValidityMs');
     this.#errorBackoffMs = nonNegative(options.errorBackoffMs ?? 1000, 'errorBackoffMs');
     this.#now = options.now ?? Date.now;

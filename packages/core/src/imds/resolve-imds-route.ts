@@ -32,7 +32,8 @@ export function resolveImdsRoute(path: string): ImdsRoute {
   if (!isCleanPath(path)) return 'invalid';
   if (TOKEN_LOOKALIKE.test(path)) return 'invalid';
   if (path === '/host/token' || path === '/host/token/') return 'host-token';
-  if (path.length >= 18 && path.slice(0, 18).toLowerCase() === '/metadata/instance') return 'instance';
+  if (path.length >= 18 && path.slice(0, 18).toLowerCase() === '/metadata/instance')
+    return 'instance';
   return 'proxy';
 }
 

@@ -17,7 +17,10 @@ describe('formatTokenResponse', () => {
   });
 
   it('adds client_id when known, as IMDS does', () => {
-    const parsed = JSON.parse(formatTokenResponse([{ ...token, clientId: 'c' }], 0)) as Record<string, unknown>;
+    const parsed = JSON.parse(formatTokenResponse([{ ...token, clientId: 'c' }], 0)) as Record<
+      string,
+      unknown
+    >;
     expect(parsed.client_id).toBe('c');
     expect(Object.values(parsed).every((v) => typeof v === 'string')).toBe(true);
   });
@@ -30,7 +33,10 @@ describe('formatTokenResponse', () => {
   });
 
   it('never reports a negative expires_in', () => {
-    const parsed = JSON.parse(formatTokenResponse([token], 1_800_000_000_000)) as Record<string, string>;
+    const parsed = JSON.parse(formatTokenResponse([token], 1_800_000_000_000)) as Record<
+      string,
+      string
+    >;
     expect(parsed.expires_in).toBe('0');
   });
 

@@ -11,7 +11,8 @@ function fakeIptables() {
     calls.push(args.join(' '));
     const [, , op = '', chain, ...rest] = args;
     const ok = (stdout = '') => Promise.resolve({ code: 0, stdout, stderr: '' });
-    const fail = () => Promise.resolve({ code: 1, stdout: '', stderr: 'No chain/target/match by that name.' });
+    const fail = () =>
+      Promise.resolve({ code: 1, stdout: '', stderr: 'No chain/target/match by that name.' });
     if (chain === 'PREROUTING') {
       const rule = rest.filter((a) => a !== '1').join(' ');
       if (op === '-C') return prerouting.includes(rule) ? ok() : fail();
@@ -75,7 +76,10 @@ describe('createIptablesManager', () => {
   });
 
   it('fails the first ensure loudly when iptables cannot add a rule', async () => {
-    const failing: IptablesRunner = () => Promise.resolve({ code: 4, stdout: '', stderr: 'Permission denied (you must be root)' });
-    await expect(createIptablesManager({ runner: failing }).start()).rejects.toThrow(/Permission denied/);
+    const failing: IptablesRunner = () =>
+      Promise.resolve({ code: 4, stdout: '', stderr: 'Permission denied (you must be root)' });
+    await expect(createIptablesManager({ runner: failing }).start()).rejects.toThrow(
+      /Permission denied/,
+    );
   });
 });

@@ -1,9 +1,16 @@
 import { execFile } from 'node:child_process';
 import type { Logger } from 'pino';
-import { buildIptablesRules, isChainCurrent, type IptablesRuleOptions, type IptablesRules } from './iptables-rules.js';
+import {
+  buildIptablesRules,
+  isChainCurrent,
+  type IptablesRuleOptions,
+  type IptablesRules,
+} from './iptables-rules.js';
 
 /** Runs `iptables` with arguments; resolves with the exit code and output, never rejects on a non-zero exit. */
-export type IptablesRunner = (args: readonly string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
+export type IptablesRunner = (
+  args: readonly string[],
+) => Promise<{ code: number; stdout: string; stderr: string }>;
 
 /** Options of {@link createIptablesManager}. */
 export interface IptablesManagerOptions extends IptablesRuleOptions {
@@ -56,7 +63,10 @@ export function createIptablesManager(options: IptablesManagerOptions = {}): Ipt
 
   const must = async (args: readonly string[]): Promise<string> => {
     const result = await run(args);
-    if (result.code !== 0) throw new Error(`iptables ${args.join(' ')} failed (${String(result.code)}): ${result.stderr.trim()}`);
+    if (result.code !== 0)
+      throw new Error(
+        `iptables ${args.join(' ')} failed (${String(result.code)}): ${result.stderr.trim()}`,
+      );
     return result.stdout;
   };
 
@@ -88,10 +98,18 @@ export function createIptablesManager(options: IptablesManagerOptions = {}): Ipt
       await ensure();
       if (abortSignal?.aborted === true) return;
       timer = setInterval(() => {
-        ensure().catch((error: unknown) => logger?.error({ err: error }, 'failed to repair iptables rules'));
+        ensure().catch((error: unknown) =>
+          logger?.error({ err: error }, 'failed to repair iptables rules'),
+        );
       }, intervalMs);
       timer.unref();
-      abortSignal?.addEventListener('abort', () => { clearInterval(timer); }, { once: true });
+      abortSignal?.addEventListener(
+        'abort',
+        () => {
+          clearInterval(timer);
+        },
+        { once: true },
+      );
     },
     stop() {
       clearInterval(timer);
@@ -103,7 +121,10 @@ export function createIptablesManager(options: IptablesManagerOptions = {}): Ipt
         const result = await run(step);
         if (result.code !== 0) {
           ok = false;
-          logger?.warn({ args: step.join(' '), stderr: result.stderr.trim() }, 'iptables cleanup step failed');
+          logger?.warn(
+            { args: step.join(' '), stderr: result.stderr.trim() },
+            'iptables cleanup step failed',
+          );
         }
       }
       return ok;

@@ -19,10 +19,15 @@ describe('buildIptablesRules', () => {
   });
 
   it('redirects to the listen address and port, and 0.0.0.0 to 127.0.0.1', () => {
-    expect(buildIptablesRules({ targetIp: '10.0.0.4', targetPort: 3000, metadataPort: 8080 }).expectedListing[1]).toBe(
+    expect(
+      buildIptablesRules({ targetIp: '10.0.0.4', targetPort: 3000, metadataPort: 8080 })
+        .expectedListing[1],
+    ).toBe(
       '-A aad-metadata ! -s 127.0.0.1/32 -d 169.254.169.254/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.0.0.4:3000',
     );
-    expect(buildIptablesRules({ targetIp: '0.0.0.0' }).expectedListing[1]).toContain('--to-destination 127.0.0.1:2579');
+    expect(buildIptablesRules({ targetIp: '0.0.0.0' }).expectedListing[1]).toContain(
+      '--to-destination 127.0.0.1:2579',
+    );
   });
 
   it('refuses values that would make a wrong or injected rule', () => {
@@ -41,7 +46,9 @@ describe('isChainCurrent', () => {
   it('rejects a missing, extra, reordered or altered rule', () => {
     const [n, dnat, ret] = rules.expectedListing;
     expect(isChainCurrent([n, ret].join('\n'), rules)).toBe(false);
-    expect(isChainCurrent([n, dnat, ret, '-A aad-metadata -j ACCEPT'].join('\n'), rules)).toBe(false);
+    expect(isChainCurrent([n, dnat, ret, '-A aad-metadata -j ACCEPT'].join('\n'), rules)).toBe(
+      false,
+    );
     expect(isChainCurrent([n, ret, dnat].join('\n'), rules)).toBe(false);
     expect(isChainCurrent([n, dnat?.replace('2579', '2580'), ret].join('\n'), rules)).toBe(false);
   });

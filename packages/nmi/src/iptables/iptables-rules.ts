@@ -57,15 +57,37 @@ export function buildIptablesRules(options: IptablesRuleOptions = {}): IptablesR
   const targetIp = listen === '0.0.0.0' || listen === '' ? '127.0.0.1' : listen;
   const targetPort = options.targetPort ?? 2579;
   if (!/^[A-Za-z0-9_.-]{1,28}$/.test(chain)) throw new TypeError(`invalid chain name ${chain}`);
-  for (const [name, ip] of [['metadataIp', metadataIp], ['targetIp', targetIp]] as const) {
+  for (const [name, ip] of [
+    ['metadataIp', metadataIp],
+    ['targetIp', targetIp],
+  ] as const) {
     if (!isIpv4(ip)) throw new TypeError(`${name} must be an IPv4 address, got ${ip}`);
   }
-  for (const [name, port] of [['metadataPort', metadataPort], ['targetPort', targetPort]] as const) {
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TypeError(`${name} must be a port number`);
+  for (const [name, port] of [
+    ['metadataPort', metadataPort],
+    ['targetPort', targetPort],
+  ] as const) {
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw new TypeError(`${name} must be a port number`);
   }
   const dnat = [
-    '-A', chain, '!', '-s', '127.0.0.1/32', '-d', `${metadataIp}/32`, '-p', 'tcp', '-m', 'tcp',
-    '--dport', String(metadataPort), '-j', 'DNAT', '--to-destination', `${targetIp}:${String(targetPort)}`,
+    '-A',
+    chain,
+    '!',
+    '-s',
+    '127.0.0.1/32',
+    '-d',
+    `${metadataIp}/32`,
+    '-p',
+    'tcp',
+    '-m',
+    'tcp',
+    '--dport',
+    String(metadataPort),
+    '-j',
+    'DNAT',
+    '--to-destination',
+    `${targetIp}:${String(targetPort)}`,
   ];
   const ret = ['-A', chain, '-j', 'RETURN'];
   const nat = (...args: string[]): string[] => ['-t', 'nat', ...args];
@@ -88,8 +110,14 @@ export function buildIptablesRules(options: IptablesRuleOptions = {}): IptablesR
  * @param rules - the expected rules
  */
 export function isChainCurrent(listing: string, rules: IptablesRules): boolean {
-  const lines = listing.split('\n').map((line) => line.trim()).filter((line) => line !== '');
-  return lines.length === rules.expectedListing.length && lines.every((line, i) => line === rules.expectedListing[i]);
+  const lines = listing
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+  return (
+    lines.length === rules.expectedListing.length &&
+    lines.every((line, i) => line === rules.expectedListing[i])
+  );
 }
 
 function isIpv4(text: string): boolean {
