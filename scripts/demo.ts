@@ -43,6 +43,7 @@ if (stale.length > 0 || process.argv.includes('--build')) {
 
 // The walkthrough lives in a workspace package so that its imports resolve to the workspace packages.
 interface WalkthroughModule {
+  checkWalkthroughOutput: (lines: readonly string[]) => { description: string; met: boolean }[];
   runWalkthrough: (options: {
     write: (line: string) => void;
     podRunner: 'process';
@@ -50,13 +51,22 @@ interface WalkthroughModule {
   }) => Promise<{ ok: boolean }>;
 }
 const walkthrough = pathToFileURL(join(root, 'examples', 'walkthrough', 'src', 'index.ts')).href;
-const { runWalkthrough } = (await import(walkthrough)) as WalkthroughModule;
+const { runWalkthrough, checkWalkthroughOutput } = (await import(walkthrough)) as WalkthroughModule;
 console.log('pod-identity walkthrough on the embedded sandbox');
+const lines: string[] = [];
 const result = await runWalkthrough({
   write: (line) => {
+    lines.push(line);
     console.log(line);
   },
   podRunner: 'process',
   demoAppEntry: join(root, 'examples', 'demo-app', 'src', 'main.ts'),
 });
-process.exitCode = result.ok ? 0 : 1;
+// CI runs `pnpm demo`: check what it printed, step by step, not just that it finished.
+const expectations = checkWalkthroughOutput(lines);
+const unmet = expectations.filter((expectation) => !expectation.met);
+console.log(
+  `output check: ${expectations.length - unmet.length}/${expectations.length} expectations met`,
+);
+for (const expectation of unmet) console.log(`  not met: ${expectation.description}`);
+process.exitCode = result.ok && unmet.length === 0 ? 0 : 1;

@@ -1,6 +1,6 @@
 /**
  * The administrator's walkthrough on the embedded sandbox, as a library: `scripts/demo.ts`
- * (`pnpm demo`) runs it and its test checks the output step by step.
+ * (`pnpm demo`) runs it and checks its output; its test does the same with the pod in-process.
  *
  * @packageDocumentation
  */
@@ -9,3 +9,4 @@ export {
   type WalkthroughOptions,
   type WalkthroughResult,
 } from './run-walkthrough.ts';
+export { checkWalkthroughOutput, type OutputExpectation } from './check-walkthrough-output.ts';
