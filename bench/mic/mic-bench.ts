@@ -2,7 +2,7 @@
 // Kubernetes emulator (child process) and the ARM emulator (here, 0 ms latency).
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -503,6 +503,8 @@ const results = {
     memoryGiB: round(totalmem() / 2 ** 30, 1),
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
+    // The development machine is shared: the 1-minute load average when the suite ended.
+    loadAverage1m: round(loadavg()[0] ?? 0),
   },
   figures,
 };

@@ -135,6 +135,7 @@ describe('MIC at scale and under faults', () => {
             target: node.identityTargetId,
           }) > 0,
         'B reads the scale set before its removal PATCH',
+        20_000,
       );
       await b.stop();
       await c.whenActive();
