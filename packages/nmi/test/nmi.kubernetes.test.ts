@@ -60,9 +60,11 @@ async function startNmi(options: Partial<Parameters<typeof createNmi>[0]> = {}):
     prometheusPort: null,
     metadataIp: node.imds.host,
     metadataPort: node.imds.port,
+    // A pod without a record waits 1 s for MIC; one whose record is Created waits 3 s for the
+    // replace to Assigned (generous: the real server's watch under a loaded machine).
     retryAttemptsForCreated: 2,
-    retryAttemptsForAssigned: 2,
-    findIdentityRetryIntervalMs: 200,
+    retryAttemptsForAssigned: 4,
+    findIdentityRetryIntervalMs: 500,
     podLookupTimeoutMs: 2_000,
     logger: logger(),
     ...options,
@@ -198,13 +200,13 @@ describe(`NMI on Kubernetes, standard mode (${mode})`, () => {
       () => nmi.state.view.assignedIdentities(namespace, 'late').length === 1,
       'the Created record in NMI',
     );
-    const pending = tokenRequest(nmi.url, late.podIp, ARM);
-    // MIC replaces the record to Assigned once the identity is on the node.
     const current = (await target.getCustom(
       'azureassignedidentities',
       'default',
       created.metadata.name,
     ))!;
+    const pending = tokenRequest(nmi.url, late.podIp, ARM);
+    // MIC replaces the record to Assigned once the identity is on the node.
     await target.custom.replaceNamespacedCustomObject({
       group: CRD_GROUP,
       version: CRD_VERSION,
