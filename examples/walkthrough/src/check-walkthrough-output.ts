@@ -128,7 +128,7 @@ export function checkWalkthroughOutput(lines: readonly string[]): OutputExpectat
     ),
     expect(
       'step 6: explain says NMI serves the identity',
-      has(6, /no identity named\s+token for my-app\/my-pod-identity/),
+      has(6, /no identity named\s+200\s+token for my-app\/my-pod-identity/),
     ),
     expect(
       'step 7: tokens for both identities',

@@ -118,6 +118,7 @@ describe('pod-identity explain', () => {
     ]);
     expect(e.nmi[0]).toMatchObject({
       request: 'no identity named',
+      status: 404,
       answer: 'not yet (waiting for MIC: identity assigned)',
     });
     expect(e.nmi[0]?.reason).toMatch(/^not-assigned: /);
@@ -145,9 +146,15 @@ describe('pod-identity explain', () => {
     const e = await explain('demo', '-n', 'my-app');
     expect(e.identities[0]?.onNodeScaleSet).toBe(`yes (${SCALE_SET})`);
     expect(e.nmi).toEqual([
-      { request: 'no identity named', answer: 'token for my-app/my-pod-identity', reason: null },
+      {
+        request: 'no identity named',
+        status: 200,
+        answer: 'token for my-app/my-pod-identity',
+        reason: null,
+      },
       {
         request: `client_id=${identity.clientId}`,
+        status: 200,
         answer: 'token for my-app/my-pod-identity',
         reason: null,
       },
@@ -156,7 +163,7 @@ describe('pod-identity explain', () => {
     expect(table.stdout).toContain('Pod:        my-app/demo (Running)');
     expect(table.stdout).toContain('Selector:   aadpodidbinding=demo');
     expect(table.stdout).toMatch(
-      /NMI would answer:\n\s+REQUEST\s+ANSWER\s+REASON\n\s+no identity named\s+token for my-app\/my-pod-identity/,
+      /NMI would answer:\n\s+REQUEST\s+STATUS\s+ANSWER\s+REASON\n\s+no identity named\s+200\s+token for my-app\/my-pod-identity/,
     );
   });
 
@@ -173,6 +180,7 @@ describe('pod-identity explain', () => {
     expect(plain.nmi).toEqual([
       {
         request: 'no identity named',
+        status: 404,
         answer: 'refused',
         reason: 'no-identity: no azure identity is bound to pod my-app/plain',
       },
@@ -199,6 +207,7 @@ describe('pod-identity explain', () => {
     expect(e.exception).toEqual({ name: 'legacy', podLabels: 'app=legacy' });
     expect(e.nmi[0]).toEqual({
       request: 'no identity named',
+      status: null,
       answer: "passed to the node's IMDS unchanged",
       reason: 'exception legacy',
     });

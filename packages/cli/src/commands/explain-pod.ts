@@ -57,7 +57,12 @@ export interface PodExplanation {
     state: string;
     node: string;
   }[];
-  nmi: { request: string; answer: string; reason: string | null }[];
+  /**
+   * NMI's answer per request: the HTTP status it sends (`200` with a token; `404` when refused,
+   * `503` + `Retry-After` instead when NMI runs with `--set-retry-after-header` and MIC may still
+   * assign; `null` when the request is passed to the node's IMDS), in words, and why.
+   */
+  nmi: { request: string; status: number | null; answer: string; reason: string | null }[];
 }
 
 /**
@@ -195,24 +200,28 @@ function describeDecision(
     case 'identity':
       return {
         request,
+        status: 200,
         answer: `token for ${decision.identity.metadata.namespace ?? ''}/${decision.identity.metadata.name}`,
         reason: null,
       };
     case 'object-id':
       return {
         request,
+        status: 200,
         answer: `token of the candidate whose object ID is ${decision.objectId}`,
         reason: null,
       };
     case 'exception':
       return {
         request,
+        status: null,
         answer: "passed to the node's IMDS unchanged",
         reason: `exception ${decision.exception.metadata.name}`,
       };
     case 'deny':
       return {
         request,
+        status: 404,
         answer:
           decision.waitFor === undefined
             ? 'refused'
@@ -307,8 +316,13 @@ export function renderExplanation(e: PodExplanation): string {
   lines.push(
     indent(
       formatTable(
-        ['request', 'answer', 'reason'],
-        e.nmi.map((n) => [n.request, n.answer, n.reason ?? '']),
+        ['request', 'status', 'answer', 'reason'],
+        e.nmi.map((n) => [
+          n.request,
+          n.status === null ? 'IMDS' : String(n.status),
+          n.answer,
+          n.reason ?? '',
+        ]),
       ),
     ),
   );
