@@ -1,6 +1,11 @@
 import { AssignedIdentityState, IdentityType } from '../crd/constants.js';
 import type { AzureAssignedIdentity, AzureIdentity } from '../crd/types.js';
-import { nodeTarget, type IdentityTarget, type NodeTargetProblem } from './identity-target.js';
+import {
+  nodeTarget,
+  type IdentityTarget,
+  type NodeTargetProblem,
+  type NodeTargetResult,
+} from './identity-target.js';
 import type { AssignmentPlan, DesiredAssignment } from './plan-assignments.js';
 
 /** A user-assigned identity as it is put on or taken off a target. */
@@ -86,6 +91,8 @@ export interface IdentityDeltaInput {
   includeSteady?: boolean;
 }
 
+const parsedProviderIds = new Map<string, { nodeName: string; result: NodeTargetResult }>();
+
 // One ref per identity object: thousands of pods share a few hundred identities.
 const refs = new WeakMap<AzureIdentity, IdentityRef>();
 
@@ -145,7 +152,14 @@ export function planIdentityDeltas(input: IdentityDeltaInput): IdentityDeltaPlan
   const resolve = (nodeName: string): ReturnType<typeof nodeTarget> => {
     let result = targetCache.get(nodeName);
     if (result === undefined) {
-      result = nodeTarget(nodeName, input.nodeProviderIds.get(nodeName));
+      const providerId = input.nodeProviderIds.get(nodeName);
+      // Provider IDs are parsed once per process, not once per pass.
+      const known = providerId === undefined ? undefined : parsedProviderIds.get(providerId);
+      result = known?.nodeName === nodeName ? known.result : nodeTarget(nodeName, providerId);
+      if (providerId !== undefined && known === undefined) {
+        if (parsedProviderIds.size >= 10_000) parsedProviderIds.clear();
+        parsedProviderIds.set(providerId, { nodeName, result });
+      }
       targetCache.set(nodeName, result);
     }
     return result;
@@ -184,11 +198,9 @@ export function planIdentityDeltas(input: IdentityDeltaInput): IdentityDeltaPlan
     return entry;
   };
 
-  const needsAssignment = new Set<DesiredAssignment>([
-    ...input.plan.creates,
-    ...input.plan.pending,
-    ...input.plan.updates.map((u) => u.desired),
-  ]);
+  const needsAssignment = new Set<DesiredAssignment>(input.plan.creates);
+  for (const d of input.plan.pending) needsAssignment.add(d);
+  for (const u of input.plan.updates) needsAssignment.add(u.desired);
 
   for (const desired of input.plan.desired) {
     const pendingHere = needsAssignment.has(desired);
