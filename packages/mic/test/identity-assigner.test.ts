@@ -160,4 +160,22 @@ describe('createIdentityAssigner', () => {
       fresh.clientId,
     ]);
   });
+
+  it('assigns to and removes from a standalone VM the same way', async () => {
+    const a = uami('vm-a');
+    counter += 1;
+    const vm = arm.addVirtualMachine({
+      subscriptionId: SUB,
+      resourceGroup: 'nodes',
+      name: `vm-${counter}`,
+    });
+    const target = makeTarget('vm', SUB, 'nodes', vm.name);
+    arm.clearRequestLog();
+    await assigner().apply(target, { ensure: [a], remove: [] });
+    expect(idsOn(vm.id)).toEqual([a.key]);
+    expect(arm.countRequests({ operation: ArmOperation.VmUpdate, target: vm.id })).toBe(1);
+    await assigner().apply(target, { ensure: [], remove: [a] });
+    expect(idsOn(vm.id)).toEqual([]);
+    expect(arm.getIdentityAssignment(vm.id)?.type).toBe('None');
+  });
 });

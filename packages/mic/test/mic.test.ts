@@ -1,5 +1,6 @@
 // MIC end to end on the testkit sandbox: the original's MIC unit and e2e scenarios that need no real
 // Azure (anchor-behaviour §6), and the quirks fixed on purpose.
+import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHarness, waitFor, type Harness } from './mic-harness.js';
 
@@ -282,5 +283,54 @@ describe('MIC on the sandbox', () => {
       () => h!.record('app-default-id')?.status?.status === 'Assigned',
       'Assigned again',
     );
+  });
+
+  it('lets records on a node without a provider ID wait with a warning, then assigns once it has one', async () => {
+    h = await startHarness();
+    const node = h.sandbox.nodes[0]!;
+    const store = h.sandbox.kubernetes.store;
+    const nodeObject = store.get({ apiVersion: 'v1', kind: 'Node', name: node.name })!;
+    const spec = nodeObject.spec as Record<string, unknown>;
+    store.put({ ...nodeObject, spec: { ...spec, providerID: '' } });
+    h.identity('id');
+    h.binding('b', 'id', 'app');
+    h.startMic();
+    h.pod('app', node.name, 'app');
+    await waitFor(
+      () => h!.record('app-default-id')?.status?.status === 'Created',
+      'record Created',
+    );
+    await waitFor(
+      () =>
+        h!.events('binding apply error').some((e) => e.message.includes('has no spec.providerID')),
+      'a warning naming the missing provider ID',
+    );
+    const latest = store.get({ apiVersion: 'v1', kind: 'Node', name: node.name })!;
+    store.put({
+      ...latest,
+      spec: { ...(latest.spec as Record<string, unknown>), providerID: node.providerId },
+    });
+    await waitFor(
+      () => h!.record('app-default-id')?.status?.status === 'Assigned',
+      'Assigned after the provider ID',
+    );
+  });
+
+  it('exposes the aadpodidentity_* metrics', async () => {
+    h = await startHarness();
+    const node = h.sandbox.nodes[0]!;
+    const registry = new Registry();
+    h.identity('id');
+    h.binding('b', 'id', 'app');
+    h.startMic({ registry });
+    h.pod('app', node.name, 'app');
+    await waitFor(() => h!.record('app-default-id')?.status?.status === 'Assigned', 'Assigned');
+    const text = await registry.metrics();
+    expect(text).toMatch(/^aadpodidentity_assigned_identity_addition_count 1$/m);
+    expect(text).toMatch(/^aadpodidentity_mic_new_leader_election_count 1$/m);
+    expect(text).toMatch(
+      /^aadpodidentity_cloud_provider_operations_duration_seconds_count\{operation_type="vmss_update"\} 1$/m,
+    );
+    expect(text).toMatch(/aadpodidentity_mic_cycle_count [1-9]/);
   });
 });
