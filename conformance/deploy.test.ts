@@ -5,11 +5,13 @@
  * or misplaced field is a 400, not a silently dropped key) without storing anything that the other
  * conformance files rely on.
  */
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { connectRealCluster, type RealCluster } from './harness.ts';
+import { connectRealCluster, locateKubeBinaries, type RealCluster } from './harness.ts';
 
 interface ManifestObject {
   apiVersion: string;
@@ -19,6 +21,7 @@ interface ManifestObject {
 }
 
 const repoRoot = resolve(import.meta.dirname, '..');
+const run = promisify(execFile);
 let cluster: RealCluster;
 
 beforeAll(async () => {
@@ -52,24 +55,56 @@ async function pathOf(object: ManifestObject): Promise<string> {
   return `${base}${namespace}/${resource.name}/${object.metadata.name}`;
 }
 
+/** Applies one object with server-side apply in dry-run mode and strict field validation. */
+async function expectAccepted(object: ManifestObject): Promise<void> {
+  const id = `${object.kind}/${object.metadata.name}`;
+  const res = await cluster.request(
+    'PATCH',
+    `${await pathOf(object)}?dryRun=All&fieldManager=pod-identity-deploy&fieldValidation=Strict&force=true`,
+    { body: JSON.stringify(object), contentType: 'application/apply-patch+yaml' },
+  );
+  expect(res.status, `${id}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
+  // Warnings would mean deprecated APIs or fields the server ignores.
+  expect(res.headers.warning, `${id} drew a warning`).toBeUndefined();
+  const stored = res.body as ManifestObject;
+  expect(stored.kind).toBe(object.kind);
+  expect(stored.metadata.name).toBe(object.metadata.name);
+}
+
 describe.each(['deploy/manifests/standard.yaml', 'deploy/manifests/managed.yaml'])('%s', (file) => {
   it('is accepted object by object by kube-apiserver (server-side apply, dry run, strict fields)', async () => {
     const objects = await manifest(file);
     expect(objects.length).toBeGreaterThan(0);
-    for (const object of objects) {
-      const id = `${object.kind}/${object.metadata.name}`;
-      const res = await cluster.request(
-        'PATCH',
-        `${await pathOf(object)}?dryRun=All&fieldManager=pod-identity-deploy&fieldValidation=Strict&force=true`,
-        { body: JSON.stringify(object), contentType: 'application/apply-patch+yaml' },
-      );
-      expect(res.status, `${id}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
-      // Warnings would mean deprecated APIs or fields the server ignores.
-      expect(res.headers.warning, `${id} drew a warning`).toBeUndefined();
-      const stored = res.body as ManifestObject;
-      expect(stored.kind).toBe(object.kind);
-      expect(stored.metadata.name).toBe(object.metadata.name);
-    }
+    for (const object of objects) await expectAccepted(object);
+  });
+});
+
+describe('the chart with every optional part on (ci/full-values.yaml)', () => {
+  it('is accepted object by object by kube-apiserver (server-side apply, dry run, strict fields)', async () => {
+    const bins = await locateKubeBinaries();
+    const chart = join(repoRoot, 'deploy/charts/pod-identity');
+    const { stdout } = await run(
+      bins.helm,
+      [
+        'template',
+        'pod-identity',
+        chart,
+        '--namespace',
+        'kube-system',
+        '--kube-version',
+        bins.kubeVersion,
+        '--values',
+        join(chart, 'ci/full-values.yaml'),
+      ],
+      { maxBuffer: 16 * 1024 * 1024 },
+    );
+    const objects = parseAllDocuments(stdout)
+      .map((doc) => doc.toJS() as ManifestObject | null)
+      .filter((object): object is ManifestObject => object !== null);
+    expect(objects.map((o) => o.kind)).toEqual(
+      expect.arrayContaining(['Secret', 'AzureIdentity', 'AzureIdentityBinding', 'Role']),
+    );
+    for (const object of objects) await expectAccepted(object);
   });
 });
 

@@ -59,6 +59,19 @@ describe('helm lint', () => {
     expect(result.code).toBe(0);
   });
 
+  it('passes --strict with every optional part on (ci/full-values.yaml)', async () => {
+    const result = await helmOnChart('lint', { valuesFiles: ['ci/full-values.yaml'] });
+    expect(result.stderr + result.stdout).toContain('0 chart(s) failed');
+    expect(result.code).toBe(0);
+  });
+
+  it('never renders two objects with the same kind, namespace and name', async () => {
+    for (const valuesFiles of [[], ['ci/managed-values.yaml'], ['ci/full-values.yaml']]) {
+      const ids = objectIds(await renderChart({ namespace: 'kube-system', valuesFiles }));
+      expect(new Set(ids).size, valuesFiles.join()).toBe(ids.length);
+    }
+  });
+
   it('passes --strict in managed mode', async () => {
     const result = await helmOnChart('lint', { valuesFiles: ['ci/managed-values.yaml'] });
     expect(result.stderr + result.stdout).toContain('0 chart(s) failed');
