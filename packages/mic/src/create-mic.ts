@@ -164,7 +164,11 @@ interface UnplacedLaneWork {
   records: UnplacedRecords;
   updates: Map<string, AzureAssignedIdentity>;
 }
-type LaneWork = TargetLaneWork | DirectLaneWork | UnplacedLaneWork;
+interface TerminatingLaneWork {
+  kind: 'terminating';
+  records: AzureAssignedIdentity[];
+}
+type LaneWork = TargetLaneWork | DirectLaneWork | UnplacedLaneWork | TerminatingLaneWork;
 
 class IdentitiesRefusedError extends Error {
   override readonly name = 'IdentitiesRefusedError';
@@ -425,7 +429,11 @@ export function createMic(options: MicOptions): Mic {
     // When the next planning pass is due (ms on the clock), or undefined when none is scheduled.
     let planDueAt: number | undefined;
     const laneWork = new Map<string, LaneWork>();
-    const assignedHere = new Set<string>();
+    // Records this leader marked Assigned, by record key, with what they were assigned for; forgotten
+    // when the record goes, so a recreated record is assigned again.
+    const assignedHere = new Map<string, string>();
+    const isAssignedHere = (d: DesiredAssignment): boolean =>
+      assignedHere.get(d.key) === assignKey(d);
     const reportedSkips = new Map<string, string>();
 
     const schedulePlanIn = (delayMs: number): void => {
@@ -472,11 +480,18 @@ export function createMic(options: MicOptions): Mic {
       const startedMs = clock.now();
       const drift = driftRequested;
       driftRequested = false;
+      // A record someone else deleted waits for MIC's finalizer: finish its deletion, and plan as if
+      // it were gone (a pod that still needs it gets a new one once it is).
+      const live: AzureAssignedIdentity[] = [];
+      const terminating: AzureAssignedIdentity[] = [];
+      for (const record of assigned.list()) {
+        (record.metadata.deletionTimestamp === undefined ? live : terminating).push(record);
+      }
       const plan = assignmentPlanner.plan({
         pods: pods.list(),
         identities: identities.list(),
         bindings: bindings.list(),
-        assignedIdentities: assigned.list(),
+        assignedIdentities: live,
       });
       reportSkips(plan.skipped);
       const deltas = planIdentityDeltas({
@@ -502,6 +517,8 @@ export function createMic(options: MicOptions): Mic {
       for (const entry of deltas.unplaced) {
         queue(`unplaced/${entry.nodeName}`, { kind: 'unplaced', records: entry, updates });
       }
+      if (terminating.length > 0)
+        queue('terminating', { kind: 'terminating', records: terminating });
       // A lane whose target became steady has nothing left to do; never run stale work.
       for (const key of [...laneWork.keys()]) if (!keys.has(key)) laneWork.delete(key);
       if (keys.size > 0) {
@@ -568,7 +585,7 @@ export function createMic(options: MicOptions): Mic {
       await forEachLimit(assign, createDeleteBatch, async (d) => {
         if ((d.current?.status?.status ?? '') === AssignedIdentityState.Assigned) return;
         // Already marked by this leader; the cache has not caught up yet.
-        if (assignedHere.has(assignKey(d))) return;
+        if (isAssignedHere(d)) return;
         try {
           await records.setState(d.namespace, d.name, AssignedIdentityState.Assigned);
         } catch (error) {
@@ -583,7 +600,7 @@ export function createMic(options: MicOptions): Mic {
           );
           throw error;
         }
-        assignedHere.add(assignKey(d));
+        assignedHere.set(d.key, assignKey(d));
         recorder.event(
           bindingRef(d.binding),
           'Normal',
@@ -648,10 +665,7 @@ export function createMic(options: MicOptions): Mic {
       const target: IdentityTarget = delta.target;
       const tlog = log.child({ target: target.name, kind: target.kind });
       await ensureRecords(delta.assign, work.updates);
-      const skipArm =
-        !drift &&
-        delta.remove.length === 0 &&
-        delta.assign.every((d) => assignedHere.has(assignKey(d)));
+      const skipArm = !drift && delta.remove.length === 0 && delta.assign.every(isAssignedHere);
       let result: AssignResult | undefined;
       if (!skipArm && (delta.ensure.length > 0 || delta.remove.length > 0)) {
         try {
@@ -797,6 +811,9 @@ export function createMic(options: MicOptions): Mic {
           case 'unplaced':
             await runUnplacedLane(work);
             break;
+          case 'terminating':
+            await releaseRecords(work.records, false);
+            break;
         }
         if (laneWork.get(key) === work) laneWork.delete(key);
       },
@@ -836,7 +853,10 @@ export function createMic(options: MicOptions): Mic {
     }
     assigned.on('add', scheduleRecordEcho);
     assigned.on('update', scheduleRecordEcho);
-    assigned.on('delete', scheduleRecordEcho);
+    assigned.on('delete', (record) => {
+      assignedHere.delete(`${record.metadata.namespace ?? ''}/${record.metadata.name}`);
+      scheduleRecordEcho();
+    });
 
     try {
       await Promise.all(informers.map((informer) => informer.start(leadership)));

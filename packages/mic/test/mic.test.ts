@@ -333,4 +333,33 @@ describe('MIC on the sandbox', () => {
     );
     expect(text).toMatch(/aadpodidentity_mic_cycle_count [1-9]/);
   });
+
+  it('finishes the deletion of a record deleted by someone else and recreates it while the pod needs it', async () => {
+    h = await startHarness();
+    const node = h.sandbox.nodes[0]!;
+    const id = h.identity('id');
+    h.binding('b', 'id', 'app');
+    h.startMic();
+    h.pod('app', node.name, 'app');
+    await waitFor(() => h!.record('app-default-id')?.status?.status === 'Assigned', 'Assigned');
+    const before = h.record('app-default-id') as unknown as { metadata: { uid: string } };
+    const { CustomObjectsApi } = await import('@kubernetes/client-node');
+    await h.sandbox.kubeConfig.makeApiClient(CustomObjectsApi).deleteNamespacedCustomObject({
+      group: 'aadpodidentity.k8s.io',
+      version: 'v1',
+      plural: 'azureassignedidentities',
+      namespace: 'default',
+      name: 'app-default-id',
+    });
+    await waitFor(() => {
+      const now = h!.record('app-default-id') as unknown as
+        { metadata: { uid: string } } | undefined;
+      return (
+        now !== undefined &&
+        now.metadata.uid !== before.metadata.uid &&
+        h!.record('app-default-id')?.status?.status === 'Assigned'
+      );
+    }, 'a new record, Assigned');
+    expect(h.idsOn(node.identityTargetId)).toEqual([id.resourceId.toLowerCase()]);
+  });
 });
