@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment -- client-node model classes are plain data holders; its documented usage passes object literals */
 // Lease leader election through the real client-node CoordinationV1Api against the testkit's
 // Kubernetes emulator.
 import { CoordinationV1Api, V1MicroTime } from '@kubernetes/client-node';
