@@ -73,16 +73,10 @@ async function startNmi(options: Partial<Parameters<typeof createNmi>[0]> = {}):
   return nmi;
 }
 
-/**
- * Warnings and errors about a refusal (403) by the API server: the ClusterRole was not enough.
- * Refused events are left to the events test, which states that gap.
- */
+/** Warnings and errors about a refusal (403) by the API server: the ClusterRole was not enough. */
 function refusals(): Record<string, unknown>[] {
   return logLines.filter(
-    (line) =>
-      (line.level as number) >= 40 &&
-      line.msg !== 'failed to record an event' &&
-      /forbidden|\b403\b/i.test(JSON.stringify(line)),
+    (line) => (line.level as number) >= 40 && /forbidden|\b403\b/i.test(JSON.stringify(line)),
   );
 }
 
@@ -220,27 +214,21 @@ describe(`NMI on Kubernetes, standard mode (${mode})`, () => {
     expect(decodeToken(accessTokenOf(answer)).claims.appid).toBe(ids.b.clientId);
   });
 
-  // docs/nmi.md promises a Warning event on a refused pod, and createNmi records it by default;
-  // the shipped ClusterRole pod-identity-nmi does not grant `events create` (the Go original's NMI
-  // recorded none), so on the real server the API server refuses it (403) and the event is never
-  // seen. Marked as an expected failure there until the role or the default changes: once it
-  // passes, vitest reports this test as failed, and `.fails` must go.
-  (againstRealServer ? it.fails : it)(
-    'records a Warning event on the refused pod (real server: refused by the shipped ClusterRole)',
-    async () => {
-      await eventually(
-        async () =>
-          (await target.core.listNamespacedEvent({ namespace })).items.some(
-            (event) =>
-              event.involvedObject.name === 'other' &&
-              event.type === 'Warning' &&
-              event.reason === 'IdentityNotFound',
-          ),
-        'the IdentityNotFound event on the refused pod',
-        10_000,
-      );
-    },
-  );
+  // docs/nmi.md promises a Warning event on a refused pod; the shipped ClusterRole grants NMI
+  // `events create` for it, so the real server must accept it too.
+  it('records a Warning event on the refused pod', async () => {
+    await eventually(
+      async () =>
+        (await target.core.listNamespacedEvent({ namespace })).items.some(
+          (event) =>
+            event.involvedObject.name === 'other' &&
+            event.type === 'Warning' &&
+            event.reason === 'IdentityNotFound',
+        ),
+      'the IdentityNotFound event on the refused pod',
+      10_000,
+    );
+  });
 
   it('needs nothing else beyond the shipped ClusterRole for its informers and token path', () => {
     expect(refusals()).toEqual([]);
@@ -338,7 +326,7 @@ describe(`NMI on Kubernetes, managed mode (${mode})`, () => {
     expect(answer.body).not.toContain('access_token');
   });
 
-  it('needs nothing beyond the shipped ClusterRole, secrets included (refusal events aside)', () => {
+  it('needs nothing beyond the shipped ClusterRole, secrets and events included', () => {
     expect(refusals()).toEqual([]);
   });
 });
