@@ -7,7 +7,6 @@ import { ClientSecretCredential } from '@azure/identity';
 import { CoreV1Api, V1Namespace, V1ObjectMeta } from '@kubernetes/client-node';
 import { runCli } from '@pod-identity/cli';
 import { getToken } from '@pod-identity/client';
-import { podIdentityCrds, type CustomResourceDefinition } from '@pod-identity/core';
 import { runDemoRound } from '@pod-identity/example-demo';
 import { createMic, type Mic } from '@pod-identity/mic';
 import { createNmi, type Nmi } from '@pod-identity/nmi';
@@ -50,19 +49,6 @@ const SECOND_POD_IDENTITY = 'my-second-pod-identity';
 const SELECTOR = 'demo';
 const ARM_RESOURCE = 'https://management.azure.com/';
 
-/**
- * Core's CRDs without the root `metadata: {type: object}` schema entry: the testkit's Kubernetes
- * emulator prunes a custom resource's own metadata when the schema declares it (kube-apiserver never
- * does), so `enable` installs this variant on the sandbox. On a real cluster it is equivalent.
- */
-function sandboxCrds(): CustomResourceDefinition[] {
-  return podIdentityCrds().map((crd) => {
-    for (const version of crd.spec.versions)
-      delete version.schema.openAPIV3Schema.properties?.metadata;
-    return crd;
-  });
-}
-
 interface World {
   sandbox: Sandbox;
   mic: Mic;
@@ -104,7 +90,6 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
         endpoint: world.sandbox.endpoints.arm,
         tlsOptions: world.sandbox.azureClientOptions.tlsOptions,
       },
-      crds: sandboxCrds,
     });
     for (const line of stdout.trimEnd().split('\n')) if (line !== '') write(`    ${line}`);
     if (code !== 0)

@@ -84,12 +84,8 @@ export function createCommandContext(
  * loaded only when a command talks to ARM so that Kubernetes-only commands start fast.
  */
 async function defaultAzureCredential(): Promise<TokenCredential> {
-  // A computed specifier: the lint resolver cannot load @azure/identity's package layout.
-  const specifier = '@azure/identity';
-  const identity = (await import(specifier)) as {
-    DefaultAzureCredential: new () => TokenCredential;
-  };
-  return new identity.DefaultAzureCredential();
+  const { DefaultAzureCredential } = await import('@azure/identity');
+  return new DefaultAzureCredential();
 }
 
 /** The operation mode: the flag, else what `enable` recorded, else `standard`. */

@@ -10,7 +10,6 @@ import {
   type KubernetesEmulator,
 } from '@pod-identity/testkit';
 import { runCli } from '@pod-identity/cli';
-import { podIdentityCrds, type CustomResourceDefinition } from '@pod-identity/core';
 
 export const SUBSCRIPTION = '00000000-0000-0000-0000-0000000000aa';
 export const NODE_GROUP = 'MC_rg_cluster_westus2';
@@ -36,20 +35,6 @@ export interface CliSandbox {
   /** Creates a user-assigned identity in ARM; returns its resource ID and client ID. */
   createIdentity(name: string, resourceGroup?: string): { id: string; clientId: string };
   close(): Promise<void>;
-}
-
-/**
- * Core's CRDs without the root `metadata: {type: object}` schema entry. The testkit's Kubernetes
- * emulator prunes every field of a custom resource's own metadata when the schema declares it;
- * kube-apiserver never prunes root metadata by schema, so leaving the entry out changes nothing on a
- * real server. Drop this once the emulator is fixed.
- */
-export function emulatorCrds(): CustomResourceDefinition[] {
-  return podIdentityCrds().map((crd) => {
-    for (const version of crd.spec.versions)
-      delete version.schema.openAPIV3Schema.properties?.metadata;
-    return crd;
-  });
 }
 
 const adminCredential: TokenCredential = {
@@ -98,7 +83,6 @@ export async function startCliSandbox(): Promise<CliSandbox> {
         stderr: { write: (text: string) => (stderr += text) },
         env: {},
         azure,
-        crds: emulatorCrds,
       });
       return { code, stdout, stderr };
     },
