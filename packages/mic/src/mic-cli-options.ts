@@ -360,11 +360,17 @@ export function createMicCommand(): Command {
  * Parses MIC's command line and environment into options.
  * @param argv - arguments after the program name
  * @param env - the environment (`FORCENAMESPACED`)
+ * @param writeHelp - where `--help` writes its text
  * @throws CommanderError for bad usage (exit code 2) or `--help`
  */
-export function parseMicArgs(argv: readonly string[], env: NodeJS.ProcessEnv): MicCliOptions {
+export function parseMicArgs(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  writeHelp: (text: string) => void = () => undefined,
+): MicCliOptions {
   const program = createMicCommand();
-  program.configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
+  // Errors are reported by the caller from the thrown CommanderError; `--help` text goes to writeHelp.
+  program.configureOutput({ writeOut: writeHelp, writeErr: () => undefined });
   program.parse(normaliseArgv(argv), { from: 'user' });
   const o = program.opts<Record<string, unknown>>();
   const bool = (key: string, def = false): boolean =>

@@ -22,6 +22,12 @@ describe('runMicCli', () => {
     expect(x.err.join('')).toMatch(/MIC_POD_NAMESPACE must be set/);
   });
 
+  it('prints help with every flag', async () => {
+    const x = io();
+    expect(await runMicCli(['--help'], { MIC_POD_NAMESPACE: 'kube-system' }, x.io)).toBe(0);
+    expect(x.out.join('')).toMatch(/--identity-assignment-reconcile-interval/);
+  });
+
   it('prints the version', async () => {
     const x = io();
     expect(await runMicCli(['--version'], { MIC_POD_NAMESPACE: 'kube-system' }, x.io)).toBe(0);

@@ -58,7 +58,7 @@ export async function runMicCli(
   }
   let options;
   try {
-    options = parseMicArgs(argv, env);
+    options = parseMicArgs(argv, env, io.stdout);
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.help') return 0;
