@@ -228,11 +228,6 @@ function projectNode(raw: KubernetesWireObject): NodeView | undefined {
   return { name, providerId: spec?.providerID ?? '' };
 }
 
-/** A wire object as plain JSON (the typed list of client-node gives class instances with Dates). */
-function plain(raw: KubernetesWireObject): unknown {
-  return JSON.parse(JSON.stringify(raw)) as unknown;
-}
-
 function bindingRef(binding: AzureIdentityBinding): EventObjectReference {
   return {
     apiVersion: GROUP_VERSION,
@@ -354,7 +349,8 @@ export function createMic(options: MicOptions): Mic {
         parse: (input: unknown) => { ok: true; value: T } | { ok: false; error: Error },
       ) =>
       (raw: KubernetesWireObject): T | undefined => {
-        const json = plain(raw);
+        // Custom resources arrive as plain JSON from both the list (untyped) and the watch.
+        const json: unknown = raw;
         const result = parse(json);
         if (result.ok) return result.value;
         reportInvalid(kind)(raw, result.error.message);
