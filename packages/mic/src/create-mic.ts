@@ -98,10 +98,13 @@ export interface MicOptions {
   /** Poll interval of ARM long-running operations. Default 2 s. */
   armPollIntervalMs?: number;
   /**
-   * How long the first event of a burst waits for the rest before the planning pass. Default 5 ms:
-   * enough to gather a watch burst into one pass (and one PATCH per scale set), small next to ARM.
+   * How quiet the event stream must be before the planning pass runs. Default 5 ms: a burst of watch
+   * events (events less than this apart) becomes one pass and one PATCH per scale set, and a lone
+   * event costs 5 ms, small next to ARM.
    */
   coalesceWindowMs?: number;
+  /** The longest a planning pass waits for a burst of events to end. Default 100 ms. */
+  maxCoalesceMs?: number;
   /**
    * How long a change of an AzureAssignedIdentity (usually MIC's own write coming back through the
    * watch) waits before the planning pass it triggers. Default 1 s.
@@ -263,6 +266,7 @@ export function createMic(options: MicOptions): Mic {
   const createDeleteBatch = options.createDeleteBatch ?? 20;
   const coalesceWindowMs = options.coalesceWindowMs ?? 5;
   const recordEchoDelayMs = Math.max(coalesceWindowMs, options.recordEchoDelayMs ?? 1000);
+  const maxCoalesceMs = Math.max(coalesceWindowMs, options.maxCoalesceMs ?? 100);
   const syncRetryIntervalMs = options.syncRetryIntervalMs ?? 3_600_000;
   const driftIntervalMs = options.identityAssignmentReconcileIntervalMs ?? 180_000;
   const immutable = [
@@ -439,7 +443,13 @@ export function createMic(options: MicOptions): Mic {
       planDueAt = dueAt;
       planQueue?.addAfter('plan', delayMs);
     };
+    // A burst is a run of events less than coalesceWindowMs apart: the pass waits for its end (but
+    // never longer than maxCoalesceMs after its first event), so one burst gives one pass.
+    let burstStartedAt: number | undefined;
+    let lastEventAt = 0;
     const schedulePlan = (): void => {
+      lastEventAt = clock.now();
+      burstStartedAt ??= lastEventAt;
       schedulePlanIn(coalesceWindowMs);
     };
     // Record changes are mostly the echo of MIC's own writes: replan, but without hurry, so that a
@@ -474,6 +484,16 @@ export function createMic(options: MicOptions): Mic {
     const planPass = (): Promise<void> => {
       planDueAt = undefined;
       const startedMs = clock.now();
+      const quietMs = startedMs - lastEventAt;
+      if (
+        burstStartedAt !== undefined &&
+        quietMs < coalesceWindowMs &&
+        startedMs - burstStartedAt < maxCoalesceMs
+      ) {
+        schedulePlanIn(coalesceWindowMs - quietMs);
+        return Promise.resolve();
+      }
+      burstStartedAt = undefined;
       const drift = driftRequested;
       driftRequested = false;
       // A record someone else deleted waits for MIC's finalizer: finish its deletion, and plan as if
