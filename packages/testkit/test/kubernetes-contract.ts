@@ -226,12 +226,24 @@ export function kubernetesContractSuite(
 
   function podBody(
     name: string,
-    extra: { nodeName?: string; labels?: Record<string, string> } = {},
+    extra: {
+      nodeName?: string;
+      labels?: Record<string, string>;
+      finalizers?: string[];
+      terminationGracePeriodSeconds?: number;
+    } = {},
   ): V1Pod {
     return {
-      metadata: { name, ...(extra.labels === undefined ? {} : { labels: extra.labels }) },
+      metadata: {
+        name,
+        ...(extra.labels === undefined ? {} : { labels: extra.labels }),
+        ...(extra.finalizers === undefined ? {} : { finalizers: extra.finalizers }),
+      },
       spec: {
         ...(extra.nodeName === undefined ? {} : { nodeName: extra.nodeName }),
+        ...(extra.terminationGracePeriodSeconds === undefined
+          ? {}
+          : { terminationGracePeriodSeconds: extra.terminationGracePeriodSeconds }),
         automountServiceAccountToken: false,
         containers: [{ name: 'app', image: 'registry.example/app:1' }],
       },
@@ -855,6 +867,184 @@ export function kubernetesContractSuite(
         stop: () => lw.stop(),
       };
     }
+  });
+
+  describe('pods', () => {
+    /** `TYPE:name:deletionGracePeriodSeconds` of the recorded pod events (`-` when unmarked). */
+    function podEvents(watch: WatchRecorder): string[] {
+      return watch.events
+        .filter((e) => e.type !== 'BOOKMARK')
+        .map((e) => {
+          const meta = e.object.metadata;
+          return `${e.type}:${meta?.name ?? ''}:${String(meta?.deletionGracePeriodSeconds ?? '-')}`;
+        });
+    }
+
+    test('deleting a scheduled pod marks it terminating for its grace period; grace 0 removes it', async () => {
+      const ns = await freshNamespace();
+      await ensureDefaultServiceAccount(ns);
+      const list = await core.listNamespacedPod({ namespace: ns });
+      const watch = await WatchRecorder.start(kc, `/api/v1/namespaces/${ns}/pods`, {
+        resourceVersion: list.metadata?.resourceVersion,
+      });
+      await core.createNamespacedPod({ namespace: ns, body: podBody('app', { nodeName: 'n1' }) });
+      const before = Date.now();
+      const answered = await core.deleteNamespacedPod({ namespace: ns, name: 'app' });
+      const after = Date.now();
+      // Without gracePeriodSeconds the pod's terminationGracePeriodSeconds applies (default 30).
+      expect(answered.metadata?.deletionGracePeriodSeconds).toBe(30);
+      const deadline = answered.metadata?.deletionTimestamp?.getTime() ?? 0;
+      expect(deadline).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 + 30_000);
+      expect(deadline).toBeLessThanOrEqual(after + 30_000);
+      const marked = await core.readNamespacedPod({ namespace: ns, name: 'app' });
+      expect(marked.metadata?.deletionTimestamp).toEqual(answered.metadata?.deletionTimestamp);
+      // Deleting again changes nothing (a longer grace neither); only a shorter one applies.
+      const again = await core.deleteNamespacedPod({ namespace: ns, name: 'app' });
+      expect(again.metadata?.resourceVersion).toBe(marked.metadata?.resourceVersion);
+      const longer = await core.deleteNamespacedPod({
+        namespace: ns,
+        name: 'app',
+        gracePeriodSeconds: 60,
+      });
+      expect(longer.metadata?.resourceVersion).toBe(marked.metadata?.resourceVersion);
+      const shorter = await core.deleteNamespacedPod({
+        namespace: ns,
+        name: 'app',
+        gracePeriodSeconds: 10,
+      });
+      expect(shorter.metadata?.deletionGracePeriodSeconds).toBe(10);
+      expect(shorter.metadata?.deletionTimestamp?.getTime()).toBe(deadline - 20_000);
+      // What the kubelet sends once the containers stopped.
+      await core.deleteNamespacedPod({ namespace: ns, name: 'app', gracePeriodSeconds: 0 });
+      await watch.until(() => watch.summary().includes('DELETED:app'), 'DELETED after grace 0');
+      watch.stop();
+      expect(podEvents(watch)).toEqual([
+        'ADDED:app:-',
+        'MODIFIED:app:30',
+        'MODIFIED:app:10',
+        'MODIFIED:app:0',
+        'DELETED:app:0',
+      ]);
+      const gone = await failure(core.readNamespacedPod({ namespace: ns, name: 'app' }));
+      expect(gone.code).toBe(404);
+    });
+
+    test('unscheduled pods, finished pods and grace 0 go at once; the pod sets the grace', async () => {
+      const ns = await freshNamespace();
+      await ensureDefaultServiceAccount(ns);
+      const list = await core.listNamespacedPod({ namespace: ns });
+      const watch = await WatchRecorder.start(kc, `/api/v1/namespaces/${ns}/pods`, {
+        resourceVersion: list.metadata?.resourceVersion,
+      });
+      await core.createNamespacedPod({ namespace: ns, body: podBody('unscheduled') });
+      await core.deleteNamespacedPod({ namespace: ns, name: 'unscheduled' });
+      await core.createNamespacedPod({
+        namespace: ns,
+        body: podBody('forced', { nodeName: 'n1' }),
+      });
+      await core.deleteNamespacedPod({ namespace: ns, name: 'forced', gracePeriodSeconds: 0 });
+      await core.createNamespacedPod({ namespace: ns, body: podBody('done', { nodeName: 'n1' }) });
+      await core.patchNamespacedPodStatus(
+        { namespace: ns, name: 'done', body: { status: { phase: 'Succeeded' } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      await core.deleteNamespacedPod({ namespace: ns, name: 'done' });
+      await core.createNamespacedPod({
+        namespace: ns,
+        body: podBody('quick', { nodeName: 'n1', terminationGracePeriodSeconds: 5 }),
+      });
+      const marked = await core.deleteNamespacedPod({ namespace: ns, name: 'quick' });
+      expect(marked.metadata?.deletionGracePeriodSeconds).toBe(5);
+      await watch.until(() => watch.summary().includes('MODIFIED:quick'), 'quick marked');
+      watch.stop();
+      // Even an immediate delete writes the mark first: MODIFIED (grace 0), then DELETED.
+      expect(podEvents(watch)).toEqual([
+        'ADDED:unscheduled:-',
+        'MODIFIED:unscheduled:0',
+        'DELETED:unscheduled:0',
+        'ADDED:forced:-',
+        'MODIFIED:forced:0',
+        'DELETED:forced:0',
+        'ADDED:done:-',
+        'MODIFIED:done:-',
+        'MODIFIED:done:0',
+        'DELETED:done:0',
+        'ADDED:quick:-',
+        'MODIFIED:quick:5',
+      ]);
+      const left = await core.listNamespacedPod({ namespace: ns });
+      expect(left.items.map((p) => p.metadata?.name)).toEqual(['quick']);
+    });
+
+    test('a pod in its grace period outlives its finalizers until the grace-0 delete', async () => {
+      const ns = await freshNamespace();
+      await ensureDefaultServiceAccount(ns);
+      await core.createNamespacedPod({
+        namespace: ns,
+        body: podBody('held', { nodeName: 'n1', finalizers: ['example.com/hold'] }),
+      });
+      await core.deleteNamespacedPod({ namespace: ns, name: 'held' });
+      await core.patchNamespacedPod(
+        { namespace: ns, name: 'held', body: [{ op: 'remove', path: '/metadata/finalizers' }] },
+        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+      );
+      const kept = await core.readNamespacedPod({ namespace: ns, name: 'held' });
+      expect(kept.metadata?.deletionGracePeriodSeconds).toBe(30);
+      await core.deleteNamespacedPod({ namespace: ns, name: 'held', gracePeriodSeconds: 0 });
+      const gone = await failure(core.readNamespacedPod({ namespace: ns, name: 'held' }));
+      expect(gone.code).toBe(404);
+    });
+
+    test('a pod needs containers, each with a unique DNS-label name and an image (422)', async () => {
+      const ns = await freshNamespace();
+      await ensureDefaultServiceAccount(ns);
+      const causes = async (spec: Record<string, unknown> | undefined): Promise<unknown> => {
+        const result = await failure(
+          core.createNamespacedPod({
+            namespace: ns,
+            body: {
+              metadata: { name: 'bad' },
+              ...(spec === undefined
+                ? {}
+                : { spec: { automountServiceAccountToken: false, ...spec } }),
+            } as V1Pod,
+          }),
+        );
+        expect(result.code).toBe(422);
+        expect(result.status.reason).toBe('Invalid');
+        expect(result.status.details).toMatchObject({ name: 'bad', kind: 'Pod' });
+        return result.status.details?.causes?.map((c) => `${c.field ?? ''}:${c.reason ?? ''}`);
+      };
+      expect(await causes({ containers: [] })).toEqual(['spec.containers:FieldValueRequired']);
+      expect(await causes({})).toEqual(['spec.containers:FieldValueRequired']);
+      expect(await causes(undefined)).toEqual(['spec.containers:FieldValueRequired']);
+      expect(await causes({ containers: [{ image: 'x' }] })).toEqual([
+        'spec.containers[0].name:FieldValueRequired',
+      ]);
+      expect(await causes({ containers: [{ name: 'app' }] })).toEqual([
+        'spec.containers[0].image:FieldValueRequired',
+      ]);
+      expect(await causes({ containers: [{ name: 'Not_Valid', image: 'x' }] })).toEqual([
+        'spec.containers[0].name:FieldValueInvalid',
+      ]);
+      expect(
+        await causes({
+          containers: [
+            { name: 'app', image: 'x' },
+            { name: 'app', image: 'y' },
+          ],
+        }),
+      ).toEqual(['spec.containers[1].name:FieldValueDuplicate']);
+      const empty = await failure(
+        core.createNamespacedPod({
+          namespace: ns,
+          body: { metadata: { name: 'bad' }, spec: { containers: [] } },
+        }),
+      );
+      expect(empty.status.message).toBe('Pod "bad" is invalid: spec.containers: Required value');
+      const pods = await core.listNamespacedPod({ namespace: ns });
+      expect(pods.items).toEqual([]);
+    });
   });
 
   describe('finalizers', () => {

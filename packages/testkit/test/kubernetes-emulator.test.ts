@@ -403,10 +403,13 @@ describe('emulated controllers and routing', () => {
     ).toMatchObject({
       status: { podIP: '127.0.0.9' },
     });
-    expect(
-      kube.store.delete({ apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'demo' }),
-    ).toBe(true);
+    const ref = { apiVersion: 'v1', kind: 'Pod', namespace: 'default', name: 'demo' };
+    // A scheduled pod is only marked terminating until its kubelet's grace-0 delete.
+    expect(kube.store.delete(ref)).toBe(true);
+    expect(kube.store.get(ref)).toMatchObject({ metadata: { deletionGracePeriodSeconds: 30 } });
+    expect(kube.store.delete(ref, { gracePeriodSeconds: 0 })).toBe(true);
     expect(kube.store.list({ apiVersion: 'v1', kind: 'Pod' })).toEqual([]);
+    expect(kube.store.delete(ref)).toBe(false);
   });
 
   test('deleting a pod answers the pod; deleting a configmap answers a success Status', async () => {
@@ -428,7 +431,7 @@ describe('emulated controllers and routing', () => {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'p', namespace: 'default' },
-      spec: {},
+      spec: { containers: [{ name: 'c', image: 'i' }] },
     });
     const pod = await fetch(`${kube.url}/api/v1/namespaces/default/pods/p`, { method: 'DELETE' });
     expect(await pod.json()).toMatchObject({ kind: 'Pod', metadata: { name: 'p' } });

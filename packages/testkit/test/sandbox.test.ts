@@ -1,6 +1,6 @@
 import { ComputeManagementClient } from '@azure/arm-compute';
 import { ClientSecretCredential } from '@azure/identity';
-import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, Watch, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_GROUP, API_VERSION } from '@pod-identity/core';
 import { decodeToken, startSandbox, verifyToken } from '@pod-identity/testkit';
@@ -103,6 +103,47 @@ describe('startSandbox', () => {
     const reused = sandbox.createPod({ name: 'demo-3', nodeName: node.name });
     expect((reused.status as { podIP: string }).podIP).toBe(node.podAddressRange.first);
     expect(() => sandbox.createPod({ name: 'x', nodeName: 'no-such-node' })).toThrow(RangeError);
+  });
+
+  it('deletes a pod as a node does: marked terminating (MODIFIED), then removed (DELETED)', async () => {
+    const node = sandbox.nodes[0]!;
+    sandbox.createPod({ name: 'leaving', namespace: 'kube-public', nodeName: node.name });
+    const core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
+    const list = await core.listNamespacedPod({ namespace: 'kube-public' });
+    const seen: string[] = [];
+    let onDeleted: () => void = () => undefined;
+    let onError: (err: unknown) => void = () => undefined;
+    const deleted = new Promise<undefined>((resolve, reject) => {
+      onDeleted = () => {
+        resolve(undefined);
+      };
+      onError = (err) => {
+        reject(err instanceof Error ? err : new Error(String(err)));
+      };
+    });
+    const controller = await new Watch(sandbox.kubeConfig).watch(
+      '/api/v1/namespaces/kube-public/pods',
+      { resourceVersion: list.metadata?.resourceVersion },
+      (type: string, pod: V1Pod) => {
+        const marked = pod.metadata?.deletionTimestamp === undefined ? '' : ' terminating';
+        seen.push(`${type}:${pod.metadata?.name ?? ''}${marked}`);
+        if (type === 'DELETED') onDeleted();
+      },
+      onError,
+    );
+    try {
+      expect(sandbox.deletePod('leaving', 'kube-public')).toBe(true);
+      await deleted;
+    } finally {
+      controller.abort();
+    }
+    // The graceful delete's mark (grace 30), the kubelet's grace-0 mark, then the removal.
+    expect(seen).toEqual([
+      'MODIFIED:leaving terminating',
+      'MODIFIED:leaving terminating',
+      'DELETED:leaving terminating',
+    ]);
+    expect(sandbox.deletePod('leaving', 'kube-public')).toBe(false);
   });
 
   it('lets a new pod reuse the address of a finished pod, never that of a live one', async () => {

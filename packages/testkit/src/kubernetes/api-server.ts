@@ -188,6 +188,47 @@ function podNodeName(pod: JsonObject): string {
   return asString(asObject(pod.spec)?.nodeName) ?? '';
 }
 
+// The cheapest part of kube's pod validation (ValidatePodSpec's container checks): every pod has
+// containers, each with a unique DNS-label name and an image.
+function validatePodSpec(pod: JsonObject): FieldError[] {
+  const containers = asObject(pod.spec)?.containers;
+  if (!Array.isArray(containers) || containers.length === 0) {
+    return [{ type: 'FieldValueRequired', field: 'spec.containers', detail: '' }];
+  }
+  const errors: FieldError[] = [];
+  const seen = new Set<string>();
+  containers.forEach((item, i) => {
+    const container = asObject(item) ?? {};
+    const field = `spec.containers[${String(i)}]`;
+    const name = asString(container.name) ?? '';
+    if (name === '') {
+      errors.push({ type: 'FieldValueRequired', field: `${field}.name`, detail: '' });
+    } else if (name.length > 63 || !dns1123Label.test(name)) {
+      errors.push({
+        type: 'FieldValueInvalid',
+        field: `${field}.name`,
+        value: name,
+        detail: `a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+      });
+    } else if (seen.has(name)) {
+      errors.push({ type: 'FieldValueDuplicate', field: `${field}.name`, value: name, detail: '' });
+    }
+    seen.add(name);
+    if ((asString(container.image) ?? '') === '') {
+      errors.push({ type: 'FieldValueRequired', field: `${field}.image`, detail: '' });
+    }
+  });
+  return errors;
+}
+
+// What kube defaults a pod's spec.terminationGracePeriodSeconds to.
+const defaultTerminationGracePeriodSeconds = 30;
+
+// kube treats a negative grace period as 1 s on the delete path (0 would skip the kubelet).
+function atLeastOneIfNegative(seconds: number): number {
+  return seconds < 0 ? 1 : seconds;
+}
+
 function isTerminating(obj: JsonObject): boolean {
   return metadataOf(obj).deletionTimestamp !== undefined;
 }
@@ -773,6 +814,8 @@ export class ApiServer {
     if (def.plural === 'customresourcedefinitions' && def.group === 'apiextensions.k8s.io') {
       errors.push(...this.#validateCrd(obj));
     }
+    if (def.plural === 'pods' && def.group === '' && !def.custom)
+      errors.push(...validatePodSpec(obj));
     if (errors.length > 0) throw invalidError(def, nameOf(obj), errors);
   }
 
@@ -987,7 +1030,15 @@ export class ApiServer {
     if (jsonEqual(next, existing)) return this.present(def, existing);
     const stored = this.#commit(def, 'MODIFIED', next, existing);
     if (def.plural === 'customresourcedefinitions' && !def.custom) this.#serveCrd(stored);
-    if (isTerminating(stored) && finalizersOf(stored).length === 0) this.#remove(def, stored);
+    // An update that drops the last finalizer completes a deletion, but not a pod's pending graceful
+    // one (grace > 0): that waits for the kubelet's grace-0 delete.
+    if (
+      isTerminating(stored) &&
+      finalizersOf(stored).length === 0 &&
+      !(Number(metadataOf(stored).deletionGracePeriodSeconds) > 0)
+    ) {
+      this.#remove(def, stored);
+    }
     return this.present(def, stored);
   }
 
@@ -1042,12 +1093,19 @@ export class ApiServer {
         `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${String(meta.resourceVersion)}`,
       );
     }
-    return this.#deleteExisting(def, existing);
+    return this.#deleteExisting(def, existing, options.gracePeriodSeconds);
   }
 
-  #deleteExisting(def: ResourceDefinition, existing: JsonObject): JsonObject {
+  #deleteExisting(
+    def: ResourceDefinition,
+    existing: JsonObject,
+    gracePeriodSeconds: number | undefined,
+  ): JsonObject {
     const isNamespace = def.plural === 'namespaces' && !def.custom;
     const isCrd = def.plural === 'customresourcedefinitions' && !def.custom;
+    if (def.plural === 'pods' && def.group === '' && !def.custom) {
+      return this.#deletePod(def, existing, gracePeriodSeconds);
+    }
     if (isTerminating(existing)) return this.present(def, existing);
     if (finalizersOf(existing).length > 0 || isNamespace || isCrd) {
       const meta: JsonObject = {
@@ -1082,6 +1140,73 @@ export class ApiServer {
     };
   }
 
+  // kube's graceful deletion of pods (the pod strategy's CheckGracefulDelete with rest.BeforeDelete):
+  // a scheduled, still running pod is only marked — deletionTimestamp = now + grace and
+  // deletionGracePeriodSeconds = grace, one MODIFIED event — and stays until its kubelet deletes it
+  // again with grace 0 once the containers stopped. A later delete may only shorten the grace.
+  // Whenever the grace is 0 (unscheduled or finished pods, an explicit 0), kube still writes the
+  // mark first and then removes the pod: watchers see MODIFIED, then DELETED.
+  #deletePod(
+    def: ResourceDefinition,
+    existing: JsonObject,
+    gracePeriodSeconds: number | undefined,
+  ): JsonObject {
+    const oldMeta = metadataOf(existing);
+    const asked =
+      gracePeriodSeconds === undefined ? undefined : atLeastOneIfNegative(gracePeriodSeconds);
+    let marked: JsonObject;
+    if (isTerminating(existing)) {
+      const current =
+        typeof oldMeta.deletionGracePeriodSeconds === 'number'
+          ? oldMeta.deletionGracePeriodSeconds
+          : 0;
+      if (current > 0) {
+        // Pending graceful deletion: nothing to do unless the caller shortens the grace.
+        if (asked === undefined || asked >= current) return this.present(def, existing);
+        const since = Date.parse(asString(oldMeta.deletionTimestamp) ?? '') - current * 1000;
+        marked = {
+          ...existing,
+          metadata: {
+            ...oldMeta,
+            deletionTimestamp: kubeTimestamp(new Date(since + asked * 1000)),
+            deletionGracePeriodSeconds: asked,
+          },
+        };
+      } else {
+        // Already at grace 0 (held by finalizers): kube deletes at once if nothing holds it.
+        if (finalizersOf(existing).length > 0) return this.present(def, existing);
+        return this.present(def, this.#remove(def, existing));
+      }
+    } else {
+      const spec = asObject(existing.spec) ?? {};
+      const phase = asString(asObject(existing.status)?.phase);
+      let grace =
+        asked ??
+        atLeastOneIfNegative(
+          typeof spec.terminationGracePeriodSeconds === 'number'
+            ? spec.terminationGracePeriodSeconds
+            : defaultTerminationGracePeriodSeconds,
+        );
+      // Nothing runs an unscheduled pod, and a finished pod has nothing left to stop.
+      if ((asString(spec.nodeName) ?? '') === '' || phase === 'Succeeded' || phase === 'Failed') {
+        grace = 0;
+      }
+      marked = {
+        ...existing,
+        metadata: {
+          ...oldMeta,
+          deletionTimestamp: kubeTimestamp(new Date(this.#now().getTime() + grace * 1000)),
+          deletionGracePeriodSeconds: grace,
+        },
+      };
+    }
+    const stored = this.#commit(def, 'MODIFIED', marked, existing);
+    if (metadataOf(stored).deletionGracePeriodSeconds !== 0 || finalizersOf(stored).length > 0) {
+      return this.present(def, stored);
+    }
+    return this.present(def, this.#remove(def, stored));
+  }
+
   #remove(def: ResourceDefinition, existing: JsonObject): JsonObject {
     const removed = this.#commit(def, 'DELETED', existing, existing);
     if (def.namespaced) {
@@ -1105,7 +1230,9 @@ export class ApiServer {
     for (const def of this.#storageDefinitions()) {
       if (!def.namespaced) continue;
       for (const obj of [...this.store.list(def.storageKey, namespace)]) {
-        if (!isTerminating(obj)) this.#deleteExisting(def, obj);
+        // Grace 0: the namespace controller's graceful pod deletes are finished at once, as if by
+        // the pods' kubelets (or the pod garbage collector), so the namespace goes away.
+        if (!isTerminating(obj) || def.plural === 'pods') this.#deleteExisting(def, obj, 0);
       }
     }
     const ns = this.store.get('/namespaces', '', namespace);
@@ -1128,7 +1255,7 @@ export class ApiServer {
     const def = this.#storageDefinitions().find((d) => d.storageKey === storageKey);
     if (def !== undefined) {
       for (const obj of [...this.store.list(storageKey)])
-        if (!isTerminating(obj)) this.#deleteExisting(def, obj);
+        if (!isTerminating(obj)) this.#deleteExisting(def, obj, undefined);
     }
     const current = this.store.get(
       'apiextensions.k8s.io/customresourcedefinitions',

@@ -172,7 +172,8 @@ export interface FieldError {
     | 'FieldValueTypeInvalid'
     | 'FieldValueForbidden'
     | 'FieldValueTooLong'
-    | 'FieldValueTooMany';
+    | 'FieldValueTooMany'
+    | 'FieldValueDuplicate';
   readonly field: string;
   /** Human text after the type's prefix (for Invalid: after the value). */
   readonly detail: string;
@@ -196,6 +197,8 @@ function fieldErrorMessage(e: FieldError): string {
       return `Too long: ${e.detail}`;
     case 'FieldValueTooMany':
       return `Too many: ${e.detail}`;
+    case 'FieldValueDuplicate':
+      return `Duplicate value: ${renderValue(e.value)}`;
     case 'FieldValueInvalid':
     case 'FieldValueTypeInvalid':
       return `Invalid value: ${renderValue(e.value)}: ${e.detail}`;

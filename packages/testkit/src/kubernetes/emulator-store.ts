@@ -27,8 +27,15 @@ export interface KubernetesEmulatorStore {
    * the status subresource), so e.g. a pod can be put with `status.podIP` in one call.
    */
   put(obj: JsonObject): JsonObject;
-  /** Deletes an object (honouring finalizers); `false` when it did not exist. */
-  delete(ref: KubernetesObjectReference & { readonly name: string }): boolean;
+  /**
+   * Deletes an object like a DELETE call: finalizers hold it, and a scheduled pod is only marked
+   * terminating (`deletionTimestamp`) until a delete with `gracePeriodSeconds: 0` — what its
+   * kubelet sends — removes it. `false` when it did not exist.
+   */
+  delete(
+    ref: KubernetesObjectReference & { readonly name: string },
+    options?: { readonly gracePeriodSeconds?: number },
+  ): boolean;
 }
 
 /**
@@ -87,10 +94,12 @@ export function createEmulatorStore(api: ApiServer): KubernetesEmulatorStore {
       }
       return result;
     },
-    delete(ref) {
+    delete(ref, options = {}) {
       const def = defFor(ref);
       try {
-        api.delete(def, ref.namespace ?? 'default', ref.name, {});
+        api.delete(def, ref.namespace ?? 'default', ref.name, {
+          gracePeriodSeconds: options.gracePeriodSeconds,
+        });
         return true;
       } catch (error) {
         if (error instanceof ApiStatusError && error.code === 404) return false;

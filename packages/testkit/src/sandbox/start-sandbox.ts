@@ -187,7 +187,12 @@ export interface Sandbox {
     phase: NonNullable<SandboxPodSpec['phase']>,
     namespace?: string,
   ): JsonObject;
-  /** Deletes a pod (its address becomes free again). */
+  /**
+   * Deletes a pod the way a cluster does (its address becomes free again): a graceful delete, which
+   * marks a scheduled pod terminating (a MODIFIED event with `deletionTimestamp`), then at once the
+   * kubelet's grace-0 delete that removes it (DELETED). A pod with finalizers stays until they go.
+   * `false` when there was no such pod.
+   */
   deletePod(name: string, namespace?: string): boolean;
   /** Stops every emulator; leaves no handles. */
   stop(): Promise<void>;
@@ -579,7 +584,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         });
       },
       deletePod(name, namespace = 'default') {
-        return kubernetes.store.delete({ apiVersion: 'v1', kind: 'Pod', namespace, name });
+        const ref = { apiVersion: 'v1', kind: 'Pod', namespace, name };
+        if (!kubernetes.store.delete(ref)) return false;
+        // The kubelet's part: the containers are "stopped", so it finishes the deletion.
+        kubernetes.store.delete(ref, { gracePeriodSeconds: 0 });
+        return true;
       },
       stop: stopAll,
     };
