@@ -108,7 +108,14 @@ function planningBench(): void {
     podList: PlannerPod[],
     owned: Map<string, Map<string, OwnedIdentity>>,
   ) => {
-    const assignment = planner.plan({ pods: podList, identities, bindings, assignedIdentities });
+    const assignment = planner.plan({
+      pods: podList,
+      identities,
+      bindings,
+      assignedIdentities,
+      // MIC hands the planner its informer's lookup; the bench keeps the records by key likewise.
+      findAssignedIdentity: (key) => recordsByKey.get(key),
+    });
     const deltas = planIdentityDeltas({ plan: assignment, nodeProviderIds, owned, immutable: [] });
     return { assignment, deltas };
   };
@@ -132,6 +139,7 @@ function planningBench(): void {
     return out;
   };
 
+  const recordsByKey = new Map<string, AzureAssignedIdentity>();
   const empty = new Map<string, Map<string, OwnedIdentity>>();
   const initial = time(() => plan([], pods, empty), 7, 'initial');
   const first = plan([], pods, empty);
@@ -141,6 +149,7 @@ function planningBench(): void {
     r.status = { status: AssignedIdentityState.Assigned, availableReplicas: 1 };
     return r;
   });
+  for (const r of records) recordsByKey.set(`${r.metadata.namespace ?? ''}/${r.metadata.name}`, r);
   const owned = new Map<string, Map<string, OwnedIdentity>>();
   for (const delta of first.deltas.targets) {
     owned.set(

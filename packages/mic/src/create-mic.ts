@@ -508,6 +508,10 @@ export function createMic(options: MicOptions): Mic {
         identities: identities.list(),
         bindings: bindings.list(),
         assignedIdentities: live,
+        findAssignedIdentity: (key) => {
+          const record = assigned.get(key);
+          return record?.metadata.deletionTimestamp === undefined ? record : undefined;
+        },
       });
       reportSkips(plan.skipped);
       const deltas = planIdentityDeltas({

@@ -265,7 +265,11 @@ describe('planAssignments', () => {
             bindings: [binding('b', 'id', pass.bindingSelector, { namespace: 'x' })],
             assignedIdentities: records,
           };
-          const memo = planner.plan(snapshot);
+          // The memo planner also gets the records by key, as an informer offers them.
+          const byKey = new Map(
+            records.map((r) => [`${r.metadata.namespace ?? ''}/${r.metadata.name}`, r]),
+          );
+          const memo = planner.plan({ ...snapshot, findAssignedIdentity: (key) => byKey.get(key) });
           const fresh = planAssignments(snapshot);
           const keys = (p: typeof fresh) => ({
             desired: p.desired.map((d) => [d.key, d.current?.metadata.name]),

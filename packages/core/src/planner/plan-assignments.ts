@@ -37,6 +37,12 @@ export interface AssignmentSnapshot {
   bindings: Iterable<AzureIdentityBinding>;
   /** Every existing AzureAssignedIdentity record. */
   assignedIdentities: Iterable<AzureAssignedIdentity>;
+  /**
+   * Optional: the existing record under a key `namespace/name`, when the caller already keeps them
+   * by key (an informer does). It must agree with `assignedIdentities`; it spares the planner
+   * indexing every record on each pass.
+   */
+  findAssignedIdentity?: (key: string) => AzureAssignedIdentity | undefined;
 }
 
 /** Options of {@link planAssignments}. */
@@ -303,13 +309,25 @@ export function createAssignmentPlanner(options: PlanAssignmentsOptions = {}): A
       // garbage collector two 20,000-entry tables per pass.
       existing.clear();
       desired.clear();
-      for (const record of snapshot.assignedIdentities) {
+      const recordKey = (record: AzureAssignedIdentity): string => {
         let key = recordKeys.get(record);
         if (key === undefined) {
           key = keyOf(record.metadata.namespace, record.metadata.name);
           recordKeys.set(record, key);
         }
-        existing.set(key, record);
+        return key;
+      };
+      let find = snapshot.findAssignedIdentity;
+      let recordCount: number;
+      const recordList = Array.isArray(snapshot.assignedIdentities)
+        ? (snapshot.assignedIdentities as readonly AzureAssignedIdentity[])
+        : Array.from(snapshot.assignedIdentities);
+      if (find === undefined) {
+        for (const record of recordList) existing.set(recordKey(record), record);
+        recordCount = existing.size;
+        find = (key) => existing.get(key);
+      } else {
+        recordCount = recordList.length;
       }
 
       const desiredList: DesiredAssignment[] = [];
@@ -349,7 +367,7 @@ export function createAssignmentPlanner(options: PlanAssignmentsOptions = {}): A
       const pending: DesiredAssignment[] = [];
       let matched = 0;
       for (const wanted of desiredList) {
-        const current = existing.get(wanted.key);
+        const current = find(wanted.key);
         wanted.current = undefined;
         if (current !== undefined) matched += 1;
         if (current === undefined) {
@@ -365,9 +383,9 @@ export function createAssignmentPlanner(options: PlanAssignmentsOptions = {}): A
       const deletes: AzureAssignedIdentity[] = [];
       // Each desired key names at most one record: when all records were matched there is nothing
       // to delete, and the common steady pass skips this loop.
-      if (matched < existing.size) {
-        for (const [key, record] of existing) {
-          if (!desired.has(key)) deletes.push(record);
+      if (matched < recordCount) {
+        for (const record of recordList) {
+          if (!desired.has(recordKey(record))) deletes.push(record);
         }
       }
       existing.clear();
