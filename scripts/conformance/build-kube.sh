@@ -9,6 +9,8 @@
 #   - etcd: Debian's etcd-server package (3.4), installed with apt-get when missing.
 # Prints the time each build took. Safe to run again: a binary whose --version matches is kept.
 #
+# Usage: build-kube.sh [--helm-only]   (--helm-only: just helm, which `pnpm test` needs for the chart)
+#
 # Environment:
 #   POD_IDENTITY_CACHE   cache root (default: $HOME/.cache/pod-identity)
 #   BUILD_PARALLELISM    go build -p (default: 2, the machine has 2 shared cores)
@@ -122,6 +124,11 @@ build_helm() {
 
 total_start=$SECONDS
 mkdir -p "$CACHE_ROOT"
+if [ "${1:-}" = "--helm-only" ]; then
+  build_helm
+  log "done in $((SECONDS - total_start))s; binary: $HELM_DIR/helm"
+  exit 0
+fi
 ensure_etcd
 build_kube_apiserver
 build_helm
