@@ -8,10 +8,14 @@ import { ensureBuilt, repoRoot } from './ensure-built.ts';
 
 ensureBuilt('the tests need the built packages');
 
-const helm = spawnSync('bash', [join(repoRoot, 'scripts/conformance/build-kube.sh'), '--helm-only'], {
-  cwd: repoRoot,
-  stdio: 'inherit',
-});
+const helm = spawnSync(
+  'bash',
+  [join(repoRoot, 'scripts/conformance/build-kube.sh'), '--helm-only'],
+  {
+    cwd: repoRoot,
+    stdio: 'inherit',
+  },
+);
 if (helm.status !== 0) {
   console.error('building helm failed; the deploy tests render the chart with it');
   process.exit(1);
