@@ -24,6 +24,7 @@ export interface MicCliIo {
 function credentialFor(
   config: CloudConfig,
   authorityHost: string,
+  customAuthority: boolean,
   ca: string | undefined,
 ): TokenCredential {
   const tls = ca === undefined ? {} : { tlsOptions: { ca } };
@@ -34,6 +35,10 @@ function credentialFor(
   }
   return new ClientSecretCredential(config.tenantId, config.aadClientId, config.aadClientSecret, {
     authorityHost,
+    // MSAL's instance discovery asks the public cloud (login.microsoftonline.com) to vouch for the
+    // authority: an authority given with --authority-host (a private or emulated one) is used as is,
+    // and nothing is sent to the public cloud for it.
+    disableInstanceDiscovery: customAuthority,
     ...tls,
   });
 }
@@ -105,6 +110,7 @@ export async function runMicCli(
     credential: credentialFor(
       cloud,
       options.authorityHost === '' ? endpoints.authority : options.authorityHost,
+      options.authorityHost !== '',
       ca,
     ),
     armEndpoint: options.armEndpoint === '' ? endpoints.arm : options.armEndpoint,
