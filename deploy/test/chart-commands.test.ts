@@ -351,3 +351,94 @@ describe('the NMI container of the chart, managed mode, serving a pod', () => {
     expect(res.body).not.toContain('access_token');
   });
 });
+
+describe('the chart MIC and NMI together', () => {
+  let mic: DaemonProcess;
+  let nmi: Awaited<ReturnType<typeof startChartNmi>>;
+
+  beforeAll(async () => {
+    const container = podOf(
+      find(await renderChart({ namespace }), 'Deployment', 'pod-identity-mic'),
+    ).container;
+    const env = containerEnv(container, { 'metadata.namespace': namespace });
+    const args = [
+      ...withValues(container.args, {
+        '--cloudconfig': join(scratch, 'azure.json'),
+        '--http-probe-port': String(await freePort()),
+        '--prometheus-port': String(await freePort()),
+      }),
+      `--kubeconfig=${join(scratch, 'kubeconfig')}`,
+      `--arm-endpoint=${sandbox.endpoints.arm}`,
+      `--authority-host=${sandbox.endpoints.entra}`,
+      `--arm-ca-file=${join(scratch, 'ca.pem')}`,
+      '--arm-poll-interval=100ms',
+    ];
+    mic = startDaemon(builtBin('mic', 'pod-identity-mic'), args, env);
+    nmi = await startChartNmi([]);
+    await until('NMI to be active', nmi.daemon, async () => {
+      const res = await httpGet(`http://127.0.0.1:${String(nmi.probePort)}/healthz`);
+      return res.body === 'Active' ? true : undefined;
+    });
+  });
+
+  afterAll(async () => {
+    await Promise.all([mic.stop(), nmi.daemon.stop()]);
+  });
+
+  it(
+    'give a pod labelled with a binding selector a token for its identity',
+    { timeout: 120_000 },
+    async () => {
+      const identity = sandbox.createIdentity('chain');
+      const node = sandbox.nodes[0]!;
+      sandbox.kubernetes.store.put({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: 'chain' },
+      });
+      sandbox.kubernetes.store.put({
+        apiVersion: 'aadpodidentity.k8s.io/v1',
+        kind: 'AzureIdentity',
+        metadata: { name: 'chain', namespace: 'chain' },
+        spec: { type: 0, resourceID: identity.id, clientID: identity.clientId },
+      });
+      sandbox.kubernetes.store.put({
+        apiVersion: 'aadpodidentity.k8s.io/v1',
+        kind: 'AzureIdentityBinding',
+        metadata: { name: 'chain-binding', namespace: 'chain' },
+        spec: { azureIdentity: 'chain', selector: 'chain' },
+      });
+      const pod = sandbox.createPod({
+        name: 'app',
+        namespace: 'chain',
+        nodeName: node.name,
+        labels: { aadpodidbinding: 'chain' },
+      });
+      const podIp = (pod.status as { podIP: string }).podIP;
+      const url =
+        `http://127.0.0.1:${String(nmi.nmiPort)}/metadata/identity/oauth2/token` +
+        `?api-version=2018-02-01&resource=https://management.azure.com/&client_id=${identity.clientId}`;
+      // One request, as a pod makes it: NMI holds it while MIC assigns the identity to the scale set
+      // (up to --retry-attempts-for-created x --find-identity-retry-interval = 80 s with the chart's
+      // values), then answers with the token.
+      const res = await getFrom(url, podIp, { Metadata: 'true' }, 100_000).catch(
+        (error: unknown) => {
+          throw new Error(`${String(error)}\nMIC:\n${mic.output()}\nNMI:\n${nmi.daemon.output()}`);
+        },
+      );
+      expect(res.status, `${res.body}\nMIC:\n${mic.output()}\nNMI:\n${nmi.daemon.output()}`).toBe(
+        200,
+      );
+      const token = JSON.parse(res.body) as Record<string, string>;
+      expect(token.client_id).toBe(identity.clientId);
+      expect(token.access_token).toEqual(expect.any(String));
+      const record = sandbox.kubernetes.store.get({
+        apiVersion: 'aadpodidentity.k8s.io/v1',
+        kind: 'AzureAssignedIdentity',
+        namespace: 'default',
+        name: 'app-chain-chain',
+      });
+      expect((record?.status as { status: string } | undefined)?.status).toBe('Assigned');
+    },
+  );
+});
