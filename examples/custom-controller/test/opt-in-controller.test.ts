@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TokenCredential } from '@azure/core-auth';
-import { podIdentityCrds } from '@pod-identity/core';
 import { startSandbox, type Sandbox } from '@pod-identity/testkit';
 import {
   createOptInController,
@@ -20,13 +19,7 @@ let identityId: string;
 let scaleSetId: string;
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ nodeCount: 1, installCrds: false, identities: ['shared'] });
-  // Without the root `metadata` schema entry, which the emulator would prune (kube-apiserver does not).
-  for (const crd of podIdentityCrds()) {
-    for (const version of crd.spec.versions)
-      delete version.schema.openAPIV3Schema.properties?.metadata;
-    sandbox.kubernetes.store.put(crd as unknown as Record<string, never>);
-  }
+  sandbox = await startSandbox({ nodeCount: 1, identities: ['shared'] });
   const identity = sandbox.identities.get('shared')!;
   identityId = identity.id;
   scaleSetId = sandbox.nodes[0]!.identityTargetId;
