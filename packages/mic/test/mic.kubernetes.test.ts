@@ -22,7 +22,7 @@ import {
   isStatus,
   startKubeTarget,
   type KubeTarget,
-} from './kube-target.js';
+} from '@pod-identity/test-support';
 
 const MIC_NAMESPACE = 'kube-system';
 // The only lease the shipped Role lets MIC read and renew.

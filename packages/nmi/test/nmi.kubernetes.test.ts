@@ -22,7 +22,7 @@ import {
   startKubeTarget,
   type CreatedPod,
   type KubeTarget,
-} from './kube-target.js';
+} from '@pod-identity/test-support';
 import {
   accessTokenOf,
   assignToScaleSet,
