@@ -5,17 +5,7 @@ import { podIdentityCrds } from '@pod-identity/core';
 import { startKubernetesEmulator, type JsonObject } from '@pod-identity/testkit';
 
 const kube = await startKubernetesEmulator();
-// Without the root `metadata` schema entry: the emulator prunes into it when named (kube does not).
-for (const crd of podIdentityCrds()) {
-  const copy = structuredClone(crd) as unknown as {
-    spec: {
-      versions: { schema?: { openAPIV3Schema?: { properties?: Record<string, unknown> } } }[];
-    };
-  };
-  for (const version of copy.spec.versions)
-    delete version.schema?.openAPIV3Schema?.properties?.metadata;
-  kube.store.put(copy);
-}
+for (const crd of podIdentityCrds()) kube.store.put(crd as unknown as JsonObject);
 for (const name of ['kube-system'])
   kube.store.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
 process.stdout.write(`${JSON.stringify({ kubeconfig: kube.kubeconfigYaml })}\n`);

@@ -2,7 +2,6 @@
 // the real client-node and arm-compute clients) and helpers to write identities, bindings and pods.
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { createMic, type Logger, type Mic, type MicOptions } from '@pod-identity/mic';
-import { podIdentityCrds } from '@pod-identity/core';
 import { startSandbox, type Sandbox, type SandboxOptions } from '@pod-identity/testkit';
 
 export const credential: TokenCredential = {
@@ -68,21 +67,9 @@ export async function waitFor(
 }
 
 export async function startHarness(options: SandboxOptions = {}): Promise<Harness> {
-  const sandbox = await startSandbox({ nodeCount: 2, ...options, installCrds: false });
+  // The sandbox installs the CRDs exactly as shipped (schemas with their root `metadata` entry).
+  const sandbox = await startSandbox({ nodeCount: 2, ...options });
   const store = sandbox.kubernetes.store;
-  // The CRDs without the root `metadata: {type: object}` schema entry: kube-apiserver never prunes an
-  // object's own metadata, but the emulator currently prunes it when the schema names it, which would
-  // strip every name. Equivalent for a real API server.
-  for (const crd of podIdentityCrds()) {
-    const copy = structuredClone(crd) as unknown as {
-      spec: {
-        versions: { schema?: { openAPIV3Schema?: { properties?: Record<string, unknown> } } }[];
-      };
-    };
-    for (const version of copy.spec.versions)
-      delete version.schema?.openAPIV3Schema?.properties?.metadata;
-    store.put(copy);
-  }
   const mics: Mic[] = [];
   for (const name of ['team-a', 'team-b', MIC_NAMESPACE]) {
     if (store.get({ apiVersion: 'v1', kind: 'Namespace', name }) === undefined) {
