@@ -10,6 +10,7 @@ import {
   parseTokenRequest,
   redactClientId,
   resolveImdsRoute,
+  type AcquiredToken,
   type AuthorizationPod,
   type AuthorizationView,
   type AzureIdentity,
@@ -61,6 +62,20 @@ export function createNmiRequestHandler(
 ): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   const { state, broker, logger, metrics } = options;
   const noExceptions: AuthorizationView = { ...state.view, exceptions: () => [] };
+  const histogramChildren = new Map<string, { observe(value: number): void }>();
+
+  // The body of a cached token changes only when its `expires_in` second does: serialise it once a
+  // second, not once a request.
+  const bodies = new WeakMap<readonly AcquiredToken[], { second: number; body: string }>();
+  const cachedBody = (tokens: readonly AcquiredToken[]): string => {
+    const now = Date.now();
+    const second = Math.floor(now / 1000);
+    const memo = bodies.get(tokens);
+    if (memo?.second === second) return memo.body;
+    const body = formatTokenResponse(tokens, second * 1000);
+    bodies.set(tokens, { second, body });
+    return body;
+  };
 
   const write = (res: http.ServerResponse, response: ImdsResponse): void => {
     if (res.headersSent || res.destroyed) return;
@@ -128,15 +143,24 @@ export function createNmiRequestHandler(
   ): void => {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     // `resource` is client-chosen: only answered (200) requests may add a label value.
-    metrics?.operations.observe(
-      {
-        operation_type: route,
-        status_code: String(res.statusCode),
-        namespace,
-        resource: res.statusCode === 200 ? resource : '',
-      },
-      seconds,
-    );
+    if (metrics !== undefined) {
+      const status = res.statusCode;
+      const labelResource = status === 200 ? resource : '';
+      // One labelled child per label set, kept: prom-client hashes a label object on every observe.
+      const key = `${route}\u0000${String(status)}\u0000${namespace}\u0000${labelResource}`;
+      let child = histogramChildren.get(key);
+      if (child === undefined) {
+        if (histogramChildren.size >= 10_000) histogramChildren.clear();
+        child = metrics.operations.labels({
+          operation_type: route,
+          status_code: String(status),
+          namespace,
+          resource: labelResource,
+        });
+        histogramChildren.set(key, child);
+      }
+      child.observe(seconds);
+    }
     if (logger.isLevelEnabled('debug')) {
       logger.debug(
         {
@@ -225,7 +249,7 @@ export function createNmiRequestHandler(
       if (decision !== undefined) {
         const tokens = broker.peek(decision, request.resource);
         if (tokens !== undefined) {
-          writeJson(res, formatTokenResponse(tokens, Date.now()));
+          writeJson(res, cachedBody(tokens));
           finish(res, started, TOKEN_PATH_LABEL, req, quick.pod.namespace, request.resource);
           return;
         }

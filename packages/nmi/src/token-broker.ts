@@ -75,10 +75,12 @@ export class TokenBroker {
   readonly #nodeSources = new Map<string, TokenSource>();
   // Informer caches hand out the same object until it changes, so the key is computed once per version.
   readonly #identityKeys = new WeakMap<AzureIdentity, string>();
+  readonly #hitCounter: { inc(): void } | undefined;
 
   /** @param options - state, cache, policies */
   constructor(options: TokenBrokerOptions) {
     this.#options = options;
+    this.#hitCounter = options.metrics?.cacheRequests.labels({ result: 'hit' });
   }
 
   /**
@@ -181,7 +183,7 @@ export class TokenBroker {
    */
   peek(identity: AzureIdentity, resource: string): readonly AcquiredToken[] | undefined {
     const tokens = this.#options.cache.peek(tokenCacheKey(this.#identityKey(identity), resource));
-    if (tokens !== undefined) this.#options.metrics?.cacheRequests.inc({ result: 'hit' });
+    if (tokens !== undefined) this.#hitCounter?.inc();
     return tokens;
   }
 
