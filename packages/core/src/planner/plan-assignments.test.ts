@@ -230,9 +230,11 @@ describe('planAssignments', () => {
   });
 
   it('gives the same answers with memory (createAssignmentPlanner) as without, pass after pass', () => {
+    // Names with hyphens collide ('a-x' in 'y' and 'a' in 'x-y' both make record `a-x-y-id`), and
+    // a second identity named `id` in 'y' clashes with the first: duplicates across passes.
     const podArb = fc.record({
-      name: fc.constantFrom('a', 'b', 'c'),
-      namespace: fc.constantFrom('x', 'y'),
+      name: fc.constantFrom('a', 'b', 'c', 'a-x'),
+      namespace: fc.constantFrom('x', 'y', 'x-y'),
       nodeName: fc.constantFrom('', 'n1', 'n2'),
       selector: fc.constantFrom('s1', 's2'),
     });
@@ -241,6 +243,7 @@ describe('planAssignments', () => {
       bindingSelector: fc.constantFrom('s1', 's2'),
       identityRv: fc.constantFrom('1', '2'),
       recordsFromPrevious: fc.boolean(),
+      secondIdentity: fc.boolean(),
     });
     fc.assert(
       fc.property(fc.array(world, { minLength: 1, maxLength: 6 }), (passes) => {
@@ -249,6 +252,9 @@ describe('planAssignments', () => {
         // Objects are kept across passes when unchanged, as an informer cache does.
         const idCache = new Map<string, ReturnType<typeof identity>>();
         const podCache = new Map<string, ReturnType<typeof pod>>();
+        const bindingCache = new Map<string, ReturnType<typeof binding>>();
+        const second = identity('id', { namespace: 'y' });
+        const secondBinding = binding('b2', 'id', 's1', { namespace: 'y' });
         for (const pass of passes) {
           const id =
             idCache.get(pass.identityRv) ?? identity('id', { namespace: 'x', rv: pass.identityRv });
@@ -259,10 +265,14 @@ describe('planAssignments', () => {
             podCache.set(key, cached);
             return cached;
           });
+          const first =
+            bindingCache.get(pass.bindingSelector) ??
+            binding('b', 'id', pass.bindingSelector, { namespace: 'x' });
+          bindingCache.set(pass.bindingSelector, first);
           const snapshot = {
             pods,
-            identities: [id],
-            bindings: [binding('b', 'id', pass.bindingSelector, { namespace: 'x' })],
+            identities: pass.secondIdentity ? [id, second] : [id],
+            bindings: pass.secondIdentity ? [first, secondBinding] : [first],
             assignedIdentities: records,
           };
           // The memo planner also gets the records by key, as an informer offers them.
@@ -277,12 +287,13 @@ describe('planAssignments', () => {
             updates: p.updates.map((u) => u.desired.key),
             deletes: p.deletes.map((r) => r.metadata.name),
             pending: p.pending.map((d) => d.key),
+            skipped: p.skipped.map((k) => [k.reason, k.object, k.message]),
           });
           expect(keys(memo)).toEqual(keys(fresh));
           if (pass.recordsFromPrevious) records = memo.desired.map((d) => recordFor(d, 'Assigned'));
         }
       }),
-      { numRuns: 200 },
+      { numRuns: 400 },
     );
   });
 });

@@ -174,13 +174,25 @@ interface BoundIdentity {
   namespaced: boolean;
 }
 
+/**
+ * A desired pair with the planner's bookkeeping, kept out of the public {@link DesiredAssignment}.
+ * `holds` is true while this slot owns its record key in the planner's claim table, so that a pair
+ * that kept its key since the previous pass costs no map operation at all.
+ */
+interface PairSlot {
+  pair: DesiredAssignment;
+  /** The pass that last wanted this pair (its pod was in the snapshot). */
+  seen: number;
+  holds: boolean;
+}
+
 interface BindingIndex {
   identities: readonly AzureIdentity[];
   bindings: readonly AzureIdentityBinding[];
   bySelector: Map<string, BoundIdentity[]>;
   skipped: PlanSkip[];
   /** Per pod object: its pairs under this index (identities and bindings unchanged). */
-  pairs: WeakMap<PlannerPod, DesiredAssignment[]>;
+  pairs: WeakMap<PlannerPod, PairSlot[]>;
 }
 
 function sameObjects<T>(a: readonly T[], b: readonly T[]): boolean {
@@ -254,14 +266,14 @@ function buildBindingIndex(
   };
 }
 
-function pairsOf(pod: PlannerPod, bound: readonly BoundIdentity[]): DesiredAssignment[] {
-  const out: DesiredAssignment[] = [];
+function pairsOf(pod: PlannerPod, bound: readonly BoundIdentity[]): PairSlot[] {
+  const out: PairSlot[] = [];
   for (const { binding, bindingNamespace, identity, namespaced } of bound) {
     // A pod in another namespace than a namespaced identity is not an error, just not bound.
     if (namespaced && bindingNamespace !== pod.namespace) continue;
     const name = assignedIdentityName(pod.name, pod.namespace, identity.metadata.name);
     const namespace = namespaced ? bindingNamespace : DEFAULT_ASSIGNED_IDENTITY_NAMESPACE;
-    out.push({
+    const pair: DesiredAssignment = {
       key: `${namespace}/${name}`,
       name,
       namespace,
@@ -271,7 +283,8 @@ function pairsOf(pod: PlannerPod, bound: readonly BoundIdentity[]): DesiredAssig
       identity,
       binding,
       current: undefined,
-    });
+    };
+    out.push({ pair, seen: 0, holds: false });
   }
   return out;
 }
@@ -290,7 +303,11 @@ export function createAssignmentPlanner(options: PlanAssignmentsOptions = {}): A
   let index: BindingIndex | undefined;
   const recordKeys = new WeakMap<AzureAssignedIdentity, string>();
   const existing = new Map<string, AzureAssignedIdentity>();
-  const desired = new Map<string, DesiredAssignment>();
+  // Record key → the slot that wants it, kept across passes: a pair whose slot still holds its key
+  // needs no map operation, so a steady pass does no per-pair hashing. Stale slots (pods gone, or
+  // pairs of an earlier index) are swept when the table holds more than the pass wanted.
+  const claims = new Map<string, PairSlot>();
+  let pass = 0;
 
   return {
     plan(snapshot) {
@@ -304,11 +321,10 @@ export function createAssignmentPlanner(options: PlanAssignmentsOptions = {}): A
         index = buildBindingIndex(identityList, bindingList, forceNamespaced);
       }
       const skipped: PlanSkip[] = [...index.skipped];
+      pass += 1;
 
-      // The two maps live as long as the planner (cleared, not reallocated, each pass) to spare the
-      // garbage collector two 20,000-entry tables per pass.
+      // Cleared, not reallocated, each pass, and only used when the caller has no lookup.
       existing.clear();
-      desired.clear();
       const recordKey = (record: AzureAssignedIdentity): string => {
         let key = recordKeys.get(record);
         if (key === undefined) {
@@ -331,24 +347,37 @@ export function createAssignmentPlanner(options: PlanAssignmentsOptions = {}): A
       }
 
       const desiredList: DesiredAssignment[] = [];
+      const creates: DesiredAssignment[] = [];
+      const updates: AssignmentUpdate[] = [];
+      const pending: DesiredAssignment[] = [];
+      let matched = 0;
       for (const pod of snapshot.pods) {
         if (pod.nodeName === '' || pod.selector === '') continue;
         if (pod.phase === 'Succeeded' || pod.phase === 'Failed') continue;
         const bound = index.bySelector.get(pod.selector);
         if (bound === undefined) continue;
-        let pairs = index.pairs.get(pod);
-        if (pairs === undefined) {
-          pairs = pairsOf(pod, bound);
-          index.pairs.set(pod, pairs);
+        let slots = index.pairs.get(pod);
+        if (slots === undefined) {
+          slots = pairsOf(pod, bound);
+          index.pairs.set(pod, slots);
         }
-        for (const pair of pairs) {
-          // One map operation per pair: a set that does not grow the map was a duplicate name.
-          const sizeBefore = desired.size;
-          desired.set(pair.key, pair);
-          if (desired.size === sizeBefore) {
+        for (const slot of slots) {
+          const pair = slot.pair;
+          // Taking a key over releases the previous holder (`holds = false`), so a slot that still
+          // holds its key was not beaten to it earlier in this pass.
+          let duplicate = slot.seen === pass;
+          if (!duplicate && !slot.holds) {
+            const holder = claims.get(pair.key);
+            if (holder?.seen === pass) {
+              duplicate = true;
+            } else {
+              if (holder !== undefined) holder.holds = false;
+              claims.set(pair.key, slot);
+              slot.holds = true;
+            }
+          }
+          if (duplicate) {
             // Rare (two identities with one name in different namespaces): the first pair wins.
-            const first = desiredList.find((d) => d.key === pair.key);
-            if (first !== undefined) desired.set(pair.key, first);
             skipped.push({
               reason: 'duplicate-record-name',
               kind: 'Pod',
@@ -358,38 +387,43 @@ export function createAssignmentPlanner(options: PlanAssignmentsOptions = {}): A
             });
             continue;
           }
+          slot.seen = pass;
           desiredList.push(pair);
+          // Compared here, while the pair is in cache, rather than in a second loop over 20,000.
+          const current = find(pair.key);
+          pair.current = undefined;
+          if (current === undefined) {
+            creates.push(pair);
+            continue;
+          }
+          matched += 1;
+          if (matches(current, pair)) {
+            pair.current = current;
+            if ((current.status?.status ?? '') === AssignedIdentityState.Created)
+              pending.push(pair);
+          } else {
+            updates.push({ current, desired: pair });
+          }
+        }
+      }
+      if (claims.size > desiredList.length) {
+        for (const [key, slot] of claims) {
+          if (slot.seen === pass) continue;
+          slot.holds = false;
+          claims.delete(key);
         }
       }
 
-      const creates: DesiredAssignment[] = [];
-      const updates: AssignmentUpdate[] = [];
-      const pending: DesiredAssignment[] = [];
-      let matched = 0;
-      for (const wanted of desiredList) {
-        const current = find(wanted.key);
-        wanted.current = undefined;
-        if (current !== undefined) matched += 1;
-        if (current === undefined) {
-          creates.push(wanted);
-        } else if (matches(current, wanted)) {
-          wanted.current = current;
-          if ((current.status?.status ?? '') === AssignedIdentityState.Created)
-            pending.push(wanted);
-        } else {
-          updates.push({ current, desired: wanted });
-        }
-      }
       const deletes: AzureAssignedIdentity[] = [];
       // Each desired key names at most one record: when all records were matched there is nothing
-      // to delete, and the common steady pass skips this loop.
+      // to delete, and the common steady pass skips this loop. After the sweep, `claims` holds
+      // exactly the desired keys.
       if (matched < recordCount) {
         for (const record of recordList) {
-          if (!desired.has(recordKey(record))) deletes.push(record);
+          if (!claims.has(recordKey(record))) deletes.push(record);
         }
       }
       existing.clear();
-      desired.clear();
       return { desired: desiredList, creates, updates, deletes, pending, skipped };
     },
   };

@@ -216,9 +216,6 @@ export function planIdentityDeltas(input: IdentityDeltaInput): IdentityDeltaPlan
     const work = workFor(result.target);
     const ref = refOf(desired.identity);
     work.ensure.set(ref.key, ref);
-    const users = work.usedBy.get(ref.key);
-    if (users === undefined) work.usedBy.set(ref.key, [desired]);
-    else users.push(desired);
     if (pendingHere) {
       work.assign.push(desired);
       work.steady = false;
@@ -264,6 +261,26 @@ export function planIdentityDeltas(input: IdentityDeltaInput): IdentityDeltaPlan
     for (const [key, owned] of ownedIds) {
       if (work.ensure.has(key)) continue;
       work.candidates.set(key, { resourceId: owned.resourceId, key, clientId: owned.clientId });
+    }
+  }
+
+  // Who uses an identity matters only for a candidate still in use: those pods are gathered in one
+  // more scan, only when there is such a candidate, instead of a list per identity on every pass.
+  let anyInUse = false;
+  for (const work of works.values()) {
+    for (const key of work.candidates.keys()) {
+      if (work.ensure.has(key)) {
+        work.usedBy.set(key, []);
+        anyInUse = true;
+      }
+    }
+  }
+  if (anyInUse) {
+    for (const desired of input.plan.desired) {
+      if (!isUserAssigned(desired.identity)) continue;
+      const result = resolve(desired.nodeName);
+      if (!result.ok) continue;
+      works.get(result.target.key)?.usedBy.get(refOf(desired.identity).key)?.push(desired);
     }
   }
 
