@@ -202,18 +202,24 @@ export function planIdentityDeltas(input: IdentityDeltaInput): IdentityDeltaPlan
   for (const d of input.plan.pending) needsAssignment.add(d);
   for (const u of input.plan.updates) needsAssignment.add(u.desired);
 
+  // A node's work, found with one lookup per desired record instead of two (node, then target).
+  const nodeWorks = new Map<string, TargetWork>();
   for (const desired of input.plan.desired) {
     const pendingHere = needsAssignment.has(desired);
     if (!isUserAssigned(desired.identity)) {
       if (pendingHere) direct.assign.push(desired);
       continue;
     }
-    const result = resolve(desired.nodeName);
-    if (!result.ok) {
-      if (pendingHere) unplacedFor(desired.nodeName, result).waiting.push(desired);
-      continue;
+    let work = nodeWorks.get(desired.nodeName);
+    if (work === undefined) {
+      const result = resolve(desired.nodeName);
+      if (!result.ok) {
+        if (pendingHere) unplacedFor(desired.nodeName, result).waiting.push(desired);
+        continue;
+      }
+      work = workFor(result.target);
+      nodeWorks.set(desired.nodeName, work);
     }
-    const work = workFor(result.target);
     const ref = refOf(desired.identity);
     work.ensure.set(ref.key, ref);
     if (pendingHere) {
