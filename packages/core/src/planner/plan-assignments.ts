@@ -292,8 +292,10 @@ function pairsOf(pod: PlannerPod, bound: readonly BoundIdentity[]): PairSlot[] {
 /**
  * Creates an {@link AssignmentPlanner}: {@link planAssignments} with memory. While identities and
  * bindings are the same objects as in the previous pass (an informer cache hands out the same
- * objects until they change), each unchanged pod's pairs are reused instead of recomputed, which is
- * what keeps a pass over 20,000 pods cheap.
+ * objects until they change), each unchanged pod's pairs are reused instead of recomputed, and a
+ * record that is the same object as the one a pair matched last pass is not compared again, which
+ * is what keeps a pass over 20,000 pods cheap. Snapshot objects must therefore be treated as
+ * immutable: replace a pod, identity, binding or record to change it, never edit it in place.
  *
  * @param options - namespaced mode
  * @returns the planner
@@ -391,13 +393,16 @@ export function createAssignmentPlanner(options: PlanAssignmentsOptions = {}): A
           desiredList.push(pair);
           // Compared here, while the pair is in cache, rather than in a second loop over 20,000.
           const current = find(pair.key);
+          // The record this pair matched last pass, handed out again unchanged (an informer
+          // replaces an object when it changes, never edits it), still matches: no field compare.
+          const sameAsLast = current !== undefined && current === pair.current;
           pair.current = undefined;
           if (current === undefined) {
             creates.push(pair);
             continue;
           }
           matched += 1;
-          if (matches(current, pair)) {
+          if (sameAsLast || matches(current, pair)) {
             pair.current = current;
             if ((current.status?.status ?? '') === AssignedIdentityState.Created)
               pending.push(pair);
