@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSandbox, type Sandbox } from '@pod-identity/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { call, installCrds } from './nmi-test-support.js';
+import { call } from './nmi-test-support.js';
 
 const cli = join(import.meta.dirname, '..', 'src', 'cli.ts');
 const hooks = join(import.meta.dirname, 'source-hooks.ts');
@@ -14,8 +14,7 @@ let sandbox: Sandbox;
 let dir: string;
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ nodeCount: 1, installCrds: false });
-  installCrds(sandbox);
+  sandbox = await startSandbox({ nodeCount: 1 });
   dir = mkdtempSync(join(tmpdir(), 'nmi-cli-'));
   writeFileSync(join(dir, 'kubeconfig'), sandbox.kubeconfigYaml);
   writeFileSync(join(dir, 'kubelet'), 'KUBELET_FLAGS=--network-plugin=cni\n');

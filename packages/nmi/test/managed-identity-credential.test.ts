@@ -11,7 +11,6 @@ import {
   azureAssignedIdentity,
   azureIdentity,
   claimsOf,
-  installCrds,
 } from './nmi-test-support.js';
 
 let sandbox: Sandbox;
@@ -22,9 +21,7 @@ beforeAll(async () => {
   sandbox = await startSandbox({
     nodeCount: 1,
     identities: ['app-id', 'other-id'],
-    installCrds: false,
   });
-  installCrds(sandbox);
   const node = sandbox.nodes[0]!;
   await assignToScaleSet(
     sandbox,

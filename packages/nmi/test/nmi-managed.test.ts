@@ -14,7 +14,6 @@ import {
   azureIdentity,
   azureIdentityBinding,
   claimsOf,
-  installCrds,
   tokenRequest,
 } from './nmi-test-support.js';
 
@@ -51,9 +50,7 @@ beforeAll(async () => {
   sandbox = await startSandbox({
     nodeCount: 1,
     identities: ['team-a-id', 'team-b-id'],
-    installCrds: false,
   });
-  installCrds(sandbox);
   node = sandbox.nodes[0]!;
   await assignToScaleSet(
     sandbox,

@@ -11,7 +11,6 @@ import {
   azurePodIdentityException,
   call,
   claimsOf,
-  installCrds,
   tokenRequest,
 } from './nmi-test-support.js';
 
@@ -47,9 +46,7 @@ beforeAll(async () => {
   sandbox = await startSandbox({
     scaleSets: [{ nodeCount: 1, systemAssignedIdentity: true }],
     identities: ['id-a', 'id-b', 'id-c'],
-    installCrds: false,
   });
-  installCrds(sandbox);
   node = sandbox.nodes[0]!;
   for (const name of ['id-a', 'id-b', 'id-c']) {
     const info = sandbox.identities.get(name)!;

@@ -2,7 +2,6 @@
 // CRD builders, and identity assignment through the ARM emulator.
 import http from 'node:http';
 import { ComputeManagementClient } from '@azure/arm-compute';
-import { podIdentityCrds } from '@pod-identity/core';
 import type { Sandbox } from '@pod-identity/testkit';
 
 /** An HTTP answer. */
@@ -183,21 +182,3 @@ export async function assignToScaleSet(
   });
 }
 
-/**
- * Installs the pod-identity CRDs for a sandbox started with `installCrds: false`, without the root
- * `metadata: {type: object}` schema entry. Why: kube-apiserver never prunes a custom resource's own
- * ObjectMeta, but the testkit emulator currently prunes it when the schema declares `metadata`
- * (names, namespaces and labels vanish). Dropping the declaration is equivalent for a real server.
- */
-export function installCrds(sandbox: Sandbox): void {
-  for (const crd of podIdentityCrds()) {
-    const copy = structuredClone(crd) as unknown as {
-      spec: {
-        versions: { schema: { openAPIV3Schema: { properties: Record<string, unknown> } } }[];
-      };
-    };
-    for (const version of copy.spec.versions)
-      delete version.schema.openAPIV3Schema.properties.metadata;
-    sandbox.kubernetes.store.put(copy);
-  }
-}
