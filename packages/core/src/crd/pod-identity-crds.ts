@@ -151,7 +151,7 @@ function assignedIdentitySchema(): CrdJsonSchema {
 
 function exceptionSchema(): CrdJsonSchema {
   return root(
-    'Lets pods in its namespace that carry any one of the listed labels reach the node’s instance metadata directly.',
+    'Lets pods in its namespace that carry every one of the listed labels reach the node’s instance metadata directly.',
     {
       type: 'object',
       description: 'Which pods are exempt.',

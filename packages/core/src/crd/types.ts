@@ -118,7 +118,7 @@ export interface AzureAssignedIdentity {
 
 /** `AzurePodIdentityException.spec`. */
 export interface AzurePodIdentityExceptionSpec {
-  /** Pods in the exception's namespace with any one of these label pairs bypass NMI's checks. */
+  /** Pods in the exception's namespace that carry every one of these label pairs bypass NMI's checks (the Go original took any one). */
   podLabels: Record<string, string>;
 }
 
@@ -138,7 +138,4 @@ export interface AzurePodIdentityException {
 
 /** Any of the four pod-identity custom resources. */
 export type PodIdentityObject =
-  | AzureIdentity
-  | AzureIdentityBinding
-  | AzureAssignedIdentity
-  | AzurePodIdentityException;
+  AzureIdentity | AzureIdentityBinding | AzureAssignedIdentity | AzurePodIdentityException;
