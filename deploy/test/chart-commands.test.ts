@@ -266,6 +266,43 @@ function armPatch(url: string, body: unknown): Promise<number> {
   });
 }
 
+/**
+ * Namespace `name` with an AzureIdentity `name` for `identity`, a binding with selector `name`, and
+ * a pod `app` on the sandbox's node labelled with it; returns the pod's address and its token
+ * request URL on NMI (a user-assigned identity by client ID, for ARM).
+ */
+function bindPodTo(
+  identity: { id: string; clientId: string },
+  name: string,
+  nmiPort: number,
+): { podIp: string; url: string } {
+  const store = sandbox.kubernetes.store;
+  store.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  store.put({
+    apiVersion: 'aadpodidentity.k8s.io/v1',
+    kind: 'AzureIdentity',
+    metadata: { name, namespace: name },
+    spec: { type: 0, resourceID: identity.id, clientID: identity.clientId },
+  });
+  store.put({
+    apiVersion: 'aadpodidentity.k8s.io/v1',
+    kind: 'AzureIdentityBinding',
+    metadata: { name: `${name}-binding`, namespace: name },
+    spec: { azureIdentity: name, selector: name },
+  });
+  const pod = sandbox.createPod({
+    name: 'app',
+    namespace: name,
+    nodeName: sandbox.nodes[0]!.name,
+    labels: { aadpodidbinding: name },
+  });
+  const podIp = (pod.status as { podIP: string }).podIP;
+  const url =
+    `http://127.0.0.1:${String(nmiPort)}/metadata/identity/oauth2/token` +
+    `?api-version=2018-02-01&resource=https://management.azure.com/&client_id=${identity.clientId}`;
+  return { podIp, url };
+}
+
 describe('the NMI container of the chart, managed mode, serving a pod', () => {
   let nmi: Awaited<ReturnType<typeof startChartNmi>>;
 
@@ -292,30 +329,7 @@ describe('the NMI container of the chart, managed mode, serving a pod', () => {
       },
     );
     expect(status).toBe(200);
-    const store = sandbox.kubernetes.store;
-    store.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'managed' } });
-    store.put({
-      apiVersion: 'aadpodidentity.k8s.io/v1',
-      kind: 'AzureIdentity',
-      metadata: { name: 'managed', namespace: 'managed' },
-      spec: { type: 0, resourceID: identity.id, clientID: identity.clientId },
-    });
-    store.put({
-      apiVersion: 'aadpodidentity.k8s.io/v1',
-      kind: 'AzureIdentityBinding',
-      metadata: { name: 'managed-binding', namespace: 'managed' },
-      spec: { azureIdentity: 'managed', selector: 'managed' },
-    });
-    const pod = sandbox.createPod({
-      name: 'app',
-      namespace: 'managed',
-      nodeName: node.name,
-      labels: { aadpodidbinding: 'managed' },
-    });
-    const podIp = (pod.status as { podIP: string }).podIP;
-    const url =
-      `http://127.0.0.1:${String(nmi.nmiPort)}/metadata/identity/oauth2/token` +
-      `?api-version=2018-02-01&resource=https://management.azure.com/&client_id=${identity.clientId}`;
+    const { podIp, url } = bindPodTo(identity, 'managed', nmi.nmiPort);
     // NMI's informers see the new objects within moments; until then it answers 404, as to any
     // pod it cannot match yet, and a client retries.
     const token = await until('a token from NMI', nmi.daemon, async () => {
@@ -390,34 +404,7 @@ describe('the chart MIC and NMI together', () => {
     { timeout: 120_000 },
     async () => {
       const identity = sandbox.createIdentity('chain');
-      const node = sandbox.nodes[0]!;
-      sandbox.kubernetes.store.put({
-        apiVersion: 'v1',
-        kind: 'Namespace',
-        metadata: { name: 'chain' },
-      });
-      sandbox.kubernetes.store.put({
-        apiVersion: 'aadpodidentity.k8s.io/v1',
-        kind: 'AzureIdentity',
-        metadata: { name: 'chain', namespace: 'chain' },
-        spec: { type: 0, resourceID: identity.id, clientID: identity.clientId },
-      });
-      sandbox.kubernetes.store.put({
-        apiVersion: 'aadpodidentity.k8s.io/v1',
-        kind: 'AzureIdentityBinding',
-        metadata: { name: 'chain-binding', namespace: 'chain' },
-        spec: { azureIdentity: 'chain', selector: 'chain' },
-      });
-      const pod = sandbox.createPod({
-        name: 'app',
-        namespace: 'chain',
-        nodeName: node.name,
-        labels: { aadpodidbinding: 'chain' },
-      });
-      const podIp = (pod.status as { podIP: string }).podIP;
-      const url =
-        `http://127.0.0.1:${String(nmi.nmiPort)}/metadata/identity/oauth2/token` +
-        `?api-version=2018-02-01&resource=https://management.azure.com/&client_id=${identity.clientId}`;
+      const { podIp, url } = bindPodTo(identity, 'chain', nmi.nmiPort);
       // One request, as a pod makes it: NMI holds it while MIC assigns the identity to the scale set
       // (up to --retry-attempts-for-created x --find-identity-retry-interval = 80 s with the chart's
       // values), then answers with the token.
