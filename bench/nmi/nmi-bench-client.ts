@@ -6,7 +6,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
-import { POD_COUNT, podIp } from './nmi-bench-server.ts';
+import { POD_COUNT, podIp } from './bench-fixture.ts';
 
 interface Figure {
   name: string;
@@ -23,7 +23,12 @@ const canPin = os.cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 
 if (canPin) spawnSync('taskset', ['-pc', '1', String(process.pid)]);
 
 const child = fork(join(import.meta.dirname, 'main.ts'), ['server'], {
-  execArgv: ['--expose-gc', '--conditions=source'],
+  // NMI_BENCH_SERVER_ARGS adds Node flags to the server process, e.g. `--cpu-prof` to profile it under load.
+  execArgv: [
+    '--expose-gc',
+    '--conditions=source',
+    ...(process.env.NMI_BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean),
+  ],
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   env: { ...process.env, LOG_LEVEL: 'warn' },
 });

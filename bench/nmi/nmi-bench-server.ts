@@ -5,11 +5,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createMemoryClusterState, createNmi } from '@pod-identity/nmi';
 import type { AzureAssignedIdentity, AzureIdentity } from '@pod-identity/core';
+import { IDENTITY_COUNT, POD_COUNT, podIp } from './bench-fixture.ts';
 
-export const POD_COUNT = 1000;
-export const IDENTITY_COUNT = 200;
-export const podIp = (i: number): string =>
-  `127.10.${String(Math.floor(i / 250))}.${String((i % 250) + 1)}`;
 
 const fakeJwt = `eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify({ aud: 'https://management.azure.com/', oid: 'o', appid: 'a', exp: 9_999_999_999 })).toString('base64url')}.${'s'.repeat(342)}`;
 
