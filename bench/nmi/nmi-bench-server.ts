@@ -7,7 +7,6 @@ import { createMemoryClusterState, createNmi } from '@pod-identity/nmi';
 import type { AzureAssignedIdentity, AzureIdentity } from '@pod-identity/core';
 import { IDENTITY_COUNT, POD_COUNT, podIp } from './bench-fixture.ts';
 
-
 const fakeJwt = `eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify({ aud: 'https://management.azure.com/', oid: 'o', appid: 'a', exp: 9_999_999_999 })).toString('base64url')}.${'s'.repeat(342)}`;
 
 function listen(server: http.Server): Promise<string> {
