@@ -11,12 +11,12 @@ import {
   redactClientId,
   resolveImdsRoute,
   type AcquiredToken,
-  type AuthorizationPod,
   type AuthorizationView,
-  type AzureIdentity,
   type ImdsResponse,
   type PodRecord,
   type RequestedIdentity,
+  type TokenRequest,
+  type TokenRequestParseResult,
 } from '@pod-identity/core';
 import type { Logger } from 'pino';
 import type { NmiClusterState } from './cluster-state.js';
@@ -64,17 +64,49 @@ export function createNmiRequestHandler(
   const noExceptions: AuthorizationView = { ...state.view, exceptions: () => [] };
   const histogramChildren = new Map<string, { observe(value: number): void }>();
 
-  // The body of a cached token changes only when its `expires_in` second does: serialise it once a
-  // second, not once a request.
-  const bodies = new WeakMap<readonly AcquiredToken[], { second: number; body: string }>();
-  const cachedBody = (tokens: readonly AcquiredToken[]): string => {
-    const now = Date.now();
-    const second = Math.floor(now / 1000);
-    const memo = bodies.get(tokens);
-    if (memo?.second === second) return memo.body;
-    const body = formatTokenResponse(tokens, second * 1000);
-    bodies.set(tokens, { second, body });
-    return body;
+  // The body of a cached token changes only when its `expires_in` second does: serialise and encode it
+  // once a second, not once a request, and write it with a prepared header list.
+  const bodies = new WeakMap<
+    readonly AcquiredToken[],
+    { second: number; headers: readonly string[]; body: Buffer }
+  >();
+  const writeCachedTokens = (res: http.ServerResponse, tokens: readonly AcquiredToken[]): void => {
+    const second = Math.floor(Date.now() / 1000);
+    let memo = bodies.get(tokens);
+    if (memo?.second !== second) {
+      const body = Buffer.from(formatTokenResponse(tokens, second * 1000));
+      memo = {
+        second,
+        headers: ['content-type', 'application/json', 'content-length', String(body.length)],
+        body,
+      };
+      bodies.set(tokens, memo);
+    }
+    res.writeHead(200, memo.headers as string[]);
+    res.end(memo.body);
+  };
+
+  // Clients repeat the same request target (an SDK asks for the same resource again and again): keep
+  // the parsed form of recent well-formed targets. Bounded, since the target is client-chosen.
+  const parsedTargets = new Map<string, TokenRequest>();
+  const parseToken = (req: http.IncomingMessage): TokenRequestParseResult => {
+    const url = req.url ?? '';
+    if (
+      req.method === 'GET' &&
+      (!options.metadataHeaderRequired || hasMetadataHeader(req.headers.metadata))
+    ) {
+      const known = parsedTargets.get(url);
+      if (known !== undefined) return { ok: true, request: known };
+    }
+    const parsed = parseTokenRequest(
+      { method: req.method ?? '', url, metadata: req.headers.metadata },
+      { metadataHeaderRequired: options.metadataHeaderRequired },
+    );
+    if (parsed.ok) {
+      if (parsedTargets.size >= 1024) parsedTargets.clear();
+      parsedTargets.set(url, parsed.request);
+    }
+    return parsed;
   };
 
   const write = (res: http.ServerResponse, response: ImdsResponse): void => {
@@ -135,13 +167,13 @@ export function createNmiRequestHandler(
 
   const finish = (
     res: http.ServerResponse,
-    started: bigint,
+    started: number,
     route: string,
     req: http.IncomingMessage,
     namespace: string,
     resource: string,
   ): void => {
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const seconds = (performance.now() - started) / 1000;
     // `resource` is client-chosen: only answered (200) requests may add a label value.
     if (metrics !== undefined) {
       const status = res.statusCode;
@@ -226,35 +258,34 @@ export function createNmiRequestHandler(
     );
   };
 
+  // Cache-hit fast path, synchronous: one map read for the pod, one authorize(), one cache read. Returns
+  // false when the request must take the full path (unknown pod, refusal, miss, refresh due).
+  const serveCachedToken = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    request: TokenRequest,
+    started: number,
+  ): boolean => {
+    const address = req.socket.remoteAddress;
+    if (address === undefined) return false;
+    const found = state.pods.lookup(address);
+    if (found.kind !== 'pod') return false;
+    const decision = authorize(found.pod, request.identity, state.view);
+    if (decision.kind !== 'identity') return false;
+    const tokens = broker.peek(decision.identity, request.resource);
+    if (tokens === undefined) return false;
+    writeCachedTokens(res, tokens);
+    finish(res, started, TOKEN_PATH_LABEL, req, found.pod.namespace, request.resource);
+    return true;
+  };
+
   const handleToken = async (
     req: http.IncomingMessage,
     res: http.ServerResponse,
-    started: bigint,
+    request: TokenRequest,
+    started: number,
   ): Promise<void> => {
-    const parsed = parseTokenRequest(
-      { method: req.method ?? '', url: req.url ?? '', metadata: req.headers.metadata },
-      { metadataHeaderRequired: options.metadataHeaderRequired },
-    );
-    if (!parsed.ok) {
-      write(res, formatImdsError(parsed.error));
-      finish(res, started, TOKEN_PATH_LABEL, req, '', '');
-      return;
-    }
-    const { request } = parsed;
-    // Cache-hit fast path: one map read for the pod, one authorize(), one cache read, no awaits.
     const address = req.socket.remoteAddress;
-    const quick = address === undefined ? undefined : state.pods.lookup(address);
-    if (quick?.kind === 'pod') {
-      const decision = authorizeQuick(quick.pod, request.identity, state.view);
-      if (decision !== undefined) {
-        const tokens = broker.peek(decision, request.resource);
-        if (tokens !== undefined) {
-          writeJson(res, cachedBody(tokens));
-          finish(res, started, TOKEN_PATH_LABEL, req, quick.pod.namespace, request.resource);
-          return;
-        }
-      }
-    }
     const signal = requestSignal(req, res);
     const pod = await findPod(address, signal);
     if (!('namespace' in pod)) {
@@ -276,7 +307,7 @@ export function createNmiRequestHandler(
   const handleHost = async (
     req: http.IncomingMessage,
     res: http.ServerResponse,
-    started: bigint,
+    started: number,
   ): Promise<void> => {
     const podns = req.headers.podns;
     const podname = req.headers.podname;
@@ -361,15 +392,23 @@ export function createNmiRequestHandler(
   };
 
   return (req, res) => {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const url = req.url ?? '';
     const q = url.indexOf('?');
     const route = resolveImdsRoute(q === -1 ? url : url.slice(0, q));
     let work: Promise<void> | undefined;
     switch (route) {
-      case 'token':
-        work = handleToken(req, res, started);
+      case 'token': {
+        const parsed = parseToken(req);
+        if (!parsed.ok) {
+          write(res, formatImdsError(parsed.error));
+          finish(res, started, TOKEN_PATH_LABEL, req, '', '');
+          return;
+        }
+        if (serveCachedToken(req, res, parsed.request, started)) return;
+        work = handleToken(req, res, parsed.request, started);
         break;
+      }
       case 'host-token':
         work = handleHost(req, res, started);
         break;
@@ -397,16 +436,6 @@ export function createNmiRequestHandler(
       write(res, formatTextError(500, 'internal error'));
     });
   };
-}
-
-// The fast path takes only a plain "this identity" decision; anything else goes the slow way.
-function authorizeQuick(
-  pod: AuthorizationPod,
-  requested: RequestedIdentity,
-  view: AuthorizationView,
-): AzureIdentity | undefined {
-  const decision = authorize(pod, requested, view);
-  return decision.kind === 'identity' ? decision.identity : undefined;
 }
 
 function waitForPods(
