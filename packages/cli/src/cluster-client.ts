@@ -218,41 +218,45 @@ export class ClusterClient {
 
   /** Creates an object (serialised with core's wire serialiser). */
   async create<T extends PodIdentityObjectsByKind[CrdKind]>(object: T): Promise<T> {
-    const kind = object.kind;
-    const { plural, singular } = CrdKinds[kind];
-    const namespace = object.metadata.namespace ?? 'default';
-    const created: unknown = await this.#call(
-      `create ${singular} ${namespace}/${object.metadata.name}`,
-      () =>
-        this.#custom.createNamespacedCustomObject({
-          group: API_GROUP,
-          version: API_VERSION,
-          namespace,
-          plural,
-          body: serializePodIdentityObject(object),
-        }),
+    return this.#write('create', object, (target) =>
+      this.#custom.createNamespacedCustomObject(target),
     );
-    return parsers[kind](created) as T;
   }
 
   /** Replaces an object; its `metadata.resourceVersion` guards against concurrent changes. */
   async replace<T extends PodIdentityObjectsByKind[CrdKind]>(object: T): Promise<T> {
-    const kind = object.kind;
-    const { plural, singular } = CrdKinds[kind];
+    return this.#write('update', object, (target) =>
+      this.#custom.replaceNamespacedCustomObject({ ...target, name: object.metadata.name }),
+    );
+  }
+
+  // Create and replace differ only in the call: both address the object's kind and namespace, send it
+  // in wire form and parse what the server answers.
+  async #write<T extends PodIdentityObjectsByKind[CrdKind]>(
+    verb: string,
+    object: T,
+    send: (target: {
+      group: string;
+      version: string;
+      namespace: string;
+      plural: string;
+      body: object;
+    }) => Promise<unknown>,
+  ): Promise<T> {
+    const { plural, singular } = CrdKinds[object.kind];
     const namespace = object.metadata.namespace ?? 'default';
-    const replaced: unknown = await this.#call(
-      `update ${singular} ${namespace}/${object.metadata.name}`,
+    const written: unknown = await this.#call(
+      `${verb} ${singular} ${namespace}/${object.metadata.name}`,
       () =>
-        this.#custom.replaceNamespacedCustomObject({
+        send({
           group: API_GROUP,
           version: API_VERSION,
           namespace,
           plural,
-          name: object.metadata.name,
           body: serializePodIdentityObject(object),
         }),
     );
-    return parsers[kind](replaced) as T;
+    return parsers[object.kind](written) as T;
   }
 
   /** Deletes an object; `false` when it did not exist. */
