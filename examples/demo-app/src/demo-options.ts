@@ -10,6 +10,39 @@ export interface DemoCommandLine extends DemoOptions {
   periodMs: number;
 }
 
+/** The demo's `--help` text. */
+export const DEMO_USAGE = `Usage: pod-identity-demo --subscription-id <id> --resource-group <name> --client-id <id> [options]
+
+Every period, acquires a token for the identity through IMDS (NMI on a cluster), lists the VMs of the
+resource group with it, and reads the instance metadata.
+
+Options:
+  --subscription-id <id>   subscription of the resource group (alias --subscriptionid)
+  --resource-group <name>  resource group whose VMs are listed (alias --resourcegroup)
+  --client-id <id>         client ID of the identity to use (aliases --clientid, --identity-client-id)
+  --resource-name <uri>    token audience (default https://management.azure.com/)
+  --imds-endpoint <url>    IMDS to ask (default $AZURE_POD_IDENTITY_AUTHORITY_HOST, else
+                           http://169.254.169.254)
+  --arm-endpoint <url>     ARM endpoint (default https://management.azure.com)
+  --arm-ca-file <path>     extra CA certificate (PEM) to trust for ARM
+  --local-address <ip>     source address of requests (the pod IP when run outside a pod)
+  --period <seconds>       time between rounds (default 100)
+  --once                   run one round and exit, non-zero on failure
+  -h, --help               print this text
+  --version                print the version
+`;
+
+/**
+ * What the command line asks for before any option is read: help or the version, which need no other
+ * flag, or a normal run.
+ * @param argv - arguments after the script
+ */
+export function demoCommand(argv: readonly string[]): 'help' | 'version' | 'run' {
+  if (argv.includes('--help') || argv.includes('-h')) return 'help';
+  if (argv.includes('--version')) return 'version';
+  return 'run';
+}
+
 /**
  * Reads the demo's flags: `--subscription-id` (`--subscriptionid`), `--resource-group`
  * (`--resourcegroup`), `--client-id` (`--clientid`, `--identity-client-id`), `--resource-name`,

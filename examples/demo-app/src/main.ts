@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The demo container's entry point: every period (or once) acquire a token, list VMs, read metadata.
-import { parseDemoOptions } from './demo-options.ts';
+import { createRequire } from 'node:module';
+import { DEMO_USAGE, demoCommand, parseDemoOptions } from './demo-options.ts';
 import { runDemoRound } from './run-demo.ts';
 
 const controller = new AbortController();
@@ -8,11 +9,22 @@ process.once('SIGTERM', () => {
   controller.abort();
 });
 
+const command = demoCommand(process.argv.slice(2));
+if (command === 'help') {
+  process.stdout.write(DEMO_USAGE);
+  process.exit(0);
+}
+if (command === 'version') {
+  const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+  console.log(version);
+  process.exit(0);
+}
+
 let options;
 try {
   options = parseDemoOptions(process.argv.slice(2), process.env);
 } catch (error) {
-  console.error(`demo: ${(error as Error).message}`);
+  console.error(`demo: ${(error as Error).message}\n\n${DEMO_USAGE}`);
   process.exit(2);
 }
 console.log(

@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { ComputeManagementClient } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/core-auth';
 import { startSandbox, type Sandbox } from '@pod-identity/testkit';
@@ -99,5 +102,36 @@ describe('parseDemoOptions', () => {
       'missing --client-id',
     );
     expect(() => parseDemoOptions(['--bogus'], {})).toThrow(/bogus/);
+  });
+});
+
+describe('pod-identity-demo command', () => {
+  // The program's source run as the container runs the built file (the workspace packages it imports
+  // resolve to their builds, which `pnpm test` refreshes first).
+  const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
+
+  it('prints its usage for --help and exits 0 without needing the required flags', () => {
+    const result = run('--help');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('Usage: pod-identity-demo');
+    for (const flag of ['--subscription-id', '--resource-group', '--client-id', '--once']) {
+      expect(result.stdout).toContain(flag);
+    }
+  });
+  it('prints the package version for --version', async () => {
+    const { version } = JSON.parse(
+      await readFile(new URL('../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
+    const result = run('--version');
+    expect(result.status).toBe(0);
+    expect(result.stdout.trim()).toBe(version);
+  });
+  it('exits 2 with the problem and the usage on a bad command line', () => {
+    const result = run('--subscription-id', 's');
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('missing --resource-group');
+    expect(result.stderr).toContain('Usage: pod-identity-demo');
   });
 });
