@@ -2,11 +2,11 @@
 // pod-identity-nmi: the NMI daemon. Parses the original's flags, refuses kubenet, starts createNmi()
 // with the iptables redirect, and shuts down cleanly on SIGTERM/SIGINT (rules removed, exit 0, or 1
 // if cleanup failed).
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { createNmi } from './create-nmi.js';
+import { deleteConntrackEntries } from './iptables/delete-conntrack-entries.js';
 import { KUBENET_REFUSAL, isKubenet, nmiFlagsHelp, parseNmiFlags } from './nmi-flags.js';
 
 const VERSION = '0.1.0';
@@ -75,20 +75,20 @@ async function main(): Promise<number> {
   if (flags.enableProfile)
     logger.warn({}, 'enableProfile is accepted but no profiling endpoint is served');
   if (flags.enableConntrackDeletion) {
-    // Connections to IMDS opened before the redirect existed would bypass it until they close.
-    execFile(
-      'conntrack',
-      ['-D', '-p', 'tcp', '--orig-dst', flags.metadataIp, '--dport', String(flags.metadataPort)],
-      (error) => {
-        // conntrack exits 1 when nothing matched; only a missing tool is worth a warning.
-        if (error !== null && (error as NodeJS.ErrnoException).code === 'ENOENT') {
-          logger.warn(
-            {},
-            'conntrack is not installed; existing connections to IMDS were not reset',
-          );
-        }
-      },
-    );
+    // createNmi resolves only after the iptables manager's first install, so the DNAT rule is in
+    // place and an old connection's next packet is redirected once its entry is gone. (createNmi
+    // does not take the manager's `conntrackDeletion` option, hence the call here.)
+    if (nmi.iptables?.installed === true)
+      await deleteConntrackEntries({
+        metadataIp: flags.metadataIp,
+        metadataPort: flags.metadataPort,
+        logger,
+      });
+    else
+      logger.warn(
+        {},
+        'enable-conntrack-deletion has no effect with manage-iptables=false: nmi installs no redirect',
+      );
   }
 
   return new Promise<number>((resolve) => {

@@ -40,6 +40,16 @@ export {
   type IptablesRunner,
 } from './iptables/iptables-manager.js';
 export {
+  deleteConntrackEntries,
+  buildConntrackDeleteArgs,
+  createConntrackRunner,
+  defaultConntrackRunner,
+  type ConntrackDeletion,
+  type ConntrackRunner,
+  type ConntrackTarget,
+  type DeleteConntrackEntriesOptions,
+} from './iptables/delete-conntrack-entries.js';
+export {
   parseNmiFlags,
   defaultNmiFlags,
   nmiFlagsHelp,

@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { createConntrackRunner, type ConntrackRunner } from './delete-conntrack-entries.js';
 import { createIptablesManager, type IptablesRunner } from './iptables-manager.js';
 
 // A fake iptables holding the nat table's custom chains and PREROUTING, enough to check that the
@@ -81,5 +84,65 @@ describe('createIptablesManager', () => {
     await expect(createIptablesManager({ runner: failing }).start()).rejects.toThrow(
       /Permission denied/,
     );
+  });
+});
+
+describe('createIptablesManager with conntrackDeletion', () => {
+  it('deletes the metadata connections’ entries once, right after the first install', async () => {
+    const fake = fakeIptables();
+    const conntrackCalls: { args: string; jumpInPlace: boolean }[] = [];
+    const conntrack: ConntrackRunner = (args) => {
+      conntrackCalls.push({ args: args.join(' '), jumpInPlace: fake.prerouting.length === 1 });
+      return Promise.resolve({
+        code: 0,
+        stdout: '',
+        stderr: 'conntrack v1.4.7 (conntrack-tools): 2 flow entries have been deleted.\n',
+      });
+    };
+    const manager = createIptablesManager({
+      runner: fake.runner,
+      metadataIp: '169.254.169.254',
+      metadataPort: 80,
+      conntrackDeletion: { runner: conntrack },
+    });
+    await manager.ensure();
+    expect(conntrackCalls).toEqual([
+      { args: '-D -p tcp --orig-dst 169.254.169.254 --orig-port-dst 80', jumpInPlace: true },
+    ]);
+    // Later repairs do not delete again: only connections from before NMI started need it.
+    fake.prerouting.splice(0);
+    expect(await manager.ensure()).toBe(true);
+    expect(conntrackCalls).toHaveLength(1);
+  });
+
+  it('does not delete before the rules are in place', async () => {
+    const failing: IptablesRunner = () =>
+      Promise.resolve({ code: 4, stdout: '', stderr: 'Permission denied (you must be root)' });
+    const conntrack = vi.fn<ConntrackRunner>();
+    const manager = createIptablesManager({
+      runner: failing,
+      conntrackDeletion: { runner: conntrack },
+    });
+    await expect(manager.start()).rejects.toThrow(/Permission denied/);
+    expect(conntrack).not.toHaveBeenCalled();
+  });
+
+  it('warns once and keeps going when conntrack is not installed', async () => {
+    const fake = fakeIptables();
+    const warn = vi.fn();
+    const manager = createIptablesManager({
+      runner: fake.runner,
+      updateIntervalMs: 60_000,
+      conntrackDeletion: { runner: createConntrackRunner(join(tmpdir(), 'no-such-conntrack')) },
+      logger: { info: vi.fn(), warn, error: vi.fn() },
+    });
+    await manager.start();
+    manager.stop();
+    expect(manager.installed).toBe(true);
+    expect(fake.prerouting).toEqual(['-j aad-metadata']);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0]?.[1]).toMatch(/^conntrack is not installed/);
+    expect(await manager.ensure()).toBe(false);
+    expect(warn).toHaveBeenCalledTimes(1);
   });
 });

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import type { Logger } from 'pino';
+import { deleteConntrackEntries, type ConntrackRunner } from './delete-conntrack-entries.js';
 import {
   buildIptablesRules,
   isChainCurrent,
@@ -20,13 +21,23 @@ export interface IptablesManagerOptions extends IptablesRuleOptions {
   updateIntervalMs?: number;
   /** Logger. */
   logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /**
+   * `--enable-conntrack-deletion`: after the first successful install, delete the conntrack entries
+   * of TCP connections to the metadata endpoint (see `deleteConntrackEntries`), so connections
+   * opened before the redirect existed stop bypassing it. `true` runs `conntrack` from `PATH`.
+   * Default false.
+   */
+  conntrackDeletion?: boolean | { runner?: ConntrackRunner };
 }
 
 /** Installs, checks, repairs and removes NMI's redirect rules. */
 export interface IptablesManager {
   /** The rules it manages. */
   readonly rules: IptablesRules;
-  /** Makes the rules current (creates or repairs); resolves true when it changed anything. */
+  /**
+   * Makes the rules current (creates or repairs); resolves true when it changed anything. The first
+   * time it succeeds it also deletes the metadata connections' conntrack entries, if enabled.
+   */
   ensure(): Promise<boolean>;
   /** Ensures now, then every interval until `abortSignal` aborts or `stop()`. Rejects if the first ensure fails. */
   start(abortSignal?: AbortSignal): Promise<void>;
@@ -60,6 +71,8 @@ export function createIptablesManager(options: IptablesManagerOptions = {}): Ipt
   const logger = options.logger;
   let timer: NodeJS.Timeout | undefined;
   let installed = false;
+  const conntrack = options.conntrackDeletion ?? false;
+  const conntrackRunner = typeof conntrack === 'object' ? conntrack.runner : undefined;
 
   const must = async (args: readonly string[]): Promise<string> => {
     const result = await run(args);
@@ -83,6 +96,16 @@ export function createIptablesManager(options: IptablesManagerOptions = {}): Ipt
     if ((await run(rules.checkJump)).code !== 0) {
       await must(rules.insertJump);
       changed = true;
+    }
+    if (!installed && conntrack !== false) {
+      // Only now does a fresh lookup of an old connection meet the DNAT rule. Failures are logged
+      // by deleteConntrackEntries and never stop NMI.
+      await deleteConntrackEntries({
+        metadataIp: rules.metadataIp,
+        metadataPort: rules.metadataPort,
+        ...(conntrackRunner === undefined ? {} : { runner: conntrackRunner }),
+        ...(logger === undefined ? {} : { logger }),
+      });
     }
     installed = true;
     return changed;

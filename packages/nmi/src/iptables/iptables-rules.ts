@@ -16,6 +16,10 @@ export interface IptablesRuleOptions {
 export interface IptablesRules {
   /** The chain's name. */
   readonly chain: string;
+  /** The IMDS address whose TCP traffic is redirected. */
+  readonly metadataIp: string;
+  /** The IMDS port whose TCP traffic is redirected. */
+  readonly metadataPort: number;
   /** What `iptables -t nat -S <chain>` prints when the chain is right, line by line. */
   readonly expectedListing: readonly string[];
   /** Commands that (re)create the chain's contents, in order (after it exists and is flushed). */
@@ -93,6 +97,8 @@ export function buildIptablesRules(options: IptablesRuleOptions = {}): IptablesR
   const nat = (...args: string[]): string[] => ['-t', 'nat', ...args];
   return {
     chain,
+    metadataIp,
+    metadataPort,
     expectedListing: [`-N ${chain}`, dnat.join(' '), ret.join(' ')],
     chainRules: [nat(...dnat), nat(...ret)],
     checkJump: nat('-C', 'PREROUTING', '-j', chain),
@@ -120,7 +126,11 @@ export function isChainCurrent(listing: string, rules: IptablesRules): boolean {
   );
 }
 
-function isIpv4(text: string): boolean {
+/**
+ * Whether `text` is a dotted-quad IPv4 address (what the rules and conntrack's filter accept).
+ * @param text - the candidate address
+ */
+export function isIpv4(text: string): boolean {
   const parts = text.split('.');
   return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
 }
