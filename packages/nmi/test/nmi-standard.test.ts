@@ -410,6 +410,35 @@ describe('NMI routes and hostile input', () => {
     expect(answer.body).not.toContain('access_token');
   });
 
+  it('checks the header, the method and the caller again when a request target repeats', async () => {
+    // NMI keeps the parsed form of recent request targets; none of the per-request checks may ride on it.
+    await until(() => nmi.state.view.assignedIdentities('default', 'app').length === 1);
+    const path =
+      '/metadata/identity/oauth2/token/?api-version=2018-02-01&resource=https%3A%2F%2Frepeat.example%2F';
+    const served = await call(nmi.url, { from: podIp('app'), path, headers: { Metadata: 'true' } });
+    expect(served.status).toBe(200);
+    expect(served.body).toContain('access_token');
+    for (const headers of [{}, { Metadata: 'false' }, { Metadata: 'TRUE' }]) {
+      const answer = await call(nmi.url, { from: podIp('app'), path, headers });
+      expect(answer.status).toBe(400);
+      expect(answer.body).not.toContain('access_token');
+    }
+    const posted = await call(nmi.url, {
+      from: podIp('app'),
+      method: 'POST',
+      path,
+      headers: { Metadata: 'true' },
+    });
+    expect(posted.status).toBe(405);
+    const stranger = await call(nmi.url, {
+      from: '127.3.1.252',
+      path,
+      headers: { Metadata: 'true' },
+    });
+    expect(stranger.status).toBe(500);
+    expect(stranger.body).not.toContain('access_token');
+  });
+
   it('refuses methods other than GET with 405', async () => {
     for (const method of ['POST', 'PUT', 'DELETE']) {
       const answer = await call(nmi.url, {
