@@ -41,13 +41,17 @@ import {
   createEventRecorder,
   createInformer,
   createLeaderElector,
+  createRateLimiter,
   customResourceSource,
+  shareKubeConnections,
   nodeSource,
   podSource,
   type EventObjectReference,
   type EventRecorder,
   type KubernetesWireObject,
+  type AssignedIdentityClient,
   type OwnershipLedger,
+  type RateLimiter,
 } from '@pod-identity/core/kubernetes';
 import type { Registry } from 'prom-client';
 import { silentLogger, type Logger } from './logger.js';
@@ -95,6 +99,13 @@ export interface MicOptions {
   updateUserMsiRetryIntervalMs?: number;
   /** `--createDeleteBatch`: concurrent record writes per target. Default 20. */
   createDeleteBatch?: number;
+  /**
+   * `--clientQps`: client-side limit on MIC's Kubernetes API writes per second (record writes,
+   * ownership-ledger writes, events), burst equal to the rate, as the original's client. `Infinity`
+   * for none. Reads, watches and leader-election renewals are not limited (a starved lease renewal
+   * would cost the lease). Default 5.
+   */
+  clientQps?: number;
   /** Poll interval of ARM long-running operations. Default 2 s. */
   armPollIntervalMs?: number;
   /**
@@ -249,6 +260,68 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** The record client with every write waiting for the `--clientQps` limiter first. */
+function rateLimitedRecords(
+  inner: AssignedIdentityClient,
+  limiter: RateLimiter,
+): AssignedIdentityClient {
+  return {
+    create: async (record, callOptions) => {
+      await limiter.acquire(callOptions?.abortSignal);
+      return inner.create(record, callOptions);
+    },
+    replace: async (record, callOptions) => {
+      await limiter.acquire(callOptions?.abortSignal);
+      return inner.replace(record, callOptions);
+    },
+    setState: async (namespace, name, state, callOptions) => {
+      await limiter.acquire(callOptions?.abortSignal);
+      return inner.setState(namespace, name, state, callOptions);
+    },
+    delete: async (namespace, name, callOptions) => {
+      await limiter.acquire(callOptions?.abortSignal);
+      return inner.delete(namespace, name, callOptions);
+    },
+  };
+}
+
+/** The ConfigMap ledger with each change waiting for the `--clientQps` limiter first. */
+function rateLimitedLedger(inner: OwnershipLedger, limiter: RateLimiter): OwnershipLedger {
+  return {
+    load: (loadOptions) => inner.load(loadOptions),
+    snapshot: () => inner.snapshot(),
+    add: async (target, identities) => {
+      if (identities.length > 0) await limiter.acquire();
+      return inner.add(target, identities);
+    },
+    remove: async (target, identities) => {
+      if (identities.length > 0) await limiter.acquire();
+      return inner.remove(target, identities);
+    },
+  };
+}
+
+/**
+ * The event recorder with each event waiting for the `--clientQps` limiter (in the same queue as
+ * record writes, as the original's shared client) before it is handed to the recorder.
+ */
+function rateLimitedRecorder(inner: EventRecorder, limiter: RateLimiter): EventRecorder {
+  const waiting = new Set<Promise<void>>();
+  return {
+    event(object, type, reason, message) {
+      const queued = limiter.acquire().then(() => {
+        inner.event(object, type, reason, message);
+      });
+      waiting.add(queued);
+      void queued.finally(() => waiting.delete(queued));
+    },
+    async flush() {
+      while (waiting.size > 0) await Promise.allSettled([...waiting]);
+      await inner.flush();
+    },
+  };
+}
+
 /**
  * Creates the Managed Identity Controller: informers → `planAssignments` → `planIdentityDeltas` →
  * one lane per scale set or VM (records `Created`, one GET and delta PATCH per target, records
@@ -275,20 +348,29 @@ export function createMic(options: MicOptions): Mic {
       ? []
       : [options.clusterIdentityClientId]),
   ];
-  const kubeConfig = options.kubeConfig;
-  const records = createAssignedIdentityClient(kubeConfig);
+  // One keep-alive pool for every client below: client-node would open a connection per request.
+  const kubeConfig = shareKubeConnections(options.kubeConfig);
+  const writeLimiter = createRateLimiter({ qps: options.clientQps ?? 5 });
+  const records = rateLimitedRecords(createAssignedIdentityClient(kubeConfig), writeLimiter);
   const ledger =
-    options.ledger ?? createConfigMapOwnershipLedger({ kubeConfig, namespace: options.namespace });
+    options.ledger ??
+    rateLimitedLedger(
+      createConfigMapOwnershipLedger({ kubeConfig, namespace: options.namespace }),
+      writeLimiter,
+    );
   const recorder =
     options.eventRecorder ??
-    createEventRecorder({
-      kubeConfig,
-      component: EVENT_SOURCE_COMPONENT,
-      ...(options.leaderElection === false ? {} : { host: options.leaderElection.instance }),
-      onError: (error) => {
-        logger.warn({ err: error }, 'failed to record event');
-      },
-    });
+    rateLimitedRecorder(
+      createEventRecorder({
+        kubeConfig,
+        component: EVENT_SOURCE_COMPONENT,
+        ...(options.leaderElection === false ? {} : { host: options.leaderElection.instance }),
+        onError: (error) => {
+          logger.warn({ err: error }, 'failed to record event');
+        },
+      }),
+      writeLimiter,
+    );
   const assigner =
     options.assigner ??
     createIdentityAssigner({

@@ -252,7 +252,7 @@ export function createMicCommand(): Command {
     program,
     '--client-qps <n>',
     '--clientQps',
-    'accepted for compatibility; writes are bounded by --create-delete-batch',
+    'Kubernetes API writes per second (records, ownership ledger, events), burst the same',
     integer(5, 1, 100_000),
   );
   addFlag(

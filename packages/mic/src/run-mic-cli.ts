@@ -135,6 +135,7 @@ export async function runMicCli(
     updateUserMsiMaxRetry: options.updateUserMsiMaxRetry,
     updateUserMsiRetryIntervalMs: options.updateUserMsiRetryIntervalMs,
     createDeleteBatch: options.createDeleteBatch,
+    clientQps: options.clientQps,
     armPollIntervalMs: options.armPollIntervalMs,
     logger,
     registry,

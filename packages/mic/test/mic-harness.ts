@@ -107,6 +107,8 @@ export async function startHarness(options: SandboxOptions = {}): Promise<Harnes
         armPollIntervalMs: 5,
         updateUserMsiRetryIntervalMs: 5,
         coalesceWindowMs: 5,
+        // The scenarios write hundreds of records; the --clientQps default (5/s) has its own test.
+        clientQps: Number.POSITIVE_INFINITY,
         logger,
         ...overrides,
       });

@@ -362,4 +362,22 @@ describe('MIC on the sandbox', () => {
     }, 'a new record, Assigned');
     expect(h.idsOn(node.identityTargetId)).toEqual([id.resourceId.toLowerCase()]);
   });
+
+  it('spaces its API writes by --client-qps (burst equal to the rate)', async () => {
+    h = await startHarness();
+    const node = h.sandbox.nodes[0]!;
+    h.identity('qps-id');
+    h.binding('qps-binding', 'qps-id', 'qps');
+    const mic = h.startMic({ clientQps: 4 });
+    await mic.whenActive();
+    const names = ['q1', 'q2', 'q3', 'q4'];
+    const started = Date.now();
+    for (const name of names) h.pod(name, node.name, 'qps');
+    const assigned = (): number =>
+      names.filter((n) => h!.record(`${n}-default-qps-id`)?.status?.status === 'Assigned').length;
+    await waitFor(() => assigned() === names.length, 'all Assigned');
+    // At least 4 record POSTs, 1 ledger write and 4 status PATCHes before the last Assigned: with
+    // 4 writes at once and then one every 250 ms, the last of 9 cannot go before 5 × 250 ms.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_250);
+  });
 });

@@ -89,6 +89,7 @@ export function createConfigMapOwnershipLedger(
   const namespace = options.namespace;
   const prefix = options.namePrefix ?? 'aad-pod-identity-mic-owned';
   const owned = new Map<string, Map<string, OwnedIdentity>>();
+  const lastSeen = new Map<string, V1ConfigMap>();
 
   const update = async (
     target: IdentityTarget,
@@ -96,12 +97,17 @@ export function createConfigMapOwnershipLedger(
   ): Promise<void> => {
     const name = ledgerConfigMapName(prefix, target.key);
     for (let attempt = 0; attempt < 5; attempt += 1) {
-      let existing: V1ConfigMap | undefined;
-      try {
-        existing = await api.readNamespacedConfigMap({ name, namespace });
-      } catch (error) {
-        const wrapped = toKubernetesApiError(error, `read configmap ${namespace}/${name}`);
-        if (wrapped.statusCode !== 404) throw wrapped;
+      // The ConfigMap as this ledger last read or wrote it: its resourceVersion makes the write
+      // conditional, so the read can be skipped (one request instead of two before a PATCH to ARM);
+      // a conflict (another leader wrote meanwhile) reads afresh below.
+      let existing = attempt === 0 ? lastSeen.get(name) : undefined;
+      if (existing === undefined) {
+        try {
+          existing = await api.readNamespacedConfigMap({ name, namespace });
+        } catch (error) {
+          const wrapped = toKubernetesApiError(error, `read configmap ${namespace}/${name}`);
+          if (wrapped.statusCode !== 404) throw wrapped;
+        }
       }
       const current = existing === undefined ? new Map<string, OwnedIdentity>() : decode(existing);
       if (!change(current)) {
@@ -124,14 +130,20 @@ export function createConfigMapOwnershipLedger(
         data: { [DATA_KEY]: encode(current) },
       };
       try {
-        if (existing === undefined) await api.createNamespacedConfigMap({ namespace, body });
-        else await api.replaceNamespacedConfigMap({ name, namespace, body });
+        const written =
+          existing === undefined
+            ? await api.createNamespacedConfigMap({ namespace, body })
+            : await api.replaceNamespacedConfigMap({ name, namespace, body });
+        lastSeen.set(name, written);
         owned.set(target.key, current);
         return;
       } catch (error) {
+        lastSeen.delete(name);
         const wrapped = toKubernetesApiError(error, `write configmap ${namespace}/${name}`);
-        if (wrapped.statusCode !== 409) throw wrapped;
-        // Someone else wrote meanwhile (a previous leader): read again and redo the change.
+        // 409: someone else wrote meanwhile (a previous leader); 404: deleted since last seen.
+        // Either way: read again and redo the change.
+        if (wrapped.statusCode !== 409 && !(wrapped.statusCode === 404 && existing !== undefined))
+          throw wrapped;
       }
     }
     throw toKubernetesApiError(
@@ -148,10 +160,13 @@ export function createConfigMapOwnershipLedger(
           labelSelector: OWNERSHIP_LEDGER_LABEL,
         });
         owned.clear();
+        lastSeen.clear();
         for (const configMap of list.items) {
           const key = configMap.metadata?.annotations?.[OWNERSHIP_LEDGER_TARGET_ANNOTATION];
           if (key === undefined || key === '') continue;
           owned.set(key, decode(configMap));
+          if (configMap.metadata?.name !== undefined)
+            lastSeen.set(configMap.metadata.name, configMap);
         }
       } catch (error) {
         throw toKubernetesApiError(
