@@ -418,7 +418,12 @@ describe('NMI routes and hostile input', () => {
     const served = await call(nmi.url, { from: podIp('app'), path, headers: { Metadata: 'true' } });
     expect(served.status).toBe(200);
     expect(served.body).toContain('access_token');
-    for (const headers of [{}, { Metadata: 'false' }, { Metadata: 'TRUE' }]) {
+    const withoutTrueHeader: Record<string, string>[] = [
+      {},
+      { Metadata: 'false' },
+      { Metadata: 'TRUE' },
+    ];
+    for (const headers of withoutTrueHeader) {
       const answer = await call(nmi.url, { from: podIp('app'), path, headers });
       expect(answer.status).toBe(400);
       expect(answer.body).not.toContain('access_token');
