@@ -412,10 +412,23 @@ describe('NMI routes and hostile input', () => {
 
   it('checks the header, the method and the caller again when a request target repeats', async () => {
     // NMI keeps the parsed form of recent request targets; none of the per-request checks may ride on it.
-    await until(() => nmi.state.view.assignedIdentities('default', 'app').length === 1);
+    sandbox.createPod({ name: 'repeat', nodeName: node.name, labels: { aadpodidbinding: 'r' } });
+    sandbox.kubernetes.store.put(
+      azureAssignedIdentity(
+        { name: 'repeat', namespace: 'default' },
+        identity('id-a'),
+        node.name,
+        'Assigned',
+      ),
+    );
+    await until(() => nmi.state.view.assignedIdentities('default', 'repeat').length === 1);
     const path =
       '/metadata/identity/oauth2/token/?api-version=2018-02-01&resource=https%3A%2F%2Frepeat.example%2F';
-    const served = await call(nmi.url, { from: podIp('app'), path, headers: { Metadata: 'true' } });
+    const served = await call(nmi.url, {
+      from: podIp('repeat'),
+      path,
+      headers: { Metadata: 'true' },
+    });
     expect(served.status).toBe(200);
     expect(served.body).toContain('access_token');
     const withoutTrueHeader: Record<string, string>[] = [
@@ -424,12 +437,12 @@ describe('NMI routes and hostile input', () => {
       { Metadata: 'TRUE' },
     ];
     for (const headers of withoutTrueHeader) {
-      const answer = await call(nmi.url, { from: podIp('app'), path, headers });
+      const answer = await call(nmi.url, { from: podIp('repeat'), path, headers });
       expect(answer.status).toBe(400);
       expect(answer.body).not.toContain('access_token');
     }
     const posted = await call(nmi.url, {
-      from: podIp('app'),
+      from: podIp('repeat'),
       method: 'POST',
       path,
       headers: { Metadata: 'true' },
