@@ -1,7 +1,9 @@
 /* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment -- client-node model classes are plain data holders; its documented usage passes object literals */
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { systemClock, type Clock } from '../work-queue/clock.js';
+import { ValidationError } from '../errors/validation-error.js';
 import { toKubernetesApiError } from './kubernetes-api-error.js';
+import type { RateLimiter } from './rate-limiter.js';
 
 /** The object an event is about. */
 export interface EventObjectReference {
@@ -38,6 +40,17 @@ export interface EventRecorderOptions {
   aggregationWindowMs?: number;
   /** At most this many events written at once; more wait. Default 4. */
   concurrency?: number;
+  /**
+   * Per involved object and event type, at most `burst` events, then one more every
+   * `refillIntervalMs`; the rest are dropped (and counted in `onDropped`). client-go's recorder,
+   * which the original MIC and NMI used, applies this with burst 25 and 5 minutes, so that a burst of
+   * pods on one binding costs the API server 25 event writes, not one per pod. Default: no limit.
+   */
+  spamFilter?: { burst: number; refillIntervalMs: number };
+  /** Each API write (create or count update) first waits for this limiter (MIC's `--client-qps`). */
+  rateLimiter?: RateLimiter;
+  /** Told of each event the spam filter dropped. */
+  onDropped?: (object: EventObjectReference, type: EventType, reason: string) => void;
   clock?: Clock;
   onError?: (error: unknown) => void;
 }
@@ -64,6 +77,39 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
   const pending: (() => Promise<void>)[] = [];
   const inFlight = new Set<Promise<void>>();
   let sequence = 0;
+  const spam = options.spamFilter;
+  if (
+    spam !== undefined &&
+    (!Number.isInteger(spam.burst) || spam.burst < 1 || !(spam.refillIntervalMs > 0))
+  ) {
+    throw new ValidationError(
+      'spamFilter',
+      `burst must be a positive integer and refillIntervalMs positive, got ${JSON.stringify(spam)}`,
+    );
+  }
+  const budgets = new Map<string, { tokens: number; updatedMs: number }>();
+  /** Whether the spam filter lets one more event about this object and type through. */
+  const admit = (object: EventObjectReference, type: EventType): boolean => {
+    if (spam === undefined) return true;
+    const key = `${object.apiVersion}/${object.kind}/${object.namespace}/${object.name}/${object.uid ?? ''}/${type}`;
+    const now = clock.now();
+    const budget = budgets.get(key) ?? { tokens: spam.burst, updatedMs: now };
+    budget.tokens = Math.min(
+      spam.burst,
+      budget.tokens + (now - budget.updatedMs) / spam.refillIntervalMs,
+    );
+    budget.updatedMs = now;
+    // Re-inserted so the map's order is least recently used first, for the bound below.
+    budgets.delete(key);
+    budgets.set(key, budget);
+    if (budgets.size > 4096) {
+      const oldest = budgets.keys().next();
+      if (oldest.done !== true) budgets.delete(oldest.value);
+    }
+    if (budget.tokens < 1) return false;
+    budget.tokens -= 1;
+    return true;
+  };
 
   const pump = (): void => {
     while (inFlight.size < concurrency && pending.length > 0) {
@@ -87,6 +133,7 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
     message: string,
     key: string,
   ): Promise<void> => {
+    await options.rateLimiter?.acquire();
     const now = clock.now();
     const previous = seen.get(key);
     if (previous !== undefined && now - previous.firstMs < windowMs) {
@@ -163,6 +210,10 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
 
   return {
     event(object, type, reason, message) {
+      if (!admit(object, type)) {
+        options.onDropped?.(object, type, reason);
+        return;
+      }
       const key = `${object.kind}/${object.namespace}/${object.name}/${type}/${reason}/${message}`;
       pending.push(() => write(object, type, reason, message, key));
       pump();
