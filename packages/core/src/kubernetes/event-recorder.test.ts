@@ -10,7 +10,7 @@ import { createRateLimiter } from './rate-limiter.js';
 async function startEventSink(): Promise<{
   kubeConfig: KubeConfig;
   posted: { reason: string; message: string; involvedObject: { name: string } }[];
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }> {
   const posted: { reason: string; message: string; involvedObject: { name: string } }[] = [];
   const server = createServer((req, res) => {
