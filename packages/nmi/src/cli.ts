@@ -6,7 +6,6 @@ import { readFile } from 'node:fs/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { createNmi } from './create-nmi.js';
-import { deleteConntrackEntries } from './iptables/delete-conntrack-entries.js';
 import { KUBENET_REFUSAL, isKubenet, nmiFlagsHelp, parseNmiFlags } from './nmi-flags.js';
 
 const VERSION = '0.1.0';
@@ -68,28 +67,21 @@ async function main(): Promise<number> {
     setRetryAfterHeader: flags.setRetryAfterHeader,
     customUserAgent: flags.customUserAgent,
     iptables: flags.manageIptables
-      ? { updateIntervalMs: flags.iptUpdateIntervalSec * 1000 }
+      ? {
+          updateIntervalMs: flags.iptUpdateIntervalSec * 1000,
+          conntrackDeletion: flags.enableConntrackDeletion,
+        }
       : false,
     logger,
   });
   if (flags.enableProfile)
     logger.warn({}, 'enableProfile is accepted but no profiling endpoint is served');
-  if (flags.enableConntrackDeletion) {
-    // createNmi resolves only after the iptables manager's first install, so the DNAT rule is in
-    // place and an old connection's next packet is redirected once its entry is gone. (createNmi
-    // does not take the manager's `conntrackDeletion` option, hence the call here.)
-    if (nmi.iptables?.installed === true)
-      await deleteConntrackEntries({
-        metadataIp: flags.metadataIp,
-        metadataPort: flags.metadataPort,
-        logger,
-      });
-    else
-      logger.warn(
-        {},
-        'enable-conntrack-deletion has no effect with manage-iptables=false: nmi installs no redirect',
-      );
-  }
+  // With the redirect managed, the manager drops the old connections after its first install.
+  if (flags.enableConntrackDeletion && !flags.manageIptables)
+    logger.warn(
+      {},
+      'enable-conntrack-deletion has no effect with manage-iptables=false: nmi installs no redirect',
+    );
 
   return new Promise<number>((resolve) => {
     const stop = (signal: string): void => {

@@ -21,6 +21,7 @@ import { createInformerClusterState } from './informer-cluster-state.js';
 import {
   createIptablesManager,
   type IptablesManager,
+  type IptablesManagerOptions,
   type IptablesRunner,
 } from './iptables/iptables-manager.js';
 import { createNmiMetrics, type NmiMetrics } from './nmi-metrics.js';
@@ -76,8 +77,18 @@ export interface NmiOptions {
   customUserAgent?: string;
   /** How long an unknown caller waits for the pod informer. Default 1200 ms (the original's 4 × 300 ms). */
   podLookupTimeoutMs?: number;
-  /** Manage the iptables redirect (needs root). Default false in the library; the CLI turns it on. */
-  iptables?: false | { updateIntervalMs?: number; runner?: IptablesRunner };
+  /**
+   * Manage the iptables redirect (needs root). Default false in the library; the CLI turns it on.
+   * `conntrackDeletion` (`--enable-conntrack-deletion`) drops the tracked connections to the metadata
+   * address once the first install succeeds, so connections opened before NMI are redirected too.
+   */
+  iptables?:
+    | false
+    | {
+        updateIntervalMs?: number;
+        runner?: IptablesRunner;
+        conntrackDeletion?: IptablesManagerOptions['conntrackDeletion'];
+      };
   /** Token cache sizes and timings. */
   tokenCache?: TokenCacheOptions;
   /** Extra `@azure/identity` options for service principals (e.g. `tlsOptions` for a private CA). */
@@ -296,6 +307,9 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
             ? {}
             : { updateIntervalMs: options.iptables.updateIntervalMs }),
           ...(options.iptables.runner === undefined ? {} : { runner: options.iptables.runner }),
+          ...(options.iptables.conntrackDeletion === undefined
+            ? {}
+            : { conntrackDeletion: options.iptables.conntrackDeletion }),
         });
 
   const server = http.createServer({ keepAliveTimeout: 65_000 }, handler);
