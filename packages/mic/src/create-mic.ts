@@ -546,8 +546,17 @@ export function createMic(options: MicOptions): Mic {
       for (const [key, message] of now) reportedSkips.set(key, message);
     };
 
-    const planPass = (): Promise<void> => {
+    const planPass = async (): Promise<void> => {
       planDueAt = undefined;
+      if (burstStartedAt !== undefined) {
+        // Timers run before the event loop reads sockets: when this process was descheduled for a
+        // while (a busy machine), the coalescing timer is already due although the rest of the burst
+        // sits unread in the watch sockets. One I/O turn first, so that "quiet" means nothing
+        // arrived, not nothing read yet (else one burst becomes two passes and two PATCHes).
+        await new Promise<void>((resolve) => {
+          setImmediate(resolve);
+        });
+      }
       const startedMs = clock.now();
       const quietMs = startedMs - lastEventAt;
       if (
@@ -556,7 +565,7 @@ export function createMic(options: MicOptions): Mic {
         startedMs - burstStartedAt < maxCoalesceMs
       ) {
         schedulePlanIn(coalesceWindowMs - quietMs);
-        return Promise.resolve();
+        return;
       }
       burstStartedAt = undefined;
       const drift = driftRequested;
@@ -621,7 +630,6 @@ export function createMic(options: MicOptions): Mic {
           'planned',
         );
       }
-      return Promise.resolve();
     };
 
     const assignKey = (d: DesiredAssignment): string =>
