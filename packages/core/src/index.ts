@@ -146,6 +146,11 @@ export {
   type KeptReason,
   type UnplacedRecords,
 } from './planner/plan-identity-deltas.js';
+export {
+  planChangedPods,
+  type ChangedPodsInput,
+  type ChangedPodsPlan,
+} from './planner/plan-changed-pods.js';
 
 // --- NMI primitives: IMDS protocol, authorization, token cache ---
 export {

@@ -10,6 +10,7 @@ import {
   createWorkQueue,
   exponentialBackoff,
   createAssignmentPlanner,
+  planChangedPods,
   planIdentityDeltas,
   redactClientId,
   safeParseAzureAssignedIdentity,
@@ -183,6 +184,12 @@ interface TerminatingLaneWork {
   records: AzureAssignedIdentity[];
 }
 type LaneWork = TargetLaneWork | DirectLaneWork | UnplacedLaneWork | TerminatingLaneWork;
+
+/**
+ * Up to this many pods changed since the last pass are planned over only the targets they touch;
+ * beyond it (a burst spread over many targets) one full pass is cheaper than the scoped lookups.
+ */
+const MAX_SCOPED_PODS = 50;
 
 class IdentitiesRefusedError extends Error {
   override readonly name = 'IdentitiesRefusedError';
@@ -446,11 +453,12 @@ export function createMic(options: MicOptions): Mic {
       }
     }
 
-    const pods = createInformer<PlannerPod>({
+    const pods = createInformer<PlannerPod, 'byNode'>({
       kubeConfig,
       ...podSource(kubeConfig),
       labelSelector: POD_LABEL_KEY,
       project: projectPod,
+      indexes: { byNode: (pod) => [pod.nodeName] },
       onError: onInformerError('pods'),
     });
     const nodes = createInformer<NodeView>({
@@ -471,10 +479,19 @@ export function createMic(options: MicOptions): Mic {
       project: parseWith('AzureIdentityBinding', safeParseAzureIdentityBinding),
       onError: onInformerError('azureidentitybindings'),
     });
-    const assigned = createInformer<AzureAssignedIdentity>({
+    const assigned = createInformer<AzureAssignedIdentity, 'byNode' | 'byPod'>({
       kubeConfig,
       ...customResourceSource(kubeConfig, CrdKinds.AzureAssignedIdentity.plural),
       project: parseWith('AzureAssignedIdentity', safeParseAzureAssignedIdentity),
+      // Records that failed the strict parser may lack these fields.
+      indexes: {
+        byNode: (record) =>
+          typeof record.spec.nodename === 'string' ? [record.spec.nodename] : [],
+        byPod: (record) =>
+          typeof record.spec.pod === 'string'
+            ? [`${record.spec.podNamespace}/${record.spec.pod}`]
+            : [],
+      },
       onError: onInformerError('azureassignedidentities'),
     });
     const informers = [pods, nodes, identities, bindings, assigned];
@@ -490,6 +507,15 @@ export function createMic(options: MicOptions): Mic {
     const assignmentPlanner = createAssignmentPlanner({
       forceNamespaced: options.forceNamespaced ?? false,
     });
+    // Passes after pod changes alone plan only the scale sets and VMs those pods touch; they keep a
+    // planner of their own so as not to disturb the full passes' cached state.
+    const scopedPlanner = createAssignmentPlanner({
+      forceNamespaced: options.forceNamespaced ?? false,
+    });
+    // Whether the next pass must be full (anything but pod changes happened), and otherwise the
+    // pods changed since the last pass with the nodes they were and are on.
+    let fullPassDue = true;
+    const changedPods = new Map<string, Set<string>>();
     let driftRequested = false;
     // When the next planning pass is due (ms on the clock), or undefined when none is scheduled.
     let planDueAt: number | undefined;
@@ -512,19 +538,36 @@ export function createMic(options: MicOptions): Mic {
     // never longer than maxCoalesceMs after its first event), so one burst gives one pass.
     let burstStartedAt: number | undefined;
     let lastEventAt = 0;
-    const schedulePlan = (): void => {
+    const scheduleBurstPass = (): void => {
       lastEventAt = clock.now();
       burstStartedAt ??= lastEventAt;
       schedulePlanIn(coalesceWindowMs);
     };
+    const schedulePlan = (): void => {
+      fullPassDue = true;
+      scheduleBurstPass();
+    };
+    const schedulePodChange = (pod: PlannerPod, old: PlannerPod | undefined): void => {
+      const key = `${pod.namespace}/${pod.name}`;
+      let nodesOfPod = changedPods.get(key);
+      if (nodesOfPod === undefined) {
+        nodesOfPod = new Set();
+        changedPods.set(key, nodesOfPod);
+      }
+      nodesOfPod.add(pod.nodeName);
+      if (old !== undefined) nodesOfPod.add(old.nodeName);
+      scheduleBurstPass();
+    };
     // Record changes are mostly the echo of MIC's own writes: replan, but without hurry, so that a
     // burst of record writes does not turn into a burst of planning passes.
     const scheduleRecordEcho = (): void => {
+      fullPassDue = true;
       schedulePlanIn(recordEchoDelayMs);
     };
 
-    const reportSkips = (skipped: PlanSkip[]): void => {
-      const now = new Map<string, string>();
+    /** Reports new skips; a full pass (`partial` false) also forgets the ones that went away. */
+    const reportSkips = (skipped: PlanSkip[], partial = false): void => {
+      const now = new Map<string, string>(partial ? reportedSkips : []);
       for (const skip of skipped) {
         const key = `${skip.reason}/${skip.kind}/${skip.object}`;
         now.set(key, skip.message);
@@ -544,6 +587,62 @@ export function createMic(options: MicOptions): Mic {
       }
       reportedSkips.clear();
       for (const [key, message] of now) reportedSkips.set(key, message);
+    };
+
+    /**
+     * Plans a few changed pods over only the targets they touch (`planChangedPods`); false when a
+     * full pass is needed instead.
+     */
+    const scopedPass = (changed: [string, Set<string>][], startedMs: number): boolean => {
+      const changedNodes = new Set<string>();
+      for (const [podKey, nodesOfPod] of changed) {
+        for (const nodeName of nodesOfPod) if (nodeName !== '') changedNodes.add(nodeName);
+        for (const record of assigned.byIndex('byPod', podKey)) {
+          changedNodes.add(record.spec.nodename);
+        }
+      }
+      const live = (record: AzureAssignedIdentity | undefined) =>
+        record?.metadata.deletionTimestamp === undefined ? record : undefined;
+      const result = planChangedPods(scopedPlanner, {
+        changedNodes,
+        nodeProviderIds,
+        podsOnNode: (nodeName) => pods.byIndex('byNode', nodeName),
+        recordsOnNode: (nodeName) =>
+          assigned.byIndex('byNode', nodeName).filter((record) => live(record) !== undefined),
+        findAssignedIdentity: (key) => live(assigned.get(key)),
+        identities: identities.list(),
+        bindings: bindings.list(),
+        owned: ledger.snapshot(),
+        immutable,
+      });
+      if (result === undefined) return false;
+      reportSkips(result.plan.skipped, true);
+      const updates = new Map(result.plan.updates.map((u) => [u.desired.key, u.current]));
+      const queued = new Set<string>();
+      for (const delta of result.deltas.targets) {
+        queued.add(delta.target.key);
+        laneWork.set(delta.target.key, { kind: 'target', delta, drift: false, updates });
+        laneQueue?.add(delta.target.key);
+      }
+      // A touched target that became steady has nothing left to do; never run stale work.
+      for (const key of result.targetKeys) if (!queued.has(key)) laneWork.delete(key);
+      if (queued.size > 0) {
+        metrics?.micCycleCount.inc();
+        metrics?.micCycleDuration.observe((clock.now() - startedMs) / 1000);
+        log.debug(
+          {
+            durationMs: clock.now() - startedMs,
+            pods: changed.length,
+            targets: result.targetKeys.size,
+            creates: result.plan.creates.length,
+            updates: result.plan.updates.length,
+            deletes: result.plan.deletes.length,
+            lanes: queued.size,
+          },
+          'planned changed pods',
+        );
+      }
+      return true;
     };
 
     const planPass = async (): Promise<void> => {
@@ -570,6 +669,11 @@ export function createMic(options: MicOptions): Mic {
       burstStartedAt = undefined;
       const drift = driftRequested;
       driftRequested = false;
+      const scoped = !fullPassDue && !drift && changedPods.size <= MAX_SCOPED_PODS;
+      const changed = [...changedPods];
+      fullPassDue = false;
+      changedPods.clear();
+      if (scoped && scopedPass(changed, startedMs)) return;
       // A record someone else deleted waits for MIC's finalizer: finish its deletion, and plan as if
       // it were gone (a pod that still needs it gets a new one once it is).
       const live: AzureAssignedIdentity[] = [];
@@ -928,12 +1032,16 @@ export function createMic(options: MicOptions): Mic {
         old.selector !== pod.selector ||
         old.phase !== pod.phase
       ) {
-        schedulePlan();
+        schedulePodChange(pod, old);
       }
     };
-    pods.on('add', schedulePlan);
+    pods.on('add', (pod) => {
+      schedulePodChange(pod, undefined);
+    });
     pods.on('update', podChanged);
-    pods.on('delete', schedulePlan);
+    pods.on('delete', (pod) => {
+      schedulePodChange(pod, undefined);
+    });
     nodes.on('add', schedulePlan);
     nodes.on('update', (node, old) => {
       if (old?.providerId !== node.providerId) schedulePlan();
