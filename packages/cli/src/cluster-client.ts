@@ -30,6 +30,7 @@ import {
   type CrdKind,
   type CustomResourceDefinition,
 } from '@pod-identity/core';
+import { shareKubeConnections } from '@pod-identity/core/kubernetes';
 import { CliError, ExitCode } from './cli-error.js';
 
 /** Where to find the cluster: kubectl's `--kubeconfig` and `--context`. */
@@ -166,6 +167,8 @@ export class ClusterClient {
    */
   constructor(kubeConfig: KubeConfig, options: { crds?: () => CustomResourceDefinition[] } = {}) {
     this.#definitions = options.crds ?? podIdentityCrds;
+    // A command makes several calls (list, get, create, wait): one keep-alive pool serves them all.
+    shareKubeConnections(kubeConfig);
     this.#custom = kubeConfig.makeApiClient(CustomObjectsApi);
     this.#core = kubeConfig.makeApiClient(CoreV1Api);
     this.#crdObjects = this.#custom;

@@ -8,7 +8,11 @@ import {
   type OperationMode,
   type TokenCacheOptions,
 } from '@pod-identity/core';
-import { createEventRecorder, type EventRecorder } from '@pod-identity/core/kubernetes';
+import {
+  createEventRecorder,
+  shareKubeConnections,
+  type EventRecorder,
+} from '@pod-identity/core/kubernetes';
 import {
   createTokenSourceForIdentity,
   identityTokenKey,
@@ -166,13 +170,17 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
   const metadataPort = options.metadataPort ?? 80;
   const userAgent = `aad-pod-identity/NMI/${VERSION}${options.customUserAgent ? ` ${options.customUserAgent}` : ''}`;
   const shutdown = new AbortController();
+  // One keep-alive pool for the informers' lists, secret reads and events (client-node 2 otherwise
+  // opens a connection per request).
+  const kubeConfig =
+    options.kubeConfig === undefined ? undefined : shareKubeConnections(options.kubeConfig);
 
   let state = options.state;
   if (state === undefined) {
-    if (options.kubeConfig === undefined)
+    if (kubeConfig === undefined)
       throw new TypeError('kubeConfig is required unless state is given');
     state = createInformerClusterState({
-      kubeConfig: options.kubeConfig,
+      kubeConfig,
       nodeName: options.nodeName,
       operationMode,
       forceNamespaced,
@@ -242,9 +250,9 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
   });
 
   const recorder: EventRecorder | undefined =
-    (options.events ?? options.kubeConfig !== undefined) && options.kubeConfig !== undefined
+    (options.events ?? kubeConfig !== undefined) && kubeConfig !== undefined
       ? createEventRecorder({
-          kubeConfig: options.kubeConfig,
+          kubeConfig,
           component: 'aadpodidentity.k8s.io/nmi',
           host: options.nodeName,
           onError: (error) => {
