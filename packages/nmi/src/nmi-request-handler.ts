@@ -64,25 +64,31 @@ export function createNmiRequestHandler(
   const noExceptions: AuthorizationView = { ...state.view, exceptions: () => [] };
   const histogramChildren = new Map<string, { observe(value: number): void }>();
 
-  // The body of a cached token changes only when its `expires_in` second does: serialise and encode it
-  // once a second, not once a request, and write it with a prepared header list.
+  // The body of a cached token changes only when its `expires_in` second does: serialise it once a
+  // second, not once a request, and keep its header list. The body stays a string: Node then sends the
+  // header block and the body in one write, where a Buffer body takes a two-part writev.
   const bodies = new WeakMap<
     readonly AcquiredToken[],
-    { second: number; headers: readonly string[]; body: Buffer }
+    { second: number; headers: string[]; body: string }
   >();
   const writeCachedTokens = (res: http.ServerResponse, tokens: readonly AcquiredToken[]): void => {
     const second = Math.floor(Date.now() / 1000);
     let memo = bodies.get(tokens);
     if (memo?.second !== second) {
-      const body = Buffer.from(formatTokenResponse(tokens, second * 1000));
+      const body = formatTokenResponse(tokens, second * 1000);
       memo = {
         second,
-        headers: ['content-type', 'application/json', 'content-length', String(body.length)],
+        headers: [
+          'content-type',
+          'application/json',
+          'content-length',
+          String(Buffer.byteLength(body)),
+        ],
         body,
       };
       bodies.set(tokens, memo);
     }
-    res.writeHead(200, memo.headers as string[]);
+    res.writeHead(200, memo.headers);
     res.end(memo.body);
   };
 
