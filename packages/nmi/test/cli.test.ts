@@ -99,3 +99,46 @@ it('refuses to run on kubenet unless allowed, and rejects bad flags with exit 2'
   expect(await bad.exited).toBe(2);
   expect(bad.output()).toContain('--nmi-port takes a non-negative integer, got abc');
 }, 30_000);
+
+it('warns once that --enable-conntrack-deletion needs the managed redirect, and keeps serving', async () => {
+  // The deletion itself, after a real install, is shown in conntrack-netns.test.ts.
+  const noEffect =
+    'enable-conntrack-deletion has no effect with manage-iptables=false: nmi installs no redirect';
+  const node = sandbox.nodes[0]!;
+  const [port, probe, metrics] = await Promise.all([
+    freePort(node.internalIp),
+    freePort(node.internalIp),
+    freePort(node.internalIp),
+  ]);
+  const nmi = start([
+    `--node=${node.name}`,
+    `--nmi-listen-address=${node.internalIp}`,
+    `--nmi-port=${String(port)}`,
+    `--http-probe-port=${String(probe)}`,
+    `--prometheus-port=${String(metrics)}`,
+    `--metadata-ip=${node.imds.host}`,
+    `--metadata-port=${String(node.imds.port)}`,
+    `--kubelet-config=${join(dir, 'kubelet')}`,
+    `--kubeconfig=${join(dir, 'kubeconfig')}`,
+    '--manage-iptables=false',
+    '--enable-conntrack-deletion',
+  ]);
+  for (let i = 0; i < 400 && !nmi.output().includes('nmi started'); i += 1)
+    await new Promise((r) => setTimeout(r, 25));
+  const probeAnswer = await call(`http://${node.internalIp}:${String(probe)}`, {
+    path: '/healthz',
+  });
+  expect(probeAnswer.status).toBe(200);
+  const noHeader = await call(`http://${node.internalIp}:${String(port)}`, {
+    path: '/metadata/identity/oauth2/token',
+  });
+  expect(noHeader.status).toBe(400);
+  nmi.child.kill('SIGTERM');
+  expect(await nmi.exited).toBe(0);
+  const lines = nmi
+    .output()
+    .split('\n')
+    .filter((line) => line.includes(noEffect));
+  expect(lines).toHaveLength(1);
+  expect(JSON.parse(lines[0]!)).toMatchObject({ level: 40, msg: noEffect });
+}, 30_000);

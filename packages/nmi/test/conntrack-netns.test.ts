@@ -13,6 +13,7 @@ import {
   type IptablesRunner,
 } from '@pod-identity/nmi';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { createNodeAndPod, deleteNamespaces, runInNamespace } from './netns-support.js';
 
 const run = promisify(execFile);
 const suffix = String(process.pid);
@@ -22,25 +23,9 @@ const metadataIp = '10.251.169.254';
 const metadataPort = 80;
 const children: ChildProcess[] = [];
 
-/** Runs `tool args` inside the node namespace; resolves with the exit code, never rejects on one. */
-async function inNode(
-  tool: string,
-  args: readonly string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('ip', ['netns', 'exec', nodeNs, tool, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return {
-      code: typeof e.code === 'number' ? e.code : 1,
-      stdout: e.stdout ?? '',
-      stderr: e.stderr ?? '',
-    };
-  }
-}
-const iptablesInNode: IptablesRunner = (args) => inNode('iptables', ['-w', ...args]);
-const conntrackInNode: ConntrackRunner = (args) => inNode('conntrack', args);
+const iptablesInNode: IptablesRunner = (args) =>
+  runInNamespace(nodeNs, 'iptables', ['-w', ...args]);
+const conntrackInNode: ConntrackRunner = (args) => runInNamespace(nodeNs, 'conntrack', args);
 
 /** The node's tracked TCP connections to the metadata endpoint, as `conntrack -L` prints them. */
 async function trackedMetadataConnections(): Promise<string[]> {
@@ -101,44 +86,9 @@ function lines(child: ChildProcess): Interface {
 beforeAll(async () => {
   // Fails here, clearly, when the conntrack program (Debian package conntrack) is missing.
   await run('conntrack', ['--version']);
-  await run('ip', ['netns', 'add', nodeNs]);
-  await run('ip', ['netns', 'add', podNs]);
-  await run('ip', [
-    '-n',
-    nodeNs,
-    'link',
-    'add',
-    'vn',
-    'type',
-    'veth',
-    'peer',
-    'name',
-    'vp',
-    'netns',
-    podNs,
-  ]);
-  await run('ip', ['-n', nodeNs, 'addr', 'add', '10.250.0.1/30', 'dev', 'vn']);
-  await run('ip', ['-n', podNs, 'addr', 'add', '10.250.0.2/30', 'dev', 'vp']);
+  await createNodeAndPod(nodeNs, podNs, `${metadataIp}/32`);
+  // The stand-in metadata address lives on the node.
   await run('ip', ['-n', nodeNs, 'addr', 'add', `${metadataIp}/32`, 'dev', 'lo']);
-  for (const [ns, dev] of [
-    [nodeNs, 'vn'],
-    [podNs, 'vp'],
-    [nodeNs, 'lo'],
-    [podNs, 'lo'],
-  ] as const) {
-    await run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
-  }
-  await run('ip', ['-n', podNs, 'route', 'add', `${metadataIp}/32`, 'via', '10.250.0.1']);
-  for (const dev of ['all', 'vn'])
-    await run('ip', [
-      'netns',
-      'exec',
-      nodeNs,
-      'sysctl',
-      '-q',
-      '-w',
-      `net.ipv4.conf.${dev}.route_localnet=1`,
-    ]);
   // A fresh namespace tracks no connections until some rule needs conntrack; on a real node
   // kube-proxy's rules do. This rule stands in for them (it matches nothing this test sends).
   expect(
@@ -188,8 +138,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const child of children) child.kill();
-  await run('ip', ['netns', 'del', podNs]).catch(() => undefined);
-  await run('ip', ['netns', 'del', nodeNs]).catch(() => undefined);
+  await deleteNamespaces(podNs, nodeNs);
 });
 
 it('after the first install, a connection opened before NMI no longer reaches IMDS; new ones reach NMI', async () => {

@@ -11,6 +11,7 @@ import {
   type IptablesRunner,
 } from '@pod-identity/nmi';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createNodeAndPod, deleteNamespaces, runInNamespace } from './netns-support.js';
 
 const run = promisify(execFile);
 const suffix = String(process.pid);
@@ -18,81 +19,16 @@ const nodeNs = `pi-node-${suffix}`;
 const podNs = `pi-pod-${suffix}`;
 let server: ChildProcess | undefined;
 
-const inNode: IptablesRunner = async (args) => {
-  try {
-    const { stdout, stderr } = await run('ip', [
-      'netns',
-      'exec',
-      nodeNs,
-      'iptables',
-      '-w',
-      ...args,
-    ]);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return {
-      code: typeof e.code === 'number' ? e.code : 1,
-      stdout: e.stdout ?? '',
-      stderr: e.stderr ?? '',
-    };
-  }
-};
+const inNode: IptablesRunner = (args) => runInNamespace(nodeNs, 'iptables', ['-w', ...args]);
 
 beforeAll(async () => {
-  await run('ip', ['netns', 'add', nodeNs]);
-  await run('ip', ['netns', 'add', podNs]);
-  await run('ip', [
-    '-n',
-    nodeNs,
-    'link',
-    'add',
-    'vn',
-    'type',
-    'veth',
-    'peer',
-    'name',
-    'vp',
-    'netns',
-    podNs,
-  ]);
-  await run('ip', ['-n', nodeNs, 'addr', 'add', '10.250.0.1/30', 'dev', 'vn']);
-  await run('ip', ['-n', podNs, 'addr', 'add', '10.250.0.2/30', 'dev', 'vp']);
-  for (const [ns, dev] of [
-    [nodeNs, 'vn'],
-    [podNs, 'vp'],
-    [nodeNs, 'lo'],
-    [podNs, 'lo'],
-  ] as const) {
-    await run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
-  }
   // The pod's only route to IMDS is through the node, as on a cluster node.
-  await run('ip', ['-n', podNs, 'route', 'add', '169.254.169.254/32', 'via', '10.250.0.1']);
-  // DNAT to 127.0.0.1 from PREROUTING needs route_localnet (kube-proxy sets it on real nodes).
-  await run('ip', [
-    'netns',
-    'exec',
-    nodeNs,
-    'sysctl',
-    '-q',
-    '-w',
-    'net.ipv4.conf.all.route_localnet=1',
-  ]);
-  await run('ip', [
-    'netns',
-    'exec',
-    nodeNs,
-    'sysctl',
-    '-q',
-    '-w',
-    'net.ipv4.conf.vn.route_localnet=1',
-  ]);
+  await createNodeAndPod(nodeNs, podNs, '169.254.169.254/32');
 });
 
 afterAll(async () => {
   server?.kill();
-  await run('ip', ['netns', 'del', podNs]).catch(() => undefined);
-  await run('ip', ['netns', 'del', nodeNs]).catch(() => undefined);
+  await deleteNamespaces(podNs, nodeNs);
 });
 
 it('redirects a pod’s IMDS traffic to NMI, keeps the pod’s source address, and removes the rules', async () => {
