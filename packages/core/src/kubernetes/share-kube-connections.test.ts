@@ -114,6 +114,23 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
+/** A fake API server that requires a client certificate, and a kubeconfig with that certificate and the server's CA. */
+async function mutualTlsServer(): Promise<{ server: FakeApiServer; kubeConfig: KubeConfig }> {
+  const serverCert = selfSigned('api', '127.0.0.1');
+  const clientCert = selfSigned('mic-client');
+  const server = await startFakeApiServer({ ...serverCert, clientCaPem: clientCert.certPem });
+  servers.push(server);
+  const kubeConfig = kubeConfigFor(
+    server.url,
+    { caData: Buffer.from(serverCert.certPem).toString('base64') },
+    {
+      certData: Buffer.from(clientCert.certPem).toString('base64'),
+      keyData: Buffer.from(clientCert.keyPem).toString('base64'),
+    },
+  );
+  return { server, kubeConfig };
+}
+
 async function listSequentially(kubeConfig: KubeConfig, times: number): Promise<void> {
   const api = kubeConfig.makeApiClient(CoreV1Api);
   for (let i = 0; i < times; i += 1) await api.listNamespace();
@@ -121,18 +138,7 @@ async function listSequentially(kubeConfig: KubeConfig, times: number): Promise<
 
 describe('shareKubeConnections', () => {
   it('reuses pooled TLS connections across requests and API clients, presenting the client certificate and CA trust every time', async () => {
-    const serverCert = selfSigned('api', '127.0.0.1');
-    const clientCert = selfSigned('mic-client');
-    const server = await startFakeApiServer({ ...serverCert, clientCaPem: clientCert.certPem });
-    servers.push(server);
-    const kubeConfig = kubeConfigFor(
-      server.url,
-      { caData: Buffer.from(serverCert.certPem).toString('base64') },
-      {
-        certData: Buffer.from(clientCert.certPem).toString('base64'),
-        keyData: Buffer.from(clientCert.keyPem).toString('base64'),
-      },
-    );
+    const { server, kubeConfig } = await mutualTlsServer();
     expect(shareKubeConnections(kubeConfig)).toBe(kubeConfig);
     await listSequentially(kubeConfig, 5);
     // A second client from the same KubeConfig (as MIC's informers, record client and ledger).
@@ -145,18 +151,7 @@ describe('shareKubeConnections', () => {
   });
 
   it('without it client-node opens a connection per request (what this fixes)', async () => {
-    const serverCert = selfSigned('api', '127.0.0.1');
-    const clientCert = selfSigned('mic-client');
-    const server = await startFakeApiServer({ ...serverCert, clientCaPem: clientCert.certPem });
-    servers.push(server);
-    const kubeConfig = kubeConfigFor(
-      server.url,
-      { caData: Buffer.from(serverCert.certPem).toString('base64') },
-      {
-        certData: Buffer.from(clientCert.certPem).toString('base64'),
-        keyData: Buffer.from(clientCert.keyPem).toString('base64'),
-      },
-    );
+    const { server, kubeConfig } = await mutualTlsServer();
     await listSequentially(kubeConfig, 3);
     expect(server.connections).toBe(3);
   });
