@@ -8,6 +8,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { cloudEndpoints, loadCloudConfig, type CloudConfig } from './cloud-config.js';
 import { createMic } from './create-mic.js';
 import { parseMicArgs } from './mic-cli-options.js';
+import { createReloadingCredential } from './reloading-credential.js';
 import { startMicHttpServers } from './mic-http-servers.js';
 
 /** The version `--version` prints. */
@@ -103,16 +104,26 @@ export async function runMicCli(
     logger.error({ err: error }, 'cannot load the kubeconfig');
     return 1;
   }
+  const authorityHost = options.authorityHost === '' ? endpoints.authority : options.authorityHost;
+  const build = (config: CloudConfig): TokenCredential =>
+    credentialFor(config, authorityHost, options.authorityHost !== '', ca);
+  // azure.json is rewritten on the node when the cluster's service principal is rotated: follow it.
+  // Settings from the environment cannot change under a running process.
+  const cloudconfig = options.cloudconfig;
+  const credential =
+    cloudconfig === ''
+      ? build(cloud)
+      : createReloadingCredential({
+          initial: cloud,
+          load: () => loadCloudConfig(cloudconfig, env),
+          build,
+          logger,
+        });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const mic = createMic({
     kubeConfig,
-    credential: credentialFor(
-      cloud,
-      options.authorityHost === '' ? endpoints.authority : options.authorityHost,
-      options.authorityHost !== '',
-      ca,
-    ),
+    credential,
     armEndpoint: options.armEndpoint === '' ? endpoints.arm : options.armEndpoint,
     armClientOptions: {
       ...(ca === undefined ? {} : { tlsOptions: { ca } }),
