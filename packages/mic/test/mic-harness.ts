@@ -1,5 +1,6 @@
 // Shared setup of the MIC integration tests: a testkit sandbox (Kubernetes + ARM emulators through
 // the real client-node and arm-compute clients) and helpers to write identities, bindings and pods.
+import { ComputeManagementClient, type VirtualMachineScaleSetIdentity } from '@azure/arm-compute';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { createMic, type Logger, type Mic, type MicOptions } from '@pod-identity/mic';
 import { startSandbox, type Sandbox, type SandboxOptions } from '@pod-identity/testkit';
@@ -36,6 +37,11 @@ export interface Harness {
     involvedObject: { kind: string; name: string };
   }[];
   idsOn(targetId: string): string[];
+  /** Sets a scale set's identity through ARM, as an administrator would by hand (outside MIC). */
+  setScaleSetIdentity(
+    scaleSetName: string,
+    identity: VirtualMachineScaleSetIdentity,
+  ): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -179,6 +185,19 @@ export async function startHarness(options: SandboxOptions = {}): Promise<Harnes
       (sandbox.arm.getIdentityAssignment(targetId)?.userAssigned ?? [])
         .map((u) => u.resourceId.toLowerCase())
         .sort(),
+    async setScaleSetIdentity(scaleSetName, identity) {
+      const compute = new ComputeManagementClient(credential, sandbox.subscriptionId, {
+        endpoint: sandbox.endpoints.arm,
+        ...sandbox.azureClientOptions,
+        retryOptions: { maxRetries: 0 },
+      });
+      await compute.virtualMachineScaleSets.update(
+        sandbox.nodeResourceGroup,
+        scaleSetName,
+        { identity },
+        { updateIntervalInMs: 5 },
+      );
+    },
     async stop() {
       await Promise.all(mics.map((mic) => mic.stop()));
       await sandbox.stop();

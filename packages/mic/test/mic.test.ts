@@ -58,25 +58,10 @@ describe('MIC on the sandbox', () => {
     const mic = h.startMic();
     await mic.whenActive();
     // Assign by hand through ARM's own shape: a scale-set PATCH outside MIC.
-    const { ComputeManagementClient } = await import('@azure/arm-compute');
-    const client = new ComputeManagementClient(
-      {
-        getToken: () => Promise.resolve({ token: 't', expiresOnTimestamp: Date.now() + 3_600_000 }),
-      },
-      h.sandbox.subscriptionId,
-      {
-        endpoint: h.sandbox.endpoints.arm,
-        ...h.sandbox.azureClientOptions,
-        retryOptions: { maxRetries: 0 },
-      },
-    );
-    const scaleSetName = node.scaleSetName!;
-    await client.virtualMachineScaleSets.update(
-      h.sandbox.nodeResourceGroup,
-      scaleSetName,
-      { identity: { type: 'UserAssigned', userAssignedIdentities: { [id.resourceId]: {} } } },
-      { updateIntervalInMs: 5 },
-    );
+    await h.setScaleSetIdentity(node.scaleSetName!, {
+      type: 'UserAssigned',
+      userAssignedIdentities: { [id.resourceId]: {} },
+    });
     h.binding('b', 'handmade', 'app');
     h.pod('app', node.name, 'app');
     await waitFor(
@@ -211,24 +196,7 @@ describe('MIC on the sandbox', () => {
     h.startMic({ identityAssignmentReconcileIntervalMs: 100 });
     h.pod('app', node.name, 'app');
     await waitFor(() => h!.record('app-default-drifty')?.status?.status === 'Assigned', 'Assigned');
-    const { ComputeManagementClient } = await import('@azure/arm-compute');
-    const client = new ComputeManagementClient(
-      {
-        getToken: () => Promise.resolve({ token: 't', expiresOnTimestamp: Date.now() + 3_600_000 }),
-      },
-      h.sandbox.subscriptionId,
-      {
-        endpoint: h.sandbox.endpoints.arm,
-        ...h.sandbox.azureClientOptions,
-        retryOptions: { maxRetries: 0 },
-      },
-    );
-    await client.virtualMachineScaleSets.update(
-      h.sandbox.nodeResourceGroup,
-      node.scaleSetName!,
-      { identity: { type: 'None' } },
-      { updateIntervalInMs: 5 },
-    );
+    await h.setScaleSetIdentity(node.scaleSetName!, { type: 'None' });
     expect(h.idsOn(node.identityTargetId)).toEqual([]);
     await waitFor(() => h!.idsOn(node.identityTargetId).length === 1, 'identity re-added');
     expect(h.idsOn(node.identityTargetId)).toEqual([lower(id.resourceId)]);
