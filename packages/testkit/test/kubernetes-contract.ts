@@ -749,7 +749,11 @@ export function kubernetesContractSuite(
       expect(watch.summary()).toEqual(['ADDED:sel', 'DELETED:sel', 'ADDED:other']);
     });
 
-    test('an informer restarted later resumes from its resourceVersion without relisting', async () => {
+    // An informer that listed `before`, stopped, missed `while-away` being created and `before` being
+    // deleted (and whatever `meanwhile` does), and was restarted until it converged.
+    async function informerBackAfterChanges(
+      meanwhile: () => Promise<void> = () => Promise.resolve(),
+    ) {
       const ns = await freshNamespace();
       await core.createNamespacedConfigMap({
         namespace: ns,
@@ -763,8 +767,14 @@ export function kubernetesContractSuite(
         body: { metadata: { name: 'while-away' } },
       });
       await core.deleteNamespacedConfigMap({ namespace: ns, name: 'before' });
+      await meanwhile();
       await informer.restart();
       await informer.converged(['while-away']);
+      return informer;
+    }
+
+    test('an informer restarted later resumes from its resourceVersion without relisting', async () => {
+      const informer = await informerBackAfterChanges();
       expect(informer.lists).toBe(1);
       expect(informer.deleted).toContain('before');
       await informer.stop();
@@ -773,22 +783,7 @@ export function kubernetesContractSuite(
     testWithCompaction(
       'after compaction a resumed informer gets 410 Gone, relists and converges',
       async () => {
-        const ns = await freshNamespace();
-        await core.createNamespacedConfigMap({
-          namespace: ns,
-          body: { metadata: { name: 'before' } },
-        });
-        const informer = countingInformer(ns);
-        await informer.synced(['before']);
-        await informer.stop();
-        await core.createNamespacedConfigMap({
-          namespace: ns,
-          body: { metadata: { name: 'while-away' } },
-        });
-        await core.deleteNamespacedConfigMap({ namespace: ns, name: 'before' });
-        await compactServer();
-        await informer.restart();
-        await informer.converged(['while-away']);
+        const informer = await informerBackAfterChanges(compactServer);
         expect(informer.lists).toBe(2);
         expect(informer.deleted).toContain('before');
         await informer.stop();
