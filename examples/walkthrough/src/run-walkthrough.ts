@@ -62,7 +62,7 @@ interface World {
 }
 
 /**
- * Runs the administrator's walkthrough (`shared/reference/walkthrough.md`) on the embedded sandbox:
+ * Runs the administrator's walkthrough (the AKS pod-managed identity workflow) on the embedded sandbox:
  * a cluster with pod identity enabled (MIC and one NMI per node on the testkit's Kubernetes, ARM,
  * Entra and per-node IMDS emulators), an identity, `pod-identity add`, the demo pod acquiring a token
  * through NMI and listing VMs through ARM, two identities behind one selector, deletion and the

@@ -50,7 +50,7 @@ export type {
   PodIdentityObject,
 } from './crd/types.js';
 
-// --- CRDs: parsers, validation, manifests (foundation) ---
+// --- CRDs: parsers, validation, manifests ---
 export type { ParseResult } from './crd/parse-result.js';
 export { parseAzureIdentity, safeParseAzureIdentity } from './crd/parse-azure-identity.js';
 export {

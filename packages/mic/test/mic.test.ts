@@ -1,5 +1,5 @@
 // MIC end to end on the testkit sandbox: the original's MIC unit and e2e scenarios that need no real
-// Azure (anchor-behaviour §6), and the quirks fixed on purpose.
+// Azure, and the quirks fixed on purpose.
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHarness, waitFor, type Harness } from './mic-harness.js';

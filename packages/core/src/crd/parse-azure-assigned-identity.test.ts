@@ -8,7 +8,7 @@ const CLIENT_ID = '7eb6e5b8-1c4f-4a0e-9b2e-6f1f0b3ca6a9';
 const RESOURCE_ID =
   '/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/my-rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/demo-id';
 
-/** The assigned identity as MIC POSTs it (reference §1.4), refs filled in as the API server returns them. */
+/** The assigned identity as MIC POSTs it, refs filled in as the API server returns them. */
 function assigned(): Record<string, unknown> {
   return {
     apiVersion: 'aadpodidentity.k8s.io/v1',

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-// --- informers (MIC engineer; API kept stable for NMI) ---
+// --- informers (used by MIC and NMI) ---
 export {
   createInformer,
   objectKey,

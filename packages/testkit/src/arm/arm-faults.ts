@@ -68,7 +68,7 @@ export interface ArmOperationFailure extends ArmRequestMatcher {
   readonly count?: number;
 }
 
-/** How ARM refuses a user-assigned identity (anchor-behaviour §2.4: both are retried after removing the named ids). */
+/** How ARM refuses a user-assigned identity (MIC retries both after removing the named ids). */
 export const IdentityDenial = {
   /** 403: the caller lacks `Microsoft.ManagedIdentity/userAssignedIdentities/assign/action` on the identity. */
   LinkedAuthorizationFailed: 'LinkedAuthorizationFailed',

@@ -176,7 +176,7 @@ export function parseIdentityPatch(identity: unknown): IdentityPatch | undefined
 /**
  * Applies an identity PATCH to a state, as ARM does:
  * - `type` is taken literally: a type without `SystemAssigned` deletes the system-assigned identity
- *   (which is why callers must keep it in the type, anchor §2.3 item 5), and one with it creates one.
+ *   (which is why MIC keeps `SystemAssigned` in the type it sends), and one with it creates one.
  * - map entries `{}` add, `null` remove; ids compare case-insensitively; entries not mentioned stay.
  * - A type without `UserAssigned` clears every user-assigned identity; `UserAssigned` with none left is an error.
  * - With no `type`, the type follows from what remains.

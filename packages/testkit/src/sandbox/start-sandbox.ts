@@ -163,7 +163,7 @@ export interface Sandbox {
   readonly nodeResourceGroup: string;
   readonly location: string;
   readonly clusterServicePrincipal: SandboxServicePrincipal;
-  /** An `azure.json` for MIC (anchor §2.6 keys), with the cluster service principal. */
+  /** An `azure.json` for MIC (the keys AKS writes to a node's azure.json), with the cluster service principal. */
   readonly azureJson: Readonly<Record<string, string | boolean>>;
   readonly nodes: readonly SandboxNode[];
   /** Identities created at start and by {@link Sandbox.createIdentity}, by name. */
