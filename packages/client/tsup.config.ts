@@ -1,25 +1,31 @@
 import { defineConfig } from 'tsup';
 
+// The client is what applications install, so it stands alone: both builds carry the few pure pieces
+// of @pod-identity/core's root entry that it uses (PodIdentityError), in the JavaScript and in the
+// types. A CommonJS consumer therefore never meets ESM-only core (require of ESM needs Node 22.12+,
+// and TypeScript refuses a .d.cts that imports an ESM-only package), and installing the client pulls
+// in nothing else. Errors stay recognisable across copies through PodIdentityError's Symbol.for brand.
 const common = {
   entry: { index: 'src/index.ts' },
   sourcemap: true,
   target: 'node22',
+  noExternal: ['@pod-identity/core'],
+  // Bundle core from its sources, so that tree shaking leaves only what the client uses in the code
+  // and in the source maps.
+  esbuildOptions(options: { conditions?: string[] }) {
+    options.conditions = ['source'];
+  },
+  dts: {
+    compilerOptions: {
+      composite: false,
+      customConditions: [],
+      // A path mapping, unlike package resolution, makes core's declarations part of the bundle.
+      paths: { '@pod-identity/core': ['../core/src/index.ts'] },
+    },
+  },
 } as const;
 
 export default defineConfig([
-  {
-    ...common,
-    format: ['esm'],
-    dts: { compilerOptions: { composite: false, customConditions: [] } },
-    clean: false,
-  },
-  {
-    ...common,
-    format: ['cjs'],
-    // @pod-identity/core ships ESM only. The CJS build carries the few pure pieces of core's root
-    // entry it uses, so `require()` works on every Node 22 (require of ESM needs 22.12+); errors stay
-    // recognisable across the two copies through PodIdentityError's Symbol.for brand.
-    noExternal: ['@pod-identity/core'],
-    dts: { compilerOptions: { composite: false, customConditions: [] } },
-  },
+  { ...common, format: ['esm'], clean: false },
+  { ...common, format: ['cjs'] },
 ]);
