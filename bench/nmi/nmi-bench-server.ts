@@ -120,8 +120,6 @@ const common = {
   state,
   listenAddress: '127.0.0.1',
   port: 0,
-  probePort: null,
-  prometheusPort: null,
   metadataIp: '127.0.0.1',
   metadataPort: imdsPort,
   events: false,

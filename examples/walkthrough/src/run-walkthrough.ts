@@ -155,8 +155,6 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
             port: 0,
             metadataIp: imds.hostname,
             metadataPort: Number(imds.port),
-            probePort: null,
-            prometheusPort: null,
             // NMI holds a token request while MIC assigns the identity; poll that often.
             findIdentityRetryIntervalMs: 200,
             logger: pino({ level: 'silent' }),

@@ -14,6 +14,20 @@ export {
 export { ValidationError } from './errors/validation-error.js';
 export { TerminalError } from './errors/terminal-error.js';
 
+// --- logging ---
+export {
+  silentLogger,
+  type Logger,
+  type LogFields,
+  type LogLevel,
+} from './logging/logger.js';
+
+// --- the daemons' Go-compatible command lines ---
+export { normalizeGoFlags } from './flags/normalize-go-flags.js';
+export { parseGoDuration } from './flags/parse-go-duration.js';
+export { parseGoBool } from './flags/parse-go-bool.js';
+export { parseIntegerFlag } from './flags/parse-integer-flag.js';
+
 // --- CRDs: constants and types ---
 export {
   API_GROUP,

@@ -55,7 +55,7 @@ import {
   type RateLimiter,
 } from '@pod-identity/core/kubernetes';
 import type { Registry } from 'prom-client';
-import { silentLogger, type Logger } from './logger.js';
+import { silentLogger, type Logger } from '@pod-identity/core';
 import { createMicMetrics, type MicMetrics } from './mic-metrics.js';
 
 /** Leader election settings (the `--leader-election-*` flags). */

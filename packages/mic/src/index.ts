@@ -13,7 +13,7 @@ export {
   type MicLeaderElectionOptions,
 } from './create-mic.js';
 export { createMicMetrics, type MicMetrics } from './mic-metrics.js';
-export { silentLogger, type Logger, type LogFields } from './logger.js';
+export { silentLogger, type Logger, type LogFields } from '@pod-identity/core';
 export {
   parseCloudConfig,
   cloudConfigFromEnv,
@@ -22,12 +22,8 @@ export {
   CloudConfigError,
   type CloudConfig,
 } from './cloud-config.js';
-export {
-  parseMicArgs,
-  createMicCommand,
-  parseGoDuration,
-  type MicCliOptions,
-} from './mic-cli-options.js';
+export { parseMicArgs, createMicCommand, type MicCliOptions } from './mic-cli-options.js';
+export { parseGoDuration } from '@pod-identity/core';
 export {
   startMicHttpServers,
   type MicHttpServers,

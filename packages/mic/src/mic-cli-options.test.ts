@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseGoDuration, parseMicArgs } from './mic-cli-options.js';
+import { parseMicArgs } from './mic-cli-options.js';
 
 describe('parseMicArgs', () => {
   it('has the original defaults', () => {
@@ -48,6 +48,13 @@ describe('parseMicArgs', () => {
       identityAssignmentReconcileIntervalMs: 120_000,
     });
     expect(parseMicArgs(['--force-namespaced'], {}).forceNamespaced).toBe(true);
+    expect(parseMicArgs(['--cloud-config=/etc/azure.json'], {}).cloudconfig).toBe(
+      '/etc/azure.json',
+    );
+    expect(parseMicArgs(['-cloudconfig', '/a.json', '-v=4'], {})).toMatchObject({
+      cloudconfig: '/a.json',
+      verbosity: 4,
+    });
   });
 
   it('takes FORCENAMESPACED=true from the environment, exactly', () => {
@@ -61,14 +68,5 @@ describe('parseMicArgs', () => {
     );
     expect(() => parseMicArgs(['--http-probe-port=99999'], {})).toThrow(/0…65535/);
     expect(() => parseMicArgs(['--no-such-flag'], {})).toThrow(/unknown option/);
-  });
-});
-
-describe('parseGoDuration', () => {
-  it('reads Go durations', () => {
-    expect(parseGoDuration('1h30m')).toBe(5_400_000);
-    expect(parseGoDuration('500ms')).toBe(500);
-    expect(parseGoDuration('90')).toBe(90_000);
-    expect(() => parseGoDuration('3 minutes')).toThrow(RangeError);
   });
 });

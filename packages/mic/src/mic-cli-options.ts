@@ -1,4 +1,10 @@
 import { hostname } from 'node:os';
+import {
+  normalizeGoFlags,
+  parseGoBool,
+  parseGoDuration,
+  parseIntegerFlag,
+} from '@pod-identity/core';
 import { Command, CommanderError, Option } from 'commander';
 
 /** Every MIC flag after parsing, with the original's defaults (`cmd/mic/main.go`). */
@@ -39,56 +45,6 @@ export interface MicCliOptions {
   verbosity: number;
 }
 
-const UNITS: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
-/**
- * Parses a Go duration (`3600s`, `3m`, `1h30m`, `500ms`) to milliseconds. A bare number is seconds.
- * @param value - the flag value
- * @throws RangeError when it is not a duration
- */
-export function parseGoDuration(value: string): number {
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/u.test(trimmed)) return Number(trimmed) * 1000;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/guy;
-  let total = 0;
-  let consumed = 0;
-  for (const match of trimmed.matchAll(re)) {
-    total += Number(match[1]) * (UNITS[match[2] ?? ''] ?? Number.NaN);
-    consumed += match[0].length;
-  }
-  if (trimmed === '' || consumed !== trimmed.length || !Number.isFinite(total)) {
-    throw new RangeError(`invalid duration ${JSON.stringify(value)} (expected e.g. 15s, 3m, 1h)`);
-  }
-  return total;
-}
-
-function parseBool(value: string): boolean {
-  const v = value.toLowerCase();
-  if (['true', '1', 't', 'yes'].includes(v)) return true;
-  if (['false', '0', 'f', 'no'].includes(v)) return false;
-  throw new RangeError(`invalid boolean ${JSON.stringify(value)}`);
-}
-
-function parseInteger(min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new RangeError(
-        `invalid value ${JSON.stringify(value)} (expected an integer ${min}…${max})`,
-      );
-    }
-    return n;
-  };
-}
-
 function wrap<T>(parse: (value: string) => T) {
   return (value: string): T => {
     try {
@@ -99,19 +55,17 @@ function wrap<T>(parse: (value: string) => T) {
   };
 }
 
-/**
- * Go's `flag` accepts `-name` as well as `--name`; commander only the latter. Rewrites single-dash
- * long flags so existing manifests keep working.
- */
-function normaliseArgv(argv: readonly string[]): string[] {
-  return argv.map((arg) =>
-    /^-[A-Za-z][\w-]+(=.*)?$/u.test(arg) && arg !== '-v' ? `-${arg}` : arg,
-  );
-}
+const parseInteger =
+  (min: number, max: number) =>
+  (value: string): number =>
+    parseIntegerFlag(value, min, max);
+
+/** Old spelling → kebab-case flag, filled by {@link addFlag}; read by {@link parseMicArgs}. */
+const LEGACY_SPELLINGS: Record<string, string> = {};
 
 /**
- * A flag with its kebab-case name and, if it changed, its old spelling as a hidden alias. Both fill
- * the same option; the alias never has a default so it cannot override the main flag.
+ * A flag with its kebab-case name and, if it changed, its old spelling, which
+ * {@link normalizeGoFlags} rewrites to the kebab-case flag before commander parses the line.
  */
 function addFlag(
   program: Command,
@@ -120,15 +74,13 @@ function addFlag(
   description: string,
   build: (option: Option) => Option,
 ): void {
-  program.addOption(build(new Option(kebab, description)));
-  if (legacy !== undefined) {
-    const aliasFlags = kebab.replace(/^--[\w-]+/u, legacy);
-    const alias = new Option(aliasFlags, `alias of ${kebab.split(' ')[0] ?? kebab}`).hideHelp();
-    const main = build(new Option(kebab, description));
-    if (main.parseArg !== undefined) alias.argParser(main.parseArg);
-    if (main.presetArg !== undefined) alias.preset(main.presetArg);
-    program.addOption(alias);
-  }
+  const name = kebab.replace(/^--([\w-]+).*$/u, '$1');
+  if (legacy !== undefined) LEGACY_SPELLINGS[legacy.replace(/^--/u, '')] = name;
+  program.addOption(
+    build(
+      new Option(kebab, legacy === undefined ? description : `${description} (also ${legacy})`),
+    ),
+  );
 }
 
 /**
@@ -142,7 +94,7 @@ export function createMicCommand(): Command {
     )
     .exitOverride()
     .allowExcessArguments(false);
-  const bool = (o: Option): Option => o.preset('true').argParser(wrap(parseBool));
+  const bool = (o: Option): Option => o.preset('true').argParser(wrap(parseGoBool));
   const duration =
     (def: string) =>
     (o: Option): Option =>
@@ -352,7 +304,7 @@ export function createMicCommand(): Command {
       .argParser(wrap(parseInteger(0, 10)))
       .hideHelp(),
   );
-  program.addOption(new Option('--logtostderr [bool]').argParser(wrap(parseBool)).hideHelp());
+  program.addOption(new Option('--logtostderr [bool]').argParser(wrap(parseGoBool)).hideHelp());
   return program;
 }
 
@@ -371,18 +323,13 @@ export function parseMicArgs(
   const program = createMicCommand();
   // Errors are reported by the caller from the thrown CommanderError; `--help` text goes to writeHelp.
   program.configureOutput({ writeOut: writeHelp, writeErr: () => undefined });
-  program.parse(normaliseArgv(argv), { from: 'user' });
+  program.parse(normalizeGoFlags(argv, LEGACY_SPELLINGS), { from: 'user' });
   const o = program.opts<Record<string, unknown>>();
   const bool = (key: string, def = false): boolean =>
     o[key] === undefined ? def : o[key] === true;
   return {
     kubeconfig: String(o.kubeconfig),
-    cloudconfig:
-      typeof o.cloudconfig === 'string' && o.cloudconfig !== ''
-        ? o.cloudconfig
-        : typeof o.cloudConfig === 'string'
-          ? o.cloudConfig
-          : '',
+    cloudconfig: String(o.cloudconfig),
     forceNamespaced: bool('forceNamespaced') || env.FORCENAMESPACED === 'true',
     version: bool('version'),
     syncRetryDurationMs: o.syncRetryDuration as number,

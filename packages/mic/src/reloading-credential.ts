@@ -1,5 +1,6 @@
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
 import type { CloudConfig } from './cloud-config.js';
+import type { Logger } from '@pod-identity/core';
 
 /** The azure.json keys a credential is built from; a change to any of them means a new credential. */
 const CREDENTIAL_KEYS = [
@@ -28,10 +29,7 @@ export interface ReloadingCredentialOptions {
   /** How often, at most, the configuration is read again while tokens are served. Default 60 s. */
   readonly checkIntervalMs?: number;
   /** Where reloads and unreadable files are reported. Secrets are never logged. */
-  readonly logger?: {
-    info(object: object, message: string): void;
-    warn(object: object, message: string): void;
-  };
+  readonly logger?: Pick<Logger, 'info' | 'warn'>;
   /** Clock, for tests. Default `Date.now`. */
   readonly now?: () => number;
 }

@@ -5,11 +5,13 @@ import type { TokenCredentialOptions } from '@azure/identity';
 import {
   TokenCache,
   type AzureIdentity,
+  type Logger,
   type OperationMode,
   type TokenCacheOptions,
 } from '@pod-identity/core';
 import {
   createEventRecorder,
+  listenOn,
   shareKubeConnections,
   type EventRecorder,
 } from '@pod-identity/core/kubernetes';
@@ -18,7 +20,7 @@ import {
   identityTokenKey,
   type TokenSource,
 } from '@pod-identity/core/azure';
-import { pino, type Logger } from 'pino';
+import { pino } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { NmiClusterState } from './cluster-state.js';
 import { createInformerClusterState } from './informer-cluster-state.js';
@@ -57,12 +59,6 @@ export interface NmiOptions {
    * (the chart's `mic` AzurePodIdentityException covers MIC), so it is only logged.
    */
   micNamespace?: string;
-  /** Health probe port (`--http-probe-port`); `/healthz` only, no profiling. Default 8080; `null` disables. */
-  probePort?: number | null;
-  /** Address of the probe and metrics servers. Default all interfaces (`0.0.0.0`), as the original. */
-  probeAddress?: string;
-  /** Prometheus port (`--prometheus-port`). Default 9090; `null` disables. */
-  prometheusPort?: number | null;
   /** `--retry-attempts-for-created`. Default 16. */
   retryAttemptsForCreated?: number;
   /** `--retry-attempts-for-assigned`. Default 4. */
@@ -99,7 +95,7 @@ export interface NmiOptions {
   credentialOptions?: TokenCredentialOptions;
   /** Overrides how an identity's token source is built. */
   tokenSourceFor?: (identity: AzureIdentity, abortSignal: AbortSignal) => Promise<TokenSource>;
-  /** Logger. Default pino JSON on stdout at `info`. */
+  /** Logger (a pino logger fits). Default pino JSON on stdout at `info` (or `$LOG_LEVEL`). */
   logger?: Logger;
   /** Metrics registry. Default a new one with default process metrics. */
   registry?: Registry;
@@ -117,10 +113,6 @@ export interface Nmi {
   readonly url: string;
   /** Address and port of the token server. */
   readonly address: AddressInfo;
-  /** `http://…` of the probe server, if enabled. */
-  readonly probeUrl: string | undefined;
-  /** `http://…` of the metrics server, if enabled. */
-  readonly metricsUrl: string | undefined;
   /** The cluster state it decides from. */
   readonly state: NmiClusterState;
   /** The token cache. */
@@ -130,18 +122,26 @@ export interface Nmi {
   /** The iptables manager, when enabled. */
   readonly iptables: IptablesManager | undefined;
   /**
+   * Whether NMI is ready to serve what the node's pods ask: the iptables redirect is installed, or,
+   * when NMI manages no redirect, its caches are synced. What `/healthz` reports (see
+   * `startNmiHttpServers`).
+   */
+  isActive(): boolean;
+  /**
    * Stops serving: removes the iptables rules, refuses new connections, lets requests in flight finish
    * (up to the drain timeout), stops informers. Rejects (after doing all of it) if a rule could not be removed.
    */
   close(): Promise<void>;
 }
 
-const VERSION = '0.1.0';
+/** NMI's version, sent in its user agent and printed by `--version`. */
+export const NMI_VERSION = '0.1.0';
 
 /**
  * Starts NMI: the cluster state (informers on this node's pods and the CRDs, unless `state` is given),
- * the token server, the probe and metrics servers, and optionally the iptables redirect. Resolves once
- * caches are synced and servers listen.
+ * the token server, and optionally the iptables redirect. Resolves once caches are synced and the token
+ * server listens. It opens no other port: the probe and metrics servers are
+ * `startNmiHttpServers`.
  *
  * @example
  * ```ts
@@ -168,7 +168,7 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
   const metrics: NmiMetrics = createNmiMetrics(registry);
   const metadataIp = options.metadataIp ?? '169.254.169.254';
   const metadataPort = options.metadataPort ?? 80;
-  const userAgent = `aad-pod-identity/NMI/${VERSION}${options.customUserAgent ? ` ${options.customUserAgent}` : ''}`;
+  const userAgent = `aad-pod-identity/NMI/${NMI_VERSION}${options.customUserAgent ? ` ${options.customUserAgent}` : ''}`;
   const shutdown = new AbortController();
   // One keep-alive pool for the informers' lists, secret reads and events (client-node 2 otherwise
   // opens a connection per request).
@@ -327,52 +327,11 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     else socket.destroy();
   });
-  const address = await listen(server, options.port ?? 2579, options.listenAddress ?? '127.0.0.1');
-
-  const probeAddress = options.probeAddress ?? '0.0.0.0';
-  let probe: http.Server | undefined;
-  let probeUrl: string | undefined;
-  const probePort = options.probePort === undefined ? 8080 : options.probePort;
-  if (probePort !== null) {
-    probe = http.createServer((req, res) => {
-      const path = (req.url ?? '').split('?')[0];
-      if (path !== '/healthz') {
-        res
-          .writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
-          .end('404 page not found\n');
-        return;
-      }
-      // The original: always 200; `Active` once the redirect is in place.
-      const active = iptables === undefined ? clusterState.isSynced() : iptables.installed;
-      res
-        .writeHead(200, { 'content-type': 'text/plain; charset=utf-8' })
-        .end(active ? 'Active' : 'Not Active');
-    });
-    const a = await listen(probe, probePort, probeAddress);
-    probeUrl = urlOf(a);
-  }
-  let metricsServer: http.Server | undefined;
-  let metricsUrl: string | undefined;
-  const prometheusPort = options.prometheusPort === undefined ? 9090 : options.prometheusPort;
-  if (prometheusPort !== null) {
-    metricsServer = http.createServer((req, res) => {
-      if ((req.url ?? '').split('?')[0] !== '/metrics') {
-        res
-          .writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
-          .end('404 page not found\n');
-        return;
-      }
-      registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-        (error: unknown) => {
-          logger.error({ err: error }, 'failed to render metrics');
-          res.writeHead(500).end();
-        },
-      );
-    });
-    const a = await listen(metricsServer, prometheusPort, probeAddress);
-    metricsUrl = urlOf(a);
-  }
+  const address = await listenOn(
+    server,
+    options.port ?? 2579,
+    options.listenAddress ?? '127.0.0.1',
+  );
 
   if (iptables !== undefined) await iptables.start(shutdown.signal);
   logger.info(
@@ -402,10 +361,6 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
       await Promise.race([drained, timeout]);
       shutdown.abort(new Error('nmi is shutting down'));
       server.closeAllConnections();
-      await Promise.all([
-        probe === undefined ? undefined : new Promise((r) => probe.close(r)),
-        metricsServer === undefined ? undefined : new Promise((r) => metricsServer.close(r)),
-      ]);
       await clusterState.stop();
       await recorder?.flush();
       cache.close();
@@ -419,24 +374,14 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
   return {
     url: urlOf(address),
     address,
-    probeUrl,
-    metricsUrl,
     state: clusterState,
     cache,
     registry,
     iptables,
+    // The original: `Active` once the redirect is in place.
+    isActive: () => (iptables === undefined ? clusterState.isSynced() : iptables.installed),
     close,
   };
-}
-
-function listen(server: http.Server, port: number, host: string): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
 }
 
 function urlOf(address: AddressInfo): string {

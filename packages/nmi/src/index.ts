@@ -3,7 +3,13 @@
  *
  * @packageDocumentation
  */
-export { createNmi, type Nmi, type NmiOptions } from './create-nmi.js';
+export { createNmi, NMI_VERSION, type Nmi, type NmiOptions } from './create-nmi.js';
+export {
+  startNmiHttpServers,
+  type NmiHttpServers,
+  type NmiHttpServersOptions,
+} from './nmi-http-servers.js';
+export { silentLogger, type Logger, type LogFields } from '@pod-identity/core';
 export {
   createMemoryClusterState,
   ChangeSignal,
@@ -51,6 +57,7 @@ export {
 } from './iptables/delete-conntrack-entries.js';
 export {
   parseNmiFlags,
+  createNmiCommand,
   defaultNmiFlags,
   nmiFlagsHelp,
   isKubenet,
@@ -58,3 +65,4 @@ export {
   type NmiFlags,
   type NmiFlagsResult,
 } from './nmi-flags.js';
+export { runNmiCli, type NmiCliIo } from './run-nmi-cli.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultNmiFlags, isKubenet, parseNmiFlags } from './nmi-flags.js';
+import { defaultNmiFlags, isKubenet, nmiFlagsHelp, parseNmiFlags } from './nmi-flags.js';
 
 const parse = (args: string[], env: Record<string, string> = { NODE_NAME: 'node-1' }) => {
   const result = parseNmiFlags(args, env);
@@ -73,6 +73,40 @@ describe('parseNmiFlags', () => {
     );
   });
 
+  it('still takes every old spelling of the original, with one or two dashes', () => {
+    expect(
+      parse([
+        '-forceNamespaced',
+        '-MICNamespace=kube-system',
+        '-enableScaleFeatures',
+        'false',
+        '--enableProfile',
+        '-v',
+        '1',
+      ]),
+    ).toMatchObject({
+      forceNamespaced: true,
+      micNamespace: 'kube-system',
+      enableScaleFeatures: false,
+      enableProfile: true,
+      logLevel: 'info',
+    });
+    expect(parse(['--log-level=warn']).logLevel).toBe('warn');
+    expect(parse(['-h'], {}).help).toBe(true);
+  });
+
+  it('lists every flag and the old spellings in the help', () => {
+    const help = nmiFlagsHelp();
+    for (const flag of [
+      '--nmi-port',
+      '--force-namespaced',
+      '--forceNamespaced',
+      '--MICNamespace',
+    ]) {
+      expect(help).toContain(flag);
+    }
+  });
+
   it('reads NODE_NAME and FORCENAMESPACED from the environment', () => {
     expect(parse([], { NODE_NAME: 'n', FORCENAMESPACED: 'true' })).toMatchObject({
       node: 'n',
@@ -81,20 +115,24 @@ describe('parseNmiFlags', () => {
   });
 
   it.each([
-    [['--bogus'], 'unknown flag --bogus'],
-    [['--nmi-port', 'x'], '--nmi-port takes a non-negative integer, got x'],
-    [['--nmi-port'], '--nmi-port needs a value'],
+    [['--bogus'], "unknown option '--bogus'"],
+    [['--nmi-port', 'x'], '--nmi-port: invalid value "x" (expected an integer 0…65535)'],
+    [['--nmi-port'], "option '--nmi-port <value>' argument missing"],
     [
       ['--operation-mode=cluster'],
-      '--operation-mode must be one of standard, managed, got cluster',
+      '--operation-mode: must be one of standard, managed, got "cluster"',
     ],
     [['--operation-mode=managed'], 'managed mode requires --forceNamespaced (as in the original)'],
     [
       ['--block-instance-metadata=maybe'],
-      '--block-instance-metadata takes true or false, got maybe',
+      '--block-instance-metadata: invalid boolean "maybe" (expected true or false)',
     ],
-    [['stray'], 'unexpected argument stray'],
-    [['--nmi-port=70000'], 'nmiPort must be a port number'],
+    [['stray'], 'too many arguments. Expected 0 arguments but got 1: stray.'],
+    [['--nmi-port=70000'], '--nmi-port: invalid value "70000" (expected an integer 0…65535)'],
+    [
+      ['--retry-attempts-for-created=-1'],
+      '--retry-attempts-for-created: invalid value "-1" (expected an integer 0…2147483647)',
+    ],
   ])('refuses %j', (args, error) => {
     expect(parseNmiFlags(args, { NODE_NAME: 'n' })).toEqual({ ok: false, error });
   });

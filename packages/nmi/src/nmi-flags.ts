@@ -1,4 +1,10 @@
-import type { OperationMode } from '@pod-identity/core';
+import {
+  normalizeGoFlags,
+  parseGoBool,
+  parseIntegerFlag,
+  type OperationMode,
+} from '@pod-identity/core';
+import { Command, CommanderError, Option } from 'commander';
 
 /** The daemon's settings, from flags and environment, with the original NMI's defaults. */
 export interface NmiFlags {
@@ -33,26 +39,27 @@ export interface NmiFlags {
   manageIptables: boolean;
 }
 
-type Kind = 'string' | 'int' | 'bool';
+type Kind = 'string' | 'int' | 'port' | 'bool';
 interface FlagSpec {
   key: keyof NmiFlags;
   kind: Kind;
   /** Old spellings accepted for compatibility with the original's manifests and charts. */
   aliases?: string[];
   help: string;
+  /** Allowed values, compared lower-cased (the original lower-cased the operation mode). */
   choices?: readonly string[];
 }
 
 /** Every flag, kebab-case, with the original's spellings as aliases. */
 const FLAGS: Record<string, FlagSpec> = {
   version: { key: 'version', kind: 'bool', help: 'print the version and exit' },
-  help: { key: 'help', kind: 'bool', aliases: ['h'], help: 'print this help' },
+  help: { key: 'help', kind: 'bool', help: 'print this help' },
   'nmi-listen-address': {
     key: 'nmiListenAddress',
     kind: 'string',
     help: 'address the token server listens on (default 127.0.0.1)',
   },
-  'nmi-port': { key: 'nmiPort', kind: 'int', help: 'token server port (default 2579)' },
+  'nmi-port': { key: 'nmiPort', kind: 'port', help: 'token server port (default 2579)' },
   'metadata-ip': {
     key: 'metadataIp',
     kind: 'string',
@@ -60,7 +67,7 @@ const FLAGS: Record<string, FlagSpec> = {
   },
   'metadata-port': {
     key: 'metadataPort',
-    kind: 'int',
+    kind: 'port',
     help: 'instance metadata service port (default 80)',
   },
   node: { key: 'node', kind: 'string', help: 'this node’s name (default $NODE_NAME); required' },
@@ -81,7 +88,11 @@ const FLAGS: Record<string, FlagSpec> = {
     aliases: ['MICNamespace'],
     help: 'accepted for compatibility; MIC needs an AzurePodIdentityException (default default)',
   },
-  'http-probe-port': { key: 'httpProbePort', kind: 'int', help: 'port of /healthz (default 8080)' },
+  'http-probe-port': {
+    key: 'httpProbePort',
+    kind: 'port',
+    help: 'port of /healthz (default 8080)',
+  },
   'retry-attempts-for-created': {
     key: 'retryAttemptsForCreated',
     kind: 'int',
@@ -121,7 +132,7 @@ const FLAGS: Record<string, FlagSpec> = {
   },
   'prometheus-port': {
     key: 'prometheusPort',
-    kind: 'int',
+    kind: 'port',
     help: 'port of /metrics (default 9090)',
   },
   'operation-mode': {
@@ -159,8 +170,7 @@ const FLAGS: Record<string, FlagSpec> = {
   'log-level': {
     key: 'logLevel',
     kind: 'string',
-    aliases: ['v'],
-    help: 'log level: debug, info, warn, error (default $LOG_LEVEL or info)',
+    help: 'log level: debug, info, warn, error (default $LOG_LEVEL or info); klog’s -v=N also works',
   },
   'custom-user-agent': {
     key: 'customUserAgent',
@@ -178,12 +188,6 @@ const FLAGS: Record<string, FlagSpec> = {
     help: 'install and maintain the iptables redirect (default true)',
   },
 };
-
-const BY_NAME = new Map<string, FlagSpec>();
-for (const [name, spec] of Object.entries(FLAGS)) {
-  BY_NAME.set(name, spec);
-  for (const alias of spec.aliases ?? []) BY_NAME.set(alias, spec);
-}
 
 /** The defaults of the original NMI (`cmd/nmi/main.go`). */
 export function defaultNmiFlags(env: Readonly<Record<string, string | undefined>> = {}): NmiFlags {
@@ -223,11 +227,84 @@ export function defaultNmiFlags(env: Readonly<Record<string, string | undefined>
 /** The outcome of {@link parseNmiFlags}. */
 export type NmiFlagsResult = { ok: true; flags: NmiFlags } | { ok: false; error: string };
 
+const MAX_COUNT = 2_147_483_647;
+
+/** Old spelling → kebab-case flag, for {@link normalizeGoFlags}. */
+const LEGACY_SPELLINGS: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(FLAGS).flatMap(([name, spec]) => (spec.aliases ?? []).map((a) => [a, name])),
+);
+
+/** Turns a value parser's RangeError into a usage error that names the flag. */
+function argParser<T>(flag: string, parse: (value: string) => T): (value: string) => T {
+  return (value) => {
+    try {
+      return parse(value);
+    } catch (error) {
+      throw new CommanderError(2, 'nmi.invalidArgument', `--${flag}: ${(error as Error).message}`);
+    }
+  };
+}
+
+function valueParser(name: string, spec: FlagSpec): (value: string) => unknown {
+  switch (spec.kind) {
+    case 'bool':
+      return argParser(name, parseGoBool);
+    case 'port':
+      return argParser(name, (v) => parseIntegerFlag(v, 0, 65535));
+    case 'int':
+      return argParser(name, (v) => parseIntegerFlag(v, 0, MAX_COUNT));
+    case 'string': {
+      const choices = spec.choices;
+      if (choices === undefined) return (v) => v;
+      return argParser(name, (v) => {
+        const lower = v.toLowerCase();
+        if (!choices.includes(lower)) {
+          throw new RangeError(`must be one of ${choices.join(', ')}, got ${JSON.stringify(v)}`);
+        }
+        return lower;
+      });
+    }
+  }
+}
+
 /**
- * Parses the daemon's command line the way Go's `flag`/pflag did, so the original's manifests work
- * unchanged: `--flag value`, `--flag=value`, a single dash (`-node=x`), booleans as `--flag`,
- * `--flag=false` or `--flag false`, the old camel-case spellings (`--forceNamespaced`,
- * `--MICNamespace`, `--enableScaleFeatures`), and klog's `-v=N` (mapped to a log level).
+ * Builds the `pod-identity-nmi` command (flags only; no action): every flag kebab-case, the
+ * original's camel-case spellings as aliases (see {@link parseNmiFlags}), booleans as `--flag`,
+ * `--flag=false` or `--flag false`, and klog's `-v=N`.
+ * @returns a commander program that throws instead of exiting and prints nothing itself
+ */
+export function createNmiCommand(): Command {
+  const program = new Command('pod-identity-nmi')
+    .description(
+      'Node Managed Identity: answers the pods of this node’s IMDS token requests for the identities they may use',
+    )
+    .exitOverride()
+    .configureOutput({ writeOut: () => undefined, writeErr: () => undefined })
+    .helpOption(false)
+    .allowExcessArguments(false);
+  for (const [name, spec] of Object.entries(FLAGS)) {
+    const aliases = (spec.aliases ?? []).map((a) => `--${a}`).join(', ');
+    const help = aliases === '' ? spec.help : `${spec.help} (also ${aliases})`;
+    const option = new Option(
+      `${name === 'help' ? '-h, ' : ''}--${name} ${spec.kind === 'bool' ? '[bool]' : '<value>'}`,
+      help,
+    ).argParser(valueParser(name, spec));
+    program.addOption(spec.kind === 'bool' ? option.preset('true') : option);
+  }
+  // klog's verbosity: 0-1 info, 2 and more debug.
+  program.addOption(
+    new Option('-v, --v <level>', 'klog verbosity; 2 or more logs at debug level')
+      .argParser(argParser('v', (v) => parseIntegerFlag(v, 0, 10)))
+      .hideHelp(),
+  );
+  return program;
+}
+
+/**
+ * Parses the daemon's command line so the original's manifests work unchanged: `--flag value`,
+ * `--flag=value`, a single dash (`-node=x`), booleans as `--flag`, `--flag=false` or
+ * `--flag false`, the old camel-case spellings (`--forceNamespaced`, `--MICNamespace`,
+ * `--enableScaleFeatures`, `--enableProfile`), and klog's `-v=N` (mapped to a log level).
  *
  * @param argv - the arguments after the program name
  * @param env - the environment (`NODE_NAME`, `FORCENAMESPACED`, `LOG_LEVEL`, `KUBECONFIG`)
@@ -237,80 +314,38 @@ export function parseNmiFlags(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>> = {},
 ): NmiFlagsResult {
+  const program = createNmiCommand();
+  try {
+    program.parse(normalizeGoFlags(argv, LEGACY_SPELLINGS), { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return { ok: false, error: error.message.replace(/^error: /u, '') };
+    }
+    throw error;
+  }
+  const given = program.opts<Record<string, unknown>>();
   const flags = defaultNmiFlags(env);
   const set = flags as unknown as Record<string, unknown>;
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i] ?? '';
-    if (!arg.startsWith('-') || arg === '-' || arg === '--')
-      return { ok: false, error: `unexpected argument ${arg}` };
-    const body = arg.replace(/^--?/, '');
-    const eq = body.indexOf('=');
-    const name = eq === -1 ? body : body.slice(0, eq);
-    let value: string | undefined = eq === -1 ? undefined : body.slice(eq + 1);
-    const spec = BY_NAME.get(name);
-    if (spec === undefined) return { ok: false, error: `unknown flag --${name}` };
-    if (spec.kind === 'bool') {
-      if (value === undefined && (argv[i + 1] === 'true' || argv[i + 1] === 'false'))
-        value = argv[++i];
-      if (
-        value !== undefined &&
-        value !== 'true' &&
-        value !== 'false' &&
-        value !== '1' &&
-        value !== '0'
-      ) {
-        return { ok: false, error: `--${name} takes true or false, got ${value}` };
-      }
-      set[spec.key] = value === undefined || value === 'true' || value === '1';
-      continue;
-    }
-    if (value === undefined) {
-      value = argv[++i];
-      if (value === undefined) return { ok: false, error: `--${name} needs a value` };
-    }
-    if (spec.key === 'logLevel' && name === 'v') {
-      // klog verbosity: 0-1 info, 2+ debug
-      set.logLevel = Number(value) >= 2 ? 'debug' : 'info';
-      continue;
-    }
-    if (spec.kind === 'int') {
-      if (!/^\d+$/.test(value))
-        return { ok: false, error: `--${name} takes a non-negative integer, got ${value}` };
-      set[spec.key] = Number(value);
-      continue;
-    }
-    if (spec.choices !== undefined && !spec.choices.includes(value.toLowerCase())) {
-      return {
-        ok: false,
-        error: `--${name} must be one of ${spec.choices.join(', ')}, got ${value}`,
-      };
-    }
-    // The original lower-cased the operation mode.
-    set[spec.key] =
-      spec.key === 'operationMode' || spec.key === 'logFormat' ? value.toLowerCase() : value;
+  for (const [name, spec] of Object.entries(FLAGS)) {
+    const value = given[camel(name)];
+    if (value !== undefined) set[spec.key] = value;
   }
+  if (typeof given.v === 'number') flags.logLevel = given.v >= 2 ? 'debug' : 'info';
   if (!flags.help && !flags.version && flags.node === '')
     return { ok: false, error: '--node (or $NODE_NAME) is required' };
   if (flags.operationMode === 'managed' && !flags.forceNamespaced) {
     return { ok: false, error: 'managed mode requires --forceNamespaced (as in the original)' };
   }
-  for (const port of ['nmiPort', 'metadataPort', 'httpProbePort', 'prometheusPort'] as const) {
-    if (flags[port] > 65535) return { ok: false, error: `${port} must be a port number` };
-  }
   return { ok: true, flags };
+}
+
+function camel(kebab: string): string {
+  return kebab.replace(/-([a-z])/gu, (_, c: string) => c.toUpperCase());
 }
 
 /** The `--help` text. */
 export function nmiFlagsHelp(): string {
-  const lines = ['Usage: pod-identity-nmi [flags]', '', 'Flags:'];
-  for (const [name, spec] of Object.entries(FLAGS)) {
-    const aliases = (spec.aliases ?? []).map((a) => `, --${a}`).join('');
-    lines.push(
-      `  --${name}${aliases}${spec.kind === 'bool' ? '' : ' <value>'}`,
-      `      ${spec.help}`,
-    );
-  }
-  return `${lines.join('\n')}\n`;
+  return createNmiCommand().helpInformation();
 }
 
 /** The message the original printed when it refused to run on kubenet. */

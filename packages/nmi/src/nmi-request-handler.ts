@@ -18,7 +18,7 @@ import {
   type TokenRequest,
   type TokenRequestParseResult,
 } from '@pod-identity/core';
-import type { Logger } from 'pino';
+import type { Logger } from '@pod-identity/core';
 import type { NmiClusterState } from './cluster-state.js';
 import type { NmiMetrics } from './nmi-metrics.js';
 import type { BrokerOutcome, TokenBroker } from './token-broker.js';
@@ -199,7 +199,7 @@ export function createNmiRequestHandler(
       }
       child.observe(seconds);
     }
-    if (logger.isLevelEnabled('debug')) {
+    if (logger.isLevelEnabled?.('debug') ?? true) {
       logger.debug(
         {
           status: res.statusCode,

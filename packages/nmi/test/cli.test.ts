@@ -97,7 +97,7 @@ it('refuses to run on kubenet unless allowed, and rejects bad flags with exit 2'
   expect(kubenet.output()).toContain('AAD Pod Identity is not supported for Kubenet');
   const bad = start(['--node=n', '--nmi-port=abc']);
   expect(await bad.exited).toBe(2);
-  expect(bad.output()).toContain('--nmi-port takes a non-negative integer, got abc');
+  expect(bad.output()).toContain('--nmi-port: invalid value "abc"');
 }, 30_000);
 
 it('warns once that --enable-conntrack-deletion needs the managed redirect, and keeps serving', async () => {

@@ -51,8 +51,6 @@ beforeAll(async () => {
     kubeConfig: sandbox.kubeConfig,
     listenAddress: node.internalIp,
     port: 0,
-    probePort: null,
-    prometheusPort: null,
     metadataIp: node.imds.host,
     metadataPort: node.imds.port,
     retryAttemptsForCreated: 1,

@@ -155,8 +155,6 @@ beforeAll(async () => {
     forceNamespaced: true,
     listenAddress: node.internalIp,
     port: 0,
-    probePort: null,
-    prometheusPort: null,
     metadataIp: node.imds.host,
     metadataPort: node.imds.port,
     credentialOptions: sandbox.credentialOptions,

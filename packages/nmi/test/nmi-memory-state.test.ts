@@ -49,8 +49,6 @@ beforeAll(async () => {
     state,
     listenAddress: '::1',
     port: 0,
-    probePort: null,
-    prometheusPort: null,
     tokenSourceFor: () => Promise.resolve(source),
     logger: pino({ level: 'silent' }),
   });

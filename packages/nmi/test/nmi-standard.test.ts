@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createNmi, type Nmi } from '@pod-identity/nmi';
+import { createNmi, startNmiHttpServers, type Nmi } from '@pod-identity/nmi';
 import { startSandbox, type Sandbox, type SandboxNode } from '@pod-identity/testkit';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,9 +71,6 @@ beforeAll(async () => {
     kubeConfig: sandbox.kubeConfig,
     listenAddress: node.internalIp,
     port: 0,
-    probeAddress: node.internalIp,
-    probePort: 0,
-    prometheusPort: 0,
     metadataIp: node.imds.host,
     metadataPort: node.imds.port,
     retryAttemptsForCreated: 2,
@@ -570,15 +567,33 @@ describe('NMI routes and hostile input', () => {
   });
 
   it('exposes /healthz (Active) on the probe port, no profiling, and the metrics', async () => {
-    expect(await call(nmi.probeUrl!, { path: '/healthz' })).toMatchObject({
-      status: 200,
-      body: 'Active',
+    const host = sandbox.nodes[0]!.internalIp;
+    const servers = await startNmiHttpServers({
+      nmi,
+      registry: nmi.registry,
+      probePort: 0,
+      metricsPort: 0,
+      host,
     });
-    expect((await call(nmi.probeUrl!, { path: '/debug/pprof/' })).status).toBe(404);
-    const metrics = await call(nmi.metricsUrl!, { path: '/metrics' });
-    expect(metrics.body).toContain('aadpodidentity_nmi_operations_duration_seconds_bucket');
-    expect(metrics.body).toMatch(
-      /aadpodidentity_nmi_token_cache_requests_total\{result="hit"\} [1-9]/,
-    );
+    try {
+      const probeUrl = `http://${host}:${String(servers.probePort)}`;
+      expect(await call(probeUrl, { path: '/healthz' })).toMatchObject({
+        status: 200,
+        body: 'Active',
+      });
+      expect(await call(probeUrl, { path: '/debug/pprof/' })).toMatchObject({
+        status: 404,
+        body: '404 page not found\n',
+      });
+      const metrics = await call(`http://${host}:${String(servers.metricsPort)}`, {
+        path: '/metrics',
+      });
+      expect(metrics.body).toContain('aadpodidentity_nmi_operations_duration_seconds_bucket');
+      expect(metrics.body).toMatch(
+        /aadpodidentity_nmi_token_cache_requests_total\{result="hit"\} [1-9]/,
+      );
+    } finally {
+      await servers.close();
+    }
   });
 });

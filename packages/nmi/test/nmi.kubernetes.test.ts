@@ -56,8 +56,6 @@ async function startNmi(options: Partial<Parameters<typeof createNmi>[0]> = {}):
     kubeConfig: target.component,
     listenAddress: node.internalIp,
     port: 0,
-    probePort: null,
-    prometheusPort: null,
     metadataIp: node.imds.host,
     metadataPort: node.imds.port,
     // A pod without a record waits 1 s for MIC; one whose record is Created waits 3 s for the

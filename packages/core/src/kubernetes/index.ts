@@ -50,3 +50,10 @@ export {
   type OwnershipLedger,
   type ConfigMapOwnershipLedgerOptions,
 } from './ownership-ledger.js';
+export {
+  startDaemonHttpServers,
+  listenOn,
+  type DaemonHttpServers,
+  type DaemonHttpServersOptions,
+  type MetricsSource,
+} from './daemon-http-servers.js';

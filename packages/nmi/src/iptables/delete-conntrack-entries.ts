@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import type { Logger } from 'pino';
+import type { Logger } from '@pod-identity/core';
 import { isIpv4 } from './iptables-rules.js';
 
 /** Which connections to forget: TCP whose original destination is the metadata endpoint. */

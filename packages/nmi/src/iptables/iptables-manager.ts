@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import type { Logger } from 'pino';
+import type { Logger } from '@pod-identity/core';
 import { deleteConntrackEntries, type ConntrackRunner } from './delete-conntrack-entries.js';
 import {
   buildIptablesRules,
