@@ -42,6 +42,7 @@ export {
   BEHAVIOR_NAMESPACED,
   ASSIGNED_IDENTITY_FINALIZER,
   ASSIGNED_IDENTITY_NODE_LABEL,
+  ASSIGNED_IDENTITY_POD_UID_ANNOTATION,
   DEFAULT_ASSIGNED_IDENTITY_NAMESPACE,
   EVENT_SOURCE_COMPONENT,
   assignedIdentityName,
@@ -209,12 +210,8 @@ export {
   type AuthorizationDecision,
   type DenyReason,
 } from './broker/authorize.js';
-export {
-  PodIndex,
-  isLivePod,
-  type PodRecord,
-  type PodLookupResult,
-} from './broker/pod-index.js';
+export { isRecordForPod, type RecordedPod } from './broker/is-record-for-pod.js';
+export { PodIndex, isLivePod, type PodRecord, type PodLookupResult } from './broker/pod-index.js';
 export { normalizeIpAddress } from './broker/normalize-ip-address.js';
 export {
   TokenCache,

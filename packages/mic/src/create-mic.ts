@@ -233,9 +233,11 @@ function projectPod(raw: KubernetesWireObject): PlannerPod | undefined {
   if (name === undefined || namespace === undefined) return undefined;
   const spec = raw.spec as { nodeName?: string } | undefined;
   const status = raw.status as { phase?: string } | undefined;
+  const uid = raw.metadata?.uid;
   return {
     name,
     namespace,
+    ...(typeof uid === 'string' && uid !== '' ? { uid } : {}),
     nodeName: spec?.nodeName ?? '',
     selector: labelsOf(raw)[POD_LABEL_KEY] ?? '',
     ...(status?.phase === undefined ? {} : { phase: status.phase }),
@@ -737,7 +739,7 @@ export function createMic(options: MicOptions): Mic {
     };
 
     const assignKey = (d: DesiredAssignment): string =>
-      `${d.key}|${d.nodeName}|${d.identity.metadata.resourceVersion ?? ''}|${d.binding.metadata.resourceVersion ?? ''}`;
+      `${d.key}|${d.podUid ?? ''}|${d.nodeName}|${d.identity.metadata.resourceVersion ?? ''}|${d.binding.metadata.resourceVersion ?? ''}`;
 
     /** Makes sure each record exists in state Created (POST new ones, PUT moved ones). */
     const ensureRecords = async (
@@ -1029,6 +1031,7 @@ export function createMic(options: MicOptions): Mic {
     const podChanged = (pod: PlannerPod, old: PlannerPod | undefined): void => {
       if (
         old?.nodeName !== pod.nodeName ||
+        old.uid !== pod.uid ||
         old.selector !== pod.selector ||
         old.phase !== pod.phase
       ) {

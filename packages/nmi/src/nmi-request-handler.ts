@@ -299,12 +299,18 @@ export function createNmiRequestHandler(
       finish(res, started, TOKEN_PATH_LABEL, req, '', '');
       return;
     }
+    // The source address must still be this pod's (same UID) when the answer goes out.
+    const recheck = (): PodRecord | undefined => {
+      const found = state.pods.lookup(address ?? '');
+      return found.kind === 'pod' && isSamePod(found.pod, pod) ? found.pod : undefined;
+    };
     const outcome = await broker.answer(
       pod,
       request.identity,
       request.resource,
       state.view,
       signal,
+      recheck,
     );
     outcomeResponse(res, pod, request.identity, outcome, false);
     finish(res, started, TOKEN_PATH_LABEL, req, pod.namespace, request.resource);
@@ -350,12 +356,17 @@ export function createNmiRequestHandler(
       return;
     }
     const signal = requestSignal(req, res);
+    const recheck = (): PodRecord | undefined => {
+      const current = state.pods.get(podns, podname);
+      return current !== undefined && isSamePod(current, pod) ? current : undefined;
+    };
     const outcome = await broker.answer(
       pod,
       parsed.request.identity,
       parsed.request.resource,
       noExceptions,
       signal,
+      recheck,
     );
     outcomeResponse(res, pod, parsed.request.identity, outcome, true);
     finish(res, started, HOST_PATH_LABEL, req, podns, parsed.request.resource);
@@ -442,6 +453,11 @@ export function createNmiRequestHandler(
       write(res, formatTextError(500, 'internal error'));
     });
   };
+}
+
+// The same pod, not merely the same name: a pod deleted and created again has a new UID.
+function isSamePod(a: PodRecord, b: PodRecord): boolean {
+  return a.namespace === b.namespace && a.name === b.name && a.uid === b.uid;
 }
 
 function waitForPods(

@@ -63,6 +63,14 @@ export interface TokenBrokerOptions {
   readonly metrics?: NmiMetrics;
 }
 
+/**
+ * Reads the caller again as the pod index has it now: the same pod (namespace, name and UID), still
+ * owning the request's source, with its current labels; `undefined` when it is gone or was replaced
+ * by another pod. Lets a decision that took time (a wait for MIC, a token fetch) be checked against
+ * the pod as it is when the answer goes out, not as it was when the request arrived.
+ */
+export type CallerRecheck = () => AuthorizationPod | undefined;
+
 /** Seconds the original asked clients to wait (enough for MIC to finish a cycle). */
 export const RETRY_AFTER_SECONDS = 20;
 
@@ -89,17 +97,25 @@ export class TokenBroker {
    * @param requested - the identity the request names
    * @param view - the view to decide from (the host route passes one without exceptions)
    * @param abortSignal - the request's signal
+   * @param recheck - reads the caller again after each wait (a pod relabelled or replaced meanwhile)
    */
   async decide(
     pod: AuthorizationPod,
     requested: RequestedIdentity,
     view: AuthorizationView,
     abortSignal: AbortSignal,
+    recheck?: CallerRecheck,
   ): Promise<AuthorizationDecision> {
     const { wait } = this.#options;
     const started = Date.now();
-    for (;;) {
-      const decision = authorize(pod, requested, view);
+    let caller = pod;
+    for (let first = true; ; first = false) {
+      if (!first && recheck !== undefined) {
+        const current = recheck();
+        if (current === undefined) return callerGone(pod);
+        caller = current;
+      }
+      const decision = authorize(caller, requested, view);
       if (decision.kind !== 'deny' || decision.waitFor === undefined) return decision;
       const attempts =
         decision.waitFor === 'created'
@@ -120,6 +136,8 @@ export class TokenBroker {
    * @param resource - the requested resource
    * @param view - the view to decide from
    * @param abortSignal - the request's signal
+   * @param recheck - reads the caller again after waits and before tokens go out; without it the
+   *   pod is taken as it was when the request arrived
    */
   async answer(
     pod: AuthorizationPod,
@@ -127,8 +145,47 @@ export class TokenBroker {
     resource: string,
     view: AuthorizationView,
     abortSignal: AbortSignal,
+    recheck?: CallerRecheck,
   ): Promise<BrokerOutcome> {
-    const decision = await this.decide(pod, requested, view, abortSignal);
+    const decision = await this.decide(pod, requested, view, abortSignal, recheck);
+    const outcome = await this.#serve(decision, requested, resource, abortSignal);
+    if (outcome.kind !== 'tokens' || recheck === undefined) return outcome;
+    // The fetch took time: the tokens go out only if the pod, as it is now, may still have them.
+    const current = recheck();
+    if (current !== undefined && this.#stillPermits(outcome, authorize(current, requested, view)))
+      return outcome;
+    const gone = current === undefined ? callerGone(pod) : authorize(current, requested, view);
+    return {
+      kind: 'refused',
+      status: 404,
+      message:
+        gone.kind === 'deny'
+          ? gone.message
+          : `pod ${pod.namespace}/${pod.name} changed while its token was fetched`,
+      reason: gone.kind === 'deny' ? gone.reason : 'pod-changed',
+    };
+  }
+
+  // Whether a later decision still gives what was served: the same identity (or, for object_id,
+  // still a candidate), or node tokens to a pod that is still excepted.
+  #stillPermits(
+    served: Extract<BrokerOutcome, { kind: 'tokens' }>,
+    now: AuthorizationDecision,
+  ): boolean {
+    if (served.identity === undefined) return now.kind === 'exception';
+    const key = this.#identityKey(served.identity);
+    if (now.kind === 'identity') return this.#identityKey(now.identity) === key;
+    if (now.kind === 'object-id')
+      return now.candidates.some((identity) => this.#identityKey(identity) === key);
+    return false;
+  }
+
+  async #serve(
+    decision: AuthorizationDecision,
+    requested: RequestedIdentity,
+    resource: string,
+    abortSignal: AbortSignal,
+  ): Promise<BrokerOutcome> {
     switch (decision.kind) {
       case 'identity':
         return this.#tokensOf(decision.identity, resource, abortSignal);
@@ -313,6 +370,14 @@ export class TokenBroker {
     }
     return source;
   }
+}
+
+function callerGone(pod: AuthorizationPod): AuthorizationDecision {
+  return {
+    kind: 'deny',
+    reason: 'pod-not-live',
+    message: `pod ${pod.namespace}/${pod.name} is gone or was replaced while its request waited`,
+  };
 }
 
 function refusal(error: unknown, clientId: string): BrokerOutcome {

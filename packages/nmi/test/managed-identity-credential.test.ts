@@ -30,7 +30,11 @@ beforeAll(async () => {
   );
   const app = sandbox.identities.get('app-id')!;
   const other = sandbox.identities.get('other-id')!;
-  const pod = sandbox.createPod({ name: 'sdk', nodeName: node.name }) as {
+  const pod = sandbox.createPod({
+    name: 'sdk',
+    nodeName: node.name,
+    labels: { aadpodidbinding: 'sdk' },
+  }) as {
     status: { podIP: string };
   };
   for (const [info, name] of [

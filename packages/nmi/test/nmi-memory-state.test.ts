@@ -37,7 +37,7 @@ beforeAll(async () => {
     name: 'v6',
     phase: 'Running',
     podIPs: ['10.1.0.9', '0:0:0:0:0:0:0:1'],
-    labels: {},
+    labels: { aadpodidbinding: 'v6' },
   });
   state.set({
     assignedIdentities: [

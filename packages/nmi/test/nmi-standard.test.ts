@@ -148,7 +148,7 @@ describe('NMI token route, standard mode', () => {
   });
 
   it('chooses the same identity every time when several are assigned and none is named', async () => {
-    sandbox.createPod({ name: 'multi', nodeName: node.name });
+    sandbox.createPod({ name: 'multi', nodeName: node.name, labels: { aadpodidbinding: 'multi' } });
     sandbox.kubernetes.store.put(
       azureAssignedIdentity(
         { name: 'multi', namespace: 'default' },
@@ -184,7 +184,7 @@ describe('NMI token route, standard mode', () => {
   });
 
   it('waits for MIC: a request made before the record is Assigned succeeds once it is', async () => {
-    sandbox.createPod({ name: 'late', nodeName: node.name });
+    sandbox.createPod({ name: 'late', nodeName: node.name, labels: { aadpodidbinding: 'late' } });
     await until(() => nmi.state.pods.get('default', 'late') !== undefined);
     const pending = tokenRequest(nmi.url, podIp('late'), 'resource=https://late/');
     sandbox.kubernetes.store.put(
@@ -210,7 +210,7 @@ describe('NMI token route, standard mode', () => {
   });
 
   it('gives up with 404 when the record stays Created, or 503 + Retry-After: 20 when configured', async () => {
-    sandbox.createPod({ name: 'stuck', nodeName: node.name });
+    sandbox.createPod({ name: 'stuck', nodeName: node.name, labels: { aadpodidbinding: 'stuck' } });
     sandbox.kubernetes.store.put(
       azureAssignedIdentity(
         { name: 'stuck', namespace: 'default' },
@@ -270,7 +270,7 @@ describe('NMI caller identification', () => {
   });
 
   it('never serves a terminated pod, and refuses an IP two running pods claim until one is gone', async () => {
-    sandbox.createPod({ name: 'old', nodeName: node.name });
+    sandbox.createPod({ name: 'old', nodeName: node.name, labels: { aadpodidbinding: 'old' } });
     const ip = podIp('old');
     sandbox.kubernetes.store.put(
       azureAssignedIdentity(
@@ -299,7 +299,7 @@ describe('NMI caller identification', () => {
     sandbox.kubernetes.store.put({ ...oldPod, metadata: meta });
     sandbox.kubernetes.store.put(
       azureAssignedIdentity(
-        { name: 'new', namespace: 'default' },
+        { name: 'new', namespace: 'default', selector: 'old' },
         identity('id-a'),
         node.name,
         'Assigned',
@@ -412,7 +412,7 @@ describe('NMI routes and hostile input', () => {
     sandbox.createPod({ name: 'repeat', nodeName: node.name, labels: { aadpodidbinding: 'r' } });
     sandbox.kubernetes.store.put(
       azureAssignedIdentity(
-        { name: 'repeat', namespace: 'default' },
+        { name: 'repeat', namespace: 'default', selector: 'r' },
         identity('id-a'),
         node.name,
         'Assigned',

@@ -125,9 +125,13 @@ export function azurePodIdentityException(
   };
 }
 
-/** An AzureAssignedIdentity as MIC writes it, for a pod and an identity object. */
+/**
+ * An AzureAssignedIdentity as MIC writes it, for a pod and an identity object. Its binding's selector
+ * is the pod's `aadpodidbinding` label (`selector`, which these tests default to the pod's name), and
+ * with `uid` the record carries the pod UID as this MIC writes it (the original MIC did not).
+ */
 export function azureAssignedIdentity(
-  pod: { name: string; namespace: string },
+  pod: { name: string; namespace: string; selector?: string; uid?: string },
   identity: ReturnType<typeof azureIdentity>,
   nodeName: string,
   state: 'Created' | 'Assigned' | 'Unassigned',
@@ -136,7 +140,7 @@ export function azureAssignedIdentity(
     identity.metadata.namespace,
     `${identity.metadata.name}-binding`,
     identity.metadata.name,
-    'x',
+    pod.selector ?? pod.name,
   );
   return {
     apiVersion,
@@ -145,6 +149,9 @@ export function azureAssignedIdentity(
       namespace: 'default',
       name: `${pod.name}-${pod.namespace}-${identity.metadata.name}`,
       labels: { nodename: nodeName },
+      ...(pod.uid === undefined
+        ? {}
+        : { annotations: { 'aadpodidentity.k8s.io/pod-uid': pod.uid } }),
     },
     spec: {
       azureIdentityRef: identity,

@@ -125,6 +125,8 @@ export async function explainPod(
   const authorizationPod = {
     namespace: options.namespace,
     name: podName,
+    // Records carry the UID of the pod MIC made them for; NMI compares it.
+    ...(pod.metadata?.uid === undefined ? {} : { uid: pod.metadata.uid }),
     phase: pod.status?.phase ?? 'Unknown',
     labels,
   };

@@ -36,6 +36,7 @@ const binding = (
   metadata: { namespace, name },
   spec: { azureIdentity, selector },
 });
+// A record as MIC writes it for the pod as it is: the binding's selector is the pod's label.
 const assigned = (
   pod: AuthorizationPod,
   id: AzureIdentity,
@@ -46,7 +47,12 @@ const assigned = (
   metadata: { namespace: 'default', name: `${pod.name}-${pod.namespace}-${id.metadata.name}` },
   spec: {
     azureIdentityRef: id,
-    azureBindingRef: binding(id.metadata.namespace ?? '', 'b', id.metadata.name, 's'),
+    azureBindingRef: binding(
+      id.metadata.namespace ?? '',
+      'b',
+      id.metadata.name,
+      pod.labels.aadpodidbinding ?? '',
+    ),
     pod: pod.name,
     podNamespace: pod.namespace,
     nodename: 'node-1',
@@ -282,7 +288,7 @@ describe('authorize, exceptions', () => {
   });
 
   it('does not except a pod that carries only one of the labels (the original did)', () => {
-    const pod = { ...demo, labels: { app: 'mic' } };
+    const pod = { ...demo, labels: { ...demo.labels, app: 'mic' } };
     const ex = exception('default', 'mic', { app: 'mic', component: 'mic' });
     expect(authorize(pod, none, view('standard', { records, exceptions: [ex] }))).toEqual({
       kind: 'identity',

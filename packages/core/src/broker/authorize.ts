@@ -12,6 +12,7 @@ import type {
 } from '../crd/types.js';
 import type { RequestedIdentity } from '../imds/token-request.js';
 import { isSameResourceId } from '../validation/is-same-resource-id.js';
+import { isRecordForPod } from './is-record-for-pod.js';
 import { isLivePod } from './pod-index.js';
 
 /**
@@ -26,6 +27,8 @@ export interface AuthorizationPod {
   readonly namespace: string;
   /** Name. */
   readonly name: string;
+  /** `metadata.uid`; a record that carries a pod UID serves only the pod with that UID. */
+  readonly uid?: string;
   /** `status.phase`; only `Pending` and `Running` pods are served. */
   readonly phase: string;
   /** Labels (`aadpodidbinding`, exception labels). */
@@ -97,7 +100,9 @@ export type AuthorizationDecision =
  * - an exception matches only a pod in the exception's namespace that carries **every** label of its
  *   `podLabels` (the original excepted a pod matching any one label, and also any pod in the MIC
  *   namespace whose ReplicaSet name began with `mic`); an exception with no labels matches nothing;
- * - standard mode serves identities whose record for this pod is `Assigned` (or legacy `''`), after
+ * - standard mode serves identities whose record for this pod is `Assigned` (or legacy `''`) and was
+ *   made for the pod as it is now (see `isRecordForPod`: binding selector equals the pod's label, pod
+ *   UID equal where the record carries one), after
  *   dropping, in namespaced mode or for identities annotated namespaced, identities of other namespaces;
  * - managed mode serves identities in the pod's namespace named by bindings in the pod's namespace
  *   whose selector equals the pod's `aadpodidbinding` label;
@@ -187,8 +192,9 @@ function authorizeStandard(
   let anyBound = false;
   let pending = false;
   for (const record of view.assignedIdentities(pod.namespace, pod.name)) {
-    // Defensive: a view that returns someone else's record must not hand out their identity.
-    if (record.spec.pod !== pod.name || record.spec.podNamespace !== pod.namespace) continue;
+    // A view that returns someone else's record (another pod, or an earlier pod of this name, or
+    // this pod before a relabel) must not hand out its identity.
+    if (!isRecordForPod(record, pod)) continue;
     const state = record.status?.status ?? '';
     if (state === AssignedIdentityState.Unassigned) continue;
     const identity = record.spec.azureIdentityRef;

@@ -57,8 +57,7 @@ export const AssignedIdentityState = {
 
 /** A state of an assigned identity, or `''` for a legacy record. */
 export type AssignedIdentityState =
-  | (typeof AssignedIdentityState)[keyof typeof AssignedIdentityState]
-  | '';
+  (typeof AssignedIdentityState)[keyof typeof AssignedIdentityState] | '';
 
 /** The pod label whose value must equal a binding's `spec.selector` (case-sensitive). */
 export const POD_LABEL_KEY = 'aadpodidbinding';
@@ -69,11 +68,19 @@ export const BEHAVIOR_ANNOTATION_KEY = 'aadpodidentity.k8s.io/Behavior';
 export const BEHAVIOR_NAMESPACED = 'namespaced';
 
 /** Finalizer that MIC puts on every AzureAssignedIdentity it creates. */
-export const ASSIGNED_IDENTITY_FINALIZER =
-  'azureassignedidentity.finalizers.aadpodidentity.k8s.io';
+export const ASSIGNED_IDENTITY_FINALIZER = 'azureassignedidentity.finalizers.aadpodidentity.k8s.io';
 
 /** The one label MIC sets on an AzureAssignedIdentity: the pod's node name. */
 export const ASSIGNED_IDENTITY_NODE_LABEL = 'nodename';
+
+/**
+ * Annotation on an AzureAssignedIdentity holding the `metadata.uid` of the pod it was made for, so
+ * that a pod deleted and created again under the same name is not served its predecessor's record.
+ * An annotation rather than a spec field: metadata survives the CRD's structural schema (a field the
+ * schema does not name would be pruned by the API server), and the original MIC and NMI ignore it.
+ * Records without it (written by the original MIC) are matched by binding selector only.
+ */
+export const ASSIGNED_IDENTITY_POD_UID_ANNOTATION = 'aadpodidentity.k8s.io/pod-uid';
 
 /**
  * Namespace of every AzureAssignedIdentity unless namespaced mode (or the identity's namespaced

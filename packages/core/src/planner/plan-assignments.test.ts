@@ -173,6 +173,86 @@ describe('planAssignments', () => {
     expect(recreated.updates).toHaveLength(1);
   });
 
+  it('writes the pod UID on the record and rewrites a record made for an earlier pod of the same name', () => {
+    const id = identity('id');
+    const bindings = [binding('b', 'id', 'demo')];
+    const first = planAssignments({
+      pods: [{ ...pod('a', 'n1', 'demo'), uid: 'pod-uid-1' }],
+      identities: [id],
+      bindings,
+      assignedIdentities: [],
+    });
+    const record = recordFor(first.creates[0]!);
+    expect(record.metadata.annotations).toEqual({ 'aadpodidentity.k8s.io/pod-uid': 'pod-uid-1' });
+
+    // Same name, same label, same node, new UID: the record is rewritten for the new pod.
+    const recreated = planAssignments({
+      pods: [{ ...pod('a', 'n1', 'demo'), uid: 'pod-uid-2' }],
+      identities: [id],
+      bindings,
+      assignedIdentities: [record],
+    });
+    expect(recreated.updates).toHaveLength(1);
+    const rewritten = toAssignedIdentity(
+      recreated.updates[0]!.desired,
+      recreated.updates[0]!.current,
+    );
+    expect(rewritten.metadata.annotations).toEqual({
+      'aadpodidentity.k8s.io/pod-uid': 'pod-uid-2',
+    });
+    expect(rewritten.status?.status).toBe('Created');
+
+    // The same pod again: nothing to do.
+    const same = planAssignments({
+      pods: [{ ...pod('a', 'n1', 'demo'), uid: 'pod-uid-1' }],
+      identities: [id],
+      bindings,
+      assignedIdentities: [record],
+    });
+    expect(same.updates).toEqual([]);
+    expect(same.creates).toEqual([]);
+  });
+
+  it('leaves a record of the original MIC (no pod UID) alone and keeps other annotations on rewrite', () => {
+    const id = identity('id');
+    const bindings = [binding('b', 'id', 'demo')];
+    const desired = planAssignments({
+      pods: [pod('a', 'n1', 'demo')],
+      identities: [id],
+      bindings,
+      assignedIdentities: [],
+    }).creates[0]!;
+    const legacy = recordFor(desired);
+    expect(legacy.metadata.annotations).toBeUndefined();
+    const plan = planAssignments({
+      pods: [{ ...pod('a', 'n1', 'demo'), uid: 'pod-uid-1' }],
+      identities: [id],
+      bindings,
+      assignedIdentities: [legacy],
+    });
+    expect(plan.updates).toEqual([]);
+    expect(plan.creates).toEqual([]);
+
+    const annotated = {
+      ...legacy,
+      metadata: {
+        ...legacy.metadata,
+        annotations: { keep: 'me', 'aadpodidentity.k8s.io/pod-uid': 'old' },
+      },
+    };
+    const moved = planAssignments({
+      pods: [{ ...pod('a', 'n2', 'demo'), uid: 'pod-uid-1' }],
+      identities: [id],
+      bindings,
+      assignedIdentities: [annotated],
+    });
+    const rewritten = toAssignedIdentity(moved.updates[0]!.desired, moved.updates[0]!.current);
+    expect(rewritten.metadata.annotations).toEqual({
+      keep: 'me',
+      'aadpodidentity.k8s.io/pod-uid': 'pod-uid-1',
+    });
+  });
+
   it('is a fixed point: planning again over its own result changes nothing', () => {
     const arbitraryWorld = fc.record({
       pods: fc.uniqueArray(

@@ -1,6 +1,7 @@
 import {
   ASSIGNED_IDENTITY_FINALIZER,
   ASSIGNED_IDENTITY_NODE_LABEL,
+  ASSIGNED_IDENTITY_POD_UID_ANNOTATION,
   AssignedIdentityState,
   BEHAVIOR_ANNOTATION_KEY,
   BEHAVIOR_NAMESPACED,
@@ -9,7 +10,12 @@ import {
   IdentityType,
   assignedIdentityName,
 } from '../crd/constants.js';
-import type { AzureAssignedIdentity, AzureIdentity, AzureIdentityBinding } from '../crd/types.js';
+import type {
+  AzureAssignedIdentity,
+  AzureIdentity,
+  AzureIdentityBinding,
+  ObjectMeta,
+} from '../crd/types.js';
 import { parseUserAssignedIdentityId } from '../validation/parse-user-assigned-identity-id.js';
 
 /**
@@ -19,6 +25,8 @@ import { parseUserAssignedIdentityId } from '../validation/parse-user-assigned-i
 export interface PlannerPod {
   namespace: string;
   name: string;
+  /** `metadata.uid`: recorded on the pod's records so that a pod re-created under its name is told apart. */
+  uid?: string;
   /** `spec.nodeName`; `''` while the pod is not scheduled. */
   nodeName: string;
   /** Value of the `aadpodidbinding` label; `''` when absent. */
@@ -64,6 +72,8 @@ export interface DesiredAssignment {
   namespace: string;
   podName: string;
   podNamespace: string;
+  /** The pod's `metadata.uid`, written on the record as {@link ASSIGNED_IDENTITY_POD_UID_ANNOTATION}. */
+  podUid?: string;
   nodeName: string;
   identity: AzureIdentity;
   binding: AzureIdentityBinding;
@@ -130,11 +140,15 @@ export function isNamespacedIdentity(identity: AzureIdentity, forceNamespaced: b
 /**
  * Whether an existing record describes the same pair as a desired one. Like the original, the
  * identity and binding are compared by name and resourceVersion, so any edit of either rewrites the
- * record; a recreated identity (same name, new uid) is caught the same way.
+ * record; a recreated identity (same name, new uid) is caught the same way. A record carrying
+ * another pod UID belongs to an earlier pod of the same name and is rewritten; one carrying none
+ * (written by the original MIC) is left as it is, since NMI then checks the binding selector.
  */
 function matches(current: AzureAssignedIdentity, desired: DesiredAssignment): boolean {
   const spec = current.spec;
+  const recordedUid = current.metadata.annotations?.[ASSIGNED_IDENTITY_POD_UID_ANNOTATION];
   return (
+    (recordedUid === undefined || recordedUid === desired.podUid) &&
     spec.pod === desired.podName &&
     spec.podNamespace === desired.podNamespace &&
     spec.nodename === desired.nodeName &&
@@ -279,6 +293,7 @@ function pairsOf(pod: PlannerPod, bound: readonly BoundIdentity[]): PairSlot[] {
       namespace,
       podName: pod.name,
       podNamespace: pod.namespace,
+      ...(pod.uid === undefined ? {} : { podUid: pod.uid }),
       nodeName: pod.nodeName,
       identity,
       binding,
@@ -461,9 +476,10 @@ export function planAssignments(
 
 /**
  * The wire object of a desired record, as MIC writes it: name, namespace, the `nodename` label, the
- * finalizer, full copies of the identity and binding, and `status: Created`. For an update, pass the
- * current record: its metadata (resourceVersion, finalizers, other labels) is kept and only the
- * `nodename` label follows the pod.
+ * pod UID annotation (when the pod's UID is known), the finalizer, full copies of the identity and
+ * binding, and `status: Created`. For an update, pass the current record: its metadata
+ * (resourceVersion, finalizers, other labels and annotations) is kept and only the `nodename` label
+ * and the pod UID annotation follow the pod.
  *
  * @param desired - the pair
  * @param current - the record being rewritten, for an update
@@ -473,7 +489,7 @@ export function toAssignedIdentity(
   desired: DesiredAssignment,
   current?: AzureAssignedIdentity,
 ): AzureAssignedIdentity {
-  const metadata =
+  const metadata: ObjectMeta =
     current === undefined
       ? {
           name: desired.name,
@@ -485,6 +501,15 @@ export function toAssignedIdentity(
           ...current.metadata,
           labels: { ...current.metadata.labels, [ASSIGNED_IDENTITY_NODE_LABEL]: desired.nodeName },
         };
+  const annotations = Object.fromEntries(
+    Object.entries(metadata.annotations ?? {}).filter(
+      ([key]) => key !== ASSIGNED_IDENTITY_POD_UID_ANNOTATION,
+    ),
+  );
+  if (desired.podUid !== undefined)
+    annotations[ASSIGNED_IDENTITY_POD_UID_ANNOTATION] = desired.podUid;
+  if (Object.keys(annotations).length > 0) metadata.annotations = annotations;
+  else delete metadata.annotations;
   return {
     apiVersion: GROUP_VERSION,
     kind: 'AzureAssignedIdentity',
