@@ -31,27 +31,34 @@ function stored(harness: Harness, name: string): StoredRecord | undefined {
   return harness.record(name) as StoredRecord | undefined;
 }
 
+/** A harness with MIC running, the identity `web-id` bound to label `web`, and one such pod. */
+async function startWithPod(podName: string): Promise<{ harness: Harness; nodeName: string }> {
+  const harness = await startHarness();
+  const nodeName = harness.sandbox.nodes[0]!.name;
+  harness.identity('web-id');
+  harness.binding('web-binding', 'web-id', 'web');
+  harness.startMic();
+  harness.pod(podName, nodeName, 'web');
+  await waitFor(
+    () => stored(harness, `${podName}-default-web-id`)?.status?.status === 'Assigned',
+    `${podName} Assigned`,
+  );
+  return { harness, nodeName };
+}
+
 describe('MIC records the pod UID', () => {
   it('writes the pod UID on a new record and rewrites the record when the pod is re-created under its name', async () => {
-    h = await startHarness();
-    const node = h.sandbox.nodes[0]!;
-    h.identity('web-id');
-    h.binding('web-binding', 'web-id', 'web');
-    h.startMic();
-    h.pod('web-0', node.name, 'web');
+    const { harness, nodeName } = await startWithPod('web-0');
+    h = harness;
     const firstUid = podUid(h, 'web-0');
     expect(firstUid).toBeDefined();
-    await waitFor(
-      () => stored(h!, 'web-0-default-web-id')?.status?.status === 'Assigned',
-      'Assigned',
-    );
     expect(stored(h, 'web-0-default-web-id')!.metadata.annotations).toEqual({
       [POD_UID]: firstUid,
     });
 
     // A StatefulSet-style re-creation: same name, same label, same node, new UID.
     h.sandbox.deletePod('web-0');
-    h.pod('web-0', node.name, 'web');
+    h.pod('web-0', nodeName, 'web');
     const secondUid = podUid(h, 'web-0');
     expect(secondUid).not.toBe(firstUid);
     await waitFor(() => {
@@ -64,16 +71,8 @@ describe('MIC records the pod UID', () => {
   });
 
   it('leaves a record without a pod UID (written by the original MIC) as it is', async () => {
-    h = await startHarness();
-    const node = h.sandbox.nodes[0]!;
-    h.identity('web-id');
-    h.binding('web-binding', 'web-id', 'web');
-    h.startMic();
-    h.pod('old-0', node.name, 'web');
-    await waitFor(
-      () => stored(h!, 'old-0-default-web-id')?.status?.status === 'Assigned',
-      'Assigned',
-    );
+    const { harness, nodeName } = await startWithPod('old-0');
+    h = harness;
     // The original MIC wrote the same record without the annotation.
     const store = h.sandbox.kubernetes.store;
     const ref = {
@@ -89,7 +88,7 @@ describe('MIC records the pod UID', () => {
     const legacyVersion = (legacy.metadata as { resourceVersion: string }).resourceVersion;
 
     // Another pod makes MIC plan again; the legacy record is not touched.
-    h.pod('new-0', node.name, 'web');
+    h.pod('new-0', nodeName, 'web');
     await waitFor(
       () => stored(h!, 'new-0-default-web-id')?.status?.status === 'Assigned',
       'the other pod Assigned',

@@ -61,6 +61,42 @@ async function until(predicate: () => boolean): Promise<void> {
   expect(predicate()).toBe(true);
 }
 
+/**
+ * Writes the web identity's record for a pod as a MIC would (`uid` undefined: as the original MIC,
+ * without the pod UID) and waits until NMI has it and the pod as given.
+ */
+async function putRecord(
+  pod: { name: string; uid: string; label: string },
+  recordUid: string | undefined,
+  state: 'Created' | 'Assigned',
+): Promise<void> {
+  sandbox.kubernetes.store.put(
+    azureAssignedIdentity(
+      {
+        name: pod.name,
+        namespace: 'default',
+        selector: 'web',
+        ...(recordUid === undefined ? {} : { uid: recordUid }),
+      },
+      identity('web-id'),
+      node.name,
+      state,
+    ),
+  );
+  await until(
+    () =>
+      podInNmi(pod.name, pod.uid, pod.label) &&
+      nmi.state.view
+        .assignedIdentities('default', pod.name)
+        .some((record) => record.status?.status === state),
+  );
+}
+
+function expectRefused(answer: { status: number; body: string }): void {
+  expect(answer.status).toBe(404);
+  expect(answer.body).not.toContain('access_token');
+}
+
 function podInNmi(name: string, uid: string, label: string): boolean {
   const pod = nmi.state.pods.get('default', name);
   return pod?.uid === uid && pod.labels.aadpodidbinding === label;
@@ -123,18 +159,10 @@ describe('NMI serves a record only to the pod it was made for', () => {
     const first = createPod('web-0', 'web');
     const ip = first.status.podIP;
     // What this MIC wrote for the first pod: its selector and its UID.
-    sandbox.kubernetes.store.put(
-      azureAssignedIdentity(
-        { name: 'web-0', namespace: 'default', selector: 'web', uid: first.metadata.uid },
-        identity('web-id'),
-        node.name,
-        'Assigned',
-      ),
-    );
-    await until(
-      () =>
-        podInNmi('web-0', first.metadata.uid, 'web') &&
-        nmi.state.view.assignedIdentities('default', 'web-0').length === 1,
+    await putRecord(
+      { name: 'web-0', uid: first.metadata.uid, label: 'web' },
+      first.metadata.uid,
+      'Assigned',
     );
     const served = await tokenRequest(nmi.url, ip, 'resource=https://management.azure.com/');
     expect(claimsOf(accessTokenOf(served)).appid).toBe(ids['web-id']!.clientId);
@@ -143,50 +171,32 @@ describe('NMI serves a record only to the pod it was made for', () => {
     const second = createPod('web-0', 'admin', ip);
     await until(() => podInNmi('web-0', second.metadata.uid, 'admin'));
     const refused = await tokenRequest(nmi.url, ip, 'resource=https://management.azure.com/');
-    expect(refused.status).toBe(404);
-    expect(refused.body).not.toContain('access_token');
+    expectRefused(refused);
   });
 
   it('refuses a pod re-created with the same label while the record carries the old pod’s UID', async () => {
     const first = createPod('web-1', 'web');
-    sandbox.kubernetes.store.put(
-      azureAssignedIdentity(
-        { name: 'web-1', namespace: 'default', selector: 'web', uid: first.metadata.uid },
-        identity('web-id'),
-        node.name,
-        'Assigned',
-      ),
-    );
     sandbox.deletePod('web-1');
     const second = createPod('web-1', 'web');
-    await until(
-      () =>
-        podInNmi('web-1', second.metadata.uid, 'web') &&
-        nmi.state.view.assignedIdentities('default', 'web-1').length === 1,
+    await putRecord(
+      { name: 'web-1', uid: second.metadata.uid, label: 'web' },
+      first.metadata.uid,
+      'Assigned',
     );
     const refused = await tokenRequest(
       nmi.url,
       second.status.podIP,
       'resource=https://vault.azure.net',
     );
-    expect(refused.status).toBe(404);
-    expect(refused.body).not.toContain('access_token');
+    expectRefused(refused);
   });
 
   it('matches records of the original MIC (no UID) by selector: served while the label binds, refused once relabelled', async () => {
     const pod = createPod('legacy-0', 'web');
-    sandbox.kubernetes.store.put(
-      azureAssignedIdentity(
-        { name: 'legacy-0', namespace: 'default', selector: 'web' },
-        identity('web-id'),
-        node.name,
-        'Assigned',
-      ),
-    );
-    await until(
-      () =>
-        podInNmi('legacy-0', pod.metadata.uid, 'web') &&
-        nmi.state.view.assignedIdentities('default', 'legacy-0').length === 1,
+    await putRecord(
+      { name: 'legacy-0', uid: pod.metadata.uid, label: 'web' },
+      undefined,
+      'Assigned',
     );
     const served = await tokenRequest(
       nmi.url,
@@ -203,24 +213,15 @@ describe('NMI serves a record only to the pod it was made for', () => {
       pod.status.podIP,
       'resource=https://storage.azure.com/',
     );
-    expect(refused.status).toBe(404);
-    expect(refused.body).not.toContain('access_token');
+    expectRefused(refused);
   });
 
   it('refuses a request that waited for MIC if its pod was relabelled meanwhile', async () => {
     const pod = createPod('flip', 'web');
-    sandbox.kubernetes.store.put(
-      azureAssignedIdentity(
-        { name: 'flip', namespace: 'default', selector: 'web', uid: pod.metadata.uid },
-        identity('web-id'),
-        node.name,
-        'Created',
-      ),
-    );
-    await until(
-      () =>
-        podInNmi('flip', pod.metadata.uid, 'web') &&
-        nmi.state.view.assignedIdentities('default', 'flip').length === 1,
+    await putRecord(
+      { name: 'flip', uid: pod.metadata.uid, label: 'web' },
+      pod.metadata.uid,
+      'Created',
     );
     const before = waits;
     const waiting = tokenRequest(nmi.url, pod.status.podIP, 'resource=https://flip.example/');
@@ -228,34 +229,21 @@ describe('NMI serves a record only to the pod it was made for', () => {
     // While the request waits for Assigned, the pod is relabelled; then the stale record is assigned.
     relabel('flip', 'admin');
     await until(() => podInNmi('flip', pod.metadata.uid, 'admin'));
-    sandbox.kubernetes.store.put(
-      azureAssignedIdentity(
-        { name: 'flip', namespace: 'default', selector: 'web', uid: pod.metadata.uid },
-        identity('web-id'),
-        node.name,
-        'Assigned',
-      ),
+    await putRecord(
+      { name: 'flip', uid: pod.metadata.uid, label: 'admin' },
+      pod.metadata.uid,
+      'Assigned',
     );
-    const answer = await waiting;
-    expect(answer.status).toBe(404);
-    expect(answer.body).not.toContain('access_token');
+    expectRefused(await waiting);
   });
 
   it('does not hand out tokens fetched for a pod that was replaced while IMDS answered', async () => {
     const first = createPod('swap', 'web');
     const ip = first.status.podIP;
-    sandbox.kubernetes.store.put(
-      azureAssignedIdentity(
-        { name: 'swap', namespace: 'default', selector: 'web', uid: first.metadata.uid },
-        identity('web-id'),
-        node.name,
-        'Assigned',
-      ),
-    );
-    await until(
-      () =>
-        podInNmi('swap', first.metadata.uid, 'web') &&
-        nmi.state.view.assignedIdentities('default', 'swap').length === 1,
+    await putRecord(
+      { name: 'swap', uid: first.metadata.uid, label: 'web' },
+      first.metadata.uid,
+      'Assigned',
     );
     // IMDS holds the answer long enough for the informer to deliver the replacement (a few ms).
     node.imds.faults.setLatency(1500);
