@@ -136,8 +136,6 @@ beforeAll(async () => {
     },
     listenAddress: node.internalIp,
     port: 0,
-    probePort: null,
-    prometheusPort: null,
     metadataIp: node.imds.host,
     metadataPort: node.imds.port,
     retryAttemptsForCreated: 2,
