@@ -1,5 +1,7 @@
-import * as http from 'node:http';
-import * as https from 'node:https';
+// Default imports are the modules' live export objects: a namespace import would copy `request` at
+// load time, and HTTP mocking tools that patch `http.request` (msw, nock) would not see our calls.
+import http from 'node:http';
+import https from 'node:https';
 
 /** One answer from a metadata endpoint. */
 export interface MetadataResponse {

@@ -3,6 +3,7 @@
 // intended change, update and review the snapshot, then commit it:
 //   pnpm exec vitest run packages/testkit/test/public-exports.test.ts --update
 import * as testkit from '@pod-identity/testkit';
+import * as testkitMsw from '@pod-identity/testkit/msw';
 import { expect, it } from 'vitest';
 
 /** One `name: typeof` line per runtime export, sorted. */
@@ -13,4 +14,8 @@ function surface(entry: Record<string, unknown>): string {
 
 it('@pod-identity/testkit exports exactly the committed names', async () => {
   await expect(surface(testkit)).toMatchFileSnapshot('./__snapshots__/testkit.exports.txt');
+});
+
+it('@pod-identity/testkit/msw exports exactly the committed names', async () => {
+  await expect(surface(testkitMsw)).toMatchFileSnapshot('./__snapshots__/testkit-msw.exports.txt');
 });
