@@ -19,7 +19,7 @@ const imds = createImdsTokenHandlers({ endpoint: ENDPOINT, identities: [{ client
 const server = setupServer(...imds.handlers);
 
 beforeAll(() => {
-  server.listen({ onUnhandledRequest: 'error' });
+  server.listen({ onUnhandledFrame: 'error' });
 });
 afterEach(() => {
   imds.reset();

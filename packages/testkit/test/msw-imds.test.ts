@@ -23,7 +23,7 @@ const imds = createImdsTokenHandlers({
 const server = setupServer(...imds.handlers);
 
 beforeAll(() => {
-  server.listen({ onUnhandledRequest: 'error' });
+  server.listen({ onUnhandledFrame: 'error' });
 });
 afterEach(() => {
   imds.reset();

@@ -14,7 +14,7 @@ const server = setupServer(...imds.handlers);
 
 beforeAll(() => {
   process.env.AZURE_POD_IDENTITY_AUTHORITY_HOST = ENDPOINT;
-  server.listen({ onUnhandledRequest: 'error' });
+  server.listen({ onUnhandledFrame: 'error' });
 });
 afterEach(() => {
   imds.reset();

@@ -89,7 +89,7 @@ const TOKEN_PATH = '/metadata/identity/oauth2/token';
  *
  * const imds = createImdsTokenHandlers({ identities: [{ clientId: 'my-client-id' }] });
  * const server = setupServer(...imds.handlers);
- * server.listen({ onUnhandledRequest: 'error' });
+ * server.listen({ onUnhandledFrame: 'error' });
  * imds.answerNext(imdsAnswer.notAssigned({ retryAfterSeconds: 1 })); // then a token
  * ```
  */
