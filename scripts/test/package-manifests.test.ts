@@ -1,7 +1,7 @@
 // What every published package.json must say, so that the tarballs users install carry a license,
 // a README, repository links and no TypeScript sources (the workspace-only `source` condition
 // points at src/, which is not published).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../ensure-built.ts';
@@ -51,4 +51,18 @@ describe.each(packages.map((pkg) => [pkg.manifest.name, pkg] as const))('%s', (_
 it('the root README links every published package', () => {
   const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
   for (const pkg of packages) expect(readme).toContain(`(${pkg.path})`);
+});
+
+it('all packages, the CLIs and the Helm chart share one version', () => {
+  const [first, ...rest] = packages.map((pkg) => pkg.manifest.version);
+  for (const version of rest) expect(version).toBe(first);
+  const chart = readFileSync(join(repoRoot, 'deploy/charts/pod-identity/Chart.yaml'), 'utf8');
+  expect(chart).toContain(`appVersion: "${first!}"`);
+  // The CLIs get it from package.json at build time (src/version.ts); no copy is written by hand.
+  for (const pkg of packages) {
+    for (const file of ['run-cli.ts', 'cli.ts', 'run-mic-cli.ts', 'create-nmi.ts']) {
+      const path = join(pkg.dir, 'src', file);
+      if (existsSync(path)) expect(readFileSync(path, 'utf8'), path).not.toContain(`'${first!}'`);
+    }
+  }
 });

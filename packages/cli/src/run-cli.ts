@@ -23,6 +23,7 @@ import {
   listPodIdentities,
 } from './commands/pod-identity-commands.js';
 import { parseOutputFormat, OutputFormats } from './output-format.js';
+import { VERSION } from './version.js';
 
 /** Where `runCli` reads and writes, and what tests (or an embedding program) inject. */
 export interface RunCliOptions {
@@ -44,8 +45,6 @@ export interface RunCliOptions {
    */
   crds?: () => CustomResourceDefinition[];
 }
-
-const VERSION = '0.1.0';
 
 /**
  * Runs `pod-identity` in-process: parses `argv` (without the node and script names), runs the

@@ -10,9 +10,10 @@ import { createMic } from './create-mic.js';
 import { parseMicArgs } from './mic-cli-options.js';
 import { createReloadingCredential } from './reloading-credential.js';
 import { startMicHttpServers } from './mic-http-servers.js';
+import { VERSION } from './version.js';
 
-/** The version `--version` prints. */
-export const MIC_VERSION = '0.1.0';
+/** The version `--version` prints (the package's, written in at build time). */
+export const MIC_VERSION: string = VERSION;
 
 /** Where the CLI writes and how it ends; the real process by default. */
 export interface MicCliIo {

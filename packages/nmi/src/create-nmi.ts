@@ -33,6 +33,7 @@ import {
 import { createNmiMetrics, type NmiMetrics } from './nmi-metrics.js';
 import { createNmiRequestHandler } from './nmi-request-handler.js';
 import { TokenBroker } from './token-broker.js';
+import { VERSION } from './version.js';
 
 /** Options of {@link createNmi}. Defaults are the original NMI's flag defaults. */
 export interface NmiOptions {
@@ -134,8 +135,8 @@ export interface Nmi {
   close(): Promise<void>;
 }
 
-/** NMI's version, sent in its user agent and printed by `--version`. */
-export const NMI_VERSION = '0.1.0';
+/** NMI's version, sent in its user agent and printed by `--version` (written in at build time). */
+export const NMI_VERSION: string = VERSION;
 
 /**
  * Starts NMI: the cluster state (informers on this node's pods and the CRDs, unless `state` is given),
