@@ -76,6 +76,13 @@ export function nmiRefusalResponse(refusal: ImdsRefusal): ImdsResponse {
   );
 }
 
+/** Options of a refusal shorthand: its message, `Retry-After` and delay. */
+type RefusalOptions = Omit<ImdsRefusal, 'reason'> & { readonly delayMs?: number };
+
+const refusal =
+  (reason: ImdsRefusalReason) =>
+  (options: RefusalOptions = {}): ImdsAnswer => ({ kind: 'refusal', reason, ...options });
+
 /** Shorthands for {@link ImdsAnswer}s. */
 export const imdsAnswer = {
   /** A token (optionally with its own value, lifetime or delay). */
@@ -84,27 +91,11 @@ export const imdsAnswer = {
     ...options,
   }),
   /** The identity is not assigned (yet); with `retryAfterSeconds`, the broker asks to come back. */
-  notAssigned: (options: Omit<ImdsRefusal, 'reason'> & { delayMs?: number } = {}): ImdsAnswer => ({
-    kind: 'refusal',
-    reason: 'not-assigned',
-    ...options,
-  }),
+  notAssigned: refusal('not-assigned'),
   /** Azure refused the token. */
-  forbidden: (options: Omit<ImdsRefusal, 'reason'> & { delayMs?: number } = {}): ImdsAnswer => ({
-    kind: 'refusal',
-    reason: 'forbidden',
-    ...options,
-  }),
+  forbidden: refusal('forbidden'),
   /** Azure could not be reached. */
-  unavailable: (options: Omit<ImdsRefusal, 'reason'> & { delayMs?: number } = {}): ImdsAnswer => ({
-    kind: 'refusal',
-    reason: 'unavailable',
-    ...options,
-  }),
+  unavailable: refusal('unavailable'),
   /** The caller is no running pod on the node. */
-  unknownPod: (options: Omit<ImdsRefusal, 'reason'> & { delayMs?: number } = {}): ImdsAnswer => ({
-    kind: 'refusal',
-    reason: 'unknown-pod',
-    ...options,
-  }),
+  unknownPod: refusal('unknown-pod'),
 } as const;
