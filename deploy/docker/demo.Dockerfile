@@ -2,21 +2,43 @@
 # The walkthrough's demo app: gets a token for its identity through IMDS (answered by NMI), lists the
 # VMs of a resource group and reads instance metadata. Build from the repository root:
 #   docker build -f deploy/docker/demo.Dockerfile -t <registry>/pod-identity/demo:<version> .
-ARG NODE_IMAGE=node:24
+# Without a Docker engine, `pnpm images:build` builds the same image with buildah: it runs the same
+# two scripts (deploy/images/rootfs.sh, deploy/images/stage-app.ts) and applies this file's last stage.
+# The base images are build arguments; the image itself is FROM scratch: Debian's libraries (and
+# nothing else) from the rootfs stage, then Node and the bundled program from the build stage.
+ARG BUILD_IMAGE=node:24-bookworm
+ARG DEBIAN_IMAGE=debian:bookworm-slim
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG SOURCE=https://github.com/pod-identity/pod-identity
 
-FROM ${NODE_IMAGE} AS build
+FROM ${BUILD_IMAGE} AS build
 RUN npm install --global pnpm@12
 WORKDIR /src
+# Fetch dependencies from the lockfile alone, so this layer is reused until the lockfile changes.
 COPY pnpm-lock.yaml pnpm-workspace.yaml .npmrc ./
 RUN pnpm fetch
 COPY . .
 RUN pnpm install --frozen-lockfile \
  && pnpm --filter "@pod-identity/example-demo..." run build \
- && pnpm --filter @pod-identity/example-demo deploy --prod /out
+ && pnpm exec node deploy/images/stage-app.ts demo /out
 
-FROM ${NODE_IMAGE}-slim
-ENV NODE_ENV=production
+FROM ${DEBIAN_IMAGE} AS rootfs
+COPY deploy/images/rootfs.sh deploy/images/base.packages /tmp/
+RUN sh /tmp/rootfs.sh /rootfs /tmp/base.packages
+
+FROM scratch
+ARG VERSION
+ARG REVISION
+ARG SOURCE
+COPY --from=rootfs /rootfs/ /
+COPY --from=build /out/ /
+ENV NODE_ENV=production PATH=/usr/local/bin:/usr/sbin:/usr/bin
 WORKDIR /app
-COPY --from=build /out /app
-USER node
-ENTRYPOINT ["node", "/app/dist/main.js"]
+USER 65532:65532
+LABEL org.opencontainers.image.title=pod-identity-demo \
+      org.opencontainers.image.version=${VERSION} \
+      org.opencontainers.image.revision=${REVISION} \
+      org.opencontainers.image.source=${SOURCE} \
+      org.opencontainers.image.licenses=MIT
+ENTRYPOINT ["/usr/local/bin/node", "/app/dist/main.js"]

@@ -1,202 +1,149 @@
+// The Dockerfiles under deploy/docker, and the two scripts both build paths run (rootfs.sh, stage-app.ts).
+// The images themselves are built and run by the image tier (deploy/images/test, `pnpm test:images`).
 import { execFile } from 'node:child_process';
-import {
-  chmodSync,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, posix } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../scripts/deploy/helm.ts';
-import { deployedPackage, entrypoint, readDockerfile, resolvedFrom } from './dockerfile.ts';
+import { parse } from 'yaml';
+import { DEFAULT_REPOSITORY, imageReference } from '../images/build.ts';
+import { COMPONENTS, REPO_ROOT, componentBin, componentManifest } from '../images/components.ts';
+import {
+  entrypoint,
+  finalStage,
+  keyValues,
+  readDockerfile,
+  resolvedFrom,
+  rootfsLists,
+  stageNamed,
+  stagedComponent,
+} from '../images/dockerfile.ts';
+import { BACKEND_COMMANDS, backendDirectory } from '../images/iptables-backend.ts';
+import { IMAGE_NODE, stageApp } from '../images/stage-app.ts';
+import { find, podOf, renderChart } from './render-chart.ts';
 
 const run = promisify(execFile);
-
-interface WorkspacePackage {
-  readonly dir: string;
-  readonly manifest: { name: string; version: string; bin?: Record<string, string> };
-}
-
-function workspacePackage(name: string): WorkspacePackage {
-  for (const parent of ['packages', 'examples']) {
-    for (const child of readdirSync(join(REPO_ROOT, parent))) {
-      const path = join(REPO_ROOT, parent, child, 'package.json');
-      if (!existsSync(path)) continue;
-      const manifest = JSON.parse(readFileSync(path, 'utf8')) as WorkspacePackage['manifest'];
-      if (manifest.name === name) return { dir: join(REPO_ROOT, parent, child), manifest };
-    }
-  }
-  throw new Error(`no workspace package named ${name}`);
-}
-
-/** The script the image's entrypoint runs with node, relative to /app (the deployed package). */
-function nodeScript(name: string): string {
-  const command = entrypoint(readDockerfile(name));
-  const node = command.indexOf('node');
-  const script = command[node + 1];
-  if (node < 0 || !script?.startsWith('/app/')) {
-    throw new Error(
-      `${name}: the entrypoint does not run "node /app/…": ${JSON.stringify(command)}`,
-    );
-  }
-  return posix.relative('/app', script);
-}
-
-const images = [
-  { image: 'mic', bin: 'pod-identity-mic' },
-  { image: 'nmi', bin: 'pod-identity-nmi' },
-  { image: 'demo', bin: 'pod-identity-demo' },
-] as const;
-
 const scratch = mkdtempSync(join(tmpdir(), 'pod-identity-docker-'));
 afterAll(() => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-describe.each(images)('the $image image', ({ image, bin }) => {
-  const file = readDockerfile(image);
-  const pkg = workspacePackage(deployedPackage(file));
+const chartVersion = (
+  parse(readFileSync(join(REPO_ROOT, 'deploy/charts/pod-identity/Chart.yaml'), 'utf8')) as {
+    appVersion: string;
+  }
+).appVersion;
 
-  it('builds on node:24 and runs on node:24-slim, two stages', () => {
-    expect(file.stages).toHaveLength(2);
-    expect(resolvedFrom(file, file.stages[0]!)).toBe('node:24');
-    expect(file.stages[0]!.name).toBe('build');
-    expect(resolvedFrom(file, file.stages[1]!)).toBe('node:24-slim');
-    expect(file.stages[1]!.instructions).toContainEqual({
-      keyword: 'COPY',
-      args: '--from=build /out /app',
+describe.each(COMPONENTS)('the $name Dockerfile', (c) => {
+  const file = readDockerfile(c.name);
+  const manifest = componentManifest(c);
+
+  it('builds on node:24, takes Debian packages from debian:bookworm-slim, and is FROM scratch', () => {
+    expect(file.stages.map((s) => s.name)).toEqual(['build', 'rootfs', undefined]);
+    expect(resolvedFrom(file, stageNamed(file, 'build'))).toBe('node:24-bookworm');
+    expect(resolvedFrom(file, stageNamed(file, 'rootfs'))).toBe('debian:bookworm-slim');
+    expect(finalStage(file).from).toBe('scratch');
+    const copies = finalStage(file)
+      .instructions.filter((i) => i.keyword === 'COPY')
+      .map((i) => i.args);
+    expect(copies).toEqual(['--from=rootfs /rootfs/ /', '--from=build /out/ /']);
+  });
+
+  it(`builds ${manifest.name} and lays out ${c.name} with stage-app.ts`, () => {
+    expect(stagedComponent(file)).toBe(c.name);
+    const build = stageNamed(file, 'build').instructions.findLast((i) => i.keyword === 'RUN');
+    expect(build?.args).toContain(`pnpm --filter "${manifest.name}..." run build`);
+  });
+
+  it('copies the package lists its rootfs stage installs, base first', () => {
+    const lists = rootfsLists(file);
+    expect(lists[0]).toBe('base.packages');
+    expect(lists.slice(1)).toEqual(c.name === 'nmi' ? ['nmi.packages'] : []);
+    const copy = stageNamed(file, 'rootfs').instructions.find((i) => i.keyword === 'COPY');
+    expect(copy?.args).toBe(
+      ['deploy/images/rootfs.sh', ...lists.map((l) => `deploy/images/${l}`), '/tmp/'].join(' '),
+    );
+    for (const list of lists) expect(existsSync(join(REPO_ROOT, 'deploy/images', list))).toBe(true);
+  });
+
+  it("runs its package's bin from where stage-app.ts bundles it, with the image's Node", () => {
+    const command = entrypoint(file);
+    const program = `/app/dist/${basename(componentBin(c))}`;
+    expect(command.slice(-2)).toEqual([IMAGE_NODE, program]);
+    if (c.name === 'nmi')
+      expect(command.slice(0, 2)).toEqual([IMAGE_NODE, '/app/dist/entrypoint.js']);
+    else expect(command).toHaveLength(2);
+  });
+
+  it('labels the image with its source, version, revision and licence', () => {
+    expect(file.args.VERSION).toBe(manifest.version);
+    expect(file.args.VERSION).toBe(chartVersion);
+    const labels = Object.fromEntries(
+      finalStage(file)
+        .instructions.filter((i) => i.keyword === 'LABEL')
+        .flatMap((i) => keyValues(i.args)),
+    );
+    expect(labels).toEqual({
+      'org.opencontainers.image.title': `pod-identity-${c.name}`,
+      'org.opencontainers.image.version': '${VERSION}',
+      'org.opencontainers.image.revision': '${REVISION}',
+      'org.opencontainers.image.source': '${SOURCE}',
+      'org.opencontainers.image.licenses': manifest.license,
     });
   });
 
-  it(`runs the package's ${bin} bin`, () => {
-    const target = pkg.manifest.bin?.[bin];
-    expect(target, `${pkg.manifest.name} has no bin ${bin}`).toBeDefined();
-    expect(posix.normalize(target!)).toBe(nodeScript(image));
+  it('runs as a numeric user (runAsNonRoot can check it): 65532 except NMI, which is root', () => {
+    const user = finalStage(file).instructions.findLast((i) => i.keyword === 'USER')?.args;
+    expect(user).toBe(c.name === 'nmi' ? '0:0' : '65532:65532');
   });
 
-  it('runs a file that the package build writes (a tsup entry)', () => {
-    const config = readFileSync(join(pkg.dir, 'tsup.config.ts'), 'utf8');
-    const entries = /entry:\s*\{([^}]*)\}/.exec(config)?.[1] ?? '';
-    const names = [...entries.matchAll(/['"]?([\w-]+)['"]?\s*:\s*['"]src\//g)].map((m) => m[1]);
-    expect(names).toContain(posix.basename(nodeScript(image), '.js'));
-    expect(config).toMatch(/format:\s*\[[^\]]*'esm'/);
+  it('keeps node_modules and build output out of the build context', () => {
+    const ignore = readFileSync(
+      join(REPO_ROOT, 'deploy/docker', `${c.name}.Dockerfile.dockerignore`),
+      'utf8',
+    );
+    const patterns = ignore.split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(patterns).toEqual(expect.arrayContaining(['**/node_modules', '**/dist', '.git']));
+  });
+});
+
+describe('the image names', () => {
+  it('are the references the chart uses by default', async () => {
+    const objects = await renderChart({ namespace: 'kube-system' });
+    expect(podOf(find(objects, 'Deployment', 'pod-identity-mic')).container.image).toBe(
+      imageReference(DEFAULT_REPOSITORY, 'mic', chartVersion),
+    );
+    expect(podOf(find(objects, 'DaemonSet', 'pod-identity-nmi')).container.image).toBe(
+      imageReference(DEFAULT_REPOSITORY, 'nmi', chartVersion),
+    );
   });
 });
 
 /**
- * The images' entrypoints, started from what `pnpm deploy --prod` copies into /app (what the runtime
- * stage holds), with the flag that prints the version: they load with production dependencies only.
+ * What stage-app.ts lays out, started with the image's Node binary from that directory alone: the
+ * bundles need no node_modules.
  */
-const started = [
-  { image: 'mic', env: { MIC_POD_NAMESPACE: 'kube-system' } },
-  { image: 'nmi', env: {} },
-] as const;
-
-describe.each(started)('the $image entrypoint', ({ image, env }) => {
-  it('starts from what pnpm deploy --prod puts in /app', async () => {
-    const pkg = workspacePackage(deployedPackage(readDockerfile(image)));
-    const out = join(scratch, image);
-    await run('pnpm', ['--filter', pkg.manifest.name, 'deploy', '--prod', '--offline', out], {
-      cwd: REPO_ROOT,
-    });
-    const script = join(out, nodeScript(image));
-    expect(existsSync(script), `${script} is missing: run pnpm build first`).toBe(true);
-    // The runtime resolves workspace dependencies through their built entry, never `source`.
-    const manifest = JSON.parse(readFileSync(join(out, 'package.json'), 'utf8')) as {
-      dependencies?: Record<string, string>;
-    };
-    const workspaceDeps = Object.keys(manifest.dependencies ?? {}).filter((d) =>
-      d.startsWith('@pod-identity/'),
+describe.each(COMPONENTS)('the $name program layer', (c) => {
+  it('runs --version from the bundle alone', { timeout: 120_000 }, async () => {
+    const out = join(scratch, c.name);
+    await stageApp(c, out);
+    expect(existsSync(join(out, 'app/node_modules'))).toBe(false);
+    expect(readFileSync(join(out, 'app/THIRD-PARTY-NOTICES'), 'utf8')).toContain('(MIT)');
+    const { stdout } = await run(
+      join(out, IMAGE_NODE),
+      [join(out, 'app/dist', basename(componentBin(c))), '--version'],
+      { cwd: out, env: { NODE_ENV: 'production', MIC_POD_NAMESPACE: 'kube-system' } },
     );
-    expect(workspaceDeps.length).toBeGreaterThan(0);
-    for (const dep of workspaceDeps) {
-      expect(existsSync(join(out, 'node_modules', dep, 'dist/index.js')), dep).toBe(true);
+    expect(stdout.trim()).toBe(componentManifest(c).version);
+    if (c.name === 'nmi') {
+      for (const backend of ['nft', 'legacy'] as const) {
+        for (const command of BACKEND_COMMANDS) {
+          expect(readlinkSync(join(out, backendDirectory(backend), command))).toBe(
+            `/usr/sbin/xtables-${backend}-multi`,
+          );
+        }
+      }
     }
-    expect(existsSync(join(out, 'node_modules/vitest'))).toBe(false);
-    const { stdout } = await run(process.execPath, [script, '--version'], {
-      cwd: out,
-      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...env },
-    });
-    expect(stdout.trim()).toBe(pkg.manifest.version);
-  });
-});
-
-describe('users', () => {
-  it('runs MIC as the non-root node user', () => {
-    expect(readDockerfile('mic').stages[1]!.instructions).toContainEqual({
-      keyword: 'USER',
-      args: 'node',
-    });
-  });
-
-  it('runs NMI as root with iptables and conntrack installed, for the node nat table', () => {
-    const runtime = readDockerfile('nmi').stages[1]!;
-    expect(runtime.instructions.some((i) => i.keyword === 'USER')).toBe(false);
-    expect(
-      runtime.instructions.some(
-        (i) =>
-          i.keyword === 'RUN' &&
-          /apt-get install .*\biptables\b/.test(i.args) &&
-          /\bconntrack\b/.test(i.args),
-      ),
-    ).toBe(true);
-  });
-});
-
-describe('.dockerignore', () => {
-  it.each(['mic', 'nmi', 'demo'])(
-    'keeps node_modules and build output out of the %s context',
-    (image) => {
-      const ignore = readFileSync(
-        join(REPO_ROOT, 'deploy/docker', `${image}.Dockerfile.dockerignore`),
-        'utf8',
-      );
-      const patterns = ignore.split('\n').filter((l) => l && !l.startsWith('#'));
-      expect(patterns).toEqual(expect.arrayContaining(['**/node_modules', '**/dist', '.git']));
-    },
-  );
-});
-
-describe('nmi-entrypoint', () => {
-  const script = join(REPO_ROOT, 'deploy/docker/nmi-entrypoint.sh');
-
-  /** Runs the entrypoint with stub iptables tools that report the given nat rule counts. */
-  async function select(
-    nftRules: number,
-    legacyRules: number,
-  ): Promise<{ chosen: string; ran: string }> {
-    const bin = mkdtempSync(join(scratch, 'bin-'));
-    const log = join(bin, 'alternatives.log');
-    const stub = (name: string, body: string): void => {
-      writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
-      chmodSync(join(bin, name), 0o755);
-    };
-    const rules = (n: number): string =>
-      `echo '*nat'; ${Array.from({ length: n }, (_, i) => `echo '-A KUBE-${i} -j RETURN'`).join('; ')}; echo COMMIT`;
-    stub('iptables-nft-save', rules(nftRules));
-    stub('iptables-legacy-save', rules(legacyRules));
-    stub('update-alternatives', `echo "$*" >> ${log}`);
-    const { stdout } = await run('sh', [script, 'echo', 'nmi', 'started'], {
-      env: { PATH: `${bin}:/usr/bin:/bin` },
-    });
-    return { chosen: readFileSync(log, 'utf8'), ran: stdout.trim() };
-  }
-
-  it('uses the legacy backend when the node keeps its rules there', async () => {
-    const { chosen, ran } = await select(0, 12);
-    expect(chosen).toBe(
-      '--set iptables /usr/sbin/iptables-legacy\n--set ip6tables /usr/sbin/ip6tables-legacy\n',
-    );
-    expect(ran).toBe('nmi started');
-  });
-
-  it('uses nft otherwise, including on a node with no rules yet', async () => {
-    expect((await select(30, 2)).chosen).toContain('--set iptables /usr/sbin/iptables-nft\n');
-    expect((await select(0, 0)).chosen).toContain('--set iptables /usr/sbin/iptables-nft\n');
   });
 });
