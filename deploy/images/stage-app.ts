@@ -24,7 +24,7 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, relative } from 'node:path';
-import { build, type Metafile } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 import {
   COMPONENTS,
   REPO_ROOT,
@@ -53,6 +53,40 @@ export function nodeBinary(): string {
   return realpathSync(binary);
 }
 
+/**
+ * `createRequire(import.meta.resolve('<package>'))` finds a package's own dependencies at run time
+ * (@pod-identity/core takes undici from @kubernetes/client-node's directory, so its dispatcher speaks
+ * the same handler protocol as client-node's fetch). A bundle has no node_modules to find them in:
+ * this plugin makes such a require serve, from the bundle, exactly the copy that package resolves.
+ */
+const packageRequires: Plugin = {
+  name: 'package-relative-requires',
+  setup(plugin) {
+    plugin.onLoad({ filter: /\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const assignment =
+        /(const|let|var)\s+([\w$]+)\s*=\s*createRequire\(import\.meta\.resolve\((["'])([^"']+)\3\)\)/g;
+      if (!source.includes('import.meta.resolve(')) return undefined;
+      const imports: string[] = [];
+      const contents = source.replace(
+        assignment,
+        (_, keyword: string, name: string, _quote, owner: string) => {
+          const ownerRequire = createRequire(createRequire(args.path).resolve(owner));
+          const calls = new RegExp(`${name.replace(/\$/g, '\\$')}\\((["'])([^"']+)\\1\\)`, 'g');
+          const modules = [...source.matchAll(calls)].map((call) => {
+            const id = call[2] ?? '';
+            const local = `__bundled_${String(imports.length)}`;
+            imports.push(`import ${local} from ${JSON.stringify(ownerRequire.resolve(id))};`);
+            return `${JSON.stringify(id)}: ${local}`;
+          });
+          return `${keyword} ${name} = (id) => { const bundled = { ${modules.join(', ')} }; if (id in bundled) return bundled[id]; throw new Error(\`\${id} is not bundled\`); }`;
+        },
+      );
+      return { contents: `${imports.join('\n')}\n${contents}`, loader: 'js' };
+    });
+  },
+};
+
 async function bundle(
   entry: string,
   outfile: string,
@@ -73,8 +107,13 @@ async function bundle(
     minifyWhitespace: true,
     keepNames: true,
     metafile: true,
+    plugins: [packageRequires],
     logLevel: 'warning',
   });
+  // Whatever resolves packages at run time would fail in the image, where there is no node_modules.
+  if (readFileSync(outfile, 'utf8').includes('import.meta.resolve(')) {
+    throw new Error(`${outfile} still resolves a package at run time (import.meta.resolve)`);
+  }
   return result.metafile;
 }
 

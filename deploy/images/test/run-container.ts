@@ -190,13 +190,16 @@ export function runContainer(spec: ContainerSpec): RunningContainer {
     output: () => output,
     pid,
     exited,
-    stop: async () => {
+    stop: async (graceMs = 30_000) => {
       if (runner.exitCode === null && runner.signalCode === null) {
         const target = pid();
         if (target !== undefined) process.kill(target, 'SIGTERM');
         else runner.kill('SIGKILL');
       }
+      // --kill-child: unshare's SIGKILL takes PID 1, and with it the PID namespace, along.
+      const timer = setTimeout(() => runner.kill('SIGKILL'), graceMs);
       const code = await exited;
+      clearTimeout(timer);
       rmSync(spec.scratch, { recursive: true, force: true });
       return code;
     },
