@@ -13,7 +13,11 @@ import {
   type IptablesRunner,
 } from '@pod-identity/nmi';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { createNodeAndPod, deleteNamespaces, runInNamespace } from '@pod-identity/test-support/netns';
+import {
+  createNodeAndPod,
+  deleteNamespaces,
+  runInNamespace,
+} from '@pod-identity/test-support/netns';
 
 const run = promisify(execFile);
 const suffix = String(process.pid);
