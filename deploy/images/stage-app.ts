@@ -45,6 +45,14 @@ const BANNER = [
   'const require = __imageCreateRequire(import.meta.url);',
 ].join('\n');
 
+/**
+ * Where the component's bundled program is in the image: `/app/dist/<bin file name>`, in the bin's
+ * module format (a `.cjs` bin stays CommonJS; anything else is ESM, as app/package.json says).
+ */
+export function imageProgram(c: ImageComponent): string {
+  return `/app/dist/${basename(componentBin(c))}`;
+}
+
 /** The path of the Node binary that the npm `node` package installed for the repository. */
 export function nodeBinary(): string {
   const require = createRequire(join(REPO_ROOT, 'package.json'));
@@ -87,21 +95,17 @@ const packageRequires: Plugin = {
   },
 };
 
-async function bundle(
-  entry: string,
-  outfile: string,
-  external: readonly string[] = [],
-): Promise<Metafile> {
+async function bundle(entry: string, outfile: string): Promise<Metafile> {
+  const esm = !outfile.endsWith('.cjs');
   const result = await build({
     entryPoints: [entry],
     outfile,
     absWorkingDir: REPO_ROOT,
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    format: esm ? 'esm' : 'cjs',
     target: 'node22',
-    banner: { js: BANNER },
-    external: [...external],
+    ...(esm ? { banner: { js: BANNER } } : {}),
     legalComments: 'none',
     minifySyntax: true,
     minifyWhitespace: true,
@@ -185,7 +189,7 @@ export async function stageApp(c: ImageComponent, out: string): Promise<Record<s
   const bin = componentBin(c);
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run pnpm build first`);
   const dist = join(out, 'app/dist');
-  const metafiles = [await bundle(bin, join(dist, basename(bin)))];
+  const metafiles = [await bundle(bin, join(out, imageProgram(c)))];
   if (c.name === 'nmi') {
     metafiles.push(
       await bundle(join(REPO_ROOT, 'deploy/images/nmi-entrypoint.ts'), join(dist, 'entrypoint.js')),

@@ -3,12 +3,12 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEFAULT_REPOSITORY, imageReference } from '../images/build.ts';
-import { COMPONENTS, REPO_ROOT, componentBin, componentManifest } from '../images/components.ts';
+import { COMPONENTS, REPO_ROOT, componentManifest } from '../images/components.ts';
 import {
   entrypoint,
   finalStage,
@@ -20,7 +20,7 @@ import {
   stagedComponent,
 } from '../images/dockerfile.ts';
 import { BACKEND_COMMANDS, backendDirectory } from '../images/iptables-backend.ts';
-import { IMAGE_NODE, stageApp } from '../images/stage-app.ts';
+import { IMAGE_NODE, imageProgram, stageApp } from '../images/stage-app.ts';
 import { find, podOf, renderChart } from './render-chart.ts';
 
 const run = promisify(execFile);
@@ -68,8 +68,9 @@ describe.each(COMPONENTS)('the $name Dockerfile', (c) => {
   });
 
   it("runs its package's bin from where stage-app.ts bundles it, with the image's Node", () => {
+    expect(imageProgram(c)).toMatch(/^\/app\/dist\/[\w-]+\.js$/);
     const command = entrypoint(file);
-    const program = `/app/dist/${basename(componentBin(c))}`;
+    const program = imageProgram(c);
     expect(command.slice(-2)).toEqual([IMAGE_NODE, program]);
     if (c.name === 'nmi')
       expect(command.slice(0, 2)).toEqual([IMAGE_NODE, '/app/dist/entrypoint.js']);
@@ -130,11 +131,10 @@ describe.each(COMPONENTS)('the $name program layer', (c) => {
     await stageApp(c, out);
     expect(existsSync(join(out, 'app/node_modules'))).toBe(false);
     expect(readFileSync(join(out, 'app/THIRD-PARTY-NOTICES'), 'utf8')).toContain('(MIT)');
-    const { stdout } = await run(
-      join(out, IMAGE_NODE),
-      [join(out, 'app/dist', basename(componentBin(c))), '--version'],
-      { cwd: out, env: { NODE_ENV: 'production', MIC_POD_NAMESPACE: 'kube-system' } },
-    );
+    const { stdout } = await run(join(out, IMAGE_NODE), [join(out, imageProgram(c)), '--version'], {
+      cwd: out,
+      env: { NODE_ENV: 'production', MIC_POD_NAMESPACE: 'kube-system' },
+    });
     expect(stdout.trim()).toBe(componentManifest(c).version);
     if (c.name === 'nmi') {
       for (const backend of ['nft', 'legacy'] as const) {
