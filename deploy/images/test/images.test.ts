@@ -186,6 +186,19 @@ function natChain(): Promise<{ code: number; stdout: string }> {
   return runInNamespace(nodeNs, 'iptables', ['-w', '-t', 'nat', '-S', 'aad-metadata']);
 }
 
+/** Whether PREROUTING jumps to NMI's chain in the node namespace (exit code 0 when it does). */
+function preroutingJump(): Promise<{ code: number }> {
+  return runInNamespace(nodeNs, 'iptables', [
+    '-w',
+    '-t',
+    'nat',
+    '-C',
+    'PREROUTING',
+    '-j',
+    'aad-metadata',
+  ]);
+}
+
 /** Packets NMI's DNAT rule has redirected so far (its iptables counter in the node namespace). */
 async function redirectedPackets(): Promise<number> {
   const listing = await runInNamespace(nodeNs, 'iptables', [
@@ -383,16 +396,7 @@ describe('the images on a cluster node', () => {
     expect(listing).toContain(
       `-d ${IMDS}/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 127.0.0.1:2579`,
     );
-    const jump = await runInNamespace(nodeNs, 'iptables', [
-      '-w',
-      '-t',
-      'nat',
-      '-C',
-      'PREROUTING',
-      '-j',
-      'aad-metadata',
-    ]);
-    expect(jump.code).toBe(0);
+    expect((await preroutingJump()).code).toBe(0);
     // The entrypoint chose the backend of a node with no rules yet.
     expect(nmi.output()).toContain('"backend":"nft"');
     await until('NMI to be active', nmi, async () => {
@@ -451,16 +455,7 @@ describe('the images on a cluster node', () => {
   it('NMI removes its redirect and exits 0 on SIGTERM; so does MIC', async () => {
     expect(await nmi.stop(), tail(nmi)).toBe(0);
     expect((await natChain()).code).not.toBe(0);
-    const jump = await runInNamespace(nodeNs, 'iptables', [
-      '-w',
-      '-t',
-      'nat',
-      '-C',
-      'PREROUTING',
-      '-j',
-      'aad-metadata',
-    ]);
-    expect(jump.code).not.toBe(0);
+    expect((await preroutingJump()).code).not.toBe(0);
     expect(await mic.stop(), tail(mic)).toBe(0);
   });
 });
