@@ -99,7 +99,10 @@ export async function runNmiCli(
     io.stdout(`${NMI_VERSION}\n`);
     return 0;
   }
-  const logger = pino({ level: flags.logLevel, base: { component: 'nmi' } });
+  // createNmi binds `component: nmi` (and the node) on the logger it is given; the CLI's own lines
+  // get the same key from a child, so every line carries it exactly once.
+  const root = pino({ level: flags.logLevel });
+  const logger = root.child({ component: 'nmi' });
   if (await refusesKubenet(flags, logger)) return 1;
 
   const registry = new Registry();
@@ -119,7 +122,7 @@ export async function runNmiCli(
     return 1;
   }
   try {
-    nmi = await startNmi(flags, registry, logger);
+    nmi = await startNmi(flags, registry, root);
   } catch (error) {
     await servers.close();
     throw error;

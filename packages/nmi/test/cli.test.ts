@@ -85,6 +85,17 @@ it('starts with the chart’s flags, serves, and exits 0 on SIGTERM', async () =
   expect(noHeader.status).toBe(400);
   nmi.child.kill('SIGTERM');
   expect(await nmi.exited).toBe(0);
+  // Every log line names its component once: a repeated key makes the JSON ambiguous for log
+  // pipelines (JSON.parse would keep the last one silently, so the raw text is counted).
+  const logLines = nmi
+    .output()
+    .split('\n')
+    .filter((line) => line.startsWith('{'));
+  expect(logLines.length).toBeGreaterThanOrEqual(3); // started, signal, shutting down
+  for (const line of logLines) {
+    expect(line.split('"component":').length - 1, line).toBe(1);
+    expect(JSON.parse(line)).toMatchObject({ component: 'nmi' });
+  }
 }, 30_000); // starting Node on the sources takes seconds on a loaded machine
 
 it('refuses to run on kubenet unless allowed, and rejects bad flags with exit 2', async () => {
