@@ -173,6 +173,11 @@ export {
   MAX_IMDS_REQUEST_TARGET_LENGTH,
   type ImdsRoute,
 } from './imds/resolve-imds-route.js';
+export { canonicalImdsPath, type CanonicalImdsPath } from './imds/canonical-imds-path.js';
+export {
+  malformedRequestError,
+  type MalformedRequestReason,
+} from './imds/malformed-request-error.js';
 export {
   parseTokenRequest,
   hasMetadataHeader,

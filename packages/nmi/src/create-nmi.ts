@@ -32,6 +32,7 @@ import {
 } from './iptables/iptables-manager.js';
 import { createNmiMetrics, type NmiMetrics } from './nmi-metrics.js';
 import { createNmiRequestHandler } from './nmi-request-handler.js';
+import { createTokenServer } from './create-token-server.js';
 import { TokenBroker } from './token-broker.js';
 import { VERSION } from './version.js';
 
@@ -321,13 +322,7 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
             : { conntrackDeletion: options.iptables.conntrackDeletion }),
         });
 
-  const server = http.createServer({ keepAliveTimeout: 65_000 }, handler);
-  server.on('clientError', (_error, socket) => {
-    // Malformed HTTP (or a header section over the limit): answer 400 and drop, never crash.
-    if (socket.writable)
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    else socket.destroy();
-  });
+  const server = createTokenServer(handler);
   const address = await listenOn(
     server,
     options.port ?? 2579,

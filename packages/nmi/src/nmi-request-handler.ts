@@ -6,6 +6,7 @@ import {
   formatTextError,
   formatTokenResponse,
   hasMetadataHeader,
+  malformedRequestError,
   metadataHeaderRequiredError,
   parseTokenRequest,
   redactClientId,
@@ -13,6 +14,7 @@ import {
   type AcquiredToken,
   type AuthorizationView,
   type ImdsResponse,
+  type MalformedRequestReason,
   type PodRecord,
   type RequestedIdentity,
   type TokenRequest,
@@ -410,6 +412,11 @@ export function createNmiRequestHandler(
 
   return (req, res) => {
     const started = performance.now();
+    const malformed = malformedReason(req);
+    if (malformed !== undefined) {
+      write(res, formatImdsError(malformedRequestError(malformed)));
+      return;
+    }
     const url = req.url ?? '';
     const q = url.indexOf('?');
     const route = resolveImdsRoute(q === -1 ? url : url.slice(0, q));
@@ -432,6 +439,9 @@ export function createNmiRequestHandler(
       case 'invalid':
         write(res, formatTextError(400, 'Invalid request'));
         return;
+      case 'malformed':
+        write(res, formatImdsError(malformedRequestError('target')));
+        return;
       case 'instance':
         if (options.blockInstanceMetadata) {
           write(res, formatTextError(403, 'Request blocked by AAD Pod Identity NMI'));
@@ -453,6 +463,18 @@ export function createNmiRequestHandler(
       write(res, formatTextError(500, 'internal error'));
     });
   };
+}
+
+/** Most header fields a request may carry; IMDS clients send fewer than ten. */
+const MAX_REQUEST_HEADERS = 100;
+
+// What is wrong with a request before its route is looked at: every HTTP version must name a Host
+// (Node checks only 1.1, and only when asked), and a request with more headers than the server keeps
+// (2,000 by default) may have lost the ones that matter.
+function malformedReason(req: http.IncomingMessage): MalformedRequestReason | undefined {
+  if (req.headers.host === undefined) return 'host';
+  if (req.rawHeaders.length / 2 > MAX_REQUEST_HEADERS) return 'headers';
+  return undefined;
 }
 
 // The same pod, not merely the same name: a pod deleted and created again has a new UID.
