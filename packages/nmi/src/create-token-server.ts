@@ -41,17 +41,15 @@ export function createTokenServer(
   return server;
 }
 
+// Node's parser error codes (llhttp `HPE_*`) that say more than "not HTTP".
+const REASONS: Readonly<Record<string, MalformedRequestReason>> = {
+  HPE_HEADER_OVERFLOW: 'header-size',
+  HPE_INVALID_URL: 'target',
+  ERR_HTTP_REQUEST_TIMEOUT: 'timeout',
+};
+
 function reasonOf(code: string | undefined): MalformedRequestReason {
-  switch (code) {
-    case 'HPE_HEADER_OVERFLOW':
-      return 'header-size';
-    case 'HPE_INVALID_URL':
-      return 'target';
-    case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return 'timeout';
-    default:
-      return 'syntax';
-  }
+  return (code === undefined ? undefined : REASONS[code]) ?? 'syntax';
 }
 
 // Raw bytes may only be written when no response of an earlier request on this keep-alive socket has
@@ -60,5 +58,5 @@ function canAnswer(socket: Duplex): boolean {
   if (!socket.writable) return false;
   const current = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })
     ._httpMessage;
-  return current === undefined || current === null || current.headersSent !== true;
+  return current?.headersSent !== true;
 }

@@ -111,7 +111,9 @@ function expectImdsJsonRefusal(answer: RawAnswer, status = 400): void {
   expect(answer.status).toBe(status);
   expect(answer.headers['content-type']).toBe('application/json; charset=utf-8');
   const body = JSON.parse(answer.body) as Record<string, unknown>;
-  expect(body).toEqual({ error: 'invalid_request', error_description: expect.any(String) });
+  expect(Object.keys(body)).toEqual(['error', 'error_description']);
+  expect(body.error).toBe('invalid_request');
+  expect(typeof body.error_description).toBe('string');
   expect(answer.body).not.toContain('access_token');
 }
 
