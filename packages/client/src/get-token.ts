@@ -1,17 +1,12 @@
-import { PodIdentityError } from '@pod-identity/core';
+import { PodIdentityError, abortReason, parseRetryAfter, systemClock } from '@pod-identity/core';
 import { IdentityNotAssignedError } from './errors/identity-not-assigned-error.js';
 import { IdentityRefusedError } from './errors/identity-refused-error.js';
 import { TokenRequestError } from './errors/token-request-error.js';
 import { backoffDelayMs, resolveRetryOptions, type RetryOptions } from './backoff-delay.js';
 import { identityQuery, type IdentitySelector } from './identity-selector.js';
 import { IMDS_TOKEN_API_VERSION, IMDS_TOKEN_PATH, resolveImdsEndpoint } from './imds-endpoint.js';
-import { parseRetryAfterMs } from './retry-after.js';
 import { parseTokenResponse, type PodIdentityToken } from './parse-token-response.js';
-import {
-  abortReason,
-  sendMetadataRequest,
-  type MetadataResponse,
-} from './send-metadata-request.js';
+import { sendMetadataRequest, type MetadataResponse } from './send-metadata-request.js';
 
 /** Options of {@link getToken}. */
 export interface GetTokenOptions {
@@ -101,7 +96,8 @@ export async function getToken(
   checkDuration('attemptTimeoutMs', attemptTimeoutMs);
   const retry = resolveRetryOptions(options.retry);
   const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? abortableSleep;
+  const sleep =
+    options.sleep ?? ((ms: number, signal?: AbortSignal) => systemClock.sleep(ms, signal));
   const random = options.random ?? Math.random;
   const { abortSignal } = options;
 
@@ -207,8 +203,7 @@ function finalError(failure: Failure, resource: string, attempts: number, why: s
 /** Describes a non-2xx answer: status, IMDS error code, description and `Retry-After`. */
 function failureOf(response: MetadataResponse, nowMs: number): Failure {
   const { imdsError, description } = readErrorBody(response);
-  const header: string | string[] | undefined = response.headers['retry-after'];
-  const retryAfterMs = parseRetryAfterMs(typeof header === 'string' ? header : header?.[0], nowMs);
+  const retryAfterMs = parseRetryAfter(response.headers['retry-after'], { now: () => nowMs });
   return {
     status: response.status,
     description,
@@ -255,20 +250,4 @@ function checkDuration(name: string, value: number): void {
       `${name} must be a positive finite number of milliseconds, got ${String(value)}`,
     );
   }
-}
-
-/** A timer that an abort signal cancels, rejecting with the signal's reason. */
-function abortableSleep(ms: number, abortSignal?: AbortSignal): Promise<void> {
-  if (abortSignal?.aborted) return Promise.reject(abortReason(abortSignal));
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(abortReason(abortSignal ?? {}));
-    };
-    const timer = setTimeout(() => {
-      abortSignal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    abortSignal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

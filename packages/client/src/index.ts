@@ -13,7 +13,7 @@ export {
 } from './pod-identity-credential.js';
 export { identityQuery, type IdentitySelector } from './identity-selector.js';
 export { parseTokenResponse, type PodIdentityToken } from './parse-token-response.js';
-export { parseRetryAfterMs } from './retry-after.js';
+export { parseRetryAfter } from '@pod-identity/core';
 export {
   backoffDelayMs,
   resolveRetryOptions,

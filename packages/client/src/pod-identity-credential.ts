@@ -3,10 +3,10 @@ import type {
   GetTokenOptions as CredentialGetTokenOptions,
   TokenCredential,
 } from '@azure/core-auth';
+import { raceAbort } from '@pod-identity/core';
 import { getToken, resourceFromScope, type GetTokenOptions } from './get-token.js';
 import type { IdentitySelector } from './identity-selector.js';
 import type { PodIdentityToken } from './parse-token-response.js';
-import { abortReason } from './send-metadata-request.js';
 
 /** Options of {@link PodIdentityCredential}. */
 export interface PodIdentityCredentialOptions extends Omit<GetTokenOptions, 'abortSignal'> {
@@ -19,9 +19,6 @@ export interface PodIdentityCredentialOptions extends Omit<GetTokenOptions, 'abo
    */
   refreshBeforeExpiryMs?: number;
 }
-
-/** Abort signal shape that Azure SDK clients pass (`@azure/abort-controller`'s `AbortSignalLike`). */
-type AbortSignalLike = NonNullable<CredentialGetTokenOptions['abortSignal']>;
 
 /**
  * A `TokenCredential` (`@azure/core-auth`) that any Azure SDK client accepts, backed by
@@ -121,26 +118,4 @@ function toAccessToken(token: PodIdentityToken, refreshBeforeExpiryMs: number): 
     refreshAfterTimestamp: token.expiresOnTimestamp - refreshBeforeExpiryMs,
     tokenType: 'Bearer',
   };
-}
-
-/** Waits for a shared promise, or rejects with the caller's abort reason if it aborts first. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignalLike | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.reject(abortReason(signal as { reason?: unknown }));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      reject(abortReason(signal as { reason?: unknown }));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
 }

@@ -2,6 +2,7 @@
 // load time, and HTTP mocking tools that patch `http.request` (msw, nock) would not see our calls.
 import http from 'node:http';
 import https from 'node:https';
+import { abortReason } from '@pod-identity/core';
 
 /** One answer from a metadata endpoint. */
 export interface MetadataResponse {
@@ -83,17 +84,4 @@ export function sendMetadataRequest(
     });
     request.end();
   });
-}
-
-/**
- * The reason an aborted signal carries, as an Error: the caller's own Error, else a `DOMException`
- * named `AbortError` (what `AbortController.abort()` gives by default).
- */
-export function abortReason(signal: { reason?: unknown }): Error {
-  const reason = signal.reason;
-  if (reason instanceof Error) return reason;
-  return new DOMException(
-    typeof reason === 'string' ? reason : 'The operation was aborted.',
-    'AbortError',
-  );
 }

@@ -28,6 +28,11 @@ export { parseGoDuration } from './flags/parse-go-duration.js';
 export { parseGoBool } from './flags/parse-go-bool.js';
 export { parseIntegerFlag } from './flags/parse-integer-flag.js';
 
+// --- abort and retry ---
+export { abortReason, type AbortSignalLike } from './abort/abort-reason.js';
+export { raceAbort } from './abort/race-abort.js';
+export { parseRetryAfter } from './retry/parse-retry-after.js';
+
 // --- CRDs: constants and types ---
 export {
   API_GROUP,

@@ -8,6 +8,7 @@ import { isRestError } from '@azure/core-rest-pipeline';
 import type { IdentityTarget } from '../planner/identity-target.js';
 import type { IdentityRef } from '../planner/plan-identity-deltas.js';
 import { systemClock, type Clock } from '../work-queue/clock.js';
+import { parseRetryAfter } from '../retry/parse-retry-after.js';
 import { CloudProviderError, type CloudProviderOperation } from './cloud-provider-error.js';
 
 /** ARM's limit on user-assigned identities mentioned in one PATCH (the original's `maxIdentitiesCount`). */
@@ -140,23 +141,6 @@ export function identitiesNamedInError(message: string): string[] {
   return [...new Set(Array.from(message.matchAll(USER_ASSIGNED_ID), (m) => m[0].toLowerCase()))];
 }
 
-/**
- * Parses a `Retry-After` header: delay-seconds or an HTTP date.
- * @param value - the header value
- * @param nowMs - the current time, for dates
- * @returns the delay in ms, or `undefined` when absent or unparsable
- */
-export function parseRetryAfter(
-  value: string | null | undefined,
-  nowMs: number,
-): number | undefined {
-  if (value === null || value === undefined || value.trim() === '') return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/u.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
-}
-
 // ARM expects `null` to remove a key of `userAssignedIdentities`; the model types values as objects,
 // and the serializer passes falsy values through unchanged.
 const REMOVE = null as unknown as UserAssignedIdentitiesValue;
@@ -234,7 +218,7 @@ export function createIdentityAssigner(options: IdentityAssignerOptions): Identi
     operation: CloudProviderOperation,
   ): unknown => {
     if (!isRestError(error)) return error;
-    const retryAfterMs = parseRetryAfter(error.response?.headers.get('retry-after'), clock.now());
+    const retryAfterMs = parseRetryAfter(error.response?.headers.get('retry-after'), clock);
     if (
       retryAfterMs !== undefined &&
       (error.statusCode === 429 || (error.statusCode ?? 0) >= 500)

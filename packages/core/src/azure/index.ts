@@ -8,7 +8,6 @@
 export {
   createIdentityAssigner,
   identitiesNamedInError,
-  parseRetryAfter,
   MAX_IDENTITIES_PER_PATCH,
   RETRIABLE_IDENTITY_ERRORS,
   type IdentityAssigner,

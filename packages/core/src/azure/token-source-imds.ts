@@ -2,6 +2,7 @@ import http from 'node:http';
 import { readJwtClaims, type AcquiredToken } from '../broker/acquired-token.js';
 import { TokenAcquisitionError } from '../broker/token-acquisition-error.js';
 import { systemClock, type Clock } from '../work-queue/clock.js';
+import { parseRetryAfter } from '../retry/parse-retry-after.js';
 import { redactClientId } from '../validation/redact-client-id.js';
 import type { GetTokensOptions, TokenSource } from './token-source.js';
 
@@ -116,7 +117,7 @@ export function createImdsTokenSource(options: ImdsTokenSourceOptions): TokenSou
         { status: response.status },
       );
       if (attempt < maxAttempts) {
-        const retryAfter = parseRetryAfterMs(response.retryAfter, clock.now());
+        const retryAfter = parseRetryAfter(response.retryAfter, clock);
         await clock.sleep(
           Math.min(retryAfter ?? retryDelayMs(attempt), MAX_RETRY_AFTER_MS),
           callOptions.abortSignal,
@@ -298,11 +299,4 @@ function errorDescription(body: string): string {
     // not JSON: fall through to the raw text
   }
   return body.trim().slice(0, 300);
-}
-
-function parseRetryAfterMs(value: string | undefined, nowMs: number): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (/^\d+$/.test(value)) return Number(value) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }

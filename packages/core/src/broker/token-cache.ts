@@ -1,3 +1,4 @@
+import { raceAbort } from '../abort/race-abort.js';
 import type { AcquiredToken } from './acquired-token.js';
 import { TokenAcquisitionError } from './token-acquisition-error.js';
 
@@ -114,7 +115,7 @@ export class TokenCache {
         return Promise.reject(asError(entry.error));
       }
       this.#misses += 1;
-      return wait(entry.inflight ?? this.#start(entry, fetch), options?.abortSignal);
+      return raceAbort(entry.inflight ?? this.#start(entry, fetch), options?.abortSignal);
     }
     this.#misses += 1;
     const created: Entry = {
@@ -128,7 +129,7 @@ export class TokenCache {
     };
     this.#entries.set(key, created);
     this.#evict();
-    return wait(this.#start(created, fetch), options?.abortSignal);
+    return raceAbort(this.#start(created, fetch), options?.abortSignal);
   }
 
   /**
@@ -253,27 +254,6 @@ export class TokenCache {
 export function tokenCacheKey(identityKey: string, resource: string): string {
   // Length-prefixed, so no (identity, resource) pair can spell another pair's key.
   return `${identityKey.length}:${identityKey}${resource}`;
-}
-
-function wait<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.reject(asError(signal.reason));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      reject(asError(signal.reason));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(asError(error));
-      },
-    );
-  });
 }
 
 function positive(value: number, name: string): number {

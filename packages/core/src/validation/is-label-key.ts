@@ -1,10 +1,9 @@
 import { isRfc1123Subdomain } from './is-rfc1123-subdomain.js';
 import { LABEL_VALUE_MAX_LENGTH } from './is-label-value.js';
-
-const QUALIFIED_NAME = /^[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+import { QUALIFIED_NAME } from './kubernetes-name-patterns.js';
 
 /**
- * Whether a string can be the key of a Kubernetes label (`IsQualifiedName`): an optional RFC 1123
+ * Whether a string can be the key of a Kubernetes label, or a finalizer (`IsQualifiedName`): an optional RFC 1123
  * subdomain prefix and `/`, then a name of at most 63 alphanumerics, `-`, `_` and `.` starting and
  * ending with an alphanumeric, e.g. `app` or `app.kubernetes.io/component`.
  *

@@ -1,6 +1,4 @@
-// Kubernetes' qualified-name shape (`IsQualifiedName`, `IsValidLabelValue`): alphanumerics, '-', '_'
-// and '.', starting and ending with an alphanumeric.
-const QUALIFIED_NAME = /^[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+import { QUALIFIED_NAME } from './kubernetes-name-patterns.js';
 
 /** Longest label value (and label key name part) Kubernetes accepts. */
 export const LABEL_VALUE_MAX_LENGTH = 63;

@@ -1,10 +1,5 @@
 import { ValidationError } from '../errors/validation-error.js';
-
-// One DNS label: lower-case alphanumerics and '-', starting and ending with an alphanumeric. This is
-// Kubernetes' `IsDNS1123Label` shape; the length limits are checked separately.
-const LABEL = '[a-z0-9](?:[-a-z0-9]*[a-z0-9])?';
-const RFC1123_LABEL = new RegExp(`^${LABEL}$`);
-const RFC1123_SUBDOMAIN = new RegExp(`^${LABEL}(?:\\.${LABEL})*$`);
+import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from './kubernetes-name-patterns.js';
 
 /** Longest RFC 1123 subdomain Kubernetes accepts as an object name. */
 export const RFC1123_SUBDOMAIN_MAX_LENGTH = 253;
@@ -21,7 +16,7 @@ export const RFC1123_LABEL_MAX_LENGTH = 63;
  * @returns true when the API server would accept it as an object name
  */
 export function isRfc1123Subdomain(name: string): boolean {
-  return name.length <= RFC1123_SUBDOMAIN_MAX_LENGTH && RFC1123_SUBDOMAIN.test(name);
+  return name.length <= RFC1123_SUBDOMAIN_MAX_LENGTH && DNS1123_SUBDOMAIN.test(name);
 }
 
 /**
@@ -33,7 +28,7 @@ export function isRfc1123Subdomain(name: string): boolean {
  * @returns true when the API server would accept it as a namespace name
  */
 export function isRfc1123Label(name: string): boolean {
-  return name.length <= RFC1123_LABEL_MAX_LENGTH && RFC1123_LABEL.test(name);
+  return name.length <= RFC1123_LABEL_MAX_LENGTH && DNS1123_LABEL.test(name);
 }
 
 /**
@@ -54,7 +49,7 @@ export function validatePodIdentityName(name: string, field = 'metadata.name'): 
       `must be at most ${RFC1123_SUBDOMAIN_MAX_LENGTH} characters (got ${name.length})`,
     );
   }
-  if (!RFC1123_SUBDOMAIN.test(name)) {
+  if (!DNS1123_SUBDOMAIN.test(name)) {
     throw new ValidationError(
       field,
       `${JSON.stringify(name)} is not an RFC 1123 subdomain: use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit`,

@@ -1,3 +1,5 @@
+import { abortReason } from '../abort/abort-reason.js';
+
 /**
  * Time as the work queue, backoff, informers and leader election see it. Passed in so tests and
  * benchmarks can drive time themselves instead of sleeping.
@@ -24,7 +26,7 @@ export const systemClock: Clock = {
       }
       const onAbort = (): void => {
         clearTimeout(timer);
-        reject(abortReason(signal));
+        reject(abortReason(signal ?? {}));
       };
       const timer = setTimeout(
         () => {
@@ -36,10 +38,3 @@ export const systemClock: Clock = {
       signal?.addEventListener('abort', onAbort, { once: true });
     }),
 };
-
-function abortReason(signal: AbortSignal | undefined): Error {
-  const reason: unknown = signal?.reason;
-  return reason instanceof Error
-    ? reason
-    : new DOMException('The operation was aborted', 'AbortError');
-}

@@ -1,3 +1,4 @@
+import { isLabelKey, isLabelValue } from '@pod-identity/core';
 import { badRequestError } from './api-status-error.js';
 
 /** A parsed label selector: a predicate over an object's labels. */
@@ -18,22 +19,12 @@ interface Requirement {
 
 const everything: LabelSelector = { empty: true, matches: () => true };
 
-// apimachinery's label key: optional DNS-subdomain prefix and "/", then a 63-char qualified name.
-const qualifiedName = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const labelValue = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-
 function fail(why: string): never {
   throw badRequestError(`unable to parse requirement: ${why}`);
 }
 
 function checkKey(key: string): void {
-  const slash = key.lastIndexOf('/');
-  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
-  const name = slash >= 0 ? key.slice(slash + 1) : key;
-  const nameOk = name.length > 0 && name.length <= 63 && qualifiedName.test(name);
-  const prefixOk = prefix === undefined || (prefix.length <= 253 && dnsSubdomain.test(prefix));
-  if (!nameOk || !prefixOk) {
+  if (!isLabelKey(key)) {
     fail(
       `<nil>: Invalid value: "${key}": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`,
     );
@@ -41,7 +32,7 @@ function checkKey(key: string): void {
 }
 
 function checkValue(value: string): void {
-  if (value.length > 63 || !labelValue.test(value)) {
+  if (!isLabelValue(value)) {
     fail(
       `values[0]: Invalid value: "${value}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`,
     );
