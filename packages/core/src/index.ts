@@ -144,6 +144,7 @@ export {
   type DesiredAssignment,
   type AssignmentPlan,
   type AssignmentUpdate,
+  type AssignmentOverwrite,
   type PlanSkip,
   type PlanSkipReason,
 } from './planner/plan-assignments.js';

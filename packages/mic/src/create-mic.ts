@@ -56,6 +56,9 @@ import {
 } from '@pod-identity/core/kubernetes';
 import type { Registry } from 'prom-client';
 import { silentLogger, type Logger } from '@pod-identity/core';
+import { createLenientProjection } from './lenient-projection.js';
+import { bindingReference, planSkipEvent } from './plan-skip-event.js';
+import { looseRecordSpec, rewritesOf, type RecordRewrites } from './record-rewrites.js';
 import { createMicMetrics, type MicMetrics } from './mic-metrics.js';
 
 /** Leader election settings (the `--leader-election-*` flags). */
@@ -166,18 +169,18 @@ interface TargetLaneWork {
   kind: 'target';
   delta: TargetDelta;
   drift: boolean;
-  updates: Map<string, AzureAssignedIdentity>;
+  updates: RecordRewrites;
 }
 interface DirectLaneWork {
   kind: 'direct';
   assign: DesiredAssignment[];
   release: AzureAssignedIdentity[];
-  updates: Map<string, AzureAssignedIdentity>;
+  updates: RecordRewrites;
 }
 interface UnplacedLaneWork {
   kind: 'unplaced';
   records: UnplacedRecords;
-  updates: Map<string, AzureAssignedIdentity>;
+  updates: RecordRewrites;
 }
 interface TerminatingLaneWork {
   kind: 'terminating';
@@ -249,16 +252,6 @@ function projectNode(raw: KubernetesWireObject): NodeView | undefined {
   if (name === undefined) return undefined;
   const spec = raw.spec as { providerID?: string } | undefined;
   return { name, providerId: spec?.providerID ?? '' };
-}
-
-function bindingRef(binding: AzureIdentityBinding): EventObjectReference {
-  return {
-    apiVersion: GROUP_VERSION,
-    kind: CrdKinds.AzureIdentityBinding.kind,
-    namespace: binding.metadata.namespace ?? '',
-    name: binding.metadata.name,
-    ...(binding.metadata.uid === undefined ? {} : { uid: binding.metadata.uid }),
-  };
 }
 
 function recordRef(namespace: string, name: string): EventObjectReference {
@@ -413,32 +406,18 @@ export function createMic(options: MicOptions): Mic {
     const onInformerError = (what: string) => (error: unknown) => {
       log.warn({ err: error, informer: what }, 'watch failed, retrying');
     };
-    const reportInvalid = (kind: string) => (raw: KubernetesWireObject, message: string) => {
+    // Objects that fail the strict parser are still cached (when they have a name), so the planner
+    // leaves them out and reports them with an event instead of them vanishing; the log says why.
+    const lenient = createLenientProjection((kind, raw, message) => {
       log.warn(
         { kind, namespace: raw.metadata?.namespace, name: raw.metadata?.name, reason: message },
         'ignoring invalid object',
       );
-    };
-    // Objects that fail the strict parser are still cached when they have a name and a spec, so the
-    // planner can report them (with an event) instead of them vanishing; the log says why.
-    const parseWith =
-      <T>(
-        kind: string,
-        parse: (input: unknown) => { ok: true; value: T } | { ok: false; error: Error },
-      ) =>
-      (raw: KubernetesWireObject): T | undefined => {
-        // Custom resources arrive as plain JSON from both the list (untyped) and the watch.
-        const json: unknown = raw;
-        const result = parse(json);
-        if (result.ok) return result.value;
-        reportInvalid(kind)(raw, result.error.message);
-        const loose = json as { metadata?: { name?: unknown }; spec?: unknown };
-        return typeof loose.metadata?.name === 'string' &&
-          typeof loose.spec === 'object' &&
-          loose.spec !== null
-          ? (json as T)
-          : undefined;
-      };
+    });
+    // Identities and bindings the strict parser refused are not planned with; records are read by
+    // what the planner needs of them (one it cannot read is left alone, one that reads is cleaned up).
+    const parseProblem = (object: AzureIdentity | AzureIdentityBinding): string | undefined =>
+      lenient.parseProblem(object);
 
     // The ledger first: without it nothing may be removed.
     for (let attempt = 1; !leadership.aborted; attempt += 1) {
@@ -472,27 +451,29 @@ export function createMic(options: MicOptions): Mic {
     const identities = createInformer<AzureIdentity>({
       kubeConfig,
       ...customResourceSource(kubeConfig, CrdKinds.AzureIdentity.plural),
-      project: parseWith('AzureIdentity', safeParseAzureIdentity),
+      project: lenient.project('AzureIdentity', safeParseAzureIdentity),
       onError: onInformerError('azureidentities'),
     });
     const bindings = createInformer<AzureIdentityBinding>({
       kubeConfig,
       ...customResourceSource(kubeConfig, CrdKinds.AzureIdentityBinding.plural),
-      project: parseWith('AzureIdentityBinding', safeParseAzureIdentityBinding),
+      project: lenient.project('AzureIdentityBinding', safeParseAzureIdentityBinding),
       onError: onInformerError('azureidentitybindings'),
     });
     const assigned = createInformer<AzureAssignedIdentity, 'byNode' | 'byPod'>({
       kubeConfig,
       ...customResourceSource(kubeConfig, CrdKinds.AzureAssignedIdentity.plural),
-      project: parseWith('AzureAssignedIdentity', safeParseAzureAssignedIdentity),
-      // Records that failed the strict parser may lack these fields.
+      project: lenient.project('AzureAssignedIdentity', safeParseAzureAssignedIdentity),
+      // Records that failed the strict parser may lack these fields, or their spec.
       indexes: {
-        byNode: (record) =>
-          typeof record.spec.nodename === 'string' ? [record.spec.nodename] : [],
-        byPod: (record) =>
-          typeof record.spec.pod === 'string'
-            ? [`${record.spec.podNamespace}/${record.spec.pod}`]
-            : [],
+        byNode: (record) => {
+          const { nodename } = looseRecordSpec(record);
+          return nodename === undefined ? [] : [nodename];
+        },
+        byPod: (record) => {
+          const { pod, podNamespace } = looseRecordSpec(record);
+          return pod === undefined ? [] : [`${podNamespace ?? ''}/${pod}`];
+        },
       },
       onError: onInformerError('azureassignedidentities'),
     });
@@ -575,17 +556,9 @@ export function createMic(options: MicOptions): Mic {
         now.set(key, skip.message);
         if (reportedSkips.get(key) === skip.message) continue;
         log.warn({ reason: skip.reason, kind: skip.kind, object: skip.object }, skip.message);
-        if (skip.binding !== undefined) {
-          recorder.event(bindingRef(skip.binding), 'Warning', 'binding apply error', skip.message);
-        } else if (skip.kind === 'AzureIdentity') {
-          const [namespace = '', name = ''] = skip.object.split('/');
-          recorder.event(
-            { apiVersion: GROUP_VERSION, kind: 'AzureIdentity', namespace, name },
-            'Warning',
-            'invalid identity',
-            skip.message,
-          );
-        }
+        const event = planSkipEvent(skip);
+        if (event !== undefined)
+          recorder.event(event.object, 'Warning', event.reason, skip.message);
       }
       reportedSkips.clear();
       for (const [key, message] of now) reportedSkips.set(key, message);
@@ -600,7 +573,8 @@ export function createMic(options: MicOptions): Mic {
       for (const [podKey, nodesOfPod] of changed) {
         for (const nodeName of nodesOfPod) if (nodeName !== '') changedNodes.add(nodeName);
         for (const record of assigned.byIndex('byPod', podKey)) {
-          changedNodes.add(record.spec.nodename);
+          const { nodename } = looseRecordSpec(record);
+          if (nodename !== undefined) changedNodes.add(nodename);
         }
       }
       const live = (record: AzureAssignedIdentity | undefined) =>
@@ -614,12 +588,13 @@ export function createMic(options: MicOptions): Mic {
         findAssignedIdentity: (key) => live(assigned.get(key)),
         identities: identities.list(),
         bindings: bindings.list(),
+        parseProblem,
         owned: ledger.snapshot(),
         immutable,
       });
       if (result === undefined) return false;
       reportSkips(result.plan.skipped, true);
-      const updates = new Map(result.plan.updates.map((u) => [u.desired.key, u.current]));
+      const updates = rewritesOf(result.plan);
       const queued = new Set<string>();
       for (const delta of result.deltas.targets) {
         queued.add(delta.target.key);
@@ -687,6 +662,7 @@ export function createMic(options: MicOptions): Mic {
         pods: pods.list(),
         identities: identities.list(),
         bindings: bindings.list(),
+        parseProblem,
         assignedIdentities: live,
         findAssignedIdentity: (key) => {
           const record = assigned.get(key);
@@ -701,7 +677,7 @@ export function createMic(options: MicOptions): Mic {
         immutable,
         includeSteady: drift,
       });
-      const updates = new Map(plan.updates.map((u) => [u.desired.key, u.current]));
+      const updates = rewritesOf(plan);
       const keys = new Set<string>();
       const queue = (key: string, work: LaneWork): void => {
         keys.add(key);
@@ -744,7 +720,7 @@ export function createMic(options: MicOptions): Mic {
     /** Makes sure each record exists in state Created (POST new ones, PUT moved ones). */
     const ensureRecords = async (
       assign: readonly DesiredAssignment[],
-      updates: Map<string, AzureAssignedIdentity>,
+      updates: RecordRewrites,
     ): Promise<void> => {
       await forEachLimit(assign, createDeleteBatch, async (d) => {
         if (d.current !== undefined) return;
@@ -770,7 +746,7 @@ export function createMic(options: MicOptions): Mic {
           });
           const verb = current === undefined ? 'create' : 'update';
           recorder.event(
-            bindingRef(d.binding),
+            bindingReference(d.binding),
             'Warning',
             'binding apply error',
             `failed to ${verb} AzureAssignedIdentity ${d.namespace}/${d.name} for pod ${d.podNamespace}/${d.podName}, error: ${messageOf(error)}`,
@@ -801,7 +777,7 @@ export function createMic(options: MicOptions): Mic {
         }
         assignedHere.set(d.key, assignKey(d));
         recorder.event(
-          bindingRef(d.binding),
+          bindingReference(d.binding),
           'Normal',
           'binding applied',
           `Binding ${d.binding.metadata.name} applied on node ${d.nodeName} for pod ${d.name}`,
@@ -847,11 +823,13 @@ export function createMic(options: MicOptions): Mic {
         metrics?.assignedIdentityDeletionCount.inc();
         metrics?.assignedIdentityDeletionDuration.observe((clock.now() - startedMs) / 1000);
         event?.(record);
+        // Terminating records are released whatever their spec holds: read it loosely.
+        const spec = looseRecordSpec(record);
         log.info(
           {
-            namespace: record.spec.podNamespace,
-            pod: record.spec.pod,
-            node: record.spec.nodename,
+            namespace: spec.podNamespace,
+            pod: spec.pod,
+            node: spec.nodename,
             record: `${namespace}/${name}`,
           },
           'assigned identity released',
@@ -891,7 +869,7 @@ export function createMic(options: MicOptions): Mic {
           tlog.warn({ err: error }, 'failed to update identities of the target');
           for (const d of delta.assign) {
             recorder.event(
-              bindingRef(d.binding),
+              bindingReference(d.binding),
               'Warning',
               'binding apply error',
               `failed to apply binding ${d.binding.metadata.namespace ?? ''}/${d.binding.metadata.name} node ${d.nodeName} for pod ${d.podNamespace}/${d.podName}, error: ${messageOf(error)}`,
@@ -933,7 +911,7 @@ export function createMic(options: MicOptions): Mic {
       for (const d of refused) {
         const key = (d.identity.spec.resourceID ?? '').toLowerCase();
         recorder.event(
-          bindingRef(d.binding),
+          bindingReference(d.binding),
           'Warning',
           'binding apply error',
           `failed to apply binding ${d.binding.metadata.namespace ?? ''}/${d.binding.metadata.name} node ${d.nodeName} for pod ${d.podNamespace}/${d.podName}, error: ${refusedMessages.get(key) ?? 'identity not present on the target after the update'}`,
@@ -961,7 +939,7 @@ export function createMic(options: MicOptions): Mic {
         log.warn({ node: entry.nodeName, problem: entry.problem }, entry.message);
         for (const d of entry.waiting) {
           recorder.event(
-            bindingRef(d.binding),
+            bindingReference(d.binding),
             'Warning',
             'binding apply error',
             `failed to apply binding ${d.binding.metadata.namespace ?? ''}/${d.binding.metadata.name} node ${d.nodeName} for pod ${d.podNamespace}/${d.podName}, error: ${entry.message}`,

@@ -5,7 +5,15 @@ import {
   planAssignments,
   toAssignedIdentity,
 } from './plan-assignments.js';
-import { binding, identity, pod, recordFor } from './planner-fixtures.test-support.js';
+import type { AzureAssignedIdentity, AzureIdentityBinding } from '../crd/types.js';
+import { planIdentityDeltas } from './plan-identity-deltas.js';
+import {
+  binding,
+  identity,
+  pod,
+  recordFor,
+  vmssProviderId,
+} from './planner-fixtures.test-support.js';
 
 describe('planAssignments', () => {
   it('creates one record per (pod, identity) named <pod>-<podNs>-<identity> in default', () => {
@@ -375,5 +383,127 @@ describe('planAssignments', () => {
       }),
       { numRuns: 400 },
     );
+  });
+});
+
+// Objects an existing cluster may hold that this project never writes. Each is described in our own
+// words, with the release or document of the Go original it comes from.
+describe('planAssignments with objects left by the Go original', () => {
+  // AAD Pod Identity 1.5.x and earlier wrote records with lower-case `azureidentityref`,
+  // `azurebindingref` and `podnamespace` and a capitalised top-level `Status`; once the API server
+  // prunes those names under a structural CRD, the record keeps only its pod and node.
+  function prunedRecordOfMic15(name: string, podName: string): AzureAssignedIdentity {
+    return {
+      apiVersion: 'aadpodidentity.k8s.io/v1',
+      kind: 'AzureAssignedIdentity',
+      metadata: { name, namespace: 'default', resourceVersion: '3' },
+      spec: { pod: podName, nodename: 'node-0' },
+    } as unknown as AzureAssignedIdentity;
+  }
+
+  it('leaves out a record of Go MIC 1.5.x (no spec.azureIdentityRef), reports it by name, and plans everything else', () => {
+    const legacy = prunedRecordOfMic15('old-default-id', 'old');
+    const snapshot = {
+      pods: [pod('new', 'node-0', 'demo')],
+      identities: [identity('id')],
+      bindings: [binding('b', 'id', 'demo')],
+    };
+    const plan = planAssignments({ ...snapshot, assignedIdentities: [legacy] });
+    expect(plan.creates.map((d) => d.key)).toEqual(['default/new-default-id']);
+    expect(plan.deletes).toEqual([]);
+    expect(plan.overwrites).toEqual([]);
+    expect(plan.skipped).toEqual([
+      expect.objectContaining({
+        reason: 'invalid-record',
+        kind: 'AzureAssignedIdentity',
+        object: 'default/old-default-id',
+      }),
+    ]);
+    expect(plan.skipped[0]!.message).toMatch(/spec\.podNamespace|spec\.azureIdentityRef/);
+    // The identity-delta planner gets nothing it cannot read.
+    expect(() =>
+      planIdentityDeltas({
+        plan,
+        nodeProviderIds: new Map([['node-0', vmssProviderId('pool', 0)]]),
+        owned: new Map(),
+        immutable: [],
+      }),
+    ).not.toThrow();
+  });
+
+  it('overwrites an unreadable record whose name a pod still needs (PUT over it, not POST beside it)', () => {
+    const legacy = {
+      ...prunedRecordOfMic15('old-default-id', 'old'),
+      spec: { pod: 'old', podNamespace: 'default', nodename: 'node-0' },
+    } as unknown as AzureAssignedIdentity;
+    const plan = planAssignments({
+      pods: [pod('old', 'node-0', 'demo')],
+      identities: [identity('id')],
+      bindings: [binding('b', 'id', 'demo')],
+      assignedIdentities: [legacy],
+    });
+    expect(plan.creates.map((d) => d.key)).toEqual(['default/old-default-id']);
+    expect(plan.overwrites.map((o) => [o.desired.key, o.metadata.resourceVersion])).toEqual([
+      ['default/old-default-id', '3'],
+    ]);
+    const overwrite = plan.overwrites[0]!;
+    const wire = toAssignedIdentity(overwrite.desired, overwrite);
+    expect(wire.metadata.resourceVersion).toBe('3');
+    expect(wire.spec.azureIdentityRef.metadata.name).toBe('id');
+  });
+
+  it('refuses the type-2 identity of the Go documentation (clientPassword {Name, Namespace}, pruned to {}): no record', () => {
+    const certificate = identity('sp-cert', { type: 2 });
+    certificate.spec.clientPassword = {};
+    const plan = planAssignments({
+      pods: [pod('p', 'node-0', 'demo')],
+      identities: [certificate],
+      bindings: [binding('b', 'sp-cert', 'demo')],
+      assignedIdentities: [],
+    });
+    expect(plan.desired).toEqual([]);
+    expect(plan.skipped.map((s) => [s.reason, s.object])).toEqual([
+      ['invalid-identity', 'default/sp-cert'],
+      ['identity-not-found', 'default/b'],
+    ]);
+    expect(plan.skipped[0]!.message).toContain('spec.clientPassword.name: is required');
+    expect(plan.skipped[1]!.message).toContain('identity is invalid');
+  });
+
+  it('refuses a pre-1.6 binding (AzureIdentity and Selector capitalised) and says which names to use', () => {
+    const old = {
+      apiVersion: 'aadpodidentity.k8s.io/v1',
+      kind: 'AzureIdentityBinding',
+      metadata: { name: 'old-binding', namespace: 'default' },
+      spec: { AzureIdentity: 'id', Selector: 'demo' },
+    } as unknown as AzureIdentityBinding;
+    const plan = planAssignments({
+      pods: [pod('p', 'node-0', 'demo')],
+      identities: [identity('id')],
+      bindings: [old, binding('b', 'id', 'demo')],
+      assignedIdentities: [],
+    });
+    expect(plan.creates.map((d) => d.key)).toEqual(['default/p-default-id']);
+    expect(plan.skipped).toEqual([
+      expect.objectContaining({ reason: 'invalid-binding', object: 'default/old-binding' }),
+    ]);
+    expect(plan.skipped[0]!.message).toContain('write azureIdentity and selector');
+  });
+
+  it("leaves out what the caller's parser refused (parseProblem), with its reason", () => {
+    const refused = identity('refused');
+    const plan = planAssignments({
+      pods: [pod('p', 'node-0', 'demo')],
+      identities: [refused, identity('ok')],
+      bindings: [binding('b1', 'refused', 'demo'), binding('b2', 'ok', 'demo')],
+      assignedIdentities: [],
+      parseProblem: (object) => (object === refused ? 'spec.clientID: not a GUID' : undefined),
+    });
+    expect(plan.desired.map((d) => d.identity.metadata.name)).toEqual(['ok']);
+    expect(plan.skipped[0]).toMatchObject({
+      reason: 'invalid-identity',
+      object: 'default/refused',
+      message: 'ignoring azure identity default/refused: spec.clientID: not a GUID',
+    });
   });
 });

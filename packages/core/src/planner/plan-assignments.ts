@@ -17,6 +17,13 @@ import type {
   ObjectMeta,
 } from '../crd/types.js';
 import { parseUserAssignedIdentityId } from '../validation/parse-user-assigned-identity-id.js';
+import {
+  assignedIdentityProblem,
+  bindingProblem,
+  identityProblem,
+  looseObjectKey,
+  podProblem,
+} from './planner-input-problem.js';
 
 /**
  * The fields of a pod that the planner reads (an informer keeps only these). Pods without the
@@ -51,6 +58,12 @@ export interface AssignmentSnapshot {
    * indexing every record on each pass.
    */
   findAssignedIdentity?: (key: string) => AzureAssignedIdentity | undefined;
+  /**
+   * Optional: why the caller's own parser refused an identity or binding that it passes in anyway
+   * (so that the planner reports it with the rest), `undefined` for one it accepted. A refused
+   * object is left out of the plan and reported in `skipped`, like one the planner finds malformed.
+   */
+  parseProblem?: (object: AzureIdentity | AzureIdentityBinding) => string | undefined;
 }
 
 /** Options of {@link planAssignments}. */
@@ -81,9 +94,19 @@ export interface DesiredAssignment {
   current: AzureAssignedIdentity | undefined;
 }
 
-/** Why part of the snapshot produced no record. */
+/**
+ * Why part of the snapshot produced no record: an identity, binding, record or pod that is malformed
+ * (or that the caller's parser refused), a binding whose identity is missing or invalid, or a name
+ * clash.
+ */
 export type PlanSkipReason =
-  'invalid-identity' | 'identity-not-found' | 'namespace-mismatch' | 'duplicate-record-name';
+  | 'invalid-identity'
+  | 'invalid-binding'
+  | 'invalid-record'
+  | 'invalid-pod'
+  | 'identity-not-found'
+  | 'namespace-mismatch'
+  | 'duplicate-record-name';
 
 /** Something the planner left out, with the reason, so callers can log it and emit an event. */
 export interface PlanSkip {
@@ -91,7 +114,7 @@ export interface PlanSkip {
   /** `namespace/name` of the object concerned (identity, binding or pod). */
   object: string;
   /** What kind of object {@link PlanSkip.object} is. */
-  kind: 'AzureIdentity' | 'AzureIdentityBinding' | 'Pod';
+  kind: 'AzureIdentity' | 'AzureIdentityBinding' | 'AzureAssignedIdentity' | 'Pod';
   /** A lower-case sentence for logs and events. */
   message: string;
   /** The binding involved, when there is one (events are emitted on bindings). */
@@ -104,19 +127,32 @@ export interface AssignmentUpdate {
   desired: DesiredAssignment;
 }
 
+/**
+ * A desired pair whose record name is held by a record the planner cannot read (reported in
+ * `skipped` as `invalid-record`): the new record is written over it (PUT with its resourceVersion),
+ * not POSTed.
+ */
+export interface AssignmentOverwrite {
+  desired: DesiredAssignment;
+  /** The metadata of the unreadable record (the API server validated it even when the spec is not). */
+  metadata: ObjectMeta;
+}
+
 /** What {@link planAssignments} returns. */
 export interface AssignmentPlan {
   /** Every pair that should have a record, in a stable order. */
   desired: DesiredAssignment[];
-  /** Pairs without a record: create them in state `Created`. */
+  /** Pairs without a (readable) record: create them in state `Created`. */
   creates: DesiredAssignment[];
+  /** The creates whose name is taken by an unreadable record: overwrite that record instead. */
+  overwrites: AssignmentOverwrite[];
   /** Records to rewrite in place (same name) and take back to `Created`. */
   updates: AssignmentUpdate[];
   /** Records whose pair no longer exists. */
   deletes: AzureAssignedIdentity[];
   /** Desired pairs whose record matches but is still `Created`: assignment must be (re)tried. */
   pending: DesiredAssignment[];
-  /** Identities, bindings and pods left out, with reasons. */
+  /** Identities, bindings, records and pods left out, with reasons. */
   skipped: PlanSkip[];
 }
 
@@ -219,15 +255,30 @@ function buildBindingIndex(
   identityList: readonly AzureIdentity[],
   bindingList: readonly AzureIdentityBinding[],
   forceNamespaced: boolean,
+  parseProblem: AssignmentSnapshot['parseProblem'],
 ): BindingIndex {
   const skipped: PlanSkip[] = [];
   const identities = new Map<string, AzureIdentity>();
+  const invalidIdentities = new Set<string>();
   for (const identity of identityList) {
+    const problem = identityProblem(identity) ?? parseProblem?.(identity);
+    if (problem !== undefined) {
+      const key = looseObjectKey(identity);
+      invalidIdentities.add(key);
+      skipped.push({
+        reason: 'invalid-identity',
+        kind: 'AzureIdentity',
+        object: key,
+        message: `ignoring azure identity ${key}: ${problem}`,
+      });
+      continue;
+    }
     const key = keyOf(identity.metadata.namespace, identity.metadata.name);
     if (identity.spec.type === IdentityType.UserAssignedMSI) {
       try {
         parseUserAssignedIdentityId(identity.spec.resourceID ?? '');
       } catch (error) {
+        invalidIdentities.add(key);
         skipped.push({
           reason: 'invalid-identity',
           kind: 'AzureIdentity',
@@ -239,10 +290,25 @@ function buildBindingIndex(
     }
     identities.set(key, identity);
   }
+  const wellFormed: AzureIdentityBinding[] = [];
+  for (const binding of bindingList) {
+    const problem = bindingProblem(binding) ?? parseProblem?.(binding);
+    if (problem === undefined) {
+      wellFormed.push(binding);
+      continue;
+    }
+    const key = looseObjectKey(binding);
+    skipped.push({
+      reason: 'invalid-binding',
+      kind: 'AzureIdentityBinding',
+      object: key,
+      message: `ignoring azure identity binding ${key}: ${problem}`,
+    });
+  }
   // Each binding is resolved to its identity once (not once per pod): the identity must live in the
   // binding's namespace, even when not namespaced.
   const bySelector = new Map<string, BoundIdentity[]>();
-  for (const binding of [...bindingList].sort(compareByNamespaceName)) {
+  for (const binding of wellFormed.sort(compareByNamespaceName)) {
     const selector = binding.spec.selector;
     if (selector === '') continue;
     const bindingNamespace = binding.metadata.namespace ?? '';
@@ -254,7 +320,9 @@ function buildBindingIndex(
         reason: 'identity-not-found',
         kind: 'AzureIdentityBinding',
         object: bindingKey,
-        message: `${identityKey} identity not found when using ${bindingKey} binding`,
+        message: invalidIdentities.has(identityKey)
+          ? `${identityKey} identity is invalid (see its events) when using ${bindingKey} binding`
+          : `${identityKey} identity not found when using ${bindingKey} binding`,
         binding,
       });
       continue;
@@ -277,6 +345,16 @@ function buildBindingIndex(
     bySelector,
     skipped,
     pairs: new WeakMap(),
+  };
+}
+
+function invalidPod(pod: unknown): PlanSkip {
+  const key = looseObjectKey(pod);
+  return {
+    reason: 'invalid-pod',
+    kind: 'Pod',
+    object: key,
+    message: `ignoring pod ${key}: ${podProblem(pod) ?? 'malformed'}`,
   };
 }
 
@@ -324,6 +402,18 @@ export function createAssignmentPlanner(options: PlanAssignmentsOptions = {}): A
   // needs no map operation, so a steady pass does no per-pair hashing. Stale slots (pods gone, or
   // pairs of an earlier index) are swept when the table holds more than the pass wanted.
   const claims = new Map<string, PairSlot>();
+  // Whether each record object is malformed (why) or not (null): informers hand out the same object
+  // until it changes, so each is checked once.
+  const recordProblems = new WeakMap<object, string | null>();
+  const recordProblem = (record: unknown): string | undefined => {
+    if (typeof record !== 'object' || record === null) return assignedIdentityProblem(record);
+    let problem = recordProblems.get(record);
+    if (problem === undefined) {
+      problem = assignedIdentityProblem(record) ?? null;
+      recordProblems.set(record, problem);
+    }
+    return problem ?? undefined;
+  };
   let pass = 0;
 
   return {
@@ -335,10 +425,33 @@ export function createAssignmentPlanner(options: PlanAssignmentsOptions = {}): A
         !sameObjects(index.identities, identityList) ||
         !sameObjects(index.bindings, bindingList)
       ) {
-        index = buildBindingIndex(identityList, bindingList, forceNamespaced);
+        index = buildBindingIndex(
+          identityList,
+          bindingList,
+          forceNamespaced,
+          snapshot.parseProblem,
+        );
       }
       const skipped: PlanSkip[] = [...index.skipped];
       pass += 1;
+      // A malformed record is left out (reported once per pass): it is neither matched, nor
+      // deleted, nor a removal candidate, since what it says cannot be read.
+      const reportedRecords = new Set<string>();
+      const unreadable = (record: unknown): boolean => {
+        const problem = recordProblem(record);
+        if (problem === undefined) return false;
+        const key = looseObjectKey(record);
+        if (!reportedRecords.has(key)) {
+          reportedRecords.add(key);
+          skipped.push({
+            reason: 'invalid-record',
+            kind: 'AzureAssignedIdentity',
+            object: key,
+            message: `ignoring assigned identity ${key}: ${problem}`,
+          });
+        }
+        return true;
+      };
 
       // Cleared, not reallocated, each pass, and only used when the caller has no lookup.
       existing.clear();
@@ -356,7 +469,14 @@ export function createAssignmentPlanner(options: PlanAssignmentsOptions = {}): A
         ? (snapshot.assignedIdentities as readonly AzureAssignedIdentity[])
         : Array.from(snapshot.assignedIdentities);
       if (find === undefined) {
-        for (const record of recordList) existing.set(recordKey(record), record);
+        // Malformed records are kept under the name they can be read by: a pair that wants that name
+        // overwrites them, and the delete scan below reports the rest.
+        for (const record of recordList) {
+          existing.set(
+            recordProblem(record) === undefined ? recordKey(record) : looseObjectKey(record),
+            record,
+          );
+        }
         recordCount = existing.size;
         find = (key) => existing.get(key);
       } else {
@@ -365,16 +485,27 @@ export function createAssignmentPlanner(options: PlanAssignmentsOptions = {}): A
 
       const desiredList: DesiredAssignment[] = [];
       const creates: DesiredAssignment[] = [];
+      const overwrites: AssignmentOverwrite[] = [];
       const updates: AssignmentUpdate[] = [];
       const pending: DesiredAssignment[] = [];
       let matched = 0;
       for (const pod of snapshot.pods) {
+        const loose: unknown = pod;
+        if (typeof loose !== 'object' || loose === null) {
+          skipped.push(invalidPod(loose));
+          continue;
+        }
         if (pod.nodeName === '' || pod.selector === '') continue;
         if (pod.phase === 'Succeeded' || pod.phase === 'Failed') continue;
         const bound = index.bySelector.get(pod.selector);
         if (bound === undefined) continue;
         let slots = index.pairs.get(pod);
         if (slots === undefined) {
+          // Checked once per pod object that a binding selects: that is when its fields are used.
+          if (podProblem(pod) !== undefined) {
+            skipped.push(invalidPod(pod));
+            continue;
+          }
           slots = pairsOf(pod, bound);
           index.pairs.set(pod, slots);
         }
@@ -407,13 +538,19 @@ export function createAssignmentPlanner(options: PlanAssignmentsOptions = {}): A
           slot.seen = pass;
           desiredList.push(pair);
           // Compared here, while the pair is in cache, rather than in a second loop over 20,000.
-          const current = find(pair.key);
+          const found = find(pair.key);
           // The record this pair matched last pass, handed out again unchanged (an informer
           // replaces an object when it changes, never edits it), still matches: no field compare.
-          const sameAsLast = current !== undefined && current === pair.current;
+          const sameAsLast = found !== undefined && found === pair.current;
           pair.current = undefined;
+          const current =
+            found === undefined || sameAsLast || !unreadable(found) ? found : undefined;
           if (current === undefined) {
             creates.push(pair);
+            const metadata: unknown = (found as { metadata?: unknown } | undefined)?.metadata;
+            if (typeof metadata === 'object' && metadata !== null) {
+              overwrites.push({ desired: pair, metadata: metadata as ObjectMeta });
+            }
             continue;
           }
           matched += 1;
@@ -440,11 +577,12 @@ export function createAssignmentPlanner(options: PlanAssignmentsOptions = {}): A
       // exactly the desired keys.
       if (matched < recordCount) {
         for (const record of recordList) {
+          if (unreadable(record)) continue;
           if (!claims.has(recordKey(record))) deletes.push(record);
         }
       }
       existing.clear();
-      return { desired: desiredList, creates, updates, deletes, pending, skipped };
+      return { desired: desiredList, creates, overwrites, updates, deletes, pending, skipped };
     },
   };
 }
@@ -460,6 +598,12 @@ export function createAssignmentPlanner(options: PlanAssignmentsOptions = {}): A
  * name wins. Differences from the original, on purpose: type-0 identities with an invalid
  * `resourceID`, bindings to missing identities and name clashes are reported in `skipped` (not only
  * logged), and pods that have finished (`Succeeded`/`Failed`) release their identities.
+ *
+ * Every input is checked at this boundary: an identity, binding, record or pod that lacks what the
+ * planner reads (for example a record of the original MIC 1.5 or earlier, without
+ * `spec.azureIdentityRef`), or that `snapshot.parseProblem` refuses, is left out and reported in
+ * `skipped` with the field at fault; the rest is planned as if it were not there. A malformed record
+ * is never deleted (what it says cannot be read), but a pair that needs its name overwrites it.
  * A controller that plans repeatedly should use {@link createAssignmentPlanner}, which gives the
  * same answers faster.
  *
@@ -479,15 +623,16 @@ export function planAssignments(
  * pod UID annotation (when the pod's UID is known), the finalizer, full copies of the identity and
  * binding, and `status: Created`. For an update, pass the current record: its metadata
  * (resourceVersion, finalizers, other labels and annotations) is kept and only the `nodename` label
- * and the pod UID annotation follow the pod.
+ * and the pod UID annotation follow the pod. An overwrite (`AssignmentPlan.overwrites`) passes the
+ * unreadable record's metadata the same way.
  *
  * @param desired - the pair
- * @param current - the record being rewritten, for an update
+ * @param current - the record being rewritten, for an update or an overwrite
  * @returns the AzureAssignedIdentity to POST (or PUT, for an update)
  */
 export function toAssignedIdentity(
   desired: DesiredAssignment,
-  current?: AzureAssignedIdentity,
+  current?: Pick<AzureAssignedIdentity, 'metadata'>,
 ): AzureAssignedIdentity {
   const metadata: ObjectMeta =
     current === undefined

@@ -1,6 +1,12 @@
 import type { AzureAssignedIdentity, AzureIdentity, AzureIdentityBinding } from '../crd/types.js';
 import { nodeTarget } from './identity-target.js';
-import type { AssignmentPlan, AssignmentPlanner, PlannerPod } from './plan-assignments.js';
+import { looseObjectKey } from './planner-input-problem.js';
+import type {
+  AssignmentPlan,
+  AssignmentPlanner,
+  AssignmentSnapshot,
+  PlannerPod,
+} from './plan-assignments.js';
 import {
   planIdentityDeltas,
   type IdentityDeltaPlan,
@@ -40,6 +46,8 @@ export interface ChangedPodsInput {
   findAssignedIdentity: (key: string) => AzureAssignedIdentity | undefined;
   identities: Iterable<AzureIdentity>;
   bindings: Iterable<AzureIdentityBinding>;
+  /** As `AssignmentSnapshot.parseProblem`: the caller's verdict on identities and bindings. */
+  parseProblem?: AssignmentSnapshot['parseProblem'];
   /** Per target key, the identities MIC added (the ownership ledger). */
   owned: ReadonlyMap<string, ReadonlyMap<string, OwnedIdentity>>;
   /** As for `planIdentityDeltas`. */
@@ -92,14 +100,14 @@ export function planChangedPods(
   const records = new Map<string, AzureAssignedIdentity>();
   for (const nodeName of nodes) {
     for (const pod of input.podsOnNode(nodeName)) pods.push(pod);
-    for (const record of input.recordsOnNode(nodeName)) {
-      records.set(`${record.metadata.namespace ?? ''}/${record.metadata.name}`, record);
-    }
+    // Read loosely: a malformed record is passed on for the planner to report, never a reason to throw.
+    for (const record of input.recordsOnNode(nodeName)) records.set(looseObjectKey(record), record);
   }
   const plan = planner.plan({
     pods,
     identities: input.identities,
     bindings: input.bindings,
+    ...(input.parseProblem === undefined ? {} : { parseProblem: input.parseProblem }),
     assignedIdentities: [...records.values()],
     findAssignedIdentity: (key) => records.get(key),
   });

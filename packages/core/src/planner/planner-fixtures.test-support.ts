@@ -45,6 +45,11 @@ export function identity(
       type: options.type ?? 0,
       resourceID: options.resourceID ?? uamiId(name),
       clientID: options.clientID ?? `client-${name}`,
+      ...((options.type ?? 0) === 0
+        ? {}
+        : {
+            clientPassword: { name: `${name}-secret`, namespace: options.namespace ?? 'default' },
+          }),
     },
   };
 }
