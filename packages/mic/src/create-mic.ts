@@ -809,8 +809,16 @@ export function createMic(options: MicOptions): Mic {
             await records
               .setState(namespace, name, AssignedIdentityState.Unassigned)
               .catch((error: unknown) => {
-                // A record already gone needs no state.
-                if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+                // A record already gone needs no state; one the API server will not take the state
+                // on (422) is deleted all the same, since `Unassigned` only tells readers what is
+                // coming, as the original deleted records without it when its patch failed.
+                const status = (error as { statusCode?: number }).statusCode;
+                if (status === 422) {
+                  log.warn(
+                    { record: `${namespace}/${name}`, err: error },
+                    'deleting without Unassigned',
+                  );
+                } else if (status !== 404) throw error;
               });
           }
           await records.delete(namespace, name);

@@ -2,7 +2,6 @@
 // documentation written through the API server (which prunes what the CRDs do not declare), then
 // MIC started over them. Runs against the testkit emulator in `pnpm test` and against the real
 // kube-apiserver, with MIC bound only to the shipped RBAC, in `pnpm test:conformance`.
-import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { createMic, type Logger, type Mic, type MicOptions } from '@pod-identity/mic';
 import type { SandboxNode } from '@pod-identity/testkit';
 import {
@@ -16,17 +15,14 @@ import {
   goDocsCertificateIdentity,
   goManagedIdentity,
   goMic15Record,
+  goRecordWithoutState,
   type GoObject,
 } from '@pod-identity/test-support/go-original-objects';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { credential } from './mic-harness.js';
 
 const MIC_NAMESPACE = 'kube-system';
 const RECORDS = 'azureassignedidentities';
-
-const credential: TokenCredential = {
-  getToken: (): Promise<AccessToken> =>
-    Promise.resolve({ token: 'arm-token', expiresOnTimestamp: Date.now() + 3_600_000 }),
-};
 
 const warnings: string[] = [];
 const quiet = (): undefined => undefined;
@@ -185,5 +181,29 @@ describe(`MIC over objects the Go original left (${againstRealServer ? 'real API
     expect(await target.getCustom(RECORDS, 'default', `app-${namespace}-cert-id`)).toBeUndefined();
     const normal = await target.core.listNamespacedEvent({ namespace });
     expect(normal.items.filter((e) => e.reason === 'binding applied')).toEqual([]);
+  });
+
+  it('releases a record without status.status (the legacy empty state) once its pod is gone: deleted, finalizer and all', async () => {
+    const namespace = await target.namespace('gostate');
+    const uami = target.sandbox.createIdentity(`gostate-${target.suffix}`);
+    const identity = await write(
+      goManagedIdentity('id', namespace, { resourceId: uami.id, clientId: uami.clientId }),
+    );
+    const binding = await write(
+      goBinding('id-binding', namespace, 'id', `gostate-${target.suffix}`),
+    );
+    const record = goRecordWithoutState(identity as GoObject, binding as GoObject, {
+      name: 'gone',
+      namespace,
+      nodeName: node.name,
+    });
+    const stored = await write(record);
+    expect(stored.status).toBeUndefined();
+    startMic();
+    await eventually(
+      async () => (await target.getCustom(RECORDS, 'default', record.metadata.name)) === undefined,
+      'the record to be released',
+    );
+    expect(warnings.filter((w) => /422|lane failed/.test(w))).toEqual([]);
   });
 });

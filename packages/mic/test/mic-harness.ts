@@ -72,6 +72,28 @@ export async function waitFor(
   }
 }
 
+/**
+ * Sets a scale set's identity through ARM (arm-compute against the sandbox's emulator), as an
+ * administrator by hand or another controller (the Go MIC) would, outside the MIC under test.
+ */
+export async function setScaleSetIdentity(
+  sandbox: Sandbox,
+  scaleSetName: string,
+  identity: VirtualMachineScaleSetIdentity,
+): Promise<void> {
+  const compute = new ComputeManagementClient(credential, sandbox.subscriptionId, {
+    endpoint: sandbox.endpoints.arm,
+    ...sandbox.azureClientOptions,
+    retryOptions: { maxRetries: 0 },
+  });
+  await compute.virtualMachineScaleSets.update(
+    sandbox.nodeResourceGroup,
+    scaleSetName,
+    { identity },
+    { updateIntervalInMs: 5 },
+  );
+}
+
 export async function startHarness(options: SandboxOptions = {}): Promise<Harness> {
   // The sandbox installs the CRDs exactly as shipped (schemas with their root `metadata` entry).
   const sandbox = await startSandbox({ nodeCount: 2, ...options });
@@ -185,19 +207,8 @@ export async function startHarness(options: SandboxOptions = {}): Promise<Harnes
       (sandbox.arm.getIdentityAssignment(targetId)?.userAssigned ?? [])
         .map((u) => u.resourceId.toLowerCase())
         .sort(),
-    async setScaleSetIdentity(scaleSetName, identity) {
-      const compute = new ComputeManagementClient(credential, sandbox.subscriptionId, {
-        endpoint: sandbox.endpoints.arm,
-        ...sandbox.azureClientOptions,
-        retryOptions: { maxRetries: 0 },
-      });
-      await compute.virtualMachineScaleSets.update(
-        sandbox.nodeResourceGroup,
-        scaleSetName,
-        { identity },
-        { updateIntervalInMs: 5 },
-      );
-    },
+    setScaleSetIdentity: (scaleSetName, identity) =>
+      setScaleSetIdentity(sandbox, scaleSetName, identity),
     async stop() {
       await Promise.all(mics.map((mic) => mic.stop()));
       await sandbox.stop();

@@ -1209,6 +1209,169 @@ export function kubernetesContractSuite(
       expect(template.spec).toEqual({ replicas: 2 });
     });
 
+    test('a JSON patch replace of an absent key sets it when its parent exists, and is 422 when the parent is absent', async () => {
+      // kube-apiserver applies JSON patches with evanphx/json-patch v4, whose `replace` only checks
+      // the parent: the original MIC's `replace /status/status` therefore works on a record with a
+      // `status` object but no state, and fails on one without `status` at all.
+      const ns = await freshNamespace();
+      await custom.createNamespacedCustomObject({
+        group,
+        version,
+        namespace: ns,
+        plural,
+        body: {
+          apiVersion: `${group}/${version}`,
+          kind: 'Widget',
+          metadata: { name: 'jp' },
+          spec: { size: 1, extra: {} },
+        },
+      });
+      const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+      const patched = (await custom.patchNamespacedCustomObject(
+        {
+          group,
+          version,
+          namespace: ns,
+          plural,
+          name: 'jp',
+          body: [{ op: 'replace', path: '/spec/extra/state', value: 'Assigned' }],
+        },
+        jsonPatch,
+      )) as { spec: { extra: Record<string, unknown> } };
+      expect(patched.spec.extra).toEqual({ state: 'Assigned' });
+      const missingParent = await failure(
+        custom.patchNamespacedCustomObject(
+          {
+            group,
+            version,
+            namespace: ns,
+            plural,
+            name: 'jp',
+            body: [{ op: 'replace', path: '/spec/extra/nested/state', value: 'Assigned' }],
+          },
+          jsonPatch,
+        ),
+      );
+      expect(missingParent.code).toBe(422);
+      expect(missingParent.status).toMatchObject({
+        kind: 'Status',
+        reason: 'Invalid',
+        message: 'the server rejected our request due to an error in our request',
+      });
+      // A merge patch sets the same field whether or not its parents exist.
+      const merged = (await custom.patchNamespacedCustomObject(
+        {
+          group,
+          version,
+          namespace: ns,
+          plural,
+          name: 'jp',
+          body: { spec: { extra: { nested: { state: 'Assigned' } } } },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      )) as { spec: { extra: unknown } };
+      expect(merged.spec.extra).toEqual({ state: 'Assigned', nested: { state: 'Assigned' } });
+    });
+
+    test('dropped unknown fields and undotted finalizers come back as Warning headers; Strict refuses, Ignore is silent', async () => {
+      const ns = await freshNamespace();
+      const body = (name: string) => ({
+        apiVersion: `${group}/${version}`,
+        kind: 'Widget',
+        metadata: { name, finalizers: ['widgets.finalizers.example.com'] },
+        topLevelUnknown: true,
+        spec: { size: 1, unknown: 'x', Size: 2 },
+      });
+      const warningsOf = (headers: Record<string, string>): string => headers.warning ?? '';
+      const created = await custom.createNamespacedCustomObjectWithHttpInfo({
+        group,
+        version,
+        namespace: ns,
+        plural,
+        body: body('warned'),
+      });
+      // One `299 - "<text>"` per dropped field (sorted), then the finalizer advice.
+      expect(warningsOf(created.headers)).toBe(
+        [
+          '299 - "unknown field \\"spec.Size\\""',
+          '299 - "unknown field \\"spec.unknown\\""',
+          '299 - "unknown field \\"topLevelUnknown\\""',
+          '299 - "metadata.finalizers: \\"widgets.finalizers.example.com\\": prefer a domain-qualified finalizer name including a path (/) to avoid accidental conflicts with other finalizer writers"',
+        ].join(', '),
+      );
+      const ignored = await custom.createNamespacedCustomObjectWithHttpInfo({
+        group,
+        version,
+        namespace: ns,
+        plural,
+        body: { ...body('ignored'), metadata: { name: 'ignored' } },
+        fieldValidation: 'Ignore',
+      });
+      expect(ignored.headers.warning).toBeUndefined();
+      const strict = await failure(
+        custom.createNamespacedCustomObject({
+          group,
+          version,
+          namespace: ns,
+          plural,
+          body: body('strict'),
+          fieldValidation: 'Strict',
+        }),
+      );
+      expect(strict.code).toBe(400);
+      expect(strict.status.reason).toBe('BadRequest');
+      expect(strict.status.message).toBe(
+        'Widget in version "v1" cannot be handled as a Widget: strict decoding error: unknown field "spec.Size", unknown field "spec.unknown", unknown field "topLevelUnknown"',
+      );
+      // Updates and patches warn about what they drop too (a finalizer already there is not news).
+      const current = (await custom.getNamespacedCustomObject({
+        group,
+        version,
+        namespace: ns,
+        plural,
+        name: 'warned',
+      })) as Record<string, unknown>;
+      const replaced = await custom.replaceNamespacedCustomObjectWithHttpInfo({
+        group,
+        version,
+        namespace: ns,
+        plural,
+        name: 'warned',
+        body: { ...current, spec: { size: 3, Colour: 'red' } },
+      });
+      expect(warningsOf(replaced.headers)).toBe('299 - "unknown field \\"spec.Colour\\""');
+      const patched = await custom.patchNamespacedCustomObjectWithHttpInfo(
+        { group, version, namespace: ns, plural, name: 'warned', body: { spec: { Extra: 1 } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      expect(warningsOf(patched.headers)).toBe('299 - "unknown field \\"spec.Extra\\""');
+      const strictPatch = await failure(
+        custom.patchNamespacedCustomObject(
+          {
+            group,
+            version,
+            namespace: ns,
+            plural,
+            name: 'warned',
+            body: { spec: { Extra: 1 } },
+            fieldValidation: 'Strict',
+          },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        ),
+      );
+      expect(strictPatch.code).toBe(422);
+      expect(strictPatch.status.details?.causes?.map((c) => c.field)).toEqual(['patch']);
+      expect(strictPatch.status.message).toContain(
+        'strict decoding error: unknown field "spec.Extra"',
+      );
+      for (const name of ['warned', 'ignored']) {
+        await custom.patchNamespacedCustomObject(
+          { group, version, namespace: ns, plural, name, body: { metadata: { finalizers: null } } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+      }
+    });
+
     test('custom resources accept a dotted finalizer without a domain slash', async () => {
       const ns = await freshNamespace();
       const finalizer = 'widgets.finalizers.example.com';

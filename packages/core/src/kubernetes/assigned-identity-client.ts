@@ -26,8 +26,10 @@ export interface AssignedIdentityClient {
   /** PUTs a record (its `metadata.resourceVersion` makes it conditional). */
   replace(record: AzureAssignedIdentity, options?: CallOptions): Promise<AzureAssignedIdentity>;
   /**
-   * Sets `status.status` with a JSON patch, as the original:
-   * `[{"op":"replace","path":"/status/status","value":…}]`.
+   * Sets `status.status` with a merge patch, `{"status":{"status":…}}`. The original sent a JSON
+   * patch `replace` of `/status/status`, which the API server refuses (422) for a record without a
+   * `status` object, such as the legacy records of the time before assignment states; a merge patch
+   * sets the field whether or not it (or `status`) is there, and changes nothing else.
    */
   setState(
     namespace: string,
@@ -55,6 +57,7 @@ const coordinates = {
 export function createAssignedIdentityClient(kubeConfig: KubeConfig): AssignedIdentityClient {
   const api = kubeConfig.makeApiClient(CustomObjectsApi);
   const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+  const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
   const removeFinalizer = async (record: AzureAssignedIdentity): Promise<void> => {
     const finalizers = record.metadata.finalizers ?? [];
@@ -104,13 +107,8 @@ export function createAssignedIdentityClient(kubeConfig: KubeConfig): AssignedId
     async setState(namespace, name, state) {
       try {
         return (await api.patchNamespacedCustomObject(
-          {
-            ...coordinates,
-            namespace,
-            name,
-            body: [{ op: 'replace', path: '/status/status', value: state }],
-          },
-          jsonPatch,
+          { ...coordinates, namespace, name, body: { status: { status: state } } },
+          mergePatch,
         )) as AzureAssignedIdentity;
       } catch (error) {
         throw toKubernetesApiError(

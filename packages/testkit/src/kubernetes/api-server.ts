@@ -34,6 +34,7 @@ import {
   fieldValues,
   type ResourceDefinition,
 } from './resource-definition.js';
+import { finalizerWarnings, reportUnknownFields, type WriteOptions } from './field-validation.js';
 import { applyStructuralSchema } from './structural-schema.js';
 
 /** List parameters kube accepts on collection GETs (and DELETE collection). */
@@ -798,7 +799,35 @@ export class ApiServer {
     return errors;
   }
 
-  #validate(def: ResourceDefinition, obj: JsonObject, previous?: JsonObject): void {
+  #validate(
+    def: ResourceDefinition,
+    obj: JsonObject,
+    previous: JsonObject | undefined,
+    write: WriteOptions & { patched?: unknown } = {},
+  ): void {
+    if (def.custom && def.schema !== undefined) {
+      // Decoding (and so pruning, and Strict's refusal) comes before any validation in kube.
+      const dropped: string[] = [];
+      const schemaErrors = applyStructuralSchema(obj, def.schema, dropped);
+      reportUnknownFields(dropped, write, {
+        kind: def.kind,
+        version: def.version,
+        ...(write.patched === undefined ? {} : { patched: write.patched }),
+      });
+      this.#validateRest(def, obj, previous, schemaErrors);
+      const before = new Set(previous === undefined ? [] : finalizersOf(previous));
+      write.warnings?.push(...finalizerWarnings(finalizersOf(obj).filter((f) => !before.has(f))));
+      return;
+    }
+    this.#validateRest(def, obj, previous, []);
+  }
+
+  #validateRest(
+    def: ResourceDefinition,
+    obj: JsonObject,
+    previous: JsonObject | undefined,
+    schemaErrors: readonly FieldError[],
+  ): void {
     const errors = [
       ...this.#validateName(def, obj),
       ...validateLabelsAndFinalizers(
@@ -809,8 +838,7 @@ export class ApiServer {
         !def.custom && def.group !== 'apiextensions.k8s.io',
       ),
     ];
-    if (def.custom && def.schema !== undefined)
-      errors.push(...applyStructuralSchema(obj, def.schema));
+    errors.push(...schemaErrors);
     if (def.plural === 'customresourcedefinitions' && def.group === 'apiextensions.k8s.io') {
       errors.push(...this.#validateCrd(obj));
     }
@@ -819,8 +847,16 @@ export class ApiServer {
     if (errors.length > 0) throw invalidError(def, nameOf(obj), errors);
   }
 
-  /** POST: creates an object, as kube-apiserver does (201 with the stored object). */
-  create(def: ResourceDefinition, namespace: string | undefined, body: unknown): JsonObject {
+  /**
+   * POST: creates an object, as kube-apiserver does (201 with the stored object). `write` carries the
+   * `fieldValidation` directive and collects the warnings for the response's `Warning` headers.
+   */
+  create(
+    def: ResourceDefinition,
+    namespace: string | undefined,
+    body: unknown,
+    write: WriteOptions = {},
+  ): JsonObject {
     if (!isJsonObject(body)) throw badRequestError('the body of the request must be a JSON object');
     this.#checkTypeMeta(def, body);
     const obj = cloneJson(body);
@@ -866,7 +902,7 @@ export class ApiServer {
     const ns = def.namespaced ? (namespace ?? '') : '';
     this.#checkNamespaceWritable(def, ns);
     this.#prepareForCreate(def, obj);
-    this.#validate(def, obj);
+    this.#validate(def, obj, undefined, write);
     if (this.store.get(def.storageKey, ns, nameOf(obj)) !== undefined) {
       throw alreadyExistsError(gr(def), nameOf(obj));
     }
@@ -877,13 +913,14 @@ export class ApiServer {
     return this.present(def, stored);
   }
 
-  /** PUT of the main resource or its `status` subresource. */
+  /** PUT of the main resource or its `status` subresource (`write` as for {@link ApiServer.create}). */
   update(
     def: ResourceDefinition,
     namespace: string,
     name: string,
     body: unknown,
     subresource?: 'status',
+    write: WriteOptions = {},
   ): JsonObject {
     if (!isJsonObject(body)) throw badRequestError('the body of the request must be a JSON object');
     this.#checkTypeMeta(def, body);
@@ -902,10 +939,10 @@ export class ApiServer {
       );
     }
     if (existing === undefined) throw notFoundError(gr(def), name);
-    return this.#replace(def, existing, cloneJson(body), subresource);
+    return this.#replace(def, existing, cloneJson(body), subresource, write);
   }
 
-  /** PATCH of the main resource or its `status` subresource. */
+  /** PATCH of the main resource or its `status` subresource (`write` as for {@link ApiServer.create}). */
   patch(
     def: ResourceDefinition,
     namespace: string,
@@ -913,6 +950,7 @@ export class ApiServer {
     contentType: string | undefined,
     patch: unknown,
     subresource?: 'status',
+    write: WriteOptions = {},
   ): JsonObject {
     const type = patchTypeOf(contentType, !def.custom);
     const existing = this.store.get(def.storageKey, def.namespaced ? namespace : '', name);
@@ -929,7 +967,11 @@ export class ApiServer {
         `the name of the object (${nameOf(patched)}) does not match the name on the URL (${name})`,
       );
     }
-    return this.#replace(def, existing, patched, subresource);
+    // Strict's refusal of a patch quotes the patched object as it was before pruning.
+    return this.#replace(def, existing, patched, subresource, {
+      ...write,
+      patched: def.custom ? cloneJson(patched) : patched,
+    });
   }
 
   #specChanged(def: ResourceDefinition, a: JsonObject, b: JsonObject): boolean {
@@ -950,6 +992,7 @@ export class ApiServer {
     existing: JsonObject,
     incoming: JsonObject,
     subresource: 'status' | undefined,
+    write: WriteOptions & { patched?: unknown } = {},
   ): JsonObject {
     const name = nameOf(existing);
     const oldMeta = metadataOf(existing);
@@ -1022,7 +1065,7 @@ export class ApiServer {
     }
     if (def.tracksGeneration) meta.generation = oldMeta.generation;
     else delete meta.generation;
-    this.#validate(def, next, existing);
+    this.#validate(def, next, existing, write);
     if (def.tracksGeneration && this.#specChanged(def, existing, next)) {
       meta.generation = (typeof oldMeta.generation === 'number' ? oldMeta.generation : 0) + 1;
     }

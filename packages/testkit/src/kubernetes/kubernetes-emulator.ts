@@ -27,6 +27,7 @@ import {
   type RequestAttributes,
 } from './kubernetes-faults.js';
 import { createEmulatorStore, type KubernetesEmulatorStore } from './emulator-store.js';
+import { parseFieldValidation, warningHeader, type WriteOptions } from './field-validation.js';
 import { ObjectStore } from './object-store.js';
 import { isResourceRoute, requestVerb, routeRequest, type ResourceRoute } from './request-route.js';
 import { prepareWatch, type ResourceWatch } from './resource-watch.js';
@@ -97,7 +98,7 @@ function sendJson(
   res: ServerResponse,
   code: number,
   body: unknown,
-  headers: Record<string, string> = {},
+  headers: Record<string, string | string[]> = {},
 ): void {
   const text = JSON.stringify(body);
   res.writeHead(code, {
@@ -106,6 +107,22 @@ function sendJson(
     ...headers,
   });
   res.end(text);
+}
+
+/** A write's `fieldValidation` directive and an empty warning list for it to fill. */
+function writeOptions(
+  query: URLSearchParams,
+  optionsKind: 'CreateOptions' | 'UpdateOptions' | 'PatchOptions',
+): WriteOptions & { warnings: string[] } {
+  return {
+    fieldValidation: parseFieldValidation(query.get('fieldValidation'), optionsKind),
+    warnings: [],
+  };
+}
+
+/** One `Warning` header per warning, as kube-apiserver sends them (none when there are none). */
+function warningHeaders(warnings: readonly string[]): Record<string, string[]> {
+  return warnings.length === 0 ? {} : { Warning: warnings.map(warningHeader) };
 }
 
 function sendError(res: ServerResponse, error: ApiStatusError): void {
@@ -301,22 +318,25 @@ export async function startKubernetesEmulator(
         return;
       }
       case 'create': {
+        const write = writeOptions(query, 'CreateOptions');
         const body = await readBody(req);
-        sendJson(res, 201, api.create(def, r.namespace, body));
+        const created = api.create(def, r.namespace, body, write);
+        sendJson(res, 201, created, warningHeaders(write.warnings));
         return;
       }
       case 'update': {
+        const write = writeOptions(query, 'UpdateOptions');
         const body = await readBody(req);
-        sendJson(res, 200, api.update(def, namespace, name, body, r.subresource));
+        const updated = api.update(def, namespace, name, body, r.subresource, write);
+        sendJson(res, 200, updated, warningHeaders(write.warnings));
         return;
       }
       case 'patch': {
+        const write = writeOptions(query, 'PatchOptions');
         const body = await readBody(req);
-        sendJson(
-          res,
-          200,
-          api.patch(def, namespace, name, req.headers['content-type'], body, r.subresource),
-        );
+        const contentType = req.headers['content-type'];
+        const patched = api.patch(def, namespace, name, contentType, body, r.subresource, write);
+        sendJson(res, 200, patched, warningHeaders(write.warnings));
         return;
       }
       case 'delete': {

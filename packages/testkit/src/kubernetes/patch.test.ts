@@ -27,6 +27,15 @@ describe('JSON patch', () => {
     expect(doc.list).toEqual([1, 2]);
   });
 
+  test('replace sets an absent key of an existing object (json-patch v4, as kube-apiserver) but not under an absent parent', () => {
+    expect(
+      applyJsonPatch({ status: {} }, [{ op: 'replace', path: '/status/status', value: 'A' }]),
+    ).toEqual({ status: { status: 'A' } });
+    expect(
+      codeOf(() => applyJsonPatch({}, [{ op: 'replace', path: '/status/status', value: 'A' }])),
+    ).toBe(422);
+  });
+
   test('a failed test or a missing path is 422; a non-array patch is 400', () => {
     expect(codeOf(() => applyJsonPatch({ a: 1 }, [{ op: 'test', path: '/a', value: 2 }]))).toBe(
       422,

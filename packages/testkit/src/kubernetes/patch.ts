@@ -28,10 +28,15 @@ export function patchTypeOf(contentType: string | undefined, strategicAllowed: b
   throw unsupportedMediaType();
 }
 
-// Patch application failures are 422 in kube (NewGenericServerResponse with StatusUnprocessableEntity);
-// undecodable patches are 400.
-function patchFailed(message: string): ApiStatusError {
-  return new ApiStatusError(422, 'Invalid', message);
+// Patch application failures are 422 in kube, built by NewGenericServerResponse, which replaces
+// the patch library's own text ("doc is missing path", "testing value … failed") by a fixed message
+// and sends no causes; undecodable patches are 400. The library's text is kept as the error's cause
+// for the emulator's own debugging, never sent.
+const PATCH_FAILED_MESSAGE = 'the server rejected our request due to an error in our request';
+function patchFailed(detail: string): ApiStatusError {
+  const error = new ApiStatusError(422, 'Invalid', PATCH_FAILED_MESSAGE, {});
+  error.cause = detail;
+  return error;
 }
 
 function decodePointer(pointer: string): string[] {
@@ -114,13 +119,16 @@ export function applyJsonPatch(target: JsonObject, patch: unknown): unknown {
         removeAt(doc, path);
         break;
       case 'replace':
-        getAt(doc, path);
         if (path.length === 0) doc = cloneJson(raw.value);
         else {
+          // kube-apiserver applies JSON patches with evanphx/json-patch v4, whose `replace` checks
+          // only that the parent exists: an absent key of an existing object is set, as `add` would.
           const { parent, last } = parentOf(doc, path);
           if (Array.isArray(parent))
             parent[arrayIndex(last, parent.length, false)] = cloneJson(raw.value);
           else if (isJsonObject(parent)) parent[last] = cloneJson(raw.value);
+          else
+            throw patchFailed(`replace operation does not apply: doc is missing path: ${raw.path}`);
         }
         break;
       case 'move':

@@ -20,11 +20,23 @@ function isEmbedded(schema: JsonObject): boolean {
  * Drops the fields a structural schema does not declare, as kube-apiserver prunes custom resources:
  * unknown properties go unless `x-kubernetes-preserve-unknown-fields` or `additionalProperties`
  * keep them; `apiVersion`, `kind` and `metadata` survive at the root and in embedded resources.
+ * Each dropped field's path (`spec.ClientID`, `spec.list[0].x`) goes to `dropped`, as kube tracks
+ * them for its `unknown field` warnings.
  */
-function prune(value: unknown, schema: JsonObject, envelope: boolean): void {
+function prune(
+  value: unknown,
+  schema: JsonObject,
+  envelope: boolean,
+  path: string,
+  dropped: string[],
+): void {
   if (Array.isArray(value)) {
     const items = schemaAt(schema.items);
-    if (items !== undefined) for (const item of value) prune(item, items, isEmbedded(items));
+    if (items !== undefined) {
+      value.forEach((item: unknown, index) => {
+        prune(item, items, isEmbedded(items), `${path}[${String(index)}]`, dropped);
+      });
+    }
     return;
   }
   if (!isJsonObject(value)) return;
@@ -46,9 +58,10 @@ function prune(value: unknown, schema: JsonObject, envelope: boolean): void {
     }
     const propSchema = schemaAt(properties[key]) ?? schemaAt(additional);
     if (propSchema !== undefined) {
-      prune(value[key], propSchema, isEmbedded(propSchema));
+      prune(value[key], propSchema, isEmbedded(propSchema), join(path, key), dropped);
     } else if (!keepUnknown && !(envelope && objectEnvelope.has(key))) {
       deleteKey(value, key);
+      dropped.push(join(path, key));
     }
   }
 }
@@ -235,10 +248,18 @@ function join(path: string, key: string): string {
 /**
  * Prunes, defaults and validates a custom resource against its CRD version's `openAPIV3Schema`, in
  * kube-apiserver's order (prune → default → validate). Mutates `obj`; returns the field errors for a
- * 422. `metadata` is validated by the caller, not by the schema.
+ * 422. `metadata` is validated by the caller, not by the schema. The paths of pruned fields are
+ * appended, sorted, to `dropped` when given.
  */
-export function applyStructuralSchema(obj: JsonObject, schema: JsonObject): FieldError[] {
-  prune(obj, schema, true);
+export function applyStructuralSchema(
+  obj: JsonObject,
+  schema: JsonObject,
+  dropped?: string[],
+): FieldError[] {
+  const pruned: string[] = [];
+  prune(obj, schema, true, '', pruned);
+  // kube sorts them (sort.Strings: byte order, which is code-unit order for these ASCII paths).
+  dropped?.push(...pruned.sort());
   applyDefaults(obj, schema);
   const errors: FieldError[] = [];
   const properties = schemaAt(schema.properties) ?? {};
