@@ -214,6 +214,8 @@ export {
 export {
   authorize,
   findException,
+  matchedExceptionLabels,
+  type ExceptionMatch,
   identityMatches,
   type OperationMode,
   type AuthorizationPod,

@@ -5,6 +5,7 @@ import {
   type AzureIdentity,
   type AzureIdentityBinding,
   type AzurePodIdentityException,
+  type ExceptionMatch,
   type OperationMode,
 } from '@pod-identity/core';
 import type { SecretReader } from '@pod-identity/core/azure';
@@ -96,6 +97,8 @@ export interface MemoryClusterStateOptions {
   operationMode?: OperationMode;
   /** Every identity namespaced. Default false. */
   forceNamespaced?: boolean;
+  /** How exceptions select pods. Default `any`. */
+  exceptionMatch?: ExceptionMatch;
 }
 
 /**
@@ -118,6 +121,7 @@ export function createMemoryClusterState(
     view: {
       mode: options.operationMode ?? 'standard',
       forceNamespaced: options.forceNamespaced ?? false,
+      exceptionMatch: options.exceptionMatch ?? 'any',
       exceptions: (namespace) => byNamespace(contents.exceptions, namespace),
       bindings: (namespace) => byNamespace(contents.bindings, namespace),
       identities: (namespace) => byNamespace(contents.identities, namespace),

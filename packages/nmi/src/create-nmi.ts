@@ -6,6 +6,7 @@ import {
   TokenCache,
   type AzureIdentity,
   type Logger,
+  type ExceptionMatch,
   type OperationMode,
   type TokenCacheOptions,
 } from '@pod-identity/core';
@@ -56,6 +57,12 @@ export interface NmiOptions {
   metadataPort?: number;
   /** Every identity namespaced (`--forceNamespaced`). Default false; managed mode requires true. */
   forceNamespaced?: boolean;
+  /**
+   * `--exception-match`: how AzurePodIdentityExceptions select pods, `any` of their labels (default,
+   * the original's rule) or `all` of them. Applies to the informer state; a given `state` brings its
+   * own.
+   */
+  exceptionMatch?: ExceptionMatch;
   /**
    * `--MICNamespace`. Accepted for compatibility; the original's implicit bypass for MIC pods is gone
    * (the chart's `mic` AzurePodIdentityException covers MIC), so it is only logged.
@@ -186,6 +193,7 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
       nodeName: options.nodeName,
       operationMode,
       forceNamespaced,
+      exceptionMatch: options.exceptionMatch ?? 'any',
       scaleFeatures: options.enableScaleFeatures ?? true,
       onInvalid: (kind, error) => {
         logger.warn({ kind, err: error }, 'ignoring an object that does not parse');

@@ -12,6 +12,7 @@ import {
   type AzureIdentity,
   type AzureIdentityBinding,
   type AzurePodIdentityException,
+  type ExceptionMatch,
   type OperationMode,
   type PodRecord,
   type ParseResult,
@@ -36,6 +37,8 @@ export interface InformerClusterStateOptions {
   operationMode: OperationMode;
   /** Every identity namespaced. */
   forceNamespaced: boolean;
+  /** How exceptions select pods (`--exception-match`). Default `any`, as the original. */
+  exceptionMatch?: ExceptionMatch;
   /** Watch only this node's assigned identities (label `nodename=<node>`), as `--enableScaleFeatures`. */
   scaleFeatures: boolean;
   /** Told of objects that fail to parse (they are left out) and of watch errors. */
@@ -156,6 +159,7 @@ export function createInformerClusterState(options: InformerClusterStateOptions)
   const view: AuthorizationView = {
     mode: options.operationMode,
     forceNamespaced: options.forceNamespaced,
+    exceptionMatch: options.exceptionMatch ?? 'any',
     exceptions: (namespace) => exceptions.byIndex('namespace', namespace),
     assignedIdentities: (podNamespace, podName) =>
       assigned?.byIndex('pod', `${podNamespace}/${podName}`) ?? [],

@@ -20,6 +20,7 @@ describe('parseNmiFlags', () => {
       metadataPort: 80,
       iptUpdateIntervalSec: 60,
       forceNamespaced: false,
+      exceptionMatch: 'any',
       micNamespace: 'default',
       httpProbePort: 8080,
       retryAttemptsForCreated: 16,
@@ -105,6 +106,15 @@ describe('parseNmiFlags', () => {
     ]) {
       expect(help).toContain(flag);
     }
+  });
+
+  it('takes --exception-match any (the default, the original’s rule) or all', () => {
+    expect(parse(['--exception-match=all']).exceptionMatch).toBe('all');
+    expect(parse(['--exception-match', 'ANY']).exceptionMatch).toBe('any');
+    expect(parseNmiFlags(['--exception-match=some'], { NODE_NAME: 'n' })).toEqual({
+      ok: false,
+      error: '--exception-match: must be one of any, all, got "some"',
+    });
   });
 
   it('reads NODE_NAME and FORCENAMESPACED from the environment', () => {

@@ -2,6 +2,7 @@ import {
   normalizeGoFlags,
   parseGoBool,
   parseIntegerFlag,
+  type ExceptionMatch,
   type OperationMode,
 } from '@pod-identity/core';
 import { Command, CommanderError, Option } from 'commander';
@@ -17,6 +18,8 @@ export interface NmiFlags {
   node: string;
   iptUpdateIntervalSec: number;
   forceNamespaced: boolean;
+  /** Not in the original (which had only `any`): how exceptions select pods. */
+  exceptionMatch: ExceptionMatch;
   micNamespace: string;
   httpProbePort: number;
   retryAttemptsForCreated: number;
@@ -81,6 +84,12 @@ const FLAGS: Record<string, FlagSpec> = {
     kind: 'bool',
     aliases: ['forceNamespaced'],
     help: 'identities serve only pods of their own namespace (default false, or $FORCENAMESPACED=true)',
+  },
+  'exception-match': {
+    key: 'exceptionMatch',
+    kind: 'string',
+    choices: ['any', 'all'],
+    help: 'a pod is excepted when it carries any one label of an AzurePodIdentityException (any, the original’s rule) or every one (all) (default any)',
   },
   'mic-namespace': {
     key: 'micNamespace',
@@ -201,6 +210,7 @@ export function defaultNmiFlags(env: Readonly<Record<string, string | undefined>
     node: env.NODE_NAME ?? '',
     iptUpdateIntervalSec: 60,
     forceNamespaced: env.FORCENAMESPACED === 'true',
+    exceptionMatch: 'any',
     micNamespace: 'default',
     httpProbePort: 8080,
     retryAttemptsForCreated: 16,

@@ -51,6 +51,7 @@ function startNmi(flags: NmiFlags, registry: Registry, logger: PinoLogger): Prom
     metadataIp: flags.metadataIp,
     metadataPort: flags.metadataPort,
     forceNamespaced: flags.forceNamespaced,
+    exceptionMatch: flags.exceptionMatch,
     micNamespace: flags.micNamespace,
     retryAttemptsForCreated: flags.retryAttemptsForCreated,
     retryAttemptsForAssigned: flags.retryAttemptsForAssigned,

@@ -8,7 +8,12 @@ import type {
 } from '../crd/types.js';
 import type { AssignedIdentityState } from '../crd/constants.js';
 import type { RequestedIdentity } from '../imds/token-request.js';
-import { authorize, type AuthorizationPod, type AuthorizationView } from './authorize.js';
+import {
+  authorize,
+  matchedExceptionLabels,
+  type AuthorizationPod,
+  type AuthorizationView,
+} from './authorize.js';
 
 const identity = (
   namespace: string,
@@ -277,33 +282,60 @@ describe('authorize, managed mode', () => {
 
 describe('authorize, exceptions', () => {
   const records = [assigned(demo, idA, 'Assigned')];
+  const strict = (state: State): AuthorizationView => ({
+    ...view('standard', state),
+    exceptionMatch: 'all',
+  });
 
-  it('excepts a pod carrying every label of an exception in its namespace', () => {
-    const pod = { ...demo, labels: { app: 'mic', component: 'mic' } };
+  it('excepts a pod carrying every label of an exception in its namespace, under either rule', () => {
+    const pod = { ...demo, labels: { ...demo.labels, app: 'mic', component: 'mic' } };
     const ex = exception('default', 'mic', { app: 'mic', component: 'mic' });
+    for (const v of [
+      view('standard', { records, exceptions: [ex] }),
+      strict({ records, exceptions: [ex] }),
+    ]) {
+      expect(authorize(pod, none, v)).toEqual({ kind: 'exception', exception: ex });
+    }
+  });
+
+  // The application-exception page of the Go documentation: an exception listing two labels, and a
+  // pod that carries one of them.
+  it('excepts a pod carrying any one of the labels by default, as the original; not under exceptionMatch "all"', () => {
+    const pod = { ...demo, labels: { ...demo.labels, foo: 'bar' } };
+    const ex = exception('default', 'test-exception', { foo: 'bar', app: 'custom' });
     expect(authorize(pod, none, view('standard', { records, exceptions: [ex] }))).toEqual({
       kind: 'exception',
       exception: ex,
     });
-  });
-
-  it('does not except a pod that carries only one of the labels (the original did)', () => {
-    const pod = { ...demo, labels: { ...demo.labels, app: 'mic' } };
-    const ex = exception('default', 'mic', { app: 'mic', component: 'mic' });
-    expect(authorize(pod, none, view('standard', { records, exceptions: [ex] }))).toEqual({
+    expect(matchedExceptionLabels(pod, ex)).toEqual([['foo', 'bar']]);
+    expect(authorize(pod, none, strict({ records, exceptions: [ex] }))).toEqual({
       kind: 'identity',
       identity: idA,
     });
+    expect(matchedExceptionLabels(pod, ex, 'all')).toEqual([]);
   });
 
-  it('ignores exceptions with no labels, in other namespaces, or with differently cased values', () => {
-    const pod = { ...demo, labels: { app: 'mic' } };
+  it('compares values ignoring case under "any" (as the original), exactly under "all"', () => {
+    const pod = { ...demo, labels: { ...demo.labels, app: 'mic' } };
+    const ex = exception('default', 'cased', { app: 'MIC' });
+    expect(authorize(pod, none, view('managed', { exceptions: [ex] })).kind).toBe('exception');
+    expect(
+      authorize(pod, none, { ...view('managed', { exceptions: [ex] }), exceptionMatch: 'all' })
+        .kind,
+    ).toBe('deny');
+  });
+
+  it('ignores exceptions with no labels, in other namespaces, or whose label keys the pod lacks', () => {
+    const pod = { ...demo, labels: { ...demo.labels, app: 'mic' } };
     const exceptions = [
       exception('default', 'empty', {}),
       exception('kube-system', 'elsewhere', { app: 'mic' }),
-      exception('default', 'cased', { app: 'MIC' }),
+      exception('default', 'other-key', { component: 'mic' }),
     ];
     expect(authorize(pod, none, view('managed', { exceptions })).kind).toBe('deny');
+    expect(
+      authorize(pod, none, { ...view('managed', { exceptions }), exceptionMatch: 'all' }).kind,
+    ).toBe('deny');
   });
 });
 

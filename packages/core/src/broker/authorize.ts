@@ -21,6 +21,17 @@ import { isLivePod } from './pod-index.js';
  */
 export type OperationMode = 'standard' | 'managed';
 
+/**
+ * How an AzurePodIdentityException's `podLabels` select pods of its namespace:
+ * - `any` (the default, the original's rule): a pod carrying any one of the labels, its value
+ *   compared ignoring case as the original did;
+ * - `all` (stricter, opt-in): a pod carrying every one of the labels, values compared exactly.
+ *
+ * A pod's author chooses its labels, so requiring all of them protects nothing that requiring one
+ * does not; `all` exists for clusters that wrote their exceptions for it.
+ */
+export type ExceptionMatch = 'any' | 'all';
+
 /** The calling pod as {@link authorize} sees it. */
 export interface AuthorizationPod {
   /** Namespace. */
@@ -44,6 +55,8 @@ export interface AuthorizationView {
   readonly mode: OperationMode;
   /** Every identity is namespaced (`--forceNamespaced`). Managed mode is always namespaced. */
   readonly forceNamespaced?: boolean;
+  /** How exceptions select pods (`--exception-match`). Default `any`, as the original. */
+  readonly exceptionMatch?: ExceptionMatch;
   /** AzurePodIdentityExceptions in a namespace. */
   exceptions(namespace: string): readonly AzurePodIdentityException[];
   /** Standard mode: the AzureAssignedIdentities recorded for a pod (`spec.podNamespace`, `spec.pod`). */
@@ -97,9 +110,10 @@ export type AuthorizationDecision =
  *
  * Rules, and where they differ from the original NMI on purpose:
  * - a pod that is not `Pending`/`Running` is refused;
- * - an exception matches only a pod in the exception's namespace that carries **every** label of its
- *   `podLabels` (the original excepted a pod matching any one label, and also any pod in the MIC
- *   namespace whose ReplicaSet name began with `mic`); an exception with no labels matches nothing;
+ * - an exception matches a pod in the exception's namespace that carries any one label of its
+ *   `podLabels` (value compared ignoring case), as the original, or with `exceptionMatch: 'all'`
+ *   every one of them exactly; an exception with no labels matches nothing; unlike the original, no
+ *   pod is excepted for being in the MIC namespace with a ReplicaSet name beginning with `mic`;
  * - standard mode serves identities whose record for this pod is `Assigned` (or legacy `''`) and was
  *   made for the pod as it is now (see `isRecordForPod`: binding selector equals the pod's label, pod
  *   UID equal where the record carries one), after
@@ -121,7 +135,7 @@ export function authorize(
   if (!isLivePod(pod)) {
     return deny('pod-not-live', `pod ${pod.namespace}/${pod.name} is ${pod.phase}, not running`);
   }
-  const exception = findException(pod, view.exceptions(pod.namespace));
+  const exception = findException(pod, view.exceptions(pod.namespace), view.exceptionMatch);
   if (exception !== undefined) return { kind: 'exception', exception };
   return view.mode === 'managed'
     ? authorizeManaged(pod, identity, view)
@@ -129,24 +143,44 @@ export function authorize(
 }
 
 /**
- * The exception (in the pod's namespace) whose every label the pod carries, first by name.
+ * The labels of an exception that a pod carries, as the rule counts them: under `any`, each label
+ * whose key the pod has with a value equal ignoring case; under `all`, every label when the pod has
+ * all of them with exactly those values, else none.
+ * @param pod - the pod
+ * @param exception - the exception
+ * @param rule - the matching rule (default `any`)
+ * @returns the matching `[key, value]` pairs of the exception; empty when it does not apply
+ */
+export function matchedExceptionLabels(
+  pod: Pick<AuthorizationPod, 'labels'>,
+  exception: AzurePodIdentityException,
+  rule: ExceptionMatch = 'any',
+): [string, string][] {
+  const entries = Object.entries(exception.spec.podLabels);
+  const carries = ([key, value]: [string, string]): boolean => {
+    if (!Object.hasOwn(pod.labels, key)) return false;
+    const own = pod.labels[key] ?? '';
+    return rule === 'all' ? own === value : own.toLowerCase() === value.toLowerCase();
+  };
+  if (rule === 'any') return entries.filter(carries);
+  return entries.length > 0 && entries.every(carries) ? entries : [];
+}
+
+/**
+ * The exception in the pod's namespace that applies to it under `rule`, the first by name.
  * @param pod - the pod
  * @param exceptions - exceptions to try
+ * @param rule - `any` (default, the original's rule) or `all`
  */
 export function findException(
   pod: Pick<AuthorizationPod, 'namespace' | 'labels'>,
   exceptions: readonly AzurePodIdentityException[],
+  rule: ExceptionMatch = 'any',
 ): AzurePodIdentityException | undefined {
   let found: AzurePodIdentityException | undefined;
   for (const exception of exceptions) {
     if (exception.metadata.namespace !== pod.namespace) continue;
-    const entries = Object.entries(exception.spec.podLabels);
-    if (entries.length === 0) continue;
-    if (
-      !entries.every(([key, value]) => Object.hasOwn(pod.labels, key) && pod.labels[key] === value)
-    ) {
-      continue;
-    }
+    if (matchedExceptionLabels(pod, exception, rule).length === 0) continue;
     if (found === undefined || exception.metadata.name < found.metadata.name) found = exception;
   }
   return found;
