@@ -89,6 +89,7 @@ describe('NMI flags from the chart', () => {
       nmi: {
         ipTableUpdateTimeIntervalInSeconds: 30,
         micNamespace: 'mic-ns',
+        exceptionMatch: 'all',
         probePort: 18085,
         prometheusPort: 19090,
         retryAttemptsForCreated: 3,
@@ -111,6 +112,7 @@ describe('NMI flags from the chart', () => {
       forceNamespaced: true,
       iptUpdateIntervalSec: 30,
       micNamespace: 'mic-ns',
+      exceptionMatch: 'all',
       httpProbePort: 18085,
       prometheusPort: 19090,
       retryAttemptsForCreated: 3,

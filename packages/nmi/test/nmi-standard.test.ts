@@ -19,7 +19,7 @@ import {
 let sandbox: Sandbox;
 let node: SandboxNode;
 let nmi: Nmi;
-let strict: Nmi; // --block-instance-metadata, --set-retry-after-header
+let strict: Nmi; // --block-instance-metadata, --set-retry-after-header, --exception-match=all
 const logLines: string[] = [];
 const ids: Record<string, { id: string; clientId: string; principalId: string }> = {};
 const identity = (name: string) =>
@@ -85,6 +85,7 @@ beforeAll(async () => {
     logger: pino({ level: 'silent' }),
     blockInstanceMetadata: true,
     setRetryAfterHeader: true,
+    exceptionMatch: 'all',
     retryAttemptsForCreated: 1,
     retryAttemptsForAssigned: 1,
     events: false,
@@ -358,15 +359,23 @@ describe('NMI exceptions', () => {
     expect(claimsOf(accessTokenOf(user)).appid).toBe(ids['id-b']!.clientId);
   });
 
-  it('does not except a pod that carries only some of the exception labels', async () => {
-    sandbox.createPod({ name: 'impostor', nodeName: node.name, labels: { app: 'agent' } });
-    await until(() => nmi.state.pods.get('default', 'impostor') !== undefined);
-    const answer = await tokenRequest(
-      nmi.url,
-      podIp('impostor'),
-      `resource=r&client_id=${ids['id-b']!.clientId}`,
+  // The Go documentation's application-exception example: the pod carries one of the labels.
+  it('excepts a pod carrying one of the exception labels (the original rule); --exception-match=all does not', async () => {
+    sandbox.createPod({ name: 'one-label', nodeName: node.name, labels: { app: 'agent' } });
+    await until(
+      () =>
+        nmi.state.pods.get('default', 'one-label') !== undefined &&
+        strict.state.pods.get('default', 'one-label') !== undefined &&
+        strict.state.view.exceptions('default').length === 1,
     );
-    expect(answer.status).toBe(404);
+    const query = `resource=https://management.azure.com/&client_id=${ids['id-b']!.clientId}`;
+    const excepted = await tokenRequest(nmi.url, podIp('one-label'), query);
+    expect(excepted.status).toBe(200);
+    expect(claimsOf(accessTokenOf(excepted)).appid).toBe(ids['id-b']!.clientId);
+    // Not excepted, and no record: refused (503 + Retry-After, as this NMI runs with
+    // --set-retry-after-header, instead of 404).
+    const refused = await tokenRequest(strict.url, podIp('one-label'), query);
+    expect(refused.status).toBe(503);
   });
 });
 

@@ -151,7 +151,7 @@ function assignedIdentitySchema(): CrdJsonSchema {
 
 function exceptionSchema(): CrdJsonSchema {
   return root(
-    'Lets pods in its namespace that carry every one of the listed labels reach the node’s instance metadata directly.',
+    'Lets pods in its namespace that carry any one of the listed labels (every one, when NMI runs with --exception-match=all) reach the node’s instance metadata directly.',
     {
       type: 'object',
       description: 'Which pods are exempt.',
@@ -159,7 +159,8 @@ function exceptionSchema(): CrdJsonSchema {
         metadata: unusedMetadata(),
         podLabels: {
           type: 'object',
-          description: 'Label pairs; a pod with any one of them is exempt.',
+          description:
+            'Label pairs; a pod with any one of them is exempt (with all of them under NMI --exception-match=all).',
           additionalProperties: { type: 'string' },
         },
       },

@@ -118,7 +118,10 @@ export interface AzureAssignedIdentity {
 
 /** `AzurePodIdentityException.spec`. */
 export interface AzurePodIdentityExceptionSpec {
-  /** Pods in the exception's namespace that carry every one of these label pairs bypass NMI's checks (the Go original took any one). */
+  /**
+   * Pods in the exception's namespace that carry any one of these label pairs (as the original; every
+   * one of them when NMI runs with `--exception-match=all`) bypass NMI's checks.
+   */
   podLabels: Record<string, string>;
 }
 
