@@ -107,3 +107,22 @@ export {
   type AddressRange,
 } from './sandbox/start-sandbox.js';
 // --- end Azure emulators and sandbox ---
+// --- Federated identity (service-account tokens, federated credentials) ---
+export type { KubernetesEmulatorUser } from './kubernetes/kubernetes-emulator.js';
+export {
+  createServiceAccountTokenSigner,
+  createServiceAccountSigningKey,
+  type ServiceAccountTokenSigner,
+  type ServiceAccountSigningKey,
+  type ServiceAccountTokenClaims,
+  type ServiceAccountTokenInput,
+  type KubernetesTokenBinding,
+} from './kubernetes/service-account-token-signer.js';
+export type {
+  FederatedCredential,
+  FederatedApplication,
+  FederatedIdentityDirectory,
+} from './entra/federated-assertion.js';
+export type { SandboxFederatedCredentialSpec } from './sandbox/start-sandbox.js';
+export { MAX_FEDERATED_CREDENTIALS_PER_IDENTITY } from './sandbox/federated-credential-store.js';
+// --- end federated identity ---

@@ -4,7 +4,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CertificateAuthority } from '../tls/certificate-authority.js';
 import { getSharedCertificateAuthority } from '../tls/certificate-authority.js';
 import { startLoopbackServer } from '../tls/start-loopback-server.js';
-import type { TokenIssuer } from './token-issuer.js';
+import {
+  createIssuerKeyResolver,
+  validateFederatedAssertion,
+  type FederatedApplication,
+  type FederatedIdentityDirectory,
+} from './federated-assertion.js';
+import type { IssuedToken, TokenIssuer } from './token-issuer.js';
 import { decodeToken, getSharedTokenIssuer } from './token-issuer.js';
 
 /** Options of {@link startEntraEmulator}. */
@@ -17,6 +23,16 @@ export interface StartEntraEmulatorOptions {
   readonly host?: string;
   /** Access-token lifetime; default 1 h (Entra's `expires_in` 3599). */
   readonly tokenLifetimeMs?: number;
+  /**
+   * Applications and user-assigned identities that sign in with federated credentials (client
+   * assertions from an OIDC issuer such as a cluster's service-account issuer), read at each request.
+   */
+  readonly federatedIdentities?: FederatedIdentityDirectory;
+  /**
+   * CA certificates (PEM) trusted when fetching an https issuer's discovery document and JWKS, beside
+   * `certificateAuthority`'s. Issuers are fetched from loopback addresses only.
+   */
+  readonly trustedIssuerCaPems?: readonly string[];
 }
 
 /** A service principal to register: exactly one of `clientSecret` or `certificatePem`, or both. */
@@ -44,8 +60,11 @@ export interface EntraRequestRecord {
   readonly status: number;
   readonly tenantId: string;
   readonly clientId: string | undefined;
-  /** `secret` or `assertion` for token requests, `metadata` for discovery documents. */
-  readonly kind: 'secret' | 'assertion' | 'metadata' | 'other';
+  /**
+   * `secret` or `assertion` (a certificate's) for token requests, `federated` for a client assertion
+   * checked against federated credentials, `metadata` for discovery documents.
+   */
+  readonly kind: 'secret' | 'assertion' | 'federated' | 'metadata' | 'other';
   readonly endpointVersion: 'v1' | 'v2.0' | undefined;
 }
 
@@ -134,6 +153,17 @@ export async function startEntraEmulator(
   const timers = new Set<NodeJS.Timeout>();
   let latencyMs = 0;
   let baseUrl = '';
+
+  const issuerKeys = createIssuerKeyResolver({
+    trustedCaPems: [certificateAuthority.certificatePem, ...(options.trustedIssuerCaPems ?? [])],
+  });
+  const findFederated = (
+    tenantId: string,
+    clientId: string | undefined,
+  ): FederatedApplication | undefined =>
+    clientId === undefined
+      ? undefined
+      : options.federatedIdentities?.findApplication(tenantId, clientId);
 
   const key = (tenantId: string, clientId: string): string =>
     `${tenantId.toLowerCase()}/${clientId.toLowerCase()}`;
@@ -252,6 +282,72 @@ export async function startEntraEmulator(
     }
   };
 
+  // v2.0 answers numbers, v1 answers strings (and adds expires_on / not_before / resource).
+  const tokenBody = (
+    version: 'v1' | 'v2.0',
+    issued: IssuedToken,
+    audience: string,
+  ): Record<string, unknown> =>
+    version === 'v2.0'
+      ? {
+          token_type: 'Bearer',
+          expires_in: issued.expiresIn,
+          ext_expires_in: issued.expiresIn,
+          access_token: issued.accessToken,
+        }
+      : {
+          token_type: 'Bearer',
+          expires_in: String(issued.expiresIn),
+          ext_expires_in: String(issued.expiresIn),
+          expires_on: String(issued.expiresOn),
+          not_before: String(issued.notBefore),
+          resource: audience,
+          access_token: issued.accessToken,
+        };
+
+  // A user-assigned identity or app signing in with a federated credential: the assertion is a token
+  // of an external issuer (a cluster's service-account token), checked against its credentials.
+  const issueFederated = async (
+    application: FederatedApplication,
+    form: URLSearchParams,
+    audience: string,
+  ): Promise<IssuedToken> => {
+    if (!form.has('client_assertion')) {
+      throw new EntraError(
+        401,
+        'invalid_client',
+        7000218,
+        "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+      );
+    }
+    if (form.get('client_assertion_type') !== JWT_BEARER) {
+      throw new EntraError(
+        400,
+        'invalid_request',
+        50027,
+        "The 'client_assertion_type' must be 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'.",
+      );
+    }
+    const refused = await validateFederatedAssertion(
+      form.get('client_assertion') ?? '',
+      application,
+      issuerKeys,
+      Math.floor(Date.now() / 1000),
+    );
+    if (refused !== undefined)
+      throw new EntraError(refused.status, refused.error, refused.code, refused.description);
+    return tokenIssuer.issue({
+      audience,
+      tenantId: application.tenantId,
+      clientId: application.clientId,
+      objectId: application.objectId,
+      ...(application.managedIdentityResourceId === undefined
+        ? {}
+        : { managedIdentityResourceId: application.managedIdentityResourceId }),
+      lifetimeMs,
+    });
+  };
+
   const handleToken = async (
     request: IncomingMessage,
     tenant: string,
@@ -266,16 +362,19 @@ export async function startEntraEmulator(
     const form = await readForm(request);
     const clientId = form.get('client_id') ?? undefined;
     const hasAssertion = form.has('client_assertion');
+    const federated = principals.has(key(tenant, clientId ?? ''))
+      ? undefined
+      : findFederated(tenant, clientId);
     const record = (status: number): EntraRequestRecord => ({
       path,
       status,
       tenantId: tenant,
       clientId,
-      kind: hasAssertion ? 'assertion' : 'secret',
+      kind: hasAssertion ? (federated === undefined ? 'assertion' : 'federated') : 'secret',
       endpointVersion: version,
     });
     try {
-      if (!tenants.has(tenant.toLowerCase())) {
+      if (!tenants.has(tenant.toLowerCase()) && federated === undefined) {
         throw new EntraError(
           400,
           'invalid_request',
@@ -351,6 +450,10 @@ export async function startEntraEmulator(
           );
         audience = resource;
       }
+      if (federated !== undefined) {
+        const issued = await issueFederated(federated, form, audience);
+        return { status: 200, body: tokenBody(version, issued, audience), record: record(200) };
+      }
       const principal = principals.get(key(tenant, clientId));
       if (!principal) {
         throw new EntraError(
@@ -399,25 +502,7 @@ export async function startEntraEmulator(
         objectId: principal.objectId,
         lifetimeMs,
       });
-      // v2.0 answers numbers, v1 answers strings (and adds expires_on / not_before / resource).
-      const body =
-        version === 'v2.0'
-          ? {
-              token_type: 'Bearer',
-              expires_in: issued.expiresIn,
-              ext_expires_in: issued.expiresIn,
-              access_token: issued.accessToken,
-            }
-          : {
-              token_type: 'Bearer',
-              expires_in: String(issued.expiresIn),
-              ext_expires_in: String(issued.expiresIn),
-              expires_on: String(issued.expiresOn),
-              not_before: String(issued.notBefore),
-              resource: audience,
-              access_token: issued.accessToken,
-            };
-      return { status: 200, body, record: record(200) };
+      return { status: 200, body: tokenBody(version, issued, audience), record: record(200) };
     } catch (error) {
       if (!(error instanceof EntraError)) throw error;
       return {

@@ -31,6 +31,16 @@ import { parseFieldValidation, warningHeader, type WriteOptions } from './field-
 import { ObjectStore } from './object-store.js';
 import { isResourceRoute, requestVerb, routeRequest, type ResourceRoute } from './request-route.js';
 import { prepareWatch, type ResourceWatch } from './resource-watch.js';
+import {
+  createServiceAccountTokenApi,
+  type KubernetesUser,
+  type ServiceAccountTokenRoute,
+} from './service-account-token-api.js';
+import {
+  createServiceAccountTokenSigner,
+  type ServiceAccountSigningKey,
+  type ServiceAccountTokenSigner,
+} from './service-account-token-signer.js';
 
 /**
  * TLS material for serving https, e.g. a certificate from the testkit's certificate authority. The
@@ -69,6 +79,31 @@ export interface KubernetesEmulatorOptions {
   readonly namespace?: string;
   /** Reported by `/version` (default `1.33`). */
   readonly kubernetesMinorVersion?: number;
+  /**
+   * More users, each with its own bearer token (beside `token`, the administrator's). A node is user
+   * `system:node:<name>` in group `system:nodes`: its TokenRequests are held to NodeRestriction.
+   */
+  readonly users?: readonly KubernetesEmulatorUser[];
+  /** `--service-account-issuer`: the `iss` of service-account tokens (default the emulator's URL). */
+  readonly serviceAccountIssuer?: string;
+  /** The service-account signing key (default one RSA key per process). */
+  readonly serviceAccountSigningKey?: ServiceAccountSigningKey;
+  /**
+   * Audiences that nodes may request service-account tokens for although their pods do not mount
+   * them: what a ClusterRole with verb `request-serviceaccounts-token-audience` bound to
+   * `system:nodes` grants. Default none.
+   */
+  readonly nodeTokenAudiences?: readonly string[];
+  /** `--service-account-max-token-expiration`, in seconds; default none. */
+  readonly serviceAccountMaxTokenExpirationSeconds?: number;
+}
+
+/** A user of the Kubernetes emulator, authenticated by a static bearer token. */
+export interface KubernetesEmulatorUser {
+  readonly token: string;
+  /** e.g. `system:node:aks-nodepool1-12345678-vmss000000` */
+  readonly name: string;
+  readonly groups: readonly string[];
 }
 
 /** A running Kubernetes API emulator. */
@@ -83,6 +118,12 @@ export interface KubernetesEmulator {
   readonly faults: KubernetesFaults;
   /** Direct object access. */
   readonly store: KubernetesEmulatorStore;
+  /** Signs the service-account tokens (TokenRequest) and describes the issuer (OIDC discovery, JWKS). */
+  readonly serviceAccountTokens: ServiceAccountTokenSigner;
+  /** Adds a user (see {@link KubernetesEmulatorOptions.users}); a user of the same name is replaced. */
+  addUser(user: KubernetesEmulatorUser): void;
+  /** A kubeconfig (YAML) that authenticates as one of the users, by name. */
+  kubeconfigYamlFor(userName: string): string;
   /** Compacts the history: every resourceVersion before now becomes 410 Gone for watches and `continue`. */
   compact(): Promise<void>;
   /** Number of watch streams currently open. */
@@ -247,8 +288,42 @@ export async function startKubernetesEmulator(
   let serverAddress = '';
   const minor = options.kubernetesMinorVersion ?? 33;
 
+  const admin: KubernetesUser = { name: 'admin', groups: ['system:masters'] };
   const expectedAuthorization =
     options.token === undefined ? undefined : Buffer.from(`Bearer ${options.token}`);
+  const users = new Map<string, { user: KubernetesUser; token: string; authorization: Buffer }>();
+  const addUser = (user: KubernetesEmulatorUser): void => {
+    if (user.token.trim() === '') throw new TypeError(`users: the token of ${user.name} is empty`);
+    users.set(user.name, {
+      user: { name: user.name, groups: [...user.groups] },
+      token: user.token,
+      authorization: Buffer.from(`Bearer ${user.token}`),
+    });
+  };
+  for (const user of options.users ?? []) addUser(user);
+  // undefined: refused (401). Without a configured admin token every other request is the admin's.
+  const authenticate = (header: string | undefined): KubernetesUser | undefined => {
+    for (const candidate of users.values())
+      if (authorized(header, candidate.authorization)) return candidate.user;
+    if (expectedAuthorization === undefined) return admin;
+    return authorized(header, expectedAuthorization) ? admin : undefined;
+  };
+  // The issuer defaults to the URL, known once the server listens.
+  const issuing: { signer?: ServiceAccountTokenSigner } = {};
+  const tokenApi = createServiceAccountTokenApi({
+    store: createEmulatorStore(api),
+    signer: () => {
+      if (issuing.signer === undefined) throw new Error('the emulator is not listening yet');
+      return issuing.signer;
+    },
+    externalUrl: () => emulatorUrl,
+    nodeAudiences: options.nodeTokenAudiences ?? [],
+    ...(options.serviceAccountMaxTokenExpirationSeconds === undefined
+      ? {}
+      : { maxExpirationSeconds: options.serviceAccountMaxTokenExpirationSeconds }),
+    now: () => new Date(),
+  });
+  let emulatorUrl = '';
 
   api.onResourceRemoved = (storageKey) => {
     for (const watch of [...watches.keys()]) if (watch.storageKey === storageKey) watch.stop();
@@ -356,15 +431,42 @@ export async function startKubernetesEmulator(
     }
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (
-      expectedAuthorization !== undefined &&
-      !authorized(req.headers.authorization, expectedAuthorization)
-    ) {
-      req.resume();
-      sendJson(res, 401, statusObject(401, 'Unauthorized', 'Unauthorized'));
-      return;
+  const applyFaults = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    attributes: RequestAttributes,
+  ): Promise<boolean> => {
+    const delayMs = faults.takeDelay(attributes);
+    if (delayMs > 0) {
+      try {
+        await sleep(delayMs, undefined, { signal: shutdown.signal });
+      } catch {
+        return false; // shutting down
+      }
     }
+    const failure = faults.takeFailure(attributes);
+    if (failure !== undefined) {
+      req.resume();
+      sendJson(res, failure.code, failure.body, { ...failure.headers });
+      return false;
+    }
+    return true;
+  };
+
+  const serveTokenRoute = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: ServiceAccountTokenRoute,
+    user: KubernetesUser,
+  ): Promise<void> => {
+    if (route.attributes !== undefined && !(await applyFaults(req, res, route.attributes))) return;
+    const body = await readBody(req);
+    const result = route.serve(body, user);
+    sendJson(res, result.status, result.body);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const user = authenticate(req.headers.authorization);
     const url = new URL(req.url ?? '/', 'http://emulator');
     let segments: string[];
     try {
@@ -376,6 +478,16 @@ export async function startKubernetesEmulator(
       throw badRequestError(`malformed request path: ${url.pathname}`);
     }
     const method = req.method ?? 'GET';
+    const tokenRoute = tokenApi.route(method, segments);
+    if (user === undefined && tokenRoute?.authenticated !== false) {
+      req.resume();
+      sendJson(res, 401, statusObject(401, 'Unauthorized', 'Unauthorized'));
+      return;
+    }
+    if (tokenRoute !== undefined) {
+      await serveTokenRoute(req, res, tokenRoute, user ?? admin);
+      return;
+    }
     if (segments.length === 1 && ['healthz', 'readyz', 'livez'].includes(segments[0] ?? '')) {
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('ok');
       return;
@@ -410,20 +522,7 @@ export async function startKubernetesEmulator(
       namespace: r.namespace ?? '',
       name: r.name ?? '',
     };
-    const delayMs = faults.takeDelay(attributes);
-    if (delayMs > 0) {
-      try {
-        await sleep(delayMs, undefined, { signal: shutdown.signal });
-      } catch {
-        return; // shutting down
-      }
-    }
-    const failure = faults.takeFailure(attributes);
-    if (failure !== undefined) {
-      req.resume();
-      sendJson(res, failure.code, failure.body, { ...failure.headers });
-      return;
-    }
+    if (!(await applyFaults(req, res, attributes))) return;
     await serveResource(req, res, r, verb, url.searchParams);
   };
 
@@ -466,33 +565,40 @@ export async function startKubernetesEmulator(
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${tls === undefined ? 'http' : 'https'}://${urlHost}:${address.port}`;
   serverAddress = `${urlHost}:${address.port}`;
+  emulatorUrl = url;
+  const signer = createServiceAccountTokenSigner(
+    options.serviceAccountIssuer ?? url,
+    ...(options.serviceAccountSigningKey === undefined ? [] : [options.serviceAccountSigningKey]),
+  );
+  issuing.signer = signer;
 
   const contextNamespace = options.namespace ?? 'default';
-  const user = options.token === undefined ? {} : { token: options.token };
-  const kubeconfigYaml = toYaml({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [
-      {
-        name: 'emulator',
-        cluster:
-          tls === undefined
-            ? { server: url, 'insecure-skip-tls-verify': true }
-            : {
-                server: url,
-                'certificate-authority-data': Buffer.from(tls.caPem).toString('base64'),
-              },
-      },
-    ],
-    users: [{ name: 'emulator', user }],
-    contexts: [
-      {
-        name: 'emulator',
-        context: { cluster: 'emulator', user: 'emulator', namespace: contextNamespace },
-      },
-    ],
-    'current-context': 'emulator',
-  });
+  const kubeconfigFor = (token: string | undefined): string =>
+    toYaml({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [
+        {
+          name: 'emulator',
+          cluster:
+            tls === undefined
+              ? { server: url, 'insecure-skip-tls-verify': true }
+              : {
+                  server: url,
+                  'certificate-authority-data': Buffer.from(tls.caPem).toString('base64'),
+                },
+        },
+      ],
+      users: [{ name: 'emulator', user: token === undefined ? {} : { token } }],
+      contexts: [
+        {
+          name: 'emulator',
+          context: { cluster: 'emulator', user: 'emulator', namespace: contextNamespace },
+        },
+      ],
+      'current-context': 'emulator',
+    });
+  const kubeconfigYaml = kubeconfigFor(options.token);
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromString(kubeconfigYaml);
 
@@ -531,6 +637,13 @@ export async function startKubernetesEmulator(
       },
     },
     store: objectStore,
+    serviceAccountTokens: signer,
+    addUser,
+    kubeconfigYamlFor: (userName) => {
+      const found = users.get(userName);
+      if (found === undefined) throw new RangeError(`no emulator user named ${userName}`);
+      return kubeconfigFor(found.token);
+    },
     compact: () => {
       store.compact();
       return Promise.resolve();

@@ -5,6 +5,8 @@ import type { ArmEmulator, UserAssignedIdentityInfo } from '../arm/start-arm-emu
 import { startArmEmulator } from '../arm/start-arm-emulator.js';
 import type { EntraEmulator } from '../entra/start-entra-emulator.js';
 import { startEntraEmulator } from '../entra/start-entra-emulator.js';
+import type { FederatedCredential } from '../entra/federated-assertion.js';
+import { createFederatedCredentialStore } from './federated-credential-store.js';
 import { getSharedTokenIssuer } from '../entra/token-issuer.js';
 import type { TokenIssuer } from '../entra/token-issuer.js';
 import type { ImdsEmulator } from '../imds/start-imds-emulator.js';
@@ -72,6 +74,13 @@ export interface SandboxOptions {
   readonly verifyArmTokens?: boolean;
   /** Passed to the ARM emulator: how long a PATCH stays `InProgress` (default 0). */
   readonly armOperationDurationMs?: number;
+  /**
+   * Federated mode: nodes may request service-account tokens for `api://AzureADTokenExchange` (the
+   * ClusterRole docs/federated.md grants `system:nodes`), so a node's NMI can exchange a pod's token
+   * at Entra. Node credentials, the issuer's discovery documents and federated credentials exist in
+   * every sandbox; default false.
+   */
+  readonly federated?: boolean;
 }
 
 /** An inclusive range of IPv4 addresses. */
@@ -103,6 +112,11 @@ export interface SandboxNode {
   readonly podCidr: string;
   /** The addresses {@link Sandbox.createPod} hands to this node's pods. */
   readonly podAddressRange: AddressRange;
+  /**
+   * A kubeconfig (YAML) with this node's own credentials (user `system:node:<name>`, group
+   * `system:nodes`), as the kubelet's kubeconfig on the host gives them.
+   */
+  readonly nodeKubeconfigYaml: string;
 }
 
 /** A pod to create with {@link Sandbox.createPod}. */
@@ -120,6 +134,8 @@ export interface SandboxPodSpec {
   readonly phase?: 'Pending' | 'Running' | 'Succeeded' | 'Failed';
   /** Default `[]`. */
   readonly ownerReferences?: readonly JsonObject[];
+  /** `spec.serviceAccountName`; default `default`. */
+  readonly serviceAccountName?: string;
 }
 
 /** The cluster's service principal, registered in Entra, for MIC's cloud config. */
@@ -194,11 +210,37 @@ export interface Sandbox {
    * `false` when there was no such pod.
    */
   deletePod(name: string, namespace?: string): boolean;
+  /** The cluster's service-account issuer (its OIDC issuer URL): the Kubernetes emulator's URL. */
+  readonly oidcIssuerUrl: string;
+  /**
+   * Adds a federated identity credential to a user-assigned identity of the sandbox (by name), which
+   * Entra then honours; issuer default {@link Sandbox.oidcIssuerUrl}, audiences default
+   * `["api://AzureADTokenExchange"]`.
+   */
+  addFederatedCredential(
+    identityName: string,
+    credential: SandboxFederatedCredentialSpec,
+  ): FederatedCredential;
+  /** Removes one; `false` when there was none of that name. */
+  removeFederatedCredential(identityName: string, credentialName: string): boolean;
+  /** The federated credentials of an identity, by its name. */
+  federatedCredentials(identityName: string): readonly FederatedCredential[];
   /** Stops every emulator; leaves no handles. */
   stop(): Promise<void>;
 }
 
+/** A federated credential to add with {@link Sandbox.addFederatedCredential}. */
+export interface SandboxFederatedCredentialSpec {
+  readonly name: string;
+  /** e.g. `system:serviceaccount:default:workload` */
+  readonly subject: string;
+  readonly issuer?: string;
+  readonly audiences?: readonly string[];
+}
+
 const DEFAULT_POOL_HASH = '12345678';
+/** The audience of the service-account tokens that Entra exchanges (azure-workload-identity's). */
+const TOKEN_EXCHANGE_AUDIENCE = 'api://AzureADTokenExchange';
 
 function splitNodes(nodeCount: number, scaleSetCount: number): number[] {
   const base = Math.floor(nodeCount / scaleSetCount);
@@ -249,9 +291,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (failure) throw failure.reason;
   };
 
+  const federatedCredentials = createFederatedCredentialStore();
+  const identities = new Map<string, UserAssignedIdentityInfo>();
   try {
     const [kubernetes, arm, entra] = await Promise.all([
       startKubernetesEmulator({
+        ...(options.federated ? { nodeTokenAudiences: [TOKEN_EXCHANGE_AUDIENCE] } : {}),
         ...(options.kubernetesToken === undefined ? {} : { token: options.kubernetesToken }),
         ...(options.kubernetesHttps
           ? (() => {
@@ -291,7 +336,27 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         started.push(emulator);
         return emulator;
       }),
-      startEntraEmulator({ certificateAuthority, tokenIssuer }).then((emulator) => {
+      startEntraEmulator({
+        certificateAuthority,
+        tokenIssuer,
+        federatedIdentities: {
+          // Entra honours what ARM holds: the identity by client id, and its federated credentials.
+          findApplication: (tenant, clientId) => {
+            if (tenant.toLowerCase() !== tenantId.toLowerCase()) return undefined;
+            const identity = [...identities.values()].find(
+              (candidate) => candidate.clientId.toLowerCase() === clientId.toLowerCase(),
+            );
+            if (identity === undefined) return undefined;
+            return {
+              tenantId,
+              clientId: identity.clientId,
+              objectId: identity.principalId,
+              managedIdentityResourceId: identity.id,
+              federatedCredentials: federatedCredentials.list(identity.id),
+            };
+          },
+        },
+      }).then((emulator) => {
         started.push(emulator);
         return emulator;
       }),
@@ -301,7 +366,6 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       for (const crd of podIdentityCrds()) kubernetes.store.put(crd as unknown as JsonObject);
     }
 
-    const identities = new Map<string, UserAssignedIdentityInfo>();
     const createIdentity = (name: string): UserAssignedIdentityInfo => {
       const identity = arm.createUserAssignedIdentity({
         subscriptionId,
@@ -386,6 +450,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           privateIpAddress: internalIp,
         });
         started.push(imds);
+        const nodeUser = `system:node:${machine.computerName}`;
+        kubernetes.addUser({
+          name: nodeUser,
+          groups: ['system:nodes', 'system:authenticated'],
+          token: `node~${randomUUID()}`,
+        });
         // AKS writes the node resource group in lower case into providerIDs; ARM ids compare case-insensitively.
         const providerId = `azure://${machine.resourceId.replace(`/resourceGroups/${nodeResourceGroup}/`, `/resourceGroups/${nodeResourceGroup.toLowerCase()}/`)}`;
         const podCidr = `127.3.${octet}.0/24`;
@@ -437,6 +507,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           imdsUrl: imds.url,
           podCidr,
           podAddressRange: { first: `127.3.${octet}.2`, last: `127.3.${octet}.254` },
+          nodeKubeconfigYaml: kubernetes.kubeconfigYamlFor(nodeUser),
         };
       }),
     );
@@ -555,6 +626,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           },
           spec: {
             nodeName: node.name,
+            serviceAccountName: spec.serviceAccountName ?? 'default',
             containers: [
               { name: 'app', image: 'mcr.microsoft.com/oss/azure/aad-pod-identity/demo:v1.8.17' },
             ],
@@ -589,6 +661,28 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         // The kubelet's part: the containers are "stopped", so it finishes the deletion.
         kubernetes.store.delete(ref, { gracePeriodSeconds: 0 });
         return true;
+      },
+      oidcIssuerUrl: kubernetes.serviceAccountTokens.issuer,
+      addFederatedCredential(identityName, credential) {
+        const identity = identities.get(identityName);
+        if (identity === undefined)
+          throw new RangeError(`no sandbox identity named ${identityName}`);
+        return federatedCredentials.add(identity.id, {
+          name: credential.name,
+          subject: credential.subject,
+          issuer: credential.issuer ?? kubernetes.serviceAccountTokens.issuer,
+          audiences: [...(credential.audiences ?? [TOKEN_EXCHANGE_AUDIENCE])],
+        });
+      },
+      removeFederatedCredential(identityName, credentialName) {
+        const identity = identities.get(identityName);
+        return identity === undefined
+          ? false
+          : federatedCredentials.remove(identity.id, credentialName);
+      },
+      federatedCredentials(identityName) {
+        const identity = identities.get(identityName);
+        return identity === undefined ? [] : federatedCredentials.list(identity.id);
       },
       stop: stopAll,
     };

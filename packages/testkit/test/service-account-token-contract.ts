@@ -1,0 +1,352 @@
+/* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment -- client-node model classes are plain data holders; its documented usage passes object literals */
+/**
+ * Contract tests of bound service-account tokens (TokenRequest, TokenReview, OIDC discovery and JWKS),
+ * the parts of the Kubernetes API that federated NMI relies on. The testkit runs them against its
+ * emulator, the conformance tier against a real kube-apiserver (Node authorizer, NodeRestriction and
+ * a service-account issuer), through `@kubernetes/client-node` only.
+ */
+import { createPublicKey, randomBytes, verify } from 'node:crypto';
+import {
+  ApiException,
+  AuthenticationV1Api,
+  CoreV1Api,
+  RbacAuthorizationV1Api,
+  type KubeConfig,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import { afterAll, beforeAll, expect, test, vi } from 'vitest';
+
+/** The audience federated NMI asks for: what Entra expects of a federated client assertion. */
+export const EXCHANGE_AUDIENCE = 'api://AzureADTokenExchange';
+
+/** The API server a contract run targets. */
+export interface TokenTarget {
+  /** Cluster administrator. */
+  readonly kubeConfig: KubeConfig;
+  /** Two node names and a kubeconfig authenticating as each (`system:node:<name>`, group `system:nodes`). */
+  readonly nodes: readonly [string, string];
+  nodeKubeConfig(nodeName: string): KubeConfig;
+  /** GET of an API server path (`/.well-known/openid-configuration`, `/openid/v1/jwks`) as the admin. */
+  getJson(path: string): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+async function failure(call: Promise<unknown>): Promise<{ code: number; message: string }> {
+  try {
+    await call;
+  } catch (error) {
+    if (error instanceof ApiException) {
+      const body = JSON.parse(String(error.body)) as { message?: string };
+      return { code: error.code, message: body.message ?? '' };
+    }
+    throw error;
+  }
+  throw new Error('expected the call to fail');
+}
+
+function claimsOf(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<
+    string,
+    unknown
+  >;
+}
+
+/** Registers the suite; `start` gives a fresh target. */
+export function serviceAccountTokenContract(start: () => Promise<TokenTarget>): void {
+  let target: TokenTarget;
+  let core: CoreV1Api;
+  const namespace = `sat-${randomBytes(3).toString('hex')}`;
+
+  const createPod = async (
+    name: string,
+    nodeName: string,
+    serviceAccountName: string,
+    mountedAudience?: string,
+  ): Promise<V1Pod> =>
+    core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name },
+        spec: {
+          nodeName,
+          serviceAccountName,
+          automountServiceAccountToken: false,
+          containers: [{ name: 'app', image: 'example.invalid/app:1' }],
+          ...(mountedAudience === undefined
+            ? {}
+            : {
+                volumes: [
+                  {
+                    name: 'federated-token',
+                    projected: {
+                      sources: [
+                        {
+                          serviceAccountToken: {
+                            audience: mountedAudience,
+                            expirationSeconds: 3600,
+                            path: 'token',
+                          },
+                        },
+                      ],
+                    },
+                  },
+                ],
+              }),
+        },
+      },
+    });
+
+  const requestAs = (
+    kubeConfig: KubeConfig,
+    name: string,
+    pod: V1Pod | undefined,
+    audience: string,
+    uid?: string,
+  ) =>
+    kubeConfig.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
+      namespace,
+      name,
+      body: {
+        spec: {
+          audiences: [audience],
+          expirationSeconds: 3600,
+          ...(pod === undefined
+            ? {}
+            : {
+                boundObjectRef: {
+                  apiVersion: 'v1',
+                  kind: 'Pod',
+                  name: pod.metadata?.name ?? '',
+                  uid: uid ?? pod.metadata?.uid ?? '',
+                },
+              }),
+        },
+      },
+    });
+
+  beforeAll(async () => {
+    target = await start();
+    core = target.kubeConfig.makeApiClient(CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    for (const name of target.nodes) {
+      // Nodes may remain from an earlier run against the same server.
+      await core.createNode({ body: { metadata: { name } } }).catch((error: unknown) => {
+        if (!(error instanceof ApiException && error.code === 409)) throw error;
+      });
+    }
+    for (const name of ['workload', 'other'])
+      await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
+    // What docs/federated.md tells a cluster to grant: nodes may ask for the token-exchange audience.
+    const rbac = target.kubeConfig.makeApiClient(RbacAuthorizationV1Api);
+    const roleName = `${namespace}-token-exchange-audience`;
+    await rbac.createClusterRole({
+      body: {
+        metadata: { name: roleName },
+        rules: [
+          {
+            apiGroups: [''],
+            resources: [EXCHANGE_AUDIENCE],
+            verbs: ['request-serviceaccounts-token-audience'],
+          },
+        ],
+      },
+    });
+    await rbac.createClusterRoleBinding({
+      body: {
+        metadata: { name: roleName },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: roleName },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:nodes' }],
+      },
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await target.close();
+  });
+
+  test('a token bound to a pod names the issuer, subject, audience, pod and node, and lives as long as asked', async () => {
+    const [nodeA] = target.nodes;
+    const pod = await createPod('bound', nodeA, 'workload');
+    const before = Date.now();
+    const answer = await requestAs(target.kubeConfig, 'workload', pod, EXCHANGE_AUDIENCE);
+    const token = answer.status?.token ?? '';
+    const claims = claimsOf(token);
+    const discovery = (await target.getJson('/.well-known/openid-configuration')) as {
+      issuer: string;
+    };
+    expect(claims).toMatchObject({
+      iss: discovery.issuer,
+      sub: `system:serviceaccount:${namespace}:workload`,
+      aud: [EXCHANGE_AUDIENCE],
+      'kubernetes.io': {
+        namespace,
+        serviceaccount: { name: 'workload' },
+        pod: { name: 'bound', uid: pod.metadata?.uid },
+        node: { name: nodeA },
+      },
+    });
+    const expiry = answer.status?.expirationTimestamp?.getTime() ?? 0;
+    expect(expiry).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 + 3_599_000);
+    expect(claims.exp).toBe(expiry / 1000);
+  });
+
+  test('the discovery document and JWKS verify the token', async () => {
+    const [nodeA] = target.nodes;
+    const pod = await createPod('verified', nodeA, 'workload');
+    const token =
+      (await requestAs(target.kubeConfig, 'workload', pod, EXCHANGE_AUDIENCE)).status?.token ?? '';
+    const [head = '', body = '', signature = ''] = token.split('.');
+    const header = JSON.parse(Buffer.from(head, 'base64url').toString('utf8')) as {
+      alg: string;
+      kid: string;
+    };
+    const jwks = (await target.getJson('/openid/v1/jwks')) as {
+      keys: ({ kid: string } & Record<string, unknown>)[];
+    };
+    const jwk = jwks.keys.find((key) => key.kid === header.kid);
+    expect(header.alg).toBe('RS256');
+    expect(jwk).toBeDefined();
+    const publicKey = createPublicKey({ key: jwk as never, format: 'jwk' });
+    expect(
+      verify(
+        'sha256',
+        Buffer.from(`${head}.${body}`),
+        publicKey,
+        Buffer.from(signature, 'base64url'),
+      ),
+    ).toBe(true);
+    const discovery = (await target.getJson('/.well-known/openid-configuration')) as Record<
+      string,
+      unknown
+    >;
+    expect(discovery).toMatchObject({
+      response_types_supported: ['id_token'],
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: ['RS256'],
+    });
+    expect(String(discovery.jwks_uri)).toMatch(/\/openid\/v1\/jwks$/);
+  });
+
+  test('a node gets a token for a pod on that node, for the granted audience', async () => {
+    const [nodeA] = target.nodes;
+    const pod = await createPod('on-a', nodeA, 'workload');
+    const answer = await requestAs(
+      target.nodeKubeConfig(nodeA),
+      'workload',
+      pod,
+      EXCHANGE_AUDIENCE,
+    );
+    expect(claimsOf(answer.status?.token ?? '')['kubernetes.io']).toMatchObject({
+      pod: { uid: pod.metadata?.uid },
+    });
+  });
+
+  test('a node is refused a token for a pod on another node', async () => {
+    const [nodeA, nodeB] = target.nodes;
+    const pod = await createPod('elsewhere', nodeA, 'workload');
+    const refused = await failure(
+      requestAs(target.nodeKubeConfig(nodeB), 'workload', pod, EXCHANGE_AUDIENCE),
+    );
+    expect(refused.code).toBe(403);
+    expect(refused.message).toContain(
+      'node requested token bound to a pod scheduled on a different node',
+    );
+  });
+
+  test('a node is refused an unbound token and a binding without the pod uid', async () => {
+    const [nodeA] = target.nodes;
+    const pod = await createPod('unbound', nodeA, 'workload');
+    const node = target.nodeKubeConfig(nodeA);
+    expect((await failure(requestAs(node, 'workload', undefined, EXCHANGE_AUDIENCE))).code).toBe(
+      403,
+    );
+    const noUid = await failure(
+      node.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
+        namespace,
+        name: 'workload',
+        body: {
+          spec: {
+            audiences: [EXCHANGE_AUDIENCE],
+            boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata?.name ?? '' },
+          },
+        },
+      }),
+    );
+    expect(noUid.code).toBe(403);
+    expect(noUid.message).toContain('node requested token with a pod binding without a uid');
+  });
+
+  test('a node may ask only for audiences its pod mounts or that it was granted', async () => {
+    const [nodeA] = target.nodes;
+    const node = target.nodeKubeConfig(nodeA);
+    const plain = await createPod('plain', nodeA, 'workload');
+    expect((await failure(requestAs(node, 'workload', plain, 'api://other-audience'))).code).toBe(
+      403,
+    );
+    const mounting = await createPod('mounting', nodeA, 'workload', 'api://other-audience');
+    const answer = await requestAs(node, 'workload', mounting, 'api://other-audience');
+    expect(claimsOf(answer.status?.token ?? '').aud).toEqual(['api://other-audience']);
+  });
+
+  test('a binding must match the pod: its uid, and the service account it runs as', async () => {
+    const [nodeA] = target.nodes;
+    const pod = await createPod('mismatch', nodeA, 'workload');
+    const wrongUid = await failure(
+      requestAs(
+        target.kubeConfig,
+        'workload',
+        pod,
+        EXCHANGE_AUDIENCE,
+        '00000000-0000-0000-0000-000000000000',
+      ),
+    );
+    expect(wrongUid.code).toBe(409);
+    const wrongAccount = await failure(
+      requestAs(target.kubeConfig, 'other', pod, EXCHANGE_AUDIENCE),
+    );
+    expect(wrongAccount.code).toBe(400);
+    expect(wrongAccount.message).toContain(
+      'cannot bind token for serviceaccount "other" to pod running with serviceaccount "workload"',
+    );
+    expect(
+      (await failure(requestAs(target.kubeConfig, 'missing', undefined, EXCHANGE_AUDIENCE))).code,
+    ).toBe(404);
+  });
+
+  test('a token lives at least ten minutes', async () => {
+    const refused = await failure(
+      core.createNamespacedServiceAccountToken({
+        namespace,
+        name: 'workload',
+        body: { spec: { audiences: [EXCHANGE_AUDIENCE], expirationSeconds: 60 } },
+      }),
+    );
+    expect(refused.code).toBe(422);
+    expect(refused.message).toContain('may not specify a duration less than 10 minutes');
+  });
+
+  test('a bound token stops authenticating when its pod is deleted', async () => {
+    const [nodeA] = target.nodes;
+    const pod = await createPod('short-lived', nodeA, 'workload');
+    const token =
+      (await requestAs(target.kubeConfig, 'workload', pod, EXCHANGE_AUDIENCE)).status?.token ?? '';
+    const reviews = target.kubeConfig.makeApiClient(AuthenticationV1Api);
+    const review = () =>
+      reviews.createTokenReview({ body: { spec: { token, audiences: [EXCHANGE_AUDIENCE] } } });
+    const valid = await review();
+    expect(valid.status?.authenticated).toBe(true);
+    expect(valid.status?.user?.username).toBe(`system:serviceaccount:${namespace}:workload`);
+    expect(valid.status?.user?.extra?.['authentication.kubernetes.io/pod-uid']).toEqual([
+      pod.metadata?.uid,
+    ]);
+    await core.deleteNamespacedPod({ namespace, name: 'short-lived', gracePeriodSeconds: 0 });
+    // kube-apiserver looks the pod up through its informer first, so allow it to catch up.
+    await vi.waitFor(
+      async () => {
+        const gone = await review();
+        expect(gone.status?.authenticated ?? false).toBe(false);
+        expect(gone.status?.error).toBeTruthy();
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+  });
+}
