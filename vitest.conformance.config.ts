@@ -14,6 +14,7 @@ export default defineConfig({
     include: [
       'conformance/**/*.test.ts',
       'packages/testkit/test/kubernetes.contract.test.ts',
+      'packages/testkit/test/service-account-tokens.test.ts',
       'packages/mic/test/**/*.kubernetes.test.ts',
       'packages/nmi/test/**/*.kubernetes.test.ts',
     ],

@@ -4,6 +4,8 @@
  * and NMI identities), and hands the cluster to the test files through env:
  * - `POD_IDENTITY_KUBECONFIG`: the admin kubeconfig (the Kubernetes contract tests target it);
  * - `POD_IDENTITY_MIC_KUBECONFIG`, `POD_IDENTITY_NMI_KUBECONFIG`: bound only to the shipped roles;
+ * - `POD_IDENTITY_NODE_A_KUBECONFIG`, `POD_IDENTITY_NODE_B_KUBECONFIG`: two nodes' own credentials
+ *   (`system:node:conformance-node-a|b`), for federated NMI's TokenRequests;
  * - `POD_IDENTITY_ETCD_URL`: etcd's client URL; compaction is `compactEtcd(url)` (two calls to the
  *   etcd v3 HTTP gateway), which makes every older resourceVersion 410 Gone;
  * - `POD_IDENTITY_CONFORMANCE_CLUSTER`: the state file `connectRealCluster()` reads.
@@ -38,6 +40,8 @@ export default async function setup(): Promise<() => Promise<void>> {
     process.env.POD_IDENTITY_KUBECONFIG = cluster.kubeconfigs.admin;
     process.env.POD_IDENTITY_MIC_KUBECONFIG = cluster.kubeconfigs.mic;
     process.env.POD_IDENTITY_NMI_KUBECONFIG = cluster.kubeconfigs.nmi;
+    process.env.POD_IDENTITY_NODE_A_KUBECONFIG = cluster.kubeconfigs.nodeA;
+    process.env.POD_IDENTITY_NODE_B_KUBECONFIG = cluster.kubeconfigs.nodeB;
     process.env.POD_IDENTITY_ETCD_URL = cluster.etcdUrl;
     console.log(
       `conformance: kube-apiserver ${cluster.version} at ${cluster.server}, etcd at ${cluster.etcdUrl}`,

@@ -53,6 +53,12 @@ export const clusterUsers = {
     name: 'system:serviceaccount:kube-system:pod-identity-nmi',
     groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system'],
   },
+  /**
+   * Two nodes' own credentials (what a kubelet's kubeconfig holds), held to the Node authorizer and
+   * NodeRestriction: federated NMI requests pods' service-account tokens with them.
+   */
+  nodeA: { name: 'system:node:conformance-node-a', groups: ['system:nodes'] },
+  nodeB: { name: 'system:node:conformance-node-b', groups: ['system:nodes'] },
 } as const;
 
 /** Which of {@link clusterUsers} a request or kubeconfig is for. */
@@ -564,11 +570,23 @@ export async function startRealCluster(
     const saPubFile = join(dir, 'sa.pub');
     await writeFile(saKeyFile, saKey.privateKey.export({ type: 'pkcs8', format: 'pem' }));
     await writeFile(saPubFile, saKey.publicKey.export({ type: 'spki', format: 'pem' }));
-    const tokens = {
-      admin: randomBytes(24).toString('hex'),
-      mic: randomBytes(24).toString('hex'),
-      nmi: randomBytes(24).toString('hex'),
-    };
+    const tokens = Object.fromEntries(
+      (Object.keys(clusterUsers) as ClusterUser[]).map((u) => [u, randomBytes(24).toString('hex')]),
+    ) as Record<ClusterUser, string>;
+    // Anonymous requests are refused except for the service-account issuer's discovery documents,
+    // which an identity provider (Entra) fetches without credentials.
+    const authenticationConfigFile = join(dir, 'authentication.yaml');
+    await writeFile(
+      authenticationConfigFile,
+      stringify({
+        apiVersion: 'apiserver.config.k8s.io/v1beta1',
+        kind: 'AuthenticationConfiguration',
+        anonymous: {
+          enabled: true,
+          conditions: [{ path: '/.well-known/openid-configuration' }, { path: '/openid/v1/jwks' }],
+        },
+      }),
+    );
     const tokenFile = join(dir, 'tokens.csv');
     // Format: token,user,uid,"group1,group2"
     await writeFile(
@@ -606,12 +624,17 @@ export async function startRealCluster(
         `--tls-cert-file=${tls.certFile}`,
         `--tls-private-key-file=${tls.keyFile}`,
         '--service-cluster-ip-range=10.0.0.0/24',
+        // The issuer is the server itself, so that its discovery document is where an identity
+        // provider looks for it; the older name stays accepted for tokens issued under it.
+        `--service-account-issuer=${`https://127.0.0.1:${apiPort}`}`,
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
         `--service-account-key-file=${saPubFile}`,
         `--service-account-signing-key-file=${saKeyFile}`,
         `--token-auth-file=${tokenFile}`,
-        '--anonymous-auth=false',
-        '--authorization-mode=RBAC',
+        `--authentication-config=${authenticationConfigFile}`,
+        // Node first: nodes' TokenRequests are authorised by their pods, as on every real cluster.
+        '--authorization-mode=Node,RBAC',
+        '--enable-admission-plugins=NodeRestriction',
         // ServiceAccount admission waits for a controller-manager to create each namespace's default
         // service account; no controller manager runs here.
         '--disable-admission-plugins=ServiceAccount',

@@ -6,14 +6,18 @@
  * a service-account issuer), through `@kubernetes/client-node` only.
  */
 import { createPublicKey, randomBytes, verify } from 'node:crypto';
+import { ClientAssertionCredential } from '@azure/identity';
 import {
   ApiException,
   AuthenticationV1Api,
   CoreV1Api,
+  OpenidApi,
   RbacAuthorizationV1Api,
+  WellKnownApi,
   type KubeConfig,
   type V1Pod,
 } from '@kubernetes/client-node';
+import { azureClientTlsOptions, decodeToken, startEntraEmulator } from '@pod-identity/testkit';
 import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 
 /** The audience federated NMI asks for: what Entra expects of a federated client assertion. */
@@ -26,8 +30,6 @@ export interface TokenTarget {
   /** Two node names and a kubeconfig authenticating as each (`system:node:<name>`, group `system:nodes`). */
   readonly nodes: readonly [string, string];
   nodeKubeConfig(nodeName: string): KubeConfig;
-  /** GET of an API server path (`/.well-known/openid-configuration`, `/openid/v1/jwks`) as the admin. */
-  getJson(path: string): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -124,6 +126,22 @@ export function serviceAccountTokenContract(start: () => Promise<TokenTarget>): 
       },
     });
 
+  // client-node types these documents as strings but hands them over parsed.
+  const parsed = (document: unknown): unknown =>
+    typeof document === 'string' ? (JSON.parse(document) as unknown) : document;
+  const discovery = async (): Promise<Record<string, unknown>> =>
+    parsed(
+      await target.kubeConfig
+        .makeApiClient(WellKnownApi)
+        .getServiceAccountIssuerOpenIDConfiguration(),
+    ) as Record<string, unknown>;
+  const jwks = async (): Promise<{ keys: ({ kid: string } & Record<string, unknown>)[] }> =>
+    parsed(
+      await target.kubeConfig.makeApiClient(OpenidApi).getServiceAccountIssuerOpenIDKeyset(),
+    ) as {
+      keys: ({ kid: string } & Record<string, unknown>)[];
+    };
+
   beforeAll(async () => {
     target = await start();
     core = target.kubeConfig.makeApiClient(CoreV1Api);
@@ -158,6 +176,29 @@ export function serviceAccountTokenContract(start: () => Promise<TokenTarget>): 
         subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:nodes' }],
       },
     });
+    // An identity provider reads the issuer's discovery documents without credentials: the bootstrap
+    // role for them, bound to unauthenticated users (a no-op on a cluster that already did so).
+    await rbac
+      .createClusterRoleBinding({
+        body: {
+          metadata: { name: 'service-account-issuer-discovery-unauthenticated' },
+          roleRef: {
+            apiGroup: 'rbac.authorization.k8s.io',
+            kind: 'ClusterRole',
+            name: 'system:service-account-issuer-discovery',
+          },
+          subjects: [
+            {
+              apiGroup: 'rbac.authorization.k8s.io',
+              kind: 'Group',
+              name: 'system:unauthenticated',
+            },
+          ],
+        },
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof ApiException && error.code === 409)) throw error;
+      });
   }, 120_000);
   afterAll(async () => {
     await target.close();
@@ -170,11 +211,8 @@ export function serviceAccountTokenContract(start: () => Promise<TokenTarget>): 
     const answer = await requestAs(target.kubeConfig, 'workload', pod, EXCHANGE_AUDIENCE);
     const token = answer.status?.token ?? '';
     const claims = claimsOf(token);
-    const discovery = (await target.getJson('/.well-known/openid-configuration')) as {
-      issuer: string;
-    };
     expect(claims).toMatchObject({
-      iss: discovery.issuer,
+      iss: (await discovery()).issuer,
       sub: `system:serviceaccount:${namespace}:workload`,
       aud: [EXCHANGE_AUDIENCE],
       'kubernetes.io': {
@@ -199,10 +237,7 @@ export function serviceAccountTokenContract(start: () => Promise<TokenTarget>): 
       alg: string;
       kid: string;
     };
-    const jwks = (await target.getJson('/openid/v1/jwks')) as {
-      keys: ({ kid: string } & Record<string, unknown>)[];
-    };
-    const jwk = jwks.keys.find((key) => key.kid === header.kid);
+    const jwk = (await jwks()).keys.find((key) => key.kid === header.kid);
     expect(header.alg).toBe('RS256');
     expect(jwk).toBeDefined();
     const publicKey = createPublicKey({ key: jwk as never, format: 'jwk' });
@@ -214,16 +249,13 @@ export function serviceAccountTokenContract(start: () => Promise<TokenTarget>): 
         Buffer.from(signature, 'base64url'),
       ),
     ).toBe(true);
-    const discovery = (await target.getJson('/.well-known/openid-configuration')) as Record<
-      string,
-      unknown
-    >;
-    expect(discovery).toMatchObject({
+    const document = await discovery();
+    expect(document).toMatchObject({
       response_types_supported: ['id_token'],
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: ['RS256'],
     });
-    expect(String(discovery.jwks_uri)).toMatch(/\/openid\/v1\/jwks$/);
+    expect(String(document.jwks_uri)).toMatch(/\/openid\/v1\/jwks$/);
   });
 
   test('a node gets a token for a pod on that node, for the granted audience', async () => {
@@ -242,12 +274,19 @@ export function serviceAccountTokenContract(start: () => Promise<TokenTarget>): 
 
   test('a node is refused a token for a pod on another node', async () => {
     const [nodeA, nodeB] = target.nodes;
-    const pod = await createPod('elsewhere', nodeA, 'workload');
-    const refused = await failure(
-      requestAs(target.nodeKubeConfig(nodeB), 'workload', pod, EXCHANGE_AUDIENCE),
+    const pod = await createPod('elsewhere', nodeA, 'other');
+    const node = target.nodeKubeConfig(nodeB);
+    // The Node authorizer: no pod on node B runs as this service account.
+    const unrelated = await failure(requestAs(node, 'other', pod, EXCHANGE_AUDIENCE));
+    expect(unrelated.code).toBe(403);
+    expect(unrelated.message).toContain(
+      `no relationship found between node '${nodeB}' and this object`,
     );
-    expect(refused.code).toBe(403);
-    expect(refused.message).toContain(
+    // NodeRestriction: node B runs a pod as this service account, but the token is for node A's pod.
+    await createPod('here', nodeB, 'other');
+    const elsewhere = await failure(requestAs(node, 'other', pod, EXCHANGE_AUDIENCE));
+    expect(elsewhere.code).toBe(403);
+    expect(elsewhere.message).toContain(
       'node requested token bound to a pod scheduled on a different node',
     );
   });
@@ -305,7 +344,7 @@ export function serviceAccountTokenContract(start: () => Promise<TokenTarget>): 
     );
     expect(wrongAccount.code).toBe(400);
     expect(wrongAccount.message).toContain(
-      'cannot bind token for serviceaccount "other" to pod running with serviceaccount "workload"',
+      'cannot bind token for serviceaccount "other" to pod running with different serviceaccount name.',
     );
     expect(
       (await failure(requestAs(target.kubeConfig, 'missing', undefined, EXCHANGE_AUDIENCE))).code,
@@ -346,7 +385,64 @@ export function serviceAccountTokenContract(start: () => Promise<TokenTarget>): 
         expect(gone.status?.authenticated ?? false).toBe(false);
         expect(gone.status?.error).toBeTruthy();
       },
-      { timeout: 10_000, interval: 100 },
+      { timeout: 30_000, interval: 250 },
     );
+  });
+
+  test('Entra accepts a node-requested token after reading the issuer`s discovery document and keys', async () => {
+    const [nodeA] = target.nodes;
+    const pod = await createPod('exchanged', nodeA, 'workload');
+    const token =
+      (await requestAs(target.nodeKubeConfig(nodeA), 'workload', pod, EXCHANGE_AUDIENCE)).status
+        ?.token ?? '';
+    const issuer = String((await discovery()).issuer);
+    const tenantId = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+    const clientId = '5d1d9c4b-2b4e-4f0e-9a43-3f8a3e6f1c20';
+    const caPem = target.kubeConfig.getCurrentCluster()?.caData;
+    const entra = await startEntraEmulator({
+      ...(caPem === undefined
+        ? {}
+        : { trustedIssuerCaPems: [Buffer.from(caPem, 'base64').toString('utf8')] }),
+      federatedIdentities: {
+        findApplication: (tenant, client) =>
+          tenant === tenantId && client === clientId
+            ? {
+                tenantId,
+                clientId,
+                objectId: 'a3b0ad4c-8b6d-4d59-9b2c-0a0d1e35f8f0',
+                federatedCredentials: [
+                  {
+                    name: 'kubernetes',
+                    issuer,
+                    subject: `system:serviceaccount:${namespace}:workload`,
+                    audiences: [EXCHANGE_AUDIENCE],
+                  },
+                ],
+              }
+            : undefined,
+      },
+    });
+    try {
+      // The tenant's discovery document must answer before MSAL sends the assertion.
+      entra.registerServicePrincipal({ tenantId, clientSecret: 'unused' });
+      const credential = new ClientAssertionCredential(
+        tenantId,
+        clientId,
+        () => Promise.resolve(token),
+        {
+          authorityHost: entra.url,
+          disableInstanceDiscovery: true,
+          ...azureClientTlsOptions(entra.certificateAuthority),
+        },
+      );
+      const answer = await credential.getToken('https://storage.azure.com/.default');
+      expect(decodeToken(answer.token).claims).toMatchObject({
+        appid: clientId,
+        aud: 'https://storage.azure.com',
+        tid: tenantId,
+      });
+    } finally {
+      await entra.stop();
+    }
   });
 }

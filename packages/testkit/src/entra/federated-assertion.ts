@@ -80,7 +80,7 @@ function getJson(url: URL, ca: readonly string[]): Promise<unknown> {
       url,
       {
         method: 'GET',
-        headers: { accept: 'application/json' },
+        headers: { accept: 'application/json, application/jwk-set+json' },
         ...(url.protocol === 'https:' ? { ca: [...ca] } : {}),
         timeout: 10_000,
       },

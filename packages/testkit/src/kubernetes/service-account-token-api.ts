@@ -154,6 +154,17 @@ export function createServiceAccountTokenApi(
     const serviceAccountResource = 'serviceaccounts';
     let pod: JsonObject | undefined;
     if (nodeName !== undefined) {
+      // The Node authorizer: a node may create tokens only for service accounts its pods run as.
+      const related = store
+        .list({ apiVersion: 'v1', kind: 'Pod', namespace })
+        .map(podView)
+        .some((view) => view.nodeName === nodeName && view.serviceAccountName === name);
+      if (!related)
+        throw forbidden(
+          serviceAccountResource,
+          name,
+          `User "${user.name}" cannot create resource "serviceaccounts/token" in API group "" in the namespace "${namespace}": no relationship found between node '${nodeName}' and this object`,
+        );
       // NodeRestriction: only tokens bound to one of the node's pods, named with its uid.
       if (
         ref === undefined ||
@@ -211,7 +222,7 @@ export function createServiceAccountTokenApi(
       const view = podView(pod);
       if (view.serviceAccountName !== name)
         throw badRequestError(
-          `cannot bind token for serviceaccount "${name}" to pod running with serviceaccount "${view.serviceAccountName}"`,
+          `cannot bind token for serviceaccount "${name}" to pod running with different serviceaccount name.`,
         );
       if (refUid !== '' && refUid !== view.uid)
         throw conflictError(
