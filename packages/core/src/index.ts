@@ -239,3 +239,17 @@ export {
   type TokenAcquisitionFailure,
   type TokenAcquisitionErrorOptions,
 } from './broker/token-acquisition-error.js';
+// --- federated mode (workload identity) ---
+export {
+  decideFederated,
+  isFederatedPod,
+  WORKLOAD_IDENTITY_USE_LABEL,
+  WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION,
+  WORKLOAD_IDENTITY_TENANT_ID_ANNOTATION,
+  TOKEN_EXCHANGE_AUDIENCE,
+  type FederatedPod,
+  type FederatedServiceAccount,
+  type FederatedIdentity,
+  type FederatedDecision,
+} from './federated/decide-federated.js';
+// --- end federated mode ---

@@ -25,11 +25,7 @@ export {
   type CloudProviderOperation,
 } from './cloud-provider-error.js';
 // --- token sources (NMI) ---
-export {
-  resourceToScope,
-  type TokenSource,
-  type GetTokensOptions,
-} from './token-source.js';
+export { resourceToScope, type TokenSource, type GetTokensOptions } from './token-source.js';
 export {
   createImdsTokenSource,
   parseImdsToken,
@@ -51,4 +47,8 @@ export {
   type SecretReader,
   type TokenSourceForIdentityOptions,
 } from './token-source-for-identity.js';
+export {
+  createFederatedTokenSource,
+  type FederatedTokenSourceOptions,
+} from './token-source-federated.js';
 // --- end token sources ---

@@ -96,9 +96,14 @@ export function createClientCertificateTokenSource(
   );
 }
 
-function createServicePrincipalSource(
+/**
+ * The source behind the service-principal factories (and the federated one): a credential per tenant,
+ * the pipeline settings a broker wants, and Entra's refusals mapped to `TokenAcquisitionError`.
+ * @internal
+ */
+export function createServicePrincipalSource(
   options: ServicePrincipalTokenSourceOptions,
-  kind: 'secret' | 'certificate',
+  kind: 'secret' | 'certificate' | 'federated',
   makeCredential: (tenantId: string, options: ClientSecretCredentialOptions) => TokenCredential,
 ): TokenSource {
   const authorityHost =
@@ -196,6 +201,20 @@ function oauthErrorCode(error: unknown): string | undefined {
   return undefined;
 }
 
+// Entra's `AADSTS<code>: <sentence>` says why (a federated credential's subject, audience or issuer
+// that does not match, an expired assertion); it names no secret, so the caller may see it.
+function aadstsReason(error: unknown): string {
+  for (
+    let e: unknown = error, depth = 0;
+    e instanceof Error && depth < 4;
+    e = e.cause, depth += 1
+  ) {
+    const match = /AADSTS\d+: [^\r\n]*?(?:\.(?=\s|$)|$)/m.exec(e.message);
+    if (match !== null) return ` (${match[0].slice(0, 300)})`;
+  }
+  return '';
+}
+
 function toAcquisitionError(error: unknown, describe: string): TokenAcquisitionError {
   if (TokenAcquisitionError.is(error)) return error;
   if (error instanceof AuthenticationError) {
@@ -204,7 +223,7 @@ function toAcquisitionError(error: unknown, describe: string): TokenAcquisitionE
     // errorResponse.error is an OAuth code such as invalid_client: safe to show, no secret in it.
     return new TokenAcquisitionError(
       refused ? 'refused' : 'unavailable',
-      `Entra ${refused ? 'refused' : 'could not issue'} a token for ${describe}: ${String(status)} ${error.errorResponse.error}`,
+      `Entra ${refused ? 'refused' : 'could not issue'} a token for ${describe}: ${String(status)} ${error.errorResponse.error}${aadstsReason(error)}`,
       { status, cause: error },
     );
   }
@@ -212,9 +231,11 @@ function toAcquisitionError(error: unknown, describe: string): TokenAcquisitionE
   // starts with the OAuth error code; these codes mean Entra answered and refused the credential.
   const code = oauthErrorCode(error);
   if (code !== undefined && REFUSED_OAUTH_CODES.has(code)) {
-    return new TokenAcquisitionError('refused', `Entra refused a token for ${describe}: ${code}`, {
-      cause: error,
-    });
+    return new TokenAcquisitionError(
+      'refused',
+      `Entra refused a token for ${describe}: ${code}${aadstsReason(error)}`,
+      { cause: error },
+    );
   }
   return new TokenAcquisitionError('unavailable', `token request for ${describe} failed`, {
     cause: error,

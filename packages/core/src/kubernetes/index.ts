@@ -57,3 +57,11 @@ export {
   type DaemonHttpServersOptions,
   type MetricsSource,
 } from './daemon-http-servers.js';
+// --- service-account tokens (federated NMI) ---
+export {
+  createServiceAccountTokenRequester,
+  type ServiceAccountTokenRequester,
+  type PodTokenRequest,
+  type ServiceAccountToken,
+} from './service-account-token-requester.js';
+// --- end service-account tokens ---
