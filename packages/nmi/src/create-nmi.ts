@@ -12,6 +12,7 @@ import {
 } from '@pod-identity/core';
 import {
   createEventRecorder,
+  createServiceAccountTokenRequester,
   listenOn,
   shareKubeConnections,
   type EventRecorder,
@@ -25,6 +26,11 @@ import { pino } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { NmiClusterState } from './cluster-state.js';
 import { createInformerClusterState } from './informer-cluster-state.js';
+import { FederatedBroker } from './federated-broker.js';
+import {
+  createFederatedServiceAccounts,
+  type FederatedServiceAccounts,
+} from './federated-service-accounts.js';
 import {
   createIptablesManager,
   type IptablesManager,
@@ -114,6 +120,29 @@ export interface NmiOptions {
   eventIntervalMs?: number;
   /** How long shutdown waits for requests in flight. Default 5 s. */
   drainTimeoutMs?: number;
+  /**
+   * Federated mode (docs/federated.md): pods labelled `azure.workload.identity/use: "true"` get the
+   * identity their service account names (`azure.workload.identity/client-id`) by exchanging a
+   * service-account token bound to the pod at Entra. Off when absent.
+   */
+  federated?: NmiFederatedOptions;
+}
+
+/** Settings of federated mode. */
+export interface NmiFederatedOptions {
+  /**
+   * The node's own credentials (`--token-request-kubeconfig`, the kubelet's kubeconfig on AKS), with
+   * which kube-apiserver lets NMI request tokens only for this node's pods.
+   */
+  tokenRequestKubeConfig: KubeConfig;
+  /** Tenant of service accounts without `azure.workload.identity/tenant-id` (`--federated-tenant-id`). */
+  defaultTenantId?: string;
+  /** Entra authority host (`--federated-authority-host`). Default the public cloud's. */
+  authorityHost?: string;
+  /** Lifetime asked for the pods' service-account tokens. Default 600 s. */
+  tokenExpirationSeconds?: number;
+  /** Service accounts to decide from instead of an informer on `kubeConfig` (tests, bespoke brokers). */
+  serviceAccounts?: FederatedServiceAccounts;
 }
 
 /** A running NMI. */
@@ -259,6 +288,41 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
     nodeImds: { endpoint: imdsEndpoint, userAgent, agent: imdsAgent },
   });
 
+  const federatedOptions = options.federated;
+  let serviceAccounts: FederatedServiceAccounts | undefined;
+  if (federatedOptions !== undefined) {
+    if (federatedOptions.serviceAccounts === undefined && kubeConfig === undefined)
+      throw new TypeError('federated mode needs kubeConfig or federated.serviceAccounts');
+    serviceAccounts =
+      federatedOptions.serviceAccounts ??
+      createFederatedServiceAccounts(kubeConfig as KubeConfig, (error) => {
+        logger.warn({ err: error }, 'kubernetes watch error (service accounts)');
+      });
+  }
+  const federated =
+    federatedOptions === undefined || serviceAccounts === undefined
+      ? undefined
+      : new FederatedBroker({
+          serviceAccounts,
+          cache,
+          metrics,
+          tokenRequester: createServiceAccountTokenRequester(
+            shareKubeConnections(federatedOptions.tokenRequestKubeConfig),
+          ),
+          ...(federatedOptions.defaultTenantId === undefined
+            ? {}
+            : { defaultTenantId: federatedOptions.defaultTenantId }),
+          ...(federatedOptions.authorityHost === undefined
+            ? {}
+            : { authorityHost: federatedOptions.authorityHost }),
+          ...(federatedOptions.tokenExpirationSeconds === undefined
+            ? {}
+            : { tokenExpirationSeconds: federatedOptions.tokenExpirationSeconds }),
+          ...(options.credentialOptions === undefined
+            ? {}
+            : { credentialOptions: options.credentialOptions }),
+        });
+
   const recorder: EventRecorder | undefined =
     (options.events ?? kubeConfig !== undefined) && kubeConfig !== undefined
       ? createEventRecorder({
@@ -276,6 +340,7 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
   const handler = createNmiRequestHandler({
     state: clusterState,
     broker,
+    ...(federated === undefined ? {} : { federated }),
     logger,
     metrics,
     metadataHeaderRequired: options.metadataHeaderRequired ?? true,
@@ -310,7 +375,7 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
     },
   });
 
-  await clusterState.start(shutdown.signal);
+  await Promise.all([clusterState.start(shutdown.signal), serviceAccounts?.start(shutdown.signal)]);
 
   const iptables =
     options.iptables === undefined || options.iptables === false
@@ -365,7 +430,7 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
       await Promise.race([drained, timeout]);
       shutdown.abort(new Error('nmi is shutting down'));
       server.closeAllConnections();
-      await clusterState.stop();
+      await Promise.all([clusterState.stop(), serviceAccounts?.stop()]);
       await recorder?.flush();
       cache.close();
       imdsAgent.destroy();

@@ -203,7 +203,7 @@ export function projectPod(raw: KubernetesWireObject): PodRecord | undefined {
   const namespace = metadata?.namespace;
   if (typeof name !== 'string' || typeof namespace !== 'string') return undefined;
   const status = (raw.status ?? {}) as { phase?: unknown; podIP?: unknown; podIPs?: unknown };
-  const spec = (raw.spec ?? {}) as { hostNetwork?: unknown };
+  const spec = (raw.spec ?? {}) as { hostNetwork?: unknown; serviceAccountName?: unknown };
   const ips = new Set<string>();
   if (Array.isArray(status.podIPs)) {
     for (const entry of status.podIPs as unknown[]) {
@@ -228,5 +228,8 @@ export function projectPod(raw: KubernetesWireObject): PodRecord | undefined {
     podIPs: [...ips],
     hostNetwork: spec.hostNetwork === true,
     labels,
+    ...(typeof spec.serviceAccountName === 'string' && spec.serviceAccountName !== ''
+      ? { serviceAccountName: spec.serviceAccountName }
+      : {}),
   };
 }

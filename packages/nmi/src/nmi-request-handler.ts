@@ -6,6 +6,7 @@ import {
   formatTextError,
   formatTokenResponse,
   hasMetadataHeader,
+  isFederatedPod,
   malformedRequestError,
   metadataHeaderRequiredError,
   parseTokenRequest,
@@ -22,13 +23,16 @@ import {
 } from '@pod-identity/core';
 import type { Logger } from '@pod-identity/core';
 import type { NmiClusterState } from './cluster-state.js';
+import type { FederatedBroker } from './federated-broker.js';
 import type { NmiMetrics } from './nmi-metrics.js';
-import type { BrokerOutcome, TokenBroker } from './token-broker.js';
+import type { BrokerOutcome, CallerRecheck, TokenBroker } from './token-broker.js';
 
 /** What the request handler needs. */
 export interface NmiRequestHandlerOptions {
   readonly state: NmiClusterState;
   readonly broker: TokenBroker;
+  /** Federated mode: pods labelled `azure.workload.identity/use: "true"` are answered by it. */
+  readonly federated?: FederatedBroker;
   readonly logger: Logger;
   readonly metrics?: NmiMetrics;
   /** `--metadata-header-required`. */
@@ -62,7 +66,20 @@ const proxyAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 export function createNmiRequestHandler(
   options: NmiRequestHandlerOptions,
 ): (req: http.IncomingMessage, res: http.ServerResponse) => void {
-  const { state, broker, logger, metrics } = options;
+  const { state, broker, federated, logger, metrics } = options;
+  // Which broker answers a pod: federation for pods that opt in (when the mode is on), else the
+  // standard or managed decision.
+  const answer = (
+    pod: PodRecord,
+    requested: RequestedIdentity,
+    resource: string,
+    view: AuthorizationView,
+    signal: AbortSignal,
+    recheck: CallerRecheck,
+  ): Promise<BrokerOutcome> =>
+    federated !== undefined && isFederatedPod(pod)
+      ? federated.answerRequest(pod, requested, resource, signal, recheck)
+      : broker.answer(pod, requested, resource, view, signal, recheck);
   const noExceptions: AuthorizationView = { ...state.view, exceptions: () => [] };
   const histogramChildren = new Map<string, { observe(value: number): void }>();
 
@@ -278,6 +295,13 @@ export function createNmiRequestHandler(
     if (address === undefined) return false;
     const found = state.pods.lookup(address);
     if (found.kind !== 'pod') return false;
+    if (federated !== undefined && isFederatedPod(found.pod)) {
+      const cached = federated.peekRequest(found.pod, request.identity, request.resource);
+      if (cached === undefined) return false;
+      writeCachedTokens(res, cached);
+      finish(res, started, TOKEN_PATH_LABEL, req, found.pod.namespace, request.resource);
+      return true;
+    }
     const decision = authorize(found.pod, request.identity, state.view);
     if (decision.kind !== 'identity') return false;
     const tokens = broker.peek(decision.identity, request.resource);
@@ -306,7 +330,7 @@ export function createNmiRequestHandler(
       const found = state.pods.lookup(address ?? '');
       return found.kind === 'pod' && isSamePod(found.pod, pod) ? found.pod : undefined;
     };
-    const outcome = await broker.answer(
+    const outcome = await answer(
       pod,
       request.identity,
       request.resource,
@@ -362,7 +386,7 @@ export function createNmiRequestHandler(
       const current = state.pods.get(podns, podname);
       return current !== undefined && isSamePod(current, pod) ? current : undefined;
     };
-    const outcome = await broker.answer(
+    const outcome = await answer(
       pod,
       parsed.request.identity,
       parsed.request.resource,

@@ -19,6 +19,8 @@ export interface PodRecord {
   readonly hostNetwork?: boolean;
   /** Labels; `aadpodidbinding` and the exception labels are read from here. */
   readonly labels: Readonly<Record<string, string>>;
+  /** `spec.serviceAccountName` (federated mode: whose token the pod's identity is exchanged for). */
+  readonly serviceAccountName?: string;
 }
 
 /** The outcome of {@link PodIndex.lookup}. */

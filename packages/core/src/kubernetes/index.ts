@@ -19,7 +19,7 @@ export {
   type ListQuery,
   type ListResult,
 } from './informer.js';
-export { podSource, nodeSource, customResourceSource } from './sources.js';
+export { podSource, nodeSource, customResourceSource, serviceAccountSource } from './sources.js';
 export { shareKubeConnections } from './share-kube-connections.js';
 export { createRateLimiter, type RateLimiter, type RateLimiterOptions } from './rate-limiter.js';
 export { KubernetesApiError, toKubernetesApiError } from './kubernetes-api-error.js';

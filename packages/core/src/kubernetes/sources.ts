@@ -26,6 +26,22 @@ export function podSource(kubeConfig: KubeConfig): InformerSource {
 }
 
 /**
+ * Service accounts in every namespace (`/api/v1/serviceaccounts`): federated NMI reads their
+ * workload-identity annotations.
+ * @param kubeConfig - API server connection
+ */
+export function serviceAccountSource(kubeConfig: KubeConfig): InformerSource {
+  const api = kubeConfig.makeApiClient(CoreV1Api);
+  return {
+    path: '/api/v1/serviceaccounts',
+    list: async (query): Promise<ListResult> => {
+      const list = await api.listServiceAccountForAllNamespaces(selectors(query));
+      return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+    },
+  };
+}
+
+/**
  * Nodes (`/api/v1/nodes`).
  * @param kubeConfig - API server connection
  */
