@@ -19,6 +19,11 @@ export interface AzureAccess {
   endpoint?: string;
   /** TLS settings for a private CA (the testkit's emulators). */
   tlsOptions?: TlsSettings;
+  /**
+   * Microsoft Entra's authority host, where `migrate` checks token exchanges. Default
+   * `$AZURE_AUTHORITY_HOST`, else `https://login.microsoftonline.com`.
+   */
+  authorityHost?: string;
 }
 
 /** A scale set named by its parts. */

@@ -25,6 +25,8 @@ export interface CommandContext {
   readonly stderr: CliWriter;
   /** The Kubernetes client for the selected kubeconfig and context. */
   cluster(): ClusterClient;
+  /** The selected kubeconfig (for calls beyond the pod-identity objects). */
+  kubeConfig(): KubeConfig;
   /** ARM access (credential, endpoint). */
   azure(): Promise<AzureAccess>;
   /** Cancels ARM calls when the process is interrupted. */
@@ -52,28 +54,41 @@ export function createCommandContext(
   },
 ): CommandContext {
   let cluster: ClusterClient | undefined;
+  let kubeConfig: KubeConfig | undefined;
+  const selectedKubeConfig = (): KubeConfig => {
+    kubeConfig ??=
+      io.kubeConfig !== undefined &&
+      globals.kubeconfig === undefined &&
+      globals.context === undefined
+        ? io.kubeConfig
+        : loadKubeConfig(globals, io.env);
+    return kubeConfig;
+  };
   return {
     stdout: io.stdout,
     stderr: io.stderr,
     abortSignal: io.abortSignal,
     cluster: () => {
       cluster ??= new ClusterClient(
-        io.kubeConfig !== undefined &&
-          globals.kubeconfig === undefined &&
-          globals.context === undefined
-          ? io.kubeConfig
-          : loadKubeConfig(globals, io.env),
+        selectedKubeConfig(),
         io.crds === undefined ? {} : { crds: io.crds },
       );
       return cluster;
     },
+    kubeConfig: selectedKubeConfig,
     azure: () => {
       const endpoint = globals.armEndpoint ?? io.env.AZURE_RESOURCE_MANAGER_ENDPOINT;
+      const authorityHost = io.env.AZURE_AUTHORITY_HOST;
       if (io.azure !== undefined)
-        return Promise.resolve(endpoint === undefined ? io.azure : { ...io.azure, endpoint });
+        return Promise.resolve({
+          ...(authorityHost === undefined ? {} : { authorityHost }),
+          ...io.azure,
+          ...(endpoint === undefined ? {} : { endpoint }),
+        });
       return defaultAzureCredential().then((credential) => ({
         credential,
         ...(endpoint === undefined ? {} : { endpoint }),
+        ...(authorityHost === undefined ? {} : { authorityHost }),
       }));
     },
   };

@@ -17,6 +17,7 @@ import {
   updateException,
 } from './commands/exception-commands.js';
 import { explainPod } from './commands/explain-pod.js';
+import { registerMigrateCommands } from './commands/register-migrate-commands.js';
 import {
   addPodIdentity,
   deletePodIdentity,
@@ -340,6 +341,8 @@ function buildProgram(
         });
       },
     );
+
+  registerMigrateCommands(program, contextOf, outputOption);
 
   return program;
 }
