@@ -3,7 +3,13 @@
  *
  * @packageDocumentation
  */
-export { createNmi, NMI_VERSION, type Nmi, type NmiOptions } from './create-nmi.js';
+export {
+  createNmi,
+  NMI_VERSION,
+  type Nmi,
+  type NmiOptions,
+  type NmiFederatedOptions,
+} from './create-nmi.js';
 export {
   startNmiHttpServers,
   type NmiHttpServers,

@@ -74,6 +74,26 @@ describe('parseNmiFlags', () => {
     );
   });
 
+  it('takes the federated-mode flags, off by default, tenant and authority from the environment', () => {
+    expect(parse([])).toMatchObject({
+      tokenRequestKubeconfig: '',
+      federatedTenantId: '',
+      federatedAuthorityHost: '',
+    });
+    expect(
+      parse(['--token-request-kubeconfig=/var/lib/kubelet/kubeconfig'], {
+        NODE_NAME: 'node-1',
+        AZURE_TENANT_ID: 'tenant-1',
+        AZURE_AUTHORITY_HOST: 'https://login.example',
+      }),
+    ).toMatchObject({
+      tokenRequestKubeconfig: '/var/lib/kubelet/kubeconfig',
+      federatedTenantId: 'tenant-1',
+      federatedAuthorityHost: 'https://login.example',
+    });
+    expect(parse(['--federated-tenant-id', 'tenant-2']).federatedTenantId).toBe('tenant-2');
+  });
+
   it('still takes every old spelling of the original, with one or two dashes', () => {
     expect(
       parse([

@@ -40,6 +40,10 @@ export interface NmiFlags {
   customUserAgent: string;
   kubeconfig: string;
   manageIptables: boolean;
+  /** Federated mode is on when this is set: the node's own kubeconfig for TokenRequest. */
+  tokenRequestKubeconfig: string;
+  federatedTenantId: string;
+  federatedAuthorityHost: string;
 }
 
 type Kind = 'string' | 'int' | 'port' | 'bool';
@@ -196,6 +200,21 @@ const FLAGS: Record<string, FlagSpec> = {
     kind: 'bool',
     help: 'install and maintain the iptables redirect (default true)',
   },
+  'token-request-kubeconfig': {
+    key: 'tokenRequestKubeconfig',
+    kind: 'string',
+    help: "federated mode: the node's own kubeconfig (the kubelet's, e.g. /var/lib/kubelet/kubeconfig), with which pods' service-account tokens are requested; unset: federated mode off",
+  },
+  'federated-tenant-id': {
+    key: 'federatedTenantId',
+    kind: 'string',
+    help: 'federated mode: tenant of service accounts without azure.workload.identity/tenant-id (default $AZURE_TENANT_ID)',
+  },
+  'federated-authority-host': {
+    key: 'federatedAuthorityHost',
+    kind: 'string',
+    help: 'federated mode: Microsoft Entra authority host (default $AZURE_AUTHORITY_HOST or https://login.microsoftonline.com)',
+  },
 };
 
 /** The defaults of the original NMI (`cmd/nmi/main.go`). */
@@ -231,6 +250,9 @@ export function defaultNmiFlags(env: Readonly<Record<string, string | undefined>
     customUserAgent: '',
     kubeconfig: env.KUBECONFIG ?? '',
     manageIptables: true,
+    tokenRequestKubeconfig: '',
+    federatedTenantId: env.AZURE_TENANT_ID ?? '',
+    federatedAuthorityHost: env.AZURE_AUTHORITY_HOST ?? '',
   };
 }
 

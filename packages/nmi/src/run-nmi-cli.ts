@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger as PinoLogger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { NMI_VERSION, createNmi, type Nmi } from './create-nmi.js';
+import { NMI_VERSION, createNmi, type Nmi, type NmiFederatedOptions } from './create-nmi.js';
 import { startNmiHttpServers, type NmiHttpServers } from './nmi-http-servers.js';
 import {
   KUBENET_REFUSAL,
@@ -67,9 +67,20 @@ function startNmi(flags: NmiFlags, registry: Registry, logger: PinoLogger): Prom
           conntrackDeletion: flags.enableConntrackDeletion,
         }
       : false,
+    ...(flags.tokenRequestKubeconfig === '' ? {} : { federated: federatedOptions(flags) }),
     registry,
     logger,
   });
+}
+
+function federatedOptions(flags: NmiFlags): NmiFederatedOptions {
+  const tokenRequestKubeConfig = new KubeConfig();
+  tokenRequestKubeConfig.loadFromFile(flags.tokenRequestKubeconfig);
+  return {
+    tokenRequestKubeConfig,
+    ...(flags.federatedTenantId === '' ? {} : { defaultTenantId: flags.federatedTenantId }),
+    ...(flags.federatedAuthorityHost === '' ? {} : { authorityHost: flags.federatedAuthorityHost }),
+  };
 }
 
 /**

@@ -68,8 +68,6 @@ function startNmi(tokenRequestKubeconfigYaml: string): Promise<Nmi> {
     kubeConfig: sandbox.kubeConfig,
     listenAddress: node.internalIp,
     port: 0,
-    probePort: null,
-    prometheusPort: null,
     metadataIp: node.imds.host,
     metadataPort: node.imds.port,
     credentialOptions: sandbox.credentialOptions,
