@@ -321,6 +321,26 @@ describe('NMI bound to the shipped pod-identity-nmi ClusterRole', () => {
     ).toBe(403);
   });
 
+  it('reads service accounts for federated mode, and cannot mint their tokens', async () => {
+    expect(await status('nmi', 'GET', '/api/v1/serviceaccounts')).toBe(200);
+    expect(await status('nmi', 'GET', '/api/v1/serviceaccounts?watch=true')).toBe(200);
+    // Pods' tokens are requested with the node's credentials (NodeRestriction), never NMI's own.
+    expect(
+      await status('nmi', 'POST', `/api/v1/namespaces/${ns}/serviceaccounts/default/token`, {
+        spec: { audiences: ['api://AzureADTokenExchange'] },
+      }),
+    ).toBe(403);
+    expect(
+      await status(
+        'nmi',
+        'PATCH',
+        `/api/v1/namespaces/${ns}/serviceaccounts/default`,
+        {},
+        'application/merge-patch+json',
+      ),
+    ).toBe(403);
+  });
+
   it('is refused what NMI never does', async () => {
     expect(await status('nmi', 'GET', '/api/v1/secrets')).toBe(403);
     expect(await status('nmi', 'GET', `/api/v1/namespaces/${ns}/secrets`)).toBe(403);
