@@ -19,6 +19,7 @@
  */
 import {
   bindShippedRbac,
+  publishServiceAccountIssuer,
   clusterStateEnv,
   manifestFiles,
   startRealCluster,
@@ -36,6 +37,7 @@ export default async function setup(): Promise<() => Promise<void>> {
       throw new Error('deploy/crds/ holds no CRD manifests (pnpm gen:crds writes them)');
     await cluster.applyManifests(crds);
     await bindShippedRbac(cluster);
+    await publishServiceAccountIssuer(cluster);
     process.env[clusterStateEnv] = await writeClusterState(cluster);
     process.env.POD_IDENTITY_KUBECONFIG = cluster.kubeconfigs.admin;
     process.env.POD_IDENTITY_MIC_KUBECONFIG = cluster.kubeconfigs.mic;

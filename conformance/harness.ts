@@ -910,3 +910,36 @@ export async function bindShippedRbac(
     }
   }
 }
+
+/**
+ * Lets unauthenticated clients read the service-account issuer's discovery document and keys (the
+ * bootstrap ClusterRole `system:service-account-issuer-discovery` bound to `system:unauthenticated`),
+ * as a cluster whose issuer an identity provider such as Entra trusts publishes them.
+ */
+export async function publishServiceAccountIssuer(
+  cluster: RealCluster,
+  abortSignal?: AbortSignal,
+): Promise<void> {
+  const res = await cluster.request(
+    'POST',
+    '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
+    {
+      body: {
+        metadata: { name: 'service-account-issuer-discovery-unauthenticated' },
+        roleRef: {
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'ClusterRole',
+          name: 'system:service-account-issuer-discovery',
+        },
+        subjects: [
+          { apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:unauthenticated' },
+        ],
+      },
+      ...(abortSignal === undefined ? {} : { abortSignal }),
+    },
+  );
+  if (res.status !== 201 && res.status !== 409)
+    throw new Error(
+      `binding the issuer discovery role: HTTP ${String(res.status)} ${JSON.stringify(res.body)}`,
+    );
+}

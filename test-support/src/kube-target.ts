@@ -65,7 +65,12 @@ export interface KubeTarget {
   /** Creates a running pod on a node and writes its status (IP, phase) through `/status`. */
   pod(
     node: SandboxNode,
-    spec: { namespace: string; name: string; labels?: Record<string, string> },
+    spec: {
+      namespace: string;
+      name: string;
+      labels?: Record<string, string>;
+      serviceAccountName?: string;
+    },
   ): Promise<CreatedPod>;
   /** Deletes a pod at once (grace period 0: no kubelet would ever confirm a graceful deletion). */
   deletePod(namespace: string, name: string): Promise<void>;
@@ -164,6 +169,9 @@ export async function startKubeTarget(
           metadata: { name: spec.name, namespace: spec.namespace, labels: spec.labels ?? {} },
           spec: {
             nodeName: node.name,
+            ...(spec.serviceAccountName === undefined
+              ? {}
+              : { serviceAccountName: spec.serviceAccountName }),
             containers: [{ name: 'app', image: 'registry.invalid/app:1' }],
           },
         },

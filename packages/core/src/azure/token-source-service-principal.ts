@@ -126,7 +126,7 @@ export function createServicePrincipalSource(
   };
   const tenants = [options.tenantId, ...(options.auxiliaryTenantIds ?? [])];
   const credentials = tenants.map((tenant) => makeCredential(tenant, credentialOptions));
-  const describe = `service principal ${redactClientId(options.clientId)}`;
+  const describe = `${kind === 'federated' ? 'federated identity' : 'service principal'} ${redactClientId(options.clientId)}`;
 
   const getTokens = async (
     resource: string,

@@ -81,6 +81,11 @@ export interface SandboxOptions {
    * every sandbox; default false.
    */
   readonly federated?: boolean;
+  /**
+   * CA certificates (PEM) Entra trusts when it reads an https issuer's discovery document, beside the
+   * sandbox's own CA: for federated credentials that trust another cluster's issuer (a real API server).
+   */
+  readonly trustedIssuerCaPems?: readonly string[];
 }
 
 /** An inclusive range of IPv4 addresses. */
@@ -339,6 +344,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       startEntraEmulator({
         certificateAuthority,
         tokenIssuer,
+        ...(options.trustedIssuerCaPems === undefined
+          ? {}
+          : { trustedIssuerCaPems: options.trustedIssuerCaPems }),
         federatedIdentities: {
           // Entra honours what ARM holds: the identity by client id, and its federated credentials.
           findApplication: (tenant, clientId) => {
