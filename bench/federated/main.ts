@@ -1,0 +1,38 @@
+// bench/federated: pod created → first token in standard mode (MIC assigns the identity to the scale
+// set; ARM at 0 ms and at a realistic scale-set update time) beside federated mode (NMI exchanges a
+// pod-bound service-account token at Entra), in one run on one sandbox each; and the cache-hit path of
+// a standard pod beside a federated pod on one NMI. Results: bench/results/federated.json.
+import { registerHooks } from 'node:module';
+
+// The workspace packages run from source; their relative imports name `.js` files that exist as
+// `.ts`. Map those, so the benchmark runs the same code the tests do.
+registerHooks({
+  resolve(specifier, context, next) {
+    try {
+      return next(specifier, context);
+    } catch (error) {
+      if (specifier.startsWith('.') && specifier.endsWith('.js'))
+        return next(`${specifier.slice(0, -3)}.ts`, context);
+      throw error;
+    }
+  },
+});
+
+const role = process.argv[2];
+if (role === undefined) {
+  // The testkit's emulators use TypeScript syntax that type stripping alone cannot run.
+  const { spawnSync } = await import('node:child_process');
+  const result = spawnSync(
+    process.execPath,
+    [
+      '--conditions=source',
+      '--experimental-transform-types',
+      '--no-warnings',
+      import.meta.filename,
+      'measure',
+    ],
+    { stdio: 'inherit' },
+  );
+  process.exit(result.status ?? 1);
+}
+await import('./federated-bench.ts');
