@@ -626,7 +626,7 @@ export async function startRealCluster(
         '--service-cluster-ip-range=10.0.0.0/24',
         // The issuer is the server itself, so that its discovery document is where an identity
         // provider looks for it; the older name stays accepted for tokens issued under it.
-        `--service-account-issuer=${`https://127.0.0.1:${apiPort}`}`,
+        `--service-account-issuer=https://127.0.0.1:${String(apiPort)}`,
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
         `--service-account-key-file=${saPubFile}`,
         `--service-account-signing-key-file=${saKeyFile}`,

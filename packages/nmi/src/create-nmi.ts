@@ -291,13 +291,13 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
   const federatedOptions = options.federated;
   let serviceAccounts: FederatedServiceAccounts | undefined;
   if (federatedOptions !== undefined) {
-    if (federatedOptions.serviceAccounts === undefined && kubeConfig === undefined)
-      throw new TypeError('federated mode needs kubeConfig or federated.serviceAccounts');
-    serviceAccounts =
-      federatedOptions.serviceAccounts ??
-      createFederatedServiceAccounts(kubeConfig as KubeConfig, (error) => {
+    if (federatedOptions.serviceAccounts !== undefined)
+      serviceAccounts = federatedOptions.serviceAccounts;
+    else if (kubeConfig !== undefined)
+      serviceAccounts = createFederatedServiceAccounts(kubeConfig, (error) => {
         logger.warn({ err: error }, 'kubernetes watch error (service accounts)');
       });
+    else throw new TypeError('federated mode needs kubeConfig or federated.serviceAccounts');
   }
   const federated =
     federatedOptions === undefined || serviceAccounts === undefined

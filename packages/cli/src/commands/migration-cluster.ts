@@ -184,7 +184,9 @@ export function createMigrationCluster(kubeConfig: KubeConfig): MigrationCluster
         return true;
       } catch (error) {
         if (error instanceof ApiException && error.code === 404) return false;
-        return call(`label pod ${namespace}/${name}`, () => Promise.reject(error));
+        return call(`label pod ${namespace}/${name}`, () => {
+          throw error;
+        });
       }
     },
     async labelWorkload(namespace, workload, labels) {

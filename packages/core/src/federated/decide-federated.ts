@@ -83,8 +83,7 @@ export function decideFederated(
   const account = `${pod.namespace}/${accountName}`;
   const clientId = serviceAccount?.clientId?.trim() ?? '';
   if (
-    serviceAccount === undefined ||
-    serviceAccount.namespace !== pod.namespace ||
+    serviceAccount?.namespace !== pod.namespace ||
     serviceAccount.name !== accountName ||
     clientId === ''
   ) {
@@ -95,7 +94,9 @@ export function decideFederated(
       message: `pod ${pod.namespace}/${pod.name} is labelled ${WORKLOAD_IDENTITY_USE_LABEL}=true but its service account ${account} has no ${WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION} annotation`,
     };
   }
-  const tenantId = serviceAccount.tenantId?.trim() || defaultTenantId || '';
+  // An empty annotation or flag counts as none.
+  const annotatedTenant = serviceAccount.tenantId?.trim() ?? '';
+  const tenantId = annotatedTenant !== '' ? annotatedTenant : (defaultTenantId ?? '');
   if (tenantId === '') {
     return {
       kind: 'deny',
