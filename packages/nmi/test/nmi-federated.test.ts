@@ -131,7 +131,7 @@ beforeAll(async () => {
   });
   sandbox.kubernetes.store.put(
     azureAssignedIdentity(
-      { name: 'classic', namespace: 'default' },
+      { name: 'classic', namespace: 'default', selector: 'standard' },
       standardIdentity,
       node.name,
       'Assigned',

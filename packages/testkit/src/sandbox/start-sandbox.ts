@@ -64,7 +64,8 @@ export interface SandboxOptions {
   readonly kubernetesToken?: string;
   /**
    * Serve the Kubernetes API over https with the sandbox's CA, which the kubeconfig then trusts, as a
-   * real API server is reached (default false: plain http with `insecure-skip-tls-verify`).
+   * real API server is reached (default false: plain http with `insecure-skip-tls-verify`; true in
+   * federated mode, whose issuer, the API server's URL, ARM accepts only as https).
    */
   readonly kubernetesHttps?: boolean;
   /**
@@ -303,7 +304,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       startKubernetesEmulator({
         ...(options.federated ? { nodeTokenAudiences: [TOKEN_EXCHANGE_AUDIENCE] } : {}),
         ...(options.kubernetesToken === undefined ? {} : { token: options.kubernetesToken }),
-        ...(options.kubernetesHttps
+        ...((options.kubernetesHttps ?? options.federated)
           ? (() => {
               const server = certificateAuthority.issueServerCertificate();
               return {
