@@ -2,6 +2,6 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'examples/*', 'deploy', 'scripts'],
+    projects: ['packages/*', 'packages/core/test', 'examples/*', 'deploy', 'scripts'],
   },
 });

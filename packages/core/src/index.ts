@@ -123,6 +123,7 @@ export { redactClientId } from './validation/redact-client-id.js';
 
 // --- MIC primitives: planners, work queue ---
 export { systemClock, type Clock } from './work-queue/clock.js';
+export { createManualClock, type ManualClock } from './work-queue/manual-clock.js';
 export { exponentialBackoff, type Backoff, type BackoffOptions } from './work-queue/backoff.js';
 export {
   createWorkQueue,

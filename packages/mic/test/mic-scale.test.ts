@@ -35,7 +35,6 @@ describe('MIC at scale and under faults', () => {
     });
     const mic = h.startMic();
     await mic.whenActive();
-    const started = Date.now();
     h.pod('p0', n0.name, 'app');
     h.pod('p1', n1.name, 'app');
     h.pod('p2', n2.name, 'app');
@@ -45,7 +44,7 @@ describe('MIC at scale and under faults', () => {
         h!.record('p2-default-id')?.status?.status === 'Assigned',
       'the unthrottled scale sets Assigned',
     );
-    expect(Date.now() - started).toBeLessThan(5_000);
+    // The others did not wait for the throttled one's minute: its record is still only Created.
     expect(h.record('p0-default-id')?.status?.status).toBe('Created');
     expect(h.idsOn(n0.identityTargetId)).toEqual([]);
     // The throttled scale set is left alone until Retry-After passes: one refused request, no more.

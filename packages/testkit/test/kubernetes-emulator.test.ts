@@ -150,11 +150,14 @@ describe('fault injection', () => {
     const remove = kube.faults.delay({ verb: 'get', resource: 'namespaces', delayMs: 150 });
     const started = performance.now();
     await core.readNamespace({ name: 'default' });
+    // A lower bound only: a loaded machine can make the request slower, never faster.
     expect(performance.now() - started).toBeGreaterThanOrEqual(140);
     remove();
-    const again = performance.now();
-    await core.readNamespace({ name: 'default' });
-    expect(performance.now() - again).toBeLessThan(140);
+    // Ten minutes, removed before the request: it is answered at once, or the test times out.
+    kube.faults.delay({ verb: 'get', resource: 'namespaces', delayMs: 600_000 })();
+    await expect(core.readNamespace({ name: 'default' })).resolves.toMatchObject({
+      metadata: { name: 'default' },
+    });
   });
 
   test('dropping watches makes an informer resume from its resourceVersion without a relist', async () => {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../work-queue/clock.js';
+import { createManualClock } from '../work-queue/manual-clock.js';
 import { createEventRecorder, type EventObjectReference } from './event-recorder.js';
 import { createRateLimiter } from './rate-limiter.js';
 
@@ -10,14 +11,21 @@ import { createRateLimiter } from './rate-limiter.js';
 async function startEventSink(): Promise<{
   kubeConfig: KubeConfig;
   posted: { reason: string; message: string; involvedObject: { name: string } }[];
+  whenPosted: (count: number) => Promise<void>;
   close: () => Promise<void>;
 }> {
   const posted: { reason: string; message: string; involvedObject: { name: string } }[] = [];
+  let waiters: { count: number; resolve: () => void }[] = [];
+  const wake = (): void => {
+    for (const w of waiters.filter((x) => posted.length >= x.count)) w.resolve();
+    waiters = waiters.filter((x) => posted.length < x.count);
+  };
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
       if (req.method === 'POST') posted.push(JSON.parse(body) as (typeof posted)[number]);
+      wake();
       res.writeHead(201, { 'content-type': 'application/json' });
       res.end(body === '' ? '{}' : body);
     });
@@ -39,6 +47,11 @@ async function startEventSink(): Promise<{
   return {
     kubeConfig,
     posted,
+    whenPosted: (count) =>
+      new Promise<void>((resolve) => {
+        waiters.push({ count, resolve });
+        wake();
+      }),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => {
@@ -109,16 +122,25 @@ describe('createEventRecorder spam filter', () => {
   it('waits for the rate limiter before each write', async () => {
     const sink = await startEventSink();
     close = sink.close;
+    const clock = createManualClock();
     const recorder = createEventRecorder({
       kubeConfig: sink.kubeConfig,
       component: 'test',
-      rateLimiter: createRateLimiter({ qps: 20, burst: 1 }),
+      rateLimiter: createRateLimiter({ qps: 20, burst: 1, clock }),
     });
-    const started = performance.now();
     for (let i = 0; i < 4; i += 1) recorder.event(binding('a'), 'Normal', 'r', `m${i}`);
+    // One at once, then one more each time 50 ms pass.
+    for (let written = 1; written <= 3; written += 1) {
+      await clock.whenSleeping(1);
+      await sink.whenPosted(written);
+      const waiting = clock.pendingSleeps();
+      await clock.advance(49);
+      // The next writes still wait for the limiter, and nothing else went out.
+      expect(clock.pendingSleeps()).toBe(waiting);
+      expect(sink.posted).toHaveLength(written);
+      await clock.advance(1);
+    }
     await recorder.flush();
-    expect(sink.posted).toHaveLength(4);
-    // One at once, then three more at 50 ms intervals.
-    expect(performance.now() - started).toBeGreaterThanOrEqual(140);
+    expect(sink.posted.map((e) => e.message)).toEqual(['m0', 'm1', 'm2', 'm3']);
   });
 });

@@ -1,31 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Clock } from '../work-queue/clock.js';
+import { createManualClock } from '../work-queue/manual-clock.js';
 import { createRateLimiter } from './rate-limiter.js';
-
-function manualClock(): Clock & { advance(ms: number): Promise<void> } {
-  let now = 0;
-  let waiting: { at: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
-  return {
-    now: () => now,
-    sleep: (ms, signal) =>
-      new Promise<void>((resolve, reject) => {
-        const entry = { at: now + ms, resolve, reject };
-        waiting.push(entry);
-        signal?.addEventListener('abort', () => {
-          waiting = waiting.filter((w) => w !== entry);
-          reject(signal.reason as Error);
-        });
-      }),
-    async advance(ms) {
-      now += ms;
-      const due = waiting.filter((w) => w.at <= now);
-      waiting = waiting.filter((w) => w.at > now);
-      for (const w of due) w.resolve();
-      // Let the woken acquirers' continuations run.
-      for (let i = 0; i < 5; i += 1) await Promise.resolve();
-    },
-  };
-}
 
 async function track(
   limiter: ReturnType<typeof createRateLimiter>,
@@ -44,7 +19,7 @@ async function track(
 
 describe('createRateLimiter', () => {
   it('lets a burst of qps requests through at once, then one every 1000/qps ms, in arrival order', async () => {
-    const clock = manualClock();
+    const clock = createManualClock();
     const limiter = createRateLimiter({ qps: 5, clock });
     const { granted } = await track(limiter, 8);
     await clock.advance(0);
@@ -58,7 +33,7 @@ describe('createRateLimiter', () => {
   });
 
   it('refills to the burst after a quiet period, never beyond', async () => {
-    const clock = manualClock();
+    const clock = createManualClock();
     const limiter = createRateLimiter({ qps: 2, clock });
     await limiter.acquire();
     await limiter.acquire();
@@ -71,7 +46,7 @@ describe('createRateLimiter', () => {
   });
 
   it('gives the slot back when a waiter aborts', async () => {
-    const clock = manualClock();
+    const clock = createManualClock();
     const limiter = createRateLimiter({ qps: 1, clock });
     await limiter.acquire();
     const controller = new AbortController();

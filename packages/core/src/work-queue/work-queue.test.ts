@@ -1,33 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { TerminalError } from '../errors/terminal-error.js';
 import { exponentialBackoff } from './backoff.js';
-import type { Clock } from './clock.js';
+import { createManualClock } from './manual-clock.js';
 import { createWorkQueue, type ReconcileFailure } from './work-queue.js';
-
-/** A clock whose sleeps end only when the test advances time. */
-function manualClock(): Clock & { advance(ms: number): void; sleepers(): number } {
-  let now = 0;
-  let waiting: { at: number; resolve: () => void }[] = [];
-  return {
-    now: () => now,
-    sleep: (ms, signal) =>
-      new Promise((resolve, reject) => {
-        const entry = { at: now + ms, resolve };
-        waiting.push(entry);
-        signal?.addEventListener('abort', () => {
-          waiting = waiting.filter((w) => w !== entry);
-          reject(new Error('aborted'));
-        });
-      }),
-    advance(ms) {
-      now += ms;
-      const due = waiting.filter((w) => w.at <= now);
-      waiting = waiting.filter((w) => w.at > now);
-      for (const w of due) w.resolve();
-    },
-    sleepers: () => waiting.length,
-  };
-}
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
@@ -75,7 +50,7 @@ describe('createWorkQueue', () => {
   });
 
   it('retries failures with growing per-key backoff, or after the error retryAfterMs', async () => {
-    const clock = manualClock();
+    const clock = createManualClock();
     const failures: ReconcileFailure[] = [];
     let attempts = 0;
     const queue = createWorkQueue({
@@ -94,20 +69,17 @@ describe('createWorkQueue', () => {
     queue.add('k');
     await queue.idle();
     expect(failures.map((f) => f.retryInMs)).toEqual([100]);
-    clock.advance(99);
+    await clock.advance(99);
     await queue.idle();
     expect(attempts).toBe(1);
-    clock.advance(1);
-    await new Promise((r) => setImmediate(r));
+    await clock.advance(1);
     await queue.idle();
     expect(failures.map((f) => f.retryInMs)).toEqual([100, 200]);
-    clock.advance(200);
-    await new Promise((r) => setImmediate(r));
+    await clock.advance(200);
     await queue.idle();
     expect(failures.map((f) => f.retryInMs)).toEqual([100, 200, 60_000]);
     expect(queue.failures('k')).toBe(3);
-    clock.advance(60_000);
-    await new Promise((r) => setImmediate(r));
+    await clock.advance(60_000);
     await queue.idle();
     expect(attempts).toBe(4);
     expect(queue.failures('k')).toBe(0);
@@ -115,7 +87,7 @@ describe('createWorkQueue', () => {
   });
 
   it('drops a key that failed terminally', async () => {
-    const clock = manualClock();
+    const clock = createManualClock();
     const failures: ReconcileFailure[] = [];
     let attempts = 0;
     const queue = createWorkQueue({
@@ -129,13 +101,13 @@ describe('createWorkQueue', () => {
     queue.add('k');
     await queue.idle();
     expect(failures).toMatchObject([{ key: 'k', terminal: true }]);
-    expect(clock.sleepers()).toBe(0);
+    expect(clock.pendingSleeps()).toBe(0);
     expect(attempts).toBe(1);
     await queue.stop();
   });
 
   it('requeues after requeueAfterMs, keeping the earliest of several delays', async () => {
-    const clock = manualClock();
+    const clock = createManualClock();
     let runs = 0;
     const queue = createWorkQueue({
       clock,
@@ -147,8 +119,7 @@ describe('createWorkQueue', () => {
     queue.add('k');
     await queue.idle();
     queue.addAfter('k', 5000);
-    clock.advance(1000);
-    await new Promise((r) => setImmediate(r));
+    await clock.advance(1000);
     await queue.idle();
     expect(runs).toBe(2);
     await queue.stop();
