@@ -35,7 +35,10 @@ export {
   type TokenBrokerOptions,
   type BrokerOutcome,
   type IdentityWaitPolicy,
+  type CallerRecheck,
 } from './token-broker.js';
+export type { FederatedBroker, FederatedBrokerOptions } from './federated-broker.js';
+export type { FederatedServiceAccounts } from './federated-service-accounts.js';
 export { createNmiRequestHandler, type NmiRequestHandlerOptions } from './nmi-request-handler.js';
 export { createNmiMetrics, type NmiMetrics } from './nmi-metrics.js';
 export {
