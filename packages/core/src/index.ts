@@ -182,6 +182,11 @@ export {
 } from './imds/resolve-imds-route.js';
 export { canonicalImdsPath, type CanonicalImdsPath } from './imds/canonical-imds-path.js';
 export {
+  resourceMetricLabel,
+  WELL_KNOWN_RESOURCES,
+  OTHER_RESOURCE_LABEL,
+} from './imds/resource-metric-label.js';
+export {
   malformedRequestError,
   type MalformedRequestReason,
 } from './imds/malformed-request-error.js';

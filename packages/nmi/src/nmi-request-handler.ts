@@ -12,6 +12,7 @@ import {
   parseTokenRequest,
   redactClientId,
   resolveImdsRoute,
+  resourceMetricLabel,
   type AcquiredToken,
   type AuthorizationView,
   type ImdsResponse,
@@ -199,10 +200,11 @@ export function createNmiRequestHandler(
     resource: string,
   ): void => {
     const seconds = (performance.now() - started) / 1000;
-    // `resource` is client-chosen: only answered (200) requests may add a label value.
+    // `resource` is client-chosen: its label is one of a fixed set (well-known audiences or
+    // `other`), and only on answered (200) requests, so no caller can add series.
     if (metrics !== undefined) {
       const status = res.statusCode;
-      const labelResource = status === 200 ? resource : '';
+      const labelResource = status === 200 ? resourceMetricLabel(resource) : '';
       // One labelled child per label set, kept: prom-client hashes a label object on every observe.
       const key = `${route}\u0000${String(status)}\u0000${namespace}\u0000${labelResource}`;
       let child = histogramChildren.get(key);
@@ -372,13 +374,13 @@ export function createNmiRequestHandler(
     );
     if (!parsed.ok) {
       write(res, formatImdsError(parsed.error));
-      finish(res, started, HOST_PATH_LABEL, req, podns, '');
+      finish(res, started, HOST_PATH_LABEL, req, '', '');
       return;
     }
     const pod = state.pods.get(podns, podname);
     if (pod === undefined) {
       write(res, formatTextError(404, `pod ${podns}/${podname} not found on this node`));
-      finish(res, started, HOST_PATH_LABEL, req, podns, '');
+      finish(res, started, HOST_PATH_LABEL, req, '', '');
       return;
     }
     const signal = requestSignal(req, res);
@@ -395,7 +397,7 @@ export function createNmiRequestHandler(
       recheck,
     );
     outcomeResponse(res, pod, parsed.request.identity, outcome, true);
-    finish(res, started, HOST_PATH_LABEL, req, podns, parsed.request.resource);
+    finish(res, started, HOST_PATH_LABEL, req, pod.namespace, parsed.request.resource);
   };
 
   const proxy = (req: http.IncomingMessage, res: http.ServerResponse): void => {

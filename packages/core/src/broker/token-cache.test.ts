@@ -175,6 +175,24 @@ describe('TokenCache', () => {
     expect(t.calls()).toBe(before + 1);
   });
 
+  it('drops a tenth of a full cache at once, so a stream of new keys sorts once per tenth', async () => {
+    const t = setup({ maxEntries: 20 });
+    for (let i = 0; i < 20; i += 1) {
+      await t.cache.get(`k${String(i)}`, t.fetcher);
+      t.advance(1);
+    }
+    await t.cache.get('new-1', t.fetcher);
+    expect(t.cache.size).toBe(18); // k0..k2 went, the least recently used
+    await t.cache.get('new-2', t.fetcher);
+    await t.cache.get('new-3', t.fetcher);
+    expect(t.cache.size).toBe(20); // no eviction until the bound is passed again
+    const before = t.calls();
+    await t.cache.get('k3', t.fetcher);
+    expect(t.calls()).toBe(before); // still cached
+    await t.cache.get('k0', t.fetcher);
+    expect(t.calls()).toBe(before + 1); // dropped
+  });
+
   it('lets one caller stop waiting without cancelling the shared fetch', async () => {
     const t = setup();
     t.hold();

@@ -7,7 +7,11 @@ export type TokenFetcher = (abortSignal: AbortSignal) => Promise<readonly Acquir
 
 /** Options of {@link TokenCache}. */
 export interface TokenCacheOptions {
-  /** Most keys held; the least recently used idle key is dropped beyond it. Default 1000. */
+  /**
+   * Most keys held (beyond it, the least recently used idle keys are dropped, down to nine tenths).
+   * Default 1000. Keys being fetched are never dropped, so the count may pass it by the number of
+   * fetches in flight.
+   */
   maxEntries?: number;
   /**
    * Refresh in the background this long before expiry (capped at half the token's lifetime, so
@@ -232,11 +236,14 @@ export class TokenCache {
 
   #evict(): void {
     if (this.#entries.size <= this.#maxEntries) return;
-    // Only on inserting a new key into a full cache: drop the least recently used idle entries.
+    // Only on inserting a new key into a full cache: drop the least recently used idle entries, down
+    // to nine tenths of the bound at once. A caller asking for ever new resources then costs one
+    // sort per tenth of the cache rather than one per request.
+    const keep = this.#maxEntries - Math.floor(this.#maxEntries / 10);
     const idle = [...this.#entries].filter(([, e]) => e.inflight === undefined);
     idle.sort((a, b) => a[1].lastUsed - b[1].lastUsed);
     for (const [key] of idle) {
-      if (this.#entries.size <= this.#maxEntries) break;
+      if (this.#entries.size <= keep) break;
       this.#entries.delete(key);
     }
   }
