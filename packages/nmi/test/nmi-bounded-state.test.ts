@@ -12,11 +12,10 @@ import {
   type Nmi,
   type NmiHttpServers,
 } from '@pod-identity/nmi';
-import type { TokenSource } from '@pod-identity/core/azure';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { azureAssignedIdentity, azureIdentity } from './nmi-test-support.js';
+import { countingTokenSource, seedBoundPod } from './nmi-test-support.js';
 
 const REQUESTS = 100_000;
 /** Connections the requests are spread over, pipelined. */
@@ -41,41 +40,10 @@ const HEAP_GROWTH_BYTES = 32 * 1024 * 1024;
 const state = createMemoryClusterState();
 let nmi: Nmi;
 let servers: NmiHttpServers;
-let fetches = 0;
-const source: TokenSource = {
-  key: 'fake',
-  getTokens: (resource) => {
-    fetches += 1;
-    return Promise.resolve([
-      {
-        accessToken: `token-${String(fetches)}`,
-        expiresOnTimestamp: Date.now() + 3_600_000,
-        notBeforeTimestamp: Date.now(),
-        resource,
-      },
-    ]);
-  },
-};
+const source = countingTokenSource();
 
 beforeAll(async () => {
-  state.pods.upsert({
-    namespace: 'default',
-    name: 'app',
-    phase: 'Running',
-    podIPs: ['127.0.0.1'],
-    labels: { aadpodidbinding: 'app' },
-  });
-  const identity = azureIdentity('default', 'id', {
-    type: 0,
-    clientID: 'c1',
-    resourceID:
-      '/subscriptions/s/resourceGroups/r/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id',
-  });
-  state.set({
-    assignedIdentities: [
-      azureAssignedIdentity({ name: 'app', namespace: 'default' }, identity, 'n', 'Assigned'),
-    ] as never,
-  });
+  seedBoundPod(state, { name: 'app', podIPs: ['127.0.0.1'] });
   nmi = await createNmi({
     nodeName: 'n',
     state,
@@ -210,7 +178,7 @@ it(`keeps /metrics and its caches bounded over ${String(REQUESTS)} requests for 
 
   expect(await spread(WARM_REQUESTS, REQUESTS - WARM_REQUESTS)).toBe(REQUESTS - WARM_REQUESTS);
   // Every resource was new: one fetch each, so the cache took 100,000 keys through its bound.
-  expect(fetches).toBe(REQUESTS + 1);
+  expect(source.fetches).toBe(REQUESTS + 1);
   expect(nmi.cache.size).toBeLessThanOrEqual(CACHE_ENTRIES);
 
   const metrics = await metricsText();

@@ -3,46 +3,17 @@
 import http from 'node:http';
 import net from 'node:net';
 import { createMemoryClusterState, createNmi, type Nmi } from '@pod-identity/nmi';
-import type { TokenSource } from '@pod-identity/core/azure';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { azureAssignedIdentity, azureIdentity } from './nmi-test-support.js';
+import { countingTokenSource, seedBoundPod } from './nmi-test-support.js';
 
 const state = createMemoryClusterState();
 let nmi: Nmi;
 const POD_IP = '127.0.0.1';
-const source: TokenSource = {
-  key: 'fake',
-  getTokens: (resource) =>
-    Promise.resolve([
-      {
-        accessToken: 'token',
-        expiresOnTimestamp: Date.now() + 3_600_000,
-        notBeforeTimestamp: Date.now(),
-        resource,
-      },
-    ]),
-};
+const source = countingTokenSource();
 
 beforeAll(async () => {
-  state.pods.upsert({
-    namespace: 'default',
-    name: 'app',
-    phase: 'Running',
-    podIPs: [POD_IP],
-    labels: { aadpodidbinding: 'app' },
-  });
-  const identity = azureIdentity('default', 'id', {
-    type: 0,
-    clientID: 'c1',
-    resourceID:
-      '/subscriptions/s/resourceGroups/r/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id',
-  });
-  state.set({
-    assignedIdentities: [
-      azureAssignedIdentity({ name: 'app', namespace: 'default' }, identity, 'n', 'Assigned'),
-    ] as never,
-  });
+  seedBoundPod(state, { name: 'app', podIPs: [POD_IP] });
   nmi = await createNmi({
     nodeName: 'n',
     state,
@@ -164,7 +135,9 @@ describe('malformed requests get IMDS-shaped JSON refusals', () => {
     for (const version of ['HTTP/1.0', 'HTTP/1.1']) {
       const served = await raw(`GET ${TOKEN} ${version}\r\nHost: x\r\nMetadata: true\r\n\r\n`);
       expect(served.status, version).toBe(200);
-      expect(JSON.parse(served.body)).toMatchObject({ access_token: 'token' });
+      expect(JSON.parse(served.body)).toMatchObject({
+        access_token: expect.stringMatching(/^token-\d+$/) as unknown,
+      });
       const noHeader = await raw(`GET ${TOKEN} ${version}\r\nHost: x\r\n\r\n`);
       expectImdsJsonRefusal(noHeader);
       const lookalike = await raw(

@@ -2,6 +2,8 @@
 // CRD builders, and identity assignment through the ARM emulator.
 import http from 'node:http';
 import { ComputeManagementClient } from '@azure/arm-compute';
+import type { TokenSource } from '@pod-identity/core/azure';
+import type { createMemoryClusterState } from '@pod-identity/nmi';
 import type { Sandbox } from '@pod-identity/testkit';
 
 /** An HTTP answer. */
@@ -186,5 +188,61 @@ export async function assignToScaleSet(
       type: 'SystemAssigned, UserAssigned',
       userAssignedIdentities: Object.fromEntries(identityIds.map((id) => [id, {}])),
     },
+  });
+}
+
+/** A token source that answers a fresh token for whatever resource is asked and counts its calls. */
+export interface CountingTokenSource extends TokenSource {
+  /** How many times NMI asked it (a cache miss each). */
+  readonly fetches: number;
+}
+
+/** A {@link CountingTokenSource}: each token is `token-<n>`, valid for an hour. */
+export function countingTokenSource(): CountingTokenSource {
+  let fetches = 0;
+  return {
+    key: 'fake',
+    get fetches() {
+      return fetches;
+    },
+    getTokens: (resource) => {
+      fetches += 1;
+      return Promise.resolve([
+        {
+          accessToken: `token-${String(fetches)}`,
+          expiresOnTimestamp: Date.now() + 3_600_000,
+          notBeforeTimestamp: Date.now(),
+          resource,
+        },
+      ]);
+    },
+  };
+}
+
+/**
+ * Puts a running pod in `default` into an in-memory cluster state, labelled `aadpodidbinding=<name>`
+ * and with an Assigned record of the user-assigned identity `default/id` (client ID `c1`).
+ */
+export function seedBoundPod(
+  state: ReturnType<typeof createMemoryClusterState>,
+  pod: { name: string; podIPs: string[] },
+): void {
+  state.pods.upsert({
+    namespace: 'default',
+    name: pod.name,
+    phase: 'Running',
+    podIPs: pod.podIPs,
+    labels: { aadpodidbinding: pod.name },
+  });
+  const identity = azureIdentity('default', 'id', {
+    type: 0,
+    clientID: 'c1',
+    resourceID:
+      '/subscriptions/s/resourceGroups/r/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id',
+  });
+  state.set({
+    assignedIdentities: [
+      azureAssignedIdentity({ name: pod.name, namespace: 'default' }, identity, 'n', 'Assigned'),
+    ] as never,
   });
 }
