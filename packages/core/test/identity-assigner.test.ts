@@ -2,7 +2,11 @@
 // emulator over https.
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { createManualClock, makeTarget, type IdentityRef } from '@pod-identity/core';
-import { CloudProviderError, createIdentityAssigner } from '@pod-identity/core/azure';
+import {
+  ARM_REQUEST_TIMEOUT_CODE,
+  CloudProviderError,
+  createIdentityAssigner,
+} from '@pod-identity/core/azure';
 import {
   ArmOperation,
   IdentityDenial,
@@ -156,6 +160,35 @@ describe('createIdentityAssigner', () => {
     await clock.advance(40_000);
     await shared.apply(throttled.target, { ensure: [a], remove: [] });
     expect(idsOn(throttled.info.id)).toEqual([a.key]);
+  });
+
+  it('aborts an ARM request at its deadline with a retryable error, and the next call goes through', async () => {
+    const a = uami('deadline');
+    const { info, target } = scaleSet();
+    const clock = createManualClock(Date.UTC(2026, 0, 1));
+    const timed = createIdentityAssigner({
+      credential,
+      endpoint: arm.url,
+      clientOptions: azureClientTlsOptions(arm.certificateAuthority),
+      pollIntervalMs: 10,
+      requestTimeoutMs: 10_000,
+      clock,
+    });
+    // The GET hangs for 10 minutes of real time; only the deadline on the test's clock can end it.
+    arm.faults.setLatency(ArmOperation.ScaleSetGet, 600_000);
+    const pending = timed.apply(target, { ensure: [a], remove: [] }).catch((e: unknown) => e);
+    await clock.whenSleeping(1); // the GET is in flight and its deadline is set
+    await clock.advance(9_999);
+    expect(clock.pendingSleeps()).toBe(1); // not yet
+    await clock.advance(1);
+    const error = await pending;
+    expect(CloudProviderError.is(error) && error.armCode).toBe(ARM_REQUEST_TIMEOUT_CODE);
+    expect(CloudProviderError.is(error) && error.retryable).toBe(true);
+    expect(CloudProviderError.is(error) && error.operation).toBe('vmss_get');
+    arm.faults.setLatency(ArmOperation.ScaleSetGet, 0);
+    await timed.apply(target, { ensure: [a], remove: [] });
+    expect(idsOn(info.id)).toEqual([a.key]);
+    expect(clock.pendingSleeps()).toBe(0); // every request's deadline timer was cleared
   });
 
   it('re-adds an identity that was deleted and recreated in Azure (stale client ID)', async () => {

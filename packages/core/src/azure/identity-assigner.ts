@@ -4,7 +4,7 @@ import {
   type UserAssignedIdentitiesValue,
 } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/core-auth';
-import { isRestError } from '@azure/core-rest-pipeline';
+import { isRestError, type PipelinePolicy } from '@azure/core-rest-pipeline';
 import type { IdentityTarget } from '../planner/identity-target.js';
 import type { IdentityRef } from '../planner/plan-identity-deltas.js';
 import { systemClock, type Clock } from '../work-queue/clock.js';
@@ -13,6 +13,16 @@ import { CloudProviderError, type CloudProviderOperation } from './cloud-provide
 
 /** ARM's limit on user-assigned identities mentioned in one PATCH (the original's `maxIdentitiesCount`). */
 export const MAX_IDENTITIES_PER_PATCH = 150;
+
+/**
+ * Default deadline of one ARM request (each GET, PATCH and operation poll on its own). ARM answers
+ * these in well under a second normally; without a deadline one slow answer (a 40 s GET was seen)
+ * holds the target's lane for as long as it takes.
+ */
+export const DEFAULT_ARM_REQUEST_TIMEOUT_MS = 10_000;
+
+/** The `armCode` of a {@link CloudProviderError} for a request that passed its deadline. */
+export const ARM_REQUEST_TIMEOUT_CODE = 'RequestTimeout';
 
 /** ARM error codes whose message names the identities at fault; those are taken out and the PATCH retried. */
 export const RETRIABLE_IDENTITY_ERRORS = [
@@ -123,7 +133,14 @@ export interface IdentityAssignerOptions {
   refusalRetryIntervalMs?: number;
   /** Most identities a PATCH may mention. Default {@link MAX_IDENTITIES_PER_PATCH}. */
   maxIdentitiesPerPatch?: number;
-  /** Time source for throttling windows and waits. */
+  /**
+   * Deadline of each ARM request, in ms ({@link DEFAULT_ARM_REQUEST_TIMEOUT_MS}): a request that
+   * has not been answered by then is aborted and the call fails with a retryable
+   * {@link CloudProviderError} (`armCode` {@link ARM_REQUEST_TIMEOUT_CODE}), which the caller's work
+   * queue retries. `Infinity` for none.
+   */
+  requestTimeoutMs?: number;
+  /** Time source for throttling windows, waits and request deadlines. */
   clock?: Clock;
   /** Told of every ARM call with its duration and error, for metrics. */
   onOperation?: (operation: CloudProviderOperation, durationMs: number, error?: unknown) => void;
@@ -141,6 +158,56 @@ export function identitiesNamedInError(message: string): string[] {
   return [...new Set(Array.from(message.matchAll(USER_ASSIGNED_ID), (m) => m[0].toLowerCase()))];
 }
 
+/** Thrown inside the pipeline when a request passed its deadline. */
+class RequestDeadlineError extends Error {
+  override readonly name = 'RequestDeadlineError';
+}
+
+/**
+ * A pipeline policy that aborts a request not answered within `timeoutMs` on `clock` (per attempt,
+ * so each poll of a long-running operation has its own deadline) and throws
+ * {@link RequestDeadlineError} instead of the client's abort error. The caller's own abort still
+ * surfaces as the client's abort error.
+ */
+function requestDeadlinePolicy(timeoutMs: number, clock: Clock): PipelinePolicy {
+  return {
+    name: 'podIdentityRequestDeadline',
+    async sendRequest(request, next) {
+      const deadline = new AbortController();
+      const timer = new AbortController();
+      const outer = request.abortSignal;
+      if (outer !== undefined) {
+        // The pipeline's signal type is structural (AbortSignalLike): follow it by hand.
+        if (outer.aborted) deadline.abort();
+        else
+          outer.addEventListener('abort', () => {
+            deadline.abort();
+          });
+      }
+      request.abortSignal = deadline.signal;
+      clock.sleep(timeoutMs, timer.signal).then(
+        () => {
+          deadline.abort(new RequestDeadlineError(`no answer within ${String(timeoutMs)} ms`));
+        },
+        () => undefined,
+      );
+      try {
+        return await next(request);
+      } catch (error) {
+        if (deadline.signal.reason instanceof RequestDeadlineError && outer?.aborted !== true) {
+          throw new RequestDeadlineError(
+            `${request.method} ${new URL(request.url).pathname} got no answer within ${String(timeoutMs)} ms`,
+            { cause: error },
+          );
+        }
+        throw error;
+      } finally {
+        timer.abort();
+      }
+    },
+  };
+}
+
 // ARM expects `null` to remove a key of `userAssignedIdentities`; the model types values as objects,
 // and the serializer passes falsy values through unchanged.
 const REMOVE = null as unknown as UserAssignedIdentitiesValue;
@@ -151,6 +218,16 @@ function identityType(
 ): 'SystemAssigned' | 'UserAssigned' | 'SystemAssigned, UserAssigned' | 'None' {
   if (anyUserAssigned) return systemAssigned ? 'SystemAssigned, UserAssigned' : 'UserAssigned';
   return systemAssigned ? 'SystemAssigned' : 'None';
+}
+
+/** The deadline error behind an error the client threw (it may wrap it), if any. */
+function findDeadlineError(error: unknown): RequestDeadlineError | undefined {
+  for (let current: unknown = error, depth = 0; depth < 5; depth += 1) {
+    if (current instanceof RequestDeadlineError) return current;
+    if (!(current instanceof Error)) return undefined;
+    current = current.cause;
+  }
+  return undefined;
 }
 
 /**
@@ -167,6 +244,11 @@ export function createIdentityAssigner(options: IdentityAssignerOptions): Identi
   if (!(maxPerPatch >= 1 && maxPerPatch <= MAX_IDENTITIES_PER_PATCH)) {
     throw new RangeError(`maxIdentitiesPerPatch must be within 1…${MAX_IDENTITIES_PER_PATCH}`);
   }
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_ARM_REQUEST_TIMEOUT_MS;
+  if (!(requestTimeoutMs > 0)) throw new RangeError('requestTimeoutMs must be positive');
+  const deadline = Number.isFinite(requestTimeoutMs)
+    ? [{ policy: requestDeadlinePolicy(requestTimeoutMs, clock), position: 'perRetry' as const }]
+    : [];
   const clients = new Map<string, ComputeManagementClient>();
   const throttledUntil = new Map<string, number>();
 
@@ -177,6 +259,7 @@ export function createIdentityAssigner(options: IdentityAssignerOptions): Identi
       client = new ComputeManagementClient(options.credential, subscriptionId, {
         retryOptions: { maxRetries: 0 },
         ...options.clientOptions,
+        additionalPolicies: [...(options.clientOptions?.additionalPolicies ?? []), ...deadline],
         ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
       });
       clients.set(key, client);
@@ -217,6 +300,14 @@ export function createIdentityAssigner(options: IdentityAssignerOptions): Identi
     target: IdentityTarget,
     operation: CloudProviderOperation,
   ): unknown => {
+    const timedOut = findDeadlineError(error);
+    if (timedOut !== undefined) {
+      return new CloudProviderError(
+        `${operation} for ${target.name} failed: ${timedOut.message}`,
+        operation,
+        { cause: error, armCode: ARM_REQUEST_TIMEOUT_CODE },
+      );
+    }
     if (!isRestError(error)) return error;
     const retryAfterMs = parseRetryAfter(error.response?.headers.get('retry-after'), clock);
     if (

@@ -10,6 +10,8 @@ export {
   identitiesNamedInError,
   MAX_IDENTITIES_PER_PATCH,
   RETRIABLE_IDENTITY_ERRORS,
+  DEFAULT_ARM_REQUEST_TIMEOUT_MS,
+  ARM_REQUEST_TIMEOUT_CODE,
   type IdentityAssigner,
   type IdentityAssignerOptions,
   type IdentityChange,
