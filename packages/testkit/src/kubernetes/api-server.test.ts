@@ -10,7 +10,7 @@ function names(list: JsonObject): string[] {
 describe('ApiServer pod-by-node index', () => {
   test('node field selectors follow creates, node changes and deletes, and page consistently', () => {
     const api = new ApiServer(new ObjectStore());
-    const pods = api.resolve('', 'v1', 'pods')!;
+    const pods = api.resources.resolve('', 'v1', 'pods')!;
     const pod = (name: string, nodeName: string): JsonObject => ({
       metadata: { name },
       spec: { nodeName, containers: [{ name: 'c', image: 'i' }] },
@@ -48,7 +48,7 @@ describe('ApiServer exact-version lists', () => {
   test('an Exact list is 410 Expired once its version is compacted, 504 for a future version', () => {
     const store = new ObjectStore();
     const api = new ApiServer(store);
-    const configMaps = api.resolve('', 'v1', 'configmaps')!;
+    const configMaps = api.resources.resolve('', 'v1', 'configmaps')!;
     api.create(configMaps, 'default', { metadata: { name: 'a' } });
     const version = store.resourceVersion;
     api.create(configMaps, 'default', { metadata: { name: 'b' } });
@@ -82,7 +82,7 @@ describe('ApiServer graceful pod deletion', () => {
   const setup = () => {
     const store = new ObjectStore();
     const api = new ApiServer(store, () => now);
-    const pods = api.resolve('', 'v1', 'pods')!;
+    const pods = api.resources.resolve('', 'v1', 'pods')!;
     const create = (name: string, spec: JsonObject = {}, finalizers?: string[]): void => {
       api.create(pods, 'default', {
         metadata: { name, ...(finalizers === undefined ? {} : { finalizers }) },

@@ -44,7 +44,7 @@ export interface KubernetesEmulatorStore {
  */
 export function createEmulatorStore(api: ApiServer): KubernetesEmulatorStore {
   const defFor = (ref: KubernetesObjectReference): ResourceDefinition => {
-    const def = api.resolveKind(ref.apiVersion, ref.kind);
+    const def = api.resources.resolveKind(ref.apiVersion, ref.kind);
     if (def === undefined)
       throw new TypeError(`the emulator serves no ${ref.kind} in ${ref.apiVersion}`);
     return def;

@@ -79,8 +79,12 @@ export function reportUnknownFields(
   });
 }
 
-// Finalizers kube knows by their bare names.
-const STANDARD_FINALIZERS = new Set(['orphan', 'foregroundDeletion', 'kubernetes']);
+/** Finalizers kube knows by their bare names. */
+export const STANDARD_FINALIZERS: ReadonlySet<string> = new Set([
+  'orphan',
+  'foregroundDeletion',
+  'kubernetes',
+]);
 
 /**
  * The advice kube gives on finalizer names a custom resource gains (all of them on create, the new

@@ -27,7 +27,7 @@ export function isResourceRoute(r: ResourceRoute | DiscoveryDocument): r is Reso
 
 function discoveryResources(api: ApiServer, group: string, version: string): JsonObject[] {
   const out: JsonObject[] = [];
-  for (const def of api.definitions()) {
+  for (const def of api.resources.definitions()) {
     if (def.group !== group || def.version !== version) continue;
     out.push({
       name: def.plural,
@@ -53,7 +53,7 @@ function discoveryResources(api: ApiServer, group: string, version: string): Jso
 
 function groups(api: ApiServer): JsonObject[] {
   const byGroup = new Map<string, string[]>();
-  for (const def of api.definitions()) {
+  for (const def of api.resources.definitions()) {
     if (def.group === '') continue;
     const versions = byGroup.get(def.group) ?? [];
     if (!versions.includes(def.version)) versions.push(def.version);
@@ -123,7 +123,7 @@ export function routeRequest(
     rest = rest.slice(2);
   }
   const [plural = '', name, subresource, ...extra] = rest;
-  const def = api.resolve(group, version, plural);
+  const def = api.resources.resolve(group, version, plural);
   if (def === undefined || extra.length > 0) return undefined;
   if (namespace !== undefined && !def.namespaced) return undefined;
   if (subresource !== undefined && (subresource !== 'status' || !def.statusSubresource))
