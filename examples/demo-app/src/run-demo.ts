@@ -1,12 +1,9 @@
 import { ComputeManagementClient } from '@azure/arm-compute';
-import {
-  IMDS_INSTANCE_PATH,
-  IMDS_TOKEN_PATH,
-  PodIdentityCredential,
-  getToken,
-  resolveImdsEndpoint,
-  sendMetadataRequest,
-} from '@pod-identity/client';
+import { AUTHORITY_HOST_ENV, PodIdentityCredential, getToken } from '@pod-identity/client';
+import { readInstanceMetadata } from './read-instance-metadata.js';
+
+/** Where IMDS answers on an Azure machine (and NMI, through its redirect, on a pod-identity node). */
+const IMDS_ORIGIN = 'http://169.254.169.254';
 
 /** What the demo needs to know; `parseDemoOptions` reads it from flags and the environment. */
 export interface DemoOptions {
@@ -53,7 +50,10 @@ export interface DemoResult {
 export async function runDemoRound(options: DemoOptions): Promise<DemoResult> {
   const log = options.log ?? console.log;
   const resource = options.resource ?? 'https://management.azure.com/';
-  const endpoint = resolveImdsEndpoint(options.imdsEndpoint, options.env);
+  const fromEnv = (options.env ?? process.env)[AUTHORITY_HOST_ENV];
+  const endpoint = new URL(
+    options.imdsEndpoint ?? (fromEnv === undefined || fromEnv === '' ? IMDS_ORIGIN : fromEnv),
+  );
   const common = {
     endpoint,
     ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
@@ -65,7 +65,7 @@ export async function runDemoRound(options: DemoOptions): Promise<DemoResult> {
       );
     },
   };
-  const msiEndpoint = new URL(IMDS_TOKEN_PATH, endpoint).href;
+  const msiEndpoint = new URL('/metadata/identity/oauth2/token', endpoint).href;
 
   const token = await getToken(resource, { clientId: options.clientId }, common);
   log(`successfully acquired a token using the MSI, msiEndpoint(${msiEndpoint})`);
@@ -92,15 +92,13 @@ export async function runDemoRound(options: DemoOptions): Promise<DemoResult> {
   }
   log(`successfully doARMOperations vm count ${vmCount}`);
 
-  const instanceUrl = new URL(IMDS_INSTANCE_PATH, endpoint);
-  instanceUrl.searchParams.set('api-version', '2021-02-01');
-  const response = await sendMetadataRequest(instanceUrl, {
+  const response = await readInstanceMetadata(endpoint, {
     ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
     ...(options.abortSignal === undefined ? {} : { abortSignal: options.abortSignal }),
   });
   if (response.status !== 200) {
     throw new Error(
-      `GET ${instanceUrl.pathname} answered ${response.status}: ${response.body.slice(0, 200)}`,
+      `GET /metadata/instance answered ${response.status}: ${response.body.slice(0, 200)}`,
     );
   }
   const metadata = JSON.parse(response.body) as { compute?: Record<string, unknown> };

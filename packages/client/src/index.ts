@@ -11,30 +11,10 @@ export {
   PodIdentityCredential,
   type PodIdentityCredentialOptions,
 } from './pod-identity-credential.js';
-export { identityQuery, type IdentitySelector } from './identity-selector.js';
-export { parseTokenResponse, type PodIdentityToken } from './parse-token-response.js';
-export { parseRetryAfter } from '@pod-identity/core';
-export {
-  backoffDelayMs,
-  resolveRetryOptions,
-  DEFAULT_RETRY_OPTIONS,
-  type RetryOptions,
-  type ResolvedRetryOptions,
-} from './backoff-delay.js';
-export {
-  resolveImdsEndpoint,
-  IMDS_DEFAULT_HOST,
-  IMDS_TOKEN_PATH,
-  IMDS_INSTANCE_PATH,
-  IMDS_TOKEN_API_VERSION,
-  AUTHORITY_HOST_ENV,
-} from './imds-endpoint.js';
-export {
-  sendMetadataRequest,
-  MAX_METADATA_BODY_BYTES,
-  type MetadataResponse,
-  type SendMetadataRequestOptions,
-} from './send-metadata-request.js';
+export type { IdentitySelector } from './identity-selector.js';
+export type { PodIdentityToken } from './parse-token-response.js';
+export type { RetryOptions } from './backoff-delay.js';
+export { AUTHORITY_HOST_ENV } from './imds-endpoint.js';
 export { TokenRequestError, type TokenRequestErrorDetails } from './errors/token-request-error.js';
 export { IdentityNotAssignedError } from './errors/identity-not-assigned-error.js';
 export { IdentityRefusedError } from './errors/identity-refused-error.js';

@@ -15,6 +15,7 @@ export interface AcquiredToken extends ImdsToken {
  *
  * @param token - a compact JWS
  * @returns the payload's claims, or `undefined` when the token is not a readable JWT
+ * @internal Used by the token sources of `@pod-identity/core/azure`; not for applications.
  */
 export function readJwtClaims(token: string): Record<string, unknown> | undefined {
   const first = token.indexOf('.');

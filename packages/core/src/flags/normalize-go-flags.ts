@@ -19,6 +19,7 @@ const LONG_FLAG = /^--?([A-Za-z][\w.-]*)(=.*)?$/su;
  * @param argv - the arguments after the program name
  * @param aliases - old spelling → kebab-case name, without dashes
  * @returns the rewritten arguments
+ * @internal The daemons' command lines (MIC, NMI); not for applications.
  */
 export function normalizeGoFlags(
   argv: readonly string[],

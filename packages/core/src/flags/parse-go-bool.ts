@@ -5,6 +5,7 @@
  * @param value - the flag value
  * @returns the boolean
  * @throws RangeError when it is not a boolean
+ * @internal The daemons' command lines (MIC, NMI); not for applications.
  */
 export function parseGoBool(value: string): boolean {
   const v = value.toLowerCase();

@@ -15,6 +15,7 @@ const UNITS: Readonly<Record<string, number>> = {
  * @param value - the flag value
  * @returns the duration in milliseconds
  * @throws RangeError when it is not a duration
+ * @internal The daemons' command lines (MIC, NMI); not for applications.
  */
 export function parseGoDuration(value: string): number {
   const trimmed = value.trim();

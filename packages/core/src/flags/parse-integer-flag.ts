@@ -6,6 +6,7 @@
  * @param max - the largest value allowed
  * @returns the integer
  * @throws RangeError when it is not an integer from `min` to `max`
+ * @internal The daemons' command lines (MIC, NMI); not for applications.
  */
 export function parseIntegerFlag(value: string, min: number, max: number): number {
   const n = /^-?\d+$/u.test(value.trim()) ? Number(value) : Number.NaN;
