@@ -1,6 +1,6 @@
 import { ComputeManagementClient } from '@azure/arm-compute';
 import { AUTHORITY_HOST_ENV, PodIdentityCredential, getToken } from '@pod-identity/client';
-import { readInstanceMetadata } from './read-instance-metadata.js';
+import { readInstanceMetadata } from './read-instance-metadata.ts';
 
 /** Where IMDS answers on an Azure machine (and NMI, through its redirect, on a pod-identity node). */
 const IMDS_ORIGIN = 'http://169.254.169.254';
