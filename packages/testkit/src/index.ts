@@ -48,6 +48,7 @@ export {
   type MachineDescription,
   type ArmRequestRecord,
   type ArmRequestFilter,
+  type FederatedIdentityCredentialInfo,
 } from './arm/start-arm-emulator.js';
 export {
   ArmOperation,

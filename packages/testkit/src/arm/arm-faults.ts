@@ -26,6 +26,14 @@ export const ArmOperation = {
   IdentityGet: 'userAssignedIdentities.get',
   /** DELETE a user-assigned identity. */
   IdentityDelete: 'userAssignedIdentities.delete',
+  /** PUT a federated identity credential of a user-assigned identity. */
+  FederatedCredentialCreate: 'federatedIdentityCredentials.createOrUpdate',
+  /** GET a federated identity credential. */
+  FederatedCredentialGet: 'federatedIdentityCredentials.get',
+  /** List the federated identity credentials of a user-assigned identity. */
+  FederatedCredentialList: 'federatedIdentityCredentials.list',
+  /** DELETE a federated identity credential. */
+  FederatedCredentialDelete: 'federatedIdentityCredentials.delete',
 } as const;
 
 /** One of {@link ArmOperation}. */

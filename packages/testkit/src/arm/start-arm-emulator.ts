@@ -22,6 +22,12 @@ import type {
   VirtualMachineInfo,
   VirtualMachineSpec,
 } from './compute-store.js';
+import {
+  DEFAULT_FEDERATED_CREDENTIAL_LIMIT,
+  federatedCredentialInfo,
+  federatedIdentityCredentialRoutes,
+} from './federated-identity-credential-routes.js';
+import type { FederatedIdentityCredentialInfo } from './federated-identity-credential-routes.js';
 import { LongRunningOperations, operationStatusRoutes } from './long-running-operations.js';
 import { scaleSetRoutes } from './scale-set-routes.js';
 import { countPatchedIdentities } from './update-compute-resource.js';
@@ -47,6 +53,7 @@ export type {
   UserAssignedIdentitySpec,
 } from './user-assigned-identity-store.js';
 export type { ArmRequestFilter, ArmRequestRecord } from './arm-request-log.js';
+export type { FederatedIdentityCredentialInfo } from './federated-identity-credential-routes.js';
 
 /** Options of {@link startArmEmulator}. */
 export interface StartArmEmulatorOptions {
@@ -72,6 +79,8 @@ export interface StartArmEmulatorOptions {
    * `FailedIdentityOperation`, as ARM does; default true.
    */
   readonly requireExistingIdentities?: boolean;
+  /** Most federated identity credentials one user-assigned identity may have; default 20, as documented. */
+  readonly federatedIdentityCredentialLimit?: number;
 }
 
 /** A running ARM emulator. */
@@ -93,6 +102,13 @@ export interface ArmEmulator {
   /** A user-assigned identity by resource id (case-insensitive). */
   getUserAssignedIdentity(resourceId: string): UserAssignedIdentityInfo | undefined;
   /**
+   * The federated identity credentials of a user-assigned identity (by resource id,
+   * case-insensitive), in creation order; `undefined` if no such identity.
+   */
+  listFederatedIdentityCredentials(
+    identityResourceId: string,
+  ): readonly FederatedIdentityCredentialInfo[] | undefined;
+  /**
    * The identities of a VM, scale set, or scale set instance (which has its scale set's), by resource
    * id, case-insensitive; `undefined` if no such resource.
    */
@@ -112,7 +128,8 @@ export interface ArmEmulator {
  * Starts an https emulator of the Azure Resource Manager operations pod-identity makes:
  * Microsoft.Compute virtual machines, scale sets and their instances (GET, list, PATCH of `identity`
  * as a long-running operation with `Azure-AsyncOperation` polling), and
- * Microsoft.ManagedIdentity user-assigned identities (PUT, GET, DELETE).
+ * Microsoft.ManagedIdentity user-assigned identities (PUT, GET, DELETE) and their federated identity
+ * credentials (PUT, GET, list, DELETE).
  *
  * Reach it with the real SDK:
  * `new ComputeManagementClient(credential, subscriptionId, { endpoint: arm.url, tlsOptions: { ca } })`
@@ -130,6 +147,10 @@ export async function startArmEmulator(
   const maxIdentities = options.maxIdentitiesPerRequest ?? 150;
   const operationDurationMs = options.operationDurationMs ?? 0;
   const requireExisting = options.requireExistingIdentities ?? true;
+  const credentialLimit =
+    options.federatedIdentityCredentialLimit ?? DEFAULT_FEDERATED_CREDENTIAL_LIMIT;
+  if (!Number.isInteger(credentialLimit) || credentialLimit < 0)
+    throw new RangeError('federatedIdentityCredentialLimit must be an integer >= 0');
   if (!Number.isInteger(maxIdentities) || maxIdentities < 1)
     throw new RangeError('maxIdentitiesPerRequest must be a positive integer');
   if (!Number.isFinite(operationDurationMs) || operationDurationMs < 0)
@@ -158,6 +179,7 @@ export async function startArmEmulator(
       virtualMachineRoutes(computeDependencies),
       operationStatusRoutes(operations),
       userAssignedIdentityRoutes(identities),
+      federatedIdentityCredentialRoutes(identities, credentialLimit),
     ],
     faults,
     operations,
@@ -192,6 +214,13 @@ export async function startArmEmulator(
     getUserAssignedIdentity(resourceId) {
       const stored = identities.get(resourceId);
       return stored ? publicIdentity(stored) : undefined;
+    },
+    listFederatedIdentityCredentials(identityResourceId) {
+      const identity = identities.get(identityResourceId);
+      if (!identity) return undefined;
+      return [...identity.federatedCredentials.values()].map((credential) =>
+        federatedCredentialInfo(identity, credential),
+      );
     },
     getIdentityAssignment: (resourceId) => compute.assignmentOf(resourceId),
     describeMachine: (resourceId) => compute.describeMachine(resourceId),

@@ -18,14 +18,14 @@ interface IdentityAddress {
  * `Microsoft.ManagedIdentity/userAssignedIdentities/{name}`: PUT (create or update tags), GET, DELETE.
  */
 export function userAssignedIdentityRoutes(store: UserAssignedIdentityStore): ArmResourceFamily {
-  const get = (address: IdentityAddress): ArmResult => {
+  const get = (address: IdentityAddress, context: ArmRequestContext): ArmResult => {
     const identity = store.get(address.id);
     if (!identity)
       throw resourceNotFound(
         `${MANAGED_IDENTITY}/userAssignedIdentities/${address.name}`,
         address.resourceGroup,
       );
-    return { status: 200, body: identityJson(identity) };
+    return { status: 200, body: identityJson(identity, context.apiVersion) };
   };
 
   const put = (address: IdentityAddress, context: ArmRequestContext): ArmResult => {
@@ -40,7 +40,7 @@ export function userAssignedIdentityRoutes(store: UserAssignedIdentityStore): Ar
       typeof record.location === 'string' ? record.location : (existing?.location ?? 'westus2');
     if (existing) {
       existing.tags = tags;
-      return { status: 200, body: identityJson(existing) };
+      return { status: 200, body: identityJson(existing, context.apiVersion) };
     }
     const created = store.store({
       subscriptionId: address.subscriptionId,
@@ -49,7 +49,7 @@ export function userAssignedIdentityRoutes(store: UserAssignedIdentityStore): Ar
       location,
     });
     created.tags = tags;
-    return { status: 201, body: identityJson(created) };
+    return { status: 201, body: identityJson(created, context.apiVersion) };
   };
 
   return {
@@ -68,7 +68,11 @@ export function userAssignedIdentityRoutes(store: UserAssignedIdentityStore): Ar
       const target = address.id.toLowerCase();
       switch (method) {
         case 'GET':
-          return { operation: ArmOperation.IdentityGet, target, serve: () => get(address) };
+          return {
+            operation: ArmOperation.IdentityGet,
+            target,
+            serve: (context) => get(address, context),
+          };
         case 'PUT':
           return {
             operation: ArmOperation.IdentityCreate,

@@ -26,6 +26,17 @@ export interface StoredIdentity extends UserAssignedIdentityInfo {
   readonly resourceGroup: string;
   readonly location: string;
   tags: Record<string, string>;
+  /** Its federated identity credentials, keyed by lower-cased name, in creation order. */
+  readonly federatedCredentials: Map<string, StoredFederatedCredential>;
+}
+
+/** A federated identity credential as the emulator keeps it. @internal */
+export interface StoredFederatedCredential {
+  /** The name as first written. */
+  readonly name: string;
+  issuer: string;
+  subject: string;
+  audiences: readonly string[];
 }
 
 /** The user-assigned identities of one emulator, keyed by lower-cased resource id. @internal */
@@ -47,6 +58,7 @@ export class UserAssignedIdentityStore {
       principalId: randomUUID(),
       tenantId: this.tenantId,
       tags: {},
+      federatedCredentials: new Map(),
     };
     this.identities.set(id.toLowerCase(), stored);
     return stored;
@@ -80,8 +92,14 @@ export const publicIdentity = (stored: StoredIdentity): UserAssignedIdentityInfo
   tenantId: stored.tenantId,
 });
 
-/** The ARM JSON of a user-assigned identity. */
-export const identityJson = (identity: StoredIdentity): Record<string, unknown> => ({
+/** The first api-version whose identities carry `properties.isolationScope`. */
+const ISOLATION_SCOPE_SINCE = '2024-11-30';
+
+/** The ARM JSON of a user-assigned identity, as the api-version of the request defines it. */
+export const identityJson = (
+  identity: StoredIdentity,
+  apiVersion: string,
+): Record<string, unknown> => ({
   id: identity.id,
   name: identity.name,
   type: `${MANAGED_IDENTITY}/userAssignedIdentities`,
@@ -91,5 +109,7 @@ export const identityJson = (identity: StoredIdentity): Record<string, unknown> 
     tenantId: identity.tenantId,
     principalId: identity.principalId,
     clientId: identity.clientId,
+    // The emulator has no regional restriction; api-versions before 2024-11-30 do not know the field.
+    ...(apiVersion >= ISOLATION_SCOPE_SINCE ? { isolationScope: 'None' } : {}),
   },
 });
