@@ -38,12 +38,34 @@ export const resourceNotFound = (resourceType: string, resourceGroup: string): A
     `The Resource '${resourceType}' under resource group '${resourceGroup}' was not found.`,
   );
 
-/** Writes an ARM answer with the request-tracking headers every ARM response carries. */
-export function writeArmResponse(response: ServerResponse, result: ArmResult): void {
+/**
+ * What the emulator reports in `x-ms-ratelimit-remaining-subscription-reads`/`-writes`: ARM's hourly
+ * budgets less one. The emulator does not count; throttling is what a test injects
+ * (`faults.throttleNext`), so the headers always say there is room.
+ */
+const REMAINING_READS = '11999';
+const REMAINING_WRITES = '1199';
+
+/**
+ * Writes an ARM answer with the headers every ARM response carries: request tracking ids and, once
+ * the caller is authenticated (not on a 401), the subscription's remaining read or write budget.
+ */
+export function writeArmResponse(
+  response: ServerResponse,
+  method: string,
+  result: ArmResult,
+): void {
   const payload = result.body === undefined ? '' : JSON.stringify(result.body);
+  const budget =
+    result.status === 401
+      ? {}
+      : method === 'GET'
+        ? { 'x-ms-ratelimit-remaining-subscription-reads': REMAINING_READS }
+        : { 'x-ms-ratelimit-remaining-subscription-writes': REMAINING_WRITES };
   response.writeHead(result.status, {
     'x-ms-request-id': randomUUID(),
     'x-ms-correlation-request-id': randomUUID(),
+    ...budget,
     ...(payload ? { 'content-type': 'application/json; charset=utf-8' } : {}),
     'content-length': Buffer.byteLength(payload),
     ...result.headers,

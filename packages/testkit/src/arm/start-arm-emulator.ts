@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CertificateAuthority } from '../tls/certificate-authority.js';
 import { getSharedCertificateAuthority } from '../tls/certificate-authority.js';
+import { recordTraffic } from '../contract/record-traffic.js';
 import { startLoopbackServer } from '../tls/start-loopback-server.js';
 import { ArmFaultState } from './arm-faults.js';
 import type { ArmFaults } from './arm-faults.js';
@@ -190,7 +191,7 @@ export async function startArmEmulator(
   });
 
   const server = await startLoopbackServer({
-    handler: router,
+    handler: recordTraffic('arm', router),
     certificate: certificateAuthority.issueServerCertificate(),
     ...(options.host ? { host: options.host } : {}),
   });
@@ -272,7 +273,7 @@ function createArmRouter(
     const operation = route?.operation;
     if (!route || !operation) {
       request.resume();
-      writeArmResponse(response, unroutedResult(route !== undefined, method, url.pathname));
+      writeArmResponse(response, method, unroutedResult(route !== undefined, method, url.pathname));
       return;
     }
     const { target } = route;
@@ -301,7 +302,7 @@ function createArmRouter(
       const apiVersion = url.searchParams.get('api-version') ?? '';
       const result: ArmResult = await route.serve({ request, baseUrl, apiVersion, body });
       log.add({ operation, method, target, status: result.status, identityCount });
-      writeArmResponse(response, result);
+      writeArmResponse(response, method, result);
     } catch (error) {
       if (!(error instanceof ArmHttpError)) {
         if (options.stopping.aborted) {
@@ -311,7 +312,7 @@ function createArmRouter(
         throw error;
       }
       log.add({ operation, method, target, status: error.status, identityCount });
-      writeArmResponse(response, errorResult(error));
+      writeArmResponse(response, method, errorResult(error));
     } finally {
       if (tracked && target !== undefined) operations.endRequest(target);
     }

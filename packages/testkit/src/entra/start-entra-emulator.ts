@@ -3,6 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CertificateAuthority } from '../tls/certificate-authority.js';
 import { getSharedCertificateAuthority } from '../tls/certificate-authority.js';
+import { recordTraffic } from '../contract/record-traffic.js';
 import { startLoopbackServer } from '../tls/start-loopback-server.js';
 import {
   createIssuerKeyResolver,
@@ -616,7 +617,7 @@ export async function startEntraEmulator(
   };
 
   const server = await startLoopbackServer({
-    handler,
+    handler: recordTraffic('entra', handler),
     certificate: certificateAuthority.issueServerCertificate(),
     ...(options.host ? { host: options.host } : {}),
   });

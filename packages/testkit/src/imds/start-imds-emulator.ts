@@ -3,6 +3,7 @@ import type { ArmEmulator, MachineDescription } from '../arm/start-arm-emulator.
 import type { AssignedUserIdentity } from '../arm/arm-identity.js';
 import type { TokenIssuer } from '../entra/token-issuer.js';
 import { getSharedTokenIssuer } from '../entra/token-issuer.js';
+import { recordTraffic } from '../contract/record-traffic.js';
 import { startLoopbackServer } from '../tls/start-loopback-server.js';
 
 /** The retryable statuses IMDS documents (404/410 updating, 429 throttled, 5xx transient). */
@@ -290,6 +291,8 @@ export async function startImdsEmulator(options: StartImdsEmulatorOptions): Prom
         // IMDS answers every numeric field as a string.
         body: {
           access_token: issued.accessToken,
+          // The documented answer carries an empty refresh token (IMDS never issues one).
+          refresh_token: '',
           client_id: identity.clientId,
           expires_in: String(issued.expiresIn),
           expires_on: String(issued.expiresOn),
@@ -392,7 +395,7 @@ export async function startImdsEmulator(options: StartImdsEmulatorOptions): Prom
   };
 
   const server = await startLoopbackServer({
-    handler,
+    handler: recordTraffic('imds', handler),
     ...(options.host ? { host: options.host } : {}),
     ...(options.port === undefined ? {} : { port: options.port }),
   });

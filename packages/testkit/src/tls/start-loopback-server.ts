@@ -45,18 +45,24 @@ export async function startLoopbackServer(
   if (!isLoopbackAddress(host))
     throw new RangeError(`refusing to listen on non-loopback address ${host}`);
   const listener = (request: IncomingMessage, response: ServerResponse): void => {
-    Promise.resolve()
-      .then(() => options.handler(request, response))
-      .catch((error: unknown) => {
-        if (!response.headersSent) {
-          response.writeHead(500, { 'content-type': 'application/json' });
-          response.end(
-            JSON.stringify({ error: { code: 'InternalServerError', message: String(error) } }),
-          );
-        } else {
-          response.destroy();
-        }
-      });
+    // The handler starts synchronously, in the 'request' event, so that it sees the request before
+    // the parser pushes a body that arrived with the headers (the contract recorder tees it).
+    let handled: void | Promise<void>;
+    try {
+      handled = options.handler(request, response);
+    } catch (error) {
+      handled = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    Promise.resolve(handled).catch((error: unknown) => {
+      if (!response.headersSent) {
+        response.writeHead(500, { 'content-type': 'application/json' });
+        response.end(
+          JSON.stringify({ error: { code: 'InternalServerError', message: String(error) } }),
+        );
+      } else {
+        response.destroy();
+      }
+    });
   };
   const server: Server = options.certificate
     ? createHttpsServer(
