@@ -39,7 +39,11 @@ export const v1TokenResponse: ObjectSchema = closedObject(
   ['token_type', 'expires_in', 'access_token'],
 );
 
-/** RFC 6749 §5.2 error codes (plus Entra's `invalid_resource`, `temporarily_unavailable`, `invalid_tenant`). */
+/**
+ * RFC 6749 §5.2 error codes, Entra's `invalid_resource`, `interaction_required` and `invalid_tenant`,
+ * and the two RFC 6749 §4.1.2.1 codes for a server that cannot answer (`server_error`,
+ * `temporarily_unavailable`), which the emulator uses for injected 5xx and 429 answers.
+ */
 const OAUTH_ERRORS = [
   'invalid_request',
   'invalid_client',
@@ -48,8 +52,10 @@ const OAUTH_ERRORS = [
   'unsupported_grant_type',
   'invalid_scope',
   'invalid_resource',
-  'temporarily_unavailable',
+  'interaction_required',
   'invalid_tenant',
+  'server_error',
+  'temporarily_unavailable',
 ];
 
 /** The token endpoint's error response, with the AADSTS code in `error_codes` and the description. */
@@ -150,18 +156,17 @@ function checkTokenError(exchange: RecordedExchange, body: unknown): Violation[]
       path: '$response.error_codes',
       message: `does not start with the description's AADSTS${code[1]}`,
     });
-  // RFC 6749 §5.2: invalid_client may be 401; every other error is 400.
+  // RFC 6749 §5.2: invalid_client may be 401, other client errors are 400; a server that cannot
+  // answer says so with a 5xx (or 429 when throttling).
+  const error = typeof record?.error === 'string' ? record.error : '';
   const allowed =
-    record?.error === 'invalid_client'
-      ? [400, 401]
-      : record?.error === 'temporarily_unavailable'
-        ? [503]
-        : [400];
-  if (exchange.status < 500 && !allowed.includes(exchange.status))
-    violations.push({
-      path: '$status',
-      message: `${exchange.status} for ${String(record?.error)}`,
-    });
+    error === 'invalid_client'
+      ? (status: number) => status === 400 || status === 401
+      : error === 'server_error' || error === 'temporarily_unavailable'
+        ? (status: number) => status === 429 || status >= 500
+        : (status: number) => status === 400;
+  if (!allowed(exchange.status))
+    violations.push({ path: '$status', message: `${String(exchange.status)} for ${error}` });
   return violations;
 }
 
