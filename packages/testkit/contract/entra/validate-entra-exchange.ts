@@ -172,9 +172,10 @@ function checkTokenError(exchange: RecordedExchange, body: unknown): Violation[]
 
 /**
  * The client credentials request: grant type, client id, scope (v2.0) or resource (v1), and exactly
- * one credential: a secret, or an assertion of type jwt-bearer whose header names its certificate
- * (`x5t` or `x5t#S256`) and whose claims carry aud, iss = sub = client id, jti and exp. A request
- * that breaks this must not get a token.
+ * one credential: a secret, or an assertion of type jwt-bearer, either a certificate assertion
+ * (header `x5t` or `x5t#S256`, RS256/PS256; claims aud, iss = sub = client id, jti, exp) or a
+ * federated one (an https issuer, a subject, an audience, exp). A request that breaks this must not
+ * get a token.
  */
 function checkTokenRequest(exchange: RecordedExchange, version: 'v1' | 'v2.0'): Violation[] {
   if (exchange.status !== 200) return [];
@@ -198,18 +199,34 @@ function checkTokenRequest(exchange: RecordedExchange, version: 'v1' | 'v2.0'): 
     if (form.get('client_assertion_type') !== ASSERTION_TYPE)
       problem('whose client_assertion_type is not jwt-bearer');
     const [header, claims] = assertion.split('.').slice(0, 2).map(decodeSegment);
-    if (header?.x5t === undefined && header?.['x5t#S256'] === undefined)
-      problem('whose assertion names no certificate thumbprint');
-    if (typeof header?.alg !== 'string' || !/^(RS|PS)256$/.test(header.alg))
-      problem(`whose assertion alg is ${String(header?.alg)}`);
-    if (claims?.iss !== clientId || claims.sub !== clientId)
-      problem('whose assertion iss/sub are not the client id');
-    if (
-      typeof claims?.aud !== 'string' ||
-      typeof claims.exp !== 'number' ||
-      typeof claims.jti !== 'string'
-    )
-      problem('whose assertion lacks aud, exp or jti');
+    const certificate = header?.x5t !== undefined || header?.['x5t#S256'] !== undefined;
+    // A certificate credential: signed by the app itself, so iss = sub = client id and a jti.
+    // A federated credential (workload identity): an external issuer's token, matched by Entra
+    // against the identity's federated credential (issuer, subject, audience), so iss is that
+    // issuer's URL and sub the external identity.
+    if (certificate) {
+      if (typeof header.alg !== 'string' || !/^(RS|PS)256$/.test(header.alg))
+        problem(`whose certificate assertion alg is ${String(header.alg)}`);
+      if (claims?.iss !== clientId || claims.sub !== clientId)
+        problem('whose certificate assertion iss/sub are not the client id');
+      if (
+        typeof claims.aud !== 'string' ||
+        typeof claims.exp !== 'number' ||
+        typeof claims.jti !== 'string'
+      )
+        problem('whose certificate assertion lacks aud, exp or jti');
+    } else {
+      const audiences: unknown = claims?.aud;
+      // The issuer must be the URL a federated credential names (ARM takes https ones; tests of
+      // the Entra emulator alone may use a loopback http issuer).
+      if (typeof claims?.iss !== 'string' || !URL.canParse(claims.iss))
+        problem('whose federated assertion has no issuer URL');
+      if (typeof claims?.sub !== 'string' || claims.sub === '')
+        problem('whose federated assertion has no subject');
+      if (typeof claims?.exp !== 'number') problem('whose federated assertion has no exp');
+      if (typeof audiences !== 'string' && !Array.isArray(audiences))
+        problem('whose federated assertion has no audience');
+    }
   }
   return violations;
 }
