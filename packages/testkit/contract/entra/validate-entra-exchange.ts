@@ -207,10 +207,11 @@ function checkTokenRequest(exchange: RecordedExchange, version: 'v1' | 'v2.0'): 
     if (certificate) {
       if (typeof header.alg !== 'string' || !/^(RS|PS)256$/.test(header.alg))
         problem(`whose certificate assertion alg is ${String(header.alg)}`);
-      if (claims?.iss !== clientId || claims.sub !== clientId)
+      if (claims === undefined) problem('whose certificate assertion has no readable claims');
+      else if (claims.iss !== clientId || claims.sub !== clientId)
         problem('whose certificate assertion iss/sub are not the client id');
       if (
-        typeof claims.aud !== 'string' ||
+        typeof claims?.aud !== 'string' ||
         typeof claims.exp !== 'number' ||
         typeof claims.jti !== 'string'
       )
