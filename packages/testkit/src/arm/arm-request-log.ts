@@ -11,7 +11,7 @@ export interface ArmRequestRecord {
   readonly identityCount: number;
 }
 
-/** Filter of {@link ArmRequestLog.count}. */
+/** Filter of `ArmEmulator.countRequests`. */
 export interface ArmRequestFilter {
   readonly operation?: ArmOperation;
   /** Resource id (case-insensitive). */
