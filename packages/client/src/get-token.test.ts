@@ -290,7 +290,8 @@ describe('getToken', () => {
     const server = await serve({ status: 0, hang: true }, ok);
     const token = await getToken(ARM, undefined, {
       endpoint: server.endpoint,
-      attemptTimeoutMs: 50,
+      // Long enough for the second attempt to be answered on a loaded machine; the first never is.
+      attemptTimeoutMs: 1_000,
       sleep: () => Promise.resolve(),
     });
     expect(token.token).toBe('tok-1');
