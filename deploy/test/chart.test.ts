@@ -544,7 +544,9 @@ describe('values', () => {
 
   it.each([
     [{ operationMode: 'Managed' }, 'operationMode'],
-    [{ rbac: { pspEnabled: true } }, 'pspEnabled'],
+    [{ rbac: { pspEnabld: true } }, 'pspEnabld'],
+    [{ nmi: { probePort: 'http' } }, 'probePort'],
+    [{ nmi: { blockInstanceMetadata: 'yes' } }, 'blockInstanceMetadata'],
     [{ mic: { logLevel: 'debug' } }, 'logLevel'],
     [{ mic: { leaderElection: { duration: '15' } } }, 'duration'],
     [{ nmi: { probePort: 70000 } }, 'probePort'],

@@ -1,5 +1,5 @@
 // Renders the chart with helm for the tests and parses the result into plain objects.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -132,4 +132,40 @@ export interface ContainerSpec {
     capabilities?: { add?: string[]; drop?: string[] };
   };
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+}
+
+/**
+ * The release notes (templates/NOTES.txt) the options give. `helm template` never renders NOTES.txt
+ * and `helm install --dry-run` needs a cluster, so this renders a copy of the chart in which the notes
+ * are an ordinary template.
+ */
+export async function renderNotes(options: RenderOptions = {}): Promise<string> {
+  const copy = mkdtempSync(join(tmpdir(), 'pod-identity-notes-'));
+  try {
+    cpSync(CHART_DIR, copy, { recursive: true });
+    // Helm parses every rendered template as YAML: the notes become a named template whose text a
+    // ConfigMap carries.
+    const notes = readFileSync(join(copy, 'templates/NOTES.txt'), 'utf8');
+    rmSync(join(copy, 'templates/NOTES.txt'));
+    writeFileSync(join(copy, 'templates/_notes.tpl'), `{{- define "notes" -}}${notes}{{- end -}}`);
+    writeFileSync(
+      join(copy, 'templates/notes.yaml'),
+      'kind: ConfigMap\napiVersion: v1\nmetadata: {name: notes}\ndata:\n  notes: {{ include "notes" . | toJson }}\n',
+    );
+    const args = ['template', options.releaseName ?? 'pod-identity', copy];
+    args.push('--namespace', options.namespace ?? 'default', '--kube-version', pinnedKubeVersion());
+    args.push('--show-only', 'templates/notes.yaml');
+    for (const file of options.valuesFiles ?? []) args.push('--values', join(CHART_DIR, file));
+    if (options.values) {
+      const path = join(copy, 'test-values.yaml');
+      writeFileSync(path, JSON.stringify(options.values));
+      args.push('--values', path);
+    }
+    const result = await runHelm(args);
+    if (result.code !== 0) throw new Error(`helm template failed: ${result.stderr}`);
+    const [configMap] = parseManifest(result.stdout);
+    return (configMap as unknown as { data: { notes: string } }).data.notes;
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
 }
