@@ -2,12 +2,12 @@
 // target never runs twice at once, and a failed lane is retried with backoff while the others go on.
 import {
   createWorkQueue,
-  exponentialBackoff,
   silentLogger,
   systemClock,
   type Clock,
   type Logger,
 } from '@pod-identity/core';
+import { laneBackoff } from './lane-backoff.js';
 import type { LaneRunner, LaneWork } from './lane-runner.js';
 
 /** Options of {@link createLaneExecutor}. */
@@ -40,7 +40,8 @@ export interface LaneExecutor {
 }
 
 /**
- * Creates a {@link LaneExecutor}: lanes retried from 500 ms doubling to 5 min.
+ * Creates a {@link LaneExecutor}: lanes retried from 500 ms doubling to 15 s (see lane-backoff.ts), or
+ * after ARM's `Retry-After` when a failure carries one.
  * @param options - the runner, clock and logger
  * @returns the executor
  */
@@ -48,7 +49,7 @@ export function createLaneExecutor(options: LaneExecutorOptions): LaneExecutor {
   const log = options.logger ?? silentLogger;
   const work = new Map<string, LaneWork>();
   const queue = createWorkQueue({
-    backoff: exponentialBackoff({ initialDelayMs: 500, maxDelayMs: 300_000 }),
+    backoff: laneBackoff(),
     clock: options.clock ?? systemClock,
     onFailure: (failure) => {
       log.warn(
