@@ -40,7 +40,7 @@ import {
 import { createNmiMetrics, type NmiMetrics } from './nmi-metrics.js';
 import { createNmiRequestHandler } from './nmi-request-handler.js';
 import { createTokenServer } from './create-token-server.js';
-import { TokenBroker } from './token-broker.js';
+import { DEFAULT_UPSTREAM_WAIT, TokenBroker } from './token-broker.js';
 import { VERSION } from './version.js';
 
 /** Options of {@link createNmi}. Defaults are the original NMI's flag defaults. */
@@ -92,6 +92,13 @@ export interface NmiOptions {
   customUserAgent?: string;
   /** How long an unknown caller waits for the pod informer. Default 1200 ms (the original's 4 × 300 ms). */
   podLookupTimeoutMs?: number;
+  /**
+   * `--upstream-timeout` in ms: the longest a request waits for IMDS or Entra before it is answered
+   * 503 with `Retry-After` (the fetch goes on and its token is cached for the retry). Default 5000.
+   */
+  upstreamTimeoutMs?: number;
+  /** `--upstream-retry-after`: the `Retry-After` (seconds) of every 503 NMI sends. Default 2. */
+  upstreamRetryAfterSeconds?: number;
   /**
    * Manage the iptables redirect (needs root). Default false in the library; the CLI turns it on.
    * `conntrackDeletion` (`--enable-conntrack-deletion`) drops the tracked connections to the metadata
@@ -284,6 +291,11 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
       intervalMs: options.findIdentityRetryIntervalMs ?? 5000,
     },
     setRetryAfterHeader: options.setRetryAfterHeader ?? false,
+    upstreamWait: {
+      timeoutMs: options.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_WAIT.timeoutMs,
+      retryAfterSeconds:
+        options.upstreamRetryAfterSeconds ?? DEFAULT_UPSTREAM_WAIT.retryAfterSeconds,
+    },
     sourceFor,
     nodeImds: { endpoint: imdsEndpoint, userAgent, agent: imdsAgent },
   });
@@ -349,6 +361,8 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
     metadataPort,
     podLookupTimeoutMs: options.podLookupTimeoutMs ?? 1200,
     shutdownSignal: shutdown.signal,
+    unavailableRetryAfterSeconds:
+      options.upstreamRetryAfterSeconds ?? DEFAULT_UPSTREAM_WAIT.retryAfterSeconds,
     onRefused: (pod, outcome) => {
       if (recorder === undefined) return;
       // At most one event per pod and reason per interval: a retrying client must not flood the API server.

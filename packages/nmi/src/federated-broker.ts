@@ -21,7 +21,7 @@ import {
 } from '@pod-identity/core/kubernetes';
 import type { FederatedServiceAccounts } from './federated-service-accounts.js';
 import type { NmiMetrics } from './nmi-metrics.js';
-import type { BrokerOutcome, CallerRecheck } from './token-broker.js';
+import { DEFAULT_UPSTREAM_WAIT, type BrokerOutcome, type CallerRecheck } from './token-broker.js';
 
 /** Settings of federated mode (see docs/federated.md). */
 export interface FederatedModeOptions {
@@ -273,7 +273,14 @@ function refusal(error: unknown): BrokerOutcome {
   if (TokenAcquisitionError.is(error)) {
     return error.failure === 'refused'
       ? { kind: 'refused', status: 403, message: error.message, reason: 'token-refused' }
-      : { kind: 'refused', status: 503, message: error.message, reason: 'token-unavailable' };
+      : {
+          kind: 'refused',
+          status: 503,
+          message: error.message,
+          reason: 'token-unavailable',
+          // Every 503 says when to come back, as the standard path's do.
+          retryAfterSeconds: DEFAULT_UPSTREAM_WAIT.retryAfterSeconds,
+        };
   }
   return {
     kind: 'refused',

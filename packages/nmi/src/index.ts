@@ -32,6 +32,8 @@ export {
 export {
   TokenBroker,
   RETRY_AFTER_SECONDS,
+  DEFAULT_UPSTREAM_WAIT,
+  type UpstreamWaitPolicy,
   type TokenBrokerOptions,
   type BrokerOutcome,
   type IdentityWaitPolicy,

@@ -44,6 +44,8 @@ export interface NmiFlags {
   tokenRequestKubeconfig: string;
   federatedTenantId: string;
   federatedAuthorityHost: string;
+  upstreamTimeout: number;
+  upstreamRetryAfter: number;
 }
 
 type Kind = 'string' | 'int' | 'port' | 'bool';
@@ -115,6 +117,16 @@ const FLAGS: Record<string, FlagSpec> = {
     key: 'retryAttemptsForAssigned',
     kind: 'int',
     help: 'more attempts while it is Created (default 4)',
+  },
+  'upstream-timeout': {
+    key: 'upstreamTimeout',
+    kind: 'int',
+    help: 'seconds a request waits for IMDS or Entra before 503 + Retry-After; the token is still fetched and cached (default 5)',
+  },
+  'upstream-retry-after': {
+    key: 'upstreamRetryAfter',
+    kind: 'int',
+    help: 'Retry-After seconds of every 503 about IMDS, Entra or shutdown (default 2)',
   },
   'find-identity-retry-interval': {
     key: 'findIdentityRetryInterval',
@@ -253,6 +265,8 @@ export function defaultNmiFlags(env: Readonly<Record<string, string | undefined>
     tokenRequestKubeconfig: '',
     federatedTenantId: env.AZURE_TENANT_ID ?? '',
     federatedAuthorityHost: env.AZURE_AUTHORITY_HOST ?? '',
+    upstreamTimeout: 5,
+    upstreamRetryAfter: 2,
   };
 }
 

@@ -52,6 +52,8 @@ export interface NmiRequestHandlerOptions {
   ) => void;
   /** Aborted on shutdown: waits end. */
   readonly shutdownSignal: AbortSignal;
+  /** `Retry-After` (seconds) of a 503 for a request that NMI's shutdown ended. Default 2. */
+  readonly unavailableRetryAfterSeconds?: number;
 }
 
 const TOKEN_PATH_LABEL = '/metadata/identity/oauth2/token';
@@ -481,7 +483,12 @@ export function createNmiRequestHandler(
     }
     work.catch((error: unknown) => {
       if (options.shutdownSignal.aborted) {
-        write(res, formatTextError(503, 'NMI is shutting down'));
+        write(
+          res,
+          formatTextError(503, 'NMI is shutting down', {
+            'retry-after': String(options.unavailableRetryAfterSeconds ?? 2),
+          }),
+        );
         return;
       }
       if (res.destroyed) return; // the client went away while the request waited

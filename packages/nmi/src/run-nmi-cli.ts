@@ -60,6 +60,9 @@ function startNmi(flags: NmiFlags, registry: Registry, logger: PinoLogger): Prom
     blockInstanceMetadata: flags.blockInstanceMetadata,
     metadataHeaderRequired: flags.metadataHeaderRequired,
     setRetryAfterHeader: flags.setRetryAfterHeader,
+    // 0 would refuse every uncached request at once: a second is the least.
+    upstreamTimeoutMs: Math.max(1, flags.upstreamTimeout) * 1000,
+    upstreamRetryAfterSeconds: Math.max(1, flags.upstreamRetryAfter),
     customUserAgent: flags.customUserAgent,
     iptables: flags.manageIptables
       ? {

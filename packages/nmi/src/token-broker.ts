@@ -3,6 +3,8 @@ import type { TokenCache } from '@pod-identity/core';
 import {
   TokenAcquisitionError,
   authorize,
+  systemClock,
+  type Clock,
   redactClientId,
   tokenCacheKey,
   type AcquiredToken,
@@ -30,6 +32,21 @@ export interface IdentityWaitPolicy {
   /** Interval between attempts (`--find-identity-retry-interval`). */
   readonly intervalMs: number;
 }
+
+/**
+ * How long a request waits for IMDS or Entra, and what it is told when they do not answer in time.
+ * The fetch itself goes on (one per identity and resource, shared by every waiting request) and its
+ * token is cached, so the pod's retry is served from the cache.
+ */
+export interface UpstreamWaitPolicy {
+  /** The longest a request waits for an upstream token fetch before it is answered 503. */
+  readonly timeoutMs: number;
+  /** `Retry-After` of every 503 about an unavailable upstream (seconds). */
+  readonly retryAfterSeconds: number;
+}
+
+/** The default {@link UpstreamWaitPolicy}: 5 s, well under the per-attempt timeouts SDKs give IMDS. */
+export const DEFAULT_UPSTREAM_WAIT: UpstreamWaitPolicy = { timeoutMs: 5000, retryAfterSeconds: 2 };
 
 /** What the broker answers: tokens, or a refusal with the status the original used. */
 export type BrokerOutcome =
@@ -61,6 +78,15 @@ export interface TokenBrokerOptions {
   /** Settings of the node IMDS source used for exception pods. */
   readonly nodeImds: { endpoint: string; userAgent?: string; agent?: Agent };
   readonly metrics?: NmiMetrics;
+  /** How long requests wait for IMDS or Entra. Default {@link DEFAULT_UPSTREAM_WAIT}. */
+  readonly upstreamWait?: UpstreamWaitPolicy;
+  /** Time source of the upstream wait. Default the system clock. */
+  readonly clock?: Clock;
+}
+
+/** Thrown into a request's wait when the upstream wait ran out. */
+class UpstreamWaitExceeded extends Error {
+  override readonly name = 'UpstreamWaitExceeded';
 }
 
 /**
@@ -84,10 +110,21 @@ export class TokenBroker {
   // Informer caches hand out the same object until it changes, so the key is computed once per version.
   readonly #identityKeys = new WeakMap<AzureIdentity, string>();
   readonly #hitCounter: { inc(): void } | undefined;
+  readonly #upstreamWait: UpstreamWaitPolicy;
+  readonly #clock: Clock;
 
   /** @param options - state, cache, policies */
   constructor(options: TokenBrokerOptions) {
     this.#options = options;
+    this.#upstreamWait = options.upstreamWait ?? DEFAULT_UPSTREAM_WAIT;
+    this.#clock = options.clock ?? systemClock;
+    if (!(this.#upstreamWait.timeoutMs > 0))
+      throw new RangeError('upstreamWait.timeoutMs must be positive');
+    if (
+      !Number.isInteger(this.#upstreamWait.retryAfterSeconds) ||
+      this.#upstreamWait.retryAfterSeconds < 1
+    )
+      throw new RangeError('upstreamWait.retryAfterSeconds must be a positive integer');
     this.#hitCounter = options.metrics?.cacheRequests.labels({ result: 'hit' });
   }
 
@@ -258,14 +295,47 @@ export class TokenBroker {
     resource: string,
     abortSignal: AbortSignal,
   ): Promise<BrokerOutcome> {
+    return this.#withinUpstreamWait(abortSignal, identity.spec.clientID ?? '', async (signal) => ({
+      kind: 'tokens',
+      tokens: await this.tokensOf(identity, resource, signal),
+      identity,
+    }));
+  }
+
+  /**
+   * Runs a token fetch for a request, waiting at most the upstream wait: past it the request is
+   * answered 503 with `Retry-After` while the fetch goes on for the retry. Failures become refusals.
+   */
+  async #withinUpstreamWait(
+    abortSignal: AbortSignal,
+    clientId: string,
+    run: (signal: AbortSignal) => Promise<BrokerOutcome>,
+  ): Promise<BrokerOutcome> {
+    const { timeoutMs, retryAfterSeconds } = this.#upstreamWait;
+    const expired = new AbortController();
+    const timer = new AbortController();
+    this.#clock.sleep(timeoutMs, timer.signal).then(
+      () => {
+        expired.abort(new UpstreamWaitExceeded(`no token within ${String(timeoutMs)} ms`));
+      },
+      () => undefined,
+    );
     try {
-      return {
-        kind: 'tokens',
-        tokens: await this.tokensOf(identity, resource, abortSignal),
-        identity,
-      };
+      return await run(AbortSignal.any([abortSignal, expired.signal]));
     } catch (error) {
-      return refusal(error, identity.spec.clientID ?? '');
+      if (expired.signal.aborted && !abortSignal.aborted) {
+        const suffix = clientId === '' ? '' : ` for ${redactClientId(clientId)}`;
+        return {
+          kind: 'refused',
+          status: 503,
+          message: `the token${suffix} is still being fetched (no answer from the token endpoint within ${String(timeoutMs)} ms); retry`,
+          reason: 'token-unavailable',
+          retryAfterSeconds,
+        };
+      }
+      return refusal(error, clientId, retryAfterSeconds);
+    } finally {
+      timer.abort();
     }
   }
 
@@ -301,23 +371,27 @@ export class TokenBroker {
     abortSignal: AbortSignal,
   ): Promise<BrokerOutcome> {
     const wanted = objectId.toLowerCase();
-    let lastError: unknown;
-    for (const identity of candidates) {
-      try {
-        const tokens = await this.tokensOf(identity, resource, abortSignal);
-        if (tokens[0]?.objectId?.toLowerCase() === wanted)
-          return { kind: 'tokens', tokens, identity };
-      } catch (error) {
-        lastError = error;
+    return this.#withinUpstreamWait(abortSignal, '', async (signal) => {
+      let lastError: unknown;
+      for (const identity of candidates) {
+        try {
+          const tokens = await this.tokensOf(identity, resource, signal);
+          if (tokens[0]?.objectId?.toLowerCase() === wanted)
+            return { kind: 'tokens', tokens, identity };
+        } catch (error) {
+          signal.throwIfAborted();
+          lastError = error;
+        }
       }
-    }
-    if (lastError !== undefined) return refusal(lastError, '');
-    return {
-      kind: 'refused',
-      status: 404,
-      message: 'no azure identity found for request objectID',
-      reason: 'identity-not-bound',
-    };
+      if (lastError instanceof Error) throw lastError;
+      if (lastError !== undefined) throw new Error('token fetch failed', { cause: lastError });
+      return {
+        kind: 'refused',
+        status: 404,
+        message: 'no azure identity found for request objectID',
+        reason: 'identity-not-bound',
+      };
+    });
   }
 
   async #nodeTokens(
@@ -338,26 +412,28 @@ export class TokenBroker {
     const operation =
       selector.kind === 'system' ? 'adal_token_msi' : 'adal_token_msi_userassignedid';
     const metrics = this.#options.metrics;
-    try {
-      const result = this.#options.cache.lookup(
-        tokenCacheKey(`node/${source.key}`, resource),
-        async (signal) => {
-          const end = metrics?.upstreamDuration.startTimer({ operation_type: operation });
-          try {
-            return await source.getTokens(resource, { abortSignal: signal });
-          } catch (error) {
-            metrics?.upstreamErrors.inc({ operation_type: operation });
-            throw error;
-          } finally {
-            end?.();
-          }
-        },
-        { abortSignal },
-      );
-      return { kind: 'tokens', tokens: await result };
-    } catch (error) {
-      return refusal(error, requested.kind === 'clientId' ? requested.clientId : '');
-    }
+    return this.#withinUpstreamWait(
+      abortSignal,
+      requested.kind === 'clientId' ? requested.clientId : '',
+      async (signal) => {
+        const result = this.#options.cache.lookup(
+          tokenCacheKey(`node/${source.key}`, resource),
+          async (fetchSignal) => {
+            const end = metrics?.upstreamDuration.startTimer({ operation_type: operation });
+            try {
+              return await source.getTokens(resource, { abortSignal: fetchSignal });
+            } catch (error) {
+              metrics?.upstreamErrors.inc({ operation_type: operation });
+              throw error;
+            } finally {
+              end?.();
+            }
+          },
+          { abortSignal: signal },
+        );
+        return { kind: 'tokens', tokens: await result };
+      },
+    );
   }
 
   #nodeSource(selector: ImdsIdentitySelector): TokenSource {
@@ -380,13 +456,19 @@ function callerGone(pod: AuthorizationPod): AuthorizationDecision {
   };
 }
 
-function refusal(error: unknown, clientId: string): BrokerOutcome {
+function refusal(error: unknown, clientId: string, retryAfterSeconds: number): BrokerOutcome {
   if (TokenAcquisitionError.is(error)) {
     // The original: an error from Azure's token endpoint is 403, anything else (network, secret,
-    // certificate) is 503.
+    // certificate) is 503, and a 503 always says when to come back.
     return error.failure === 'refused'
       ? { kind: 'refused', status: 403, message: error.message, reason: 'token-refused' }
-      : { kind: 'refused', status: 503, message: error.message, reason: 'token-unavailable' };
+      : {
+          kind: 'refused',
+          status: 503,
+          message: error.message,
+          reason: 'token-unavailable',
+          retryAfterSeconds,
+        };
   }
   const suffix = clientId === '' ? '' : ` for ${redactClientId(clientId)}`;
   return {
