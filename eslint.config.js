@@ -21,7 +21,10 @@ export default defineConfig(
   tseslint.configs.stylisticTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', '*.ts'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js', '*.ts'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     plugins: { 'import-x': importX },
     settings: {
@@ -30,7 +33,9 @@ export default defineConfig(
       // Resolve `./x.js` specifiers to their `.ts` sources (and the workspace's `source` export
       // condition) so that import-x/no-cycle sees our real module graph.
       'import-x/resolver-next': [
-        createTypeScriptImportResolver({ conditionNames: ['source', 'types', 'import', 'default'] }),
+        createTypeScriptImportResolver({
+          conditionNames: ['source', 'types', 'import', 'default'],
+        }),
       ],
     },
     rules: {
@@ -55,7 +60,7 @@ export default defineConfig(
   },
   { files: ['**/*.js'], extends: [tseslint.configs.disableTypeChecked] },
   {
-    files: ['**/*.test.ts', '**/test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+    files: ['**/*.test.ts', '**/test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', 'chaos/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
     },

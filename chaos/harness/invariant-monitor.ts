@@ -1,0 +1,158 @@
+/**
+ * Invariants checked continuously while a scenario runs (every `intervalMs`, from the emulators' own
+ * state), not only at its end:
+ * - no identity that MIC did not add is removed from a scale set (identities assigned by hand before
+ *   MIC ran are watched on every target);
+ * - no record stays `Assigned` while its identity is absent from its node's scale set, for a pod that
+ *   still needs it, longer than `assignedAbsentBoundMs`.
+ * The third continuous invariant (no token for an identity the caller's labels do not bind) is
+ * checked by the pod pollers (pod-poller.ts), which report here.
+ *
+ * @module
+ */
+import type { Sandbox } from '@pod-identity/testkit';
+import {
+  desiredPairs,
+  identitiesBySelector,
+  identitiesOnTargets,
+  podViews,
+  recordViews,
+  targetOfNode,
+} from './cluster-model.ts';
+
+/** Options of {@link startInvariantMonitor}. */
+export interface InvariantMonitorOptions {
+  readonly sandbox: Sandbox;
+  /** Identities assigned by hand, by lower-cased target id (lower-cased resource ids). */
+  readonly handAssigned: ReadonlyMap<string, ReadonlySet<string>>;
+  /** How long a needed record may be `Assigned` while its identity is absent. */
+  readonly assignedAbsentBoundMs: number;
+  /** Sampling interval. Default 50 ms. */
+  readonly intervalMs?: number;
+}
+
+/** A running monitor. */
+export interface InvariantMonitor {
+  /** Every violation seen so far, with when. */
+  violations(): readonly string[];
+  /** Records a violation found elsewhere (the pod pollers). */
+  report(violation: string): void;
+  /** The longest time a needed record was seen `Assigned` while its identity was absent. */
+  longestAssignedAbsentMs(): number;
+  /**
+   * The client IDs a pod's labels bound at any sample taken from `fromMs` to now (the pod named and
+   * with this UID; bindings and identities as they were then), and now.
+   */
+  boundSince(podKey: string, uid: string, fromMs: number): Set<string>;
+  /** Samples taken. */
+  samples(): number;
+  stop(): void;
+}
+
+/**
+ * Starts sampling.
+ * @param options - sandbox, hand-assigned identities, bound
+ * @returns the monitor
+ */
+export function startInvariantMonitor(options: InvariantMonitorOptions): InvariantMonitor {
+  const { sandbox } = options;
+  const violations: string[] = [];
+  const absentSince = new Map<string, number>();
+  const reported = new Set<string>();
+  let longest = 0;
+  let samples = 0;
+  const started = Date.now();
+  const at = (): string => `+${((Date.now() - started) / 1000).toFixed(1)}s`;
+
+  // Per pod (key and UID), the client IDs its labels bound, each change with its time.
+  const boundHistory = new Map<string, { atMs: number; ids: Set<string> }[]>();
+  const currentlyBound = (): Map<string, Set<string>> => {
+    const bySelector = identitiesBySelector(sandbox);
+    const bound = new Map<string, Set<string>>();
+    for (const pod of podViews(sandbox).values()) {
+      const ids =
+        pod.live && pod.selector !== undefined
+          ? (bySelector.get(pod.selector) ?? []).map((i) => i.clientId)
+          : [];
+      bound.set(`${pod.key}|${pod.uid}`, new Set(ids));
+    }
+    return bound;
+  };
+  const recordBound = (now: number): void => {
+    for (const [key, ids] of currentlyBound()) {
+      const history = boundHistory.get(key) ?? [];
+      const last = history.at(-1);
+      if (last?.ids.size !== ids.size || [...ids].some((id) => !last.ids.has(id))) {
+        history.push({ atMs: now, ids });
+        boundHistory.set(key, history.slice(-50));
+      }
+    }
+  };
+
+  const sample = (): void => {
+    samples += 1;
+    const now = Date.now();
+    recordBound(now);
+    const onTargets = identitiesOnTargets(sandbox);
+    for (const [target, hand] of options.handAssigned) {
+      const present = new Set(onTargets.get(target) ?? []);
+      for (const id of hand) {
+        const key = `hand ${target} ${id}`;
+        if (!present.has(id) && !reported.has(key)) {
+          reported.add(key);
+          violations.push(`${at()} identity assigned by hand was removed: ${id} from ${target}`);
+        }
+      }
+    }
+    const needed = new Map(
+      desiredPairs(sandbox).map((p) => [`${p.podKey}|${p.nodeName}|${p.identityKey}`, p.podUid]),
+    );
+    const seen = new Set<string>();
+    for (const record of recordViews(sandbox)) {
+      if (record.state !== 'Assigned' || record.terminating) continue;
+      const podUid = needed.get(`${record.podKey}|${record.nodeName}|${record.identityKey}`);
+      const wanted =
+        podUid !== undefined && (record.podUid === undefined || record.podUid === podUid);
+      if (!wanted) continue;
+      const target = targetOfNode(sandbox, record.nodeName);
+      if (target === undefined) continue;
+      if ((onTargets.get(target) ?? []).includes(record.resourceId)) continue;
+      seen.add(record.key);
+      const since = absentSince.get(record.key) ?? now;
+      absentSince.set(record.key, since);
+      const window = now - since;
+      longest = Math.max(longest, window);
+      const key = `absent ${record.key}`;
+      if (window > options.assignedAbsentBoundMs && !reported.has(key)) {
+        reported.add(key);
+        violations.push(
+          `${at()} record ${record.key} Assigned for ${String(window)} ms while ${record.resourceId} is absent from ${target}`,
+        );
+      }
+    }
+    for (const key of [...absentSince.keys()]) if (!seen.has(key)) absentSince.delete(key);
+  };
+  const timer = setInterval(sample, options.intervalMs ?? 50);
+  return {
+    violations: () => violations,
+    report(violation) {
+      violations.push(`${at()} ${violation}`);
+    },
+    longestAssignedAbsentMs: () => longest,
+    boundSince(podKey, uid, fromMs) {
+      const key = `${podKey}|${uid}`;
+      const result = new Set(currentlyBound().get(key) ?? []);
+      const history = boundHistory.get(key) ?? [];
+      // The entry in force at fromMs is the last one at or before it; later ones all count.
+      let start = 0;
+      for (let i = 0; i < history.length; i += 1) if ((history[i]?.atMs ?? 0) <= fromMs) start = i;
+      for (const entry of history.slice(start)) for (const id of entry.ids) result.add(id);
+      return result;
+    },
+    samples: () => samples,
+    stop() {
+      clearInterval(timer);
+      sample();
+    },
+  };
+}
