@@ -9,6 +9,7 @@ import {
   KubernetesObjectApi,
   type KubernetesObject,
   type V1ConfigMap,
+  type V1DeleteOptions,
   type V1Node,
   type V1Pod,
 } from '@kubernetes/client-node';
@@ -110,6 +111,32 @@ function wire<T>(value: object): T {
   return value as T;
 }
 
+/** An object addressed by apiVersion, kind, name and (for namespaced kinds) namespace. */
+export function objectHeader(
+  apiVersion: string,
+  kind: string,
+  name: string,
+  namespace?: string,
+): KubernetesObject & { metadata: { name: string } } {
+  return {
+    apiVersion,
+    kind,
+    metadata: wire<KubernetesObject['metadata'] & { name: string }>(
+      namespace === undefined ? { name } : { name, namespace },
+    ),
+  };
+}
+
+/** The API header of an object (what the generic client addresses it by), namespace defaulted. */
+function headerOf(object: KubernetesObject): KubernetesObject & { metadata: { name: string } } {
+  return objectHeader(
+    object.apiVersion ?? '',
+    object.kind ?? '',
+    object.metadata?.name ?? '',
+    object.metadata?.namespace ?? 'default',
+  );
+}
+
 /** A copy of a manifest object with some metadata fields replaced (plain data, no class prototype). */
 function withMetadata(
   object: KubernetesObject,
@@ -147,6 +174,30 @@ export interface ClusterSettings {
 export const SETTINGS_NAMESPACE = 'kube-system';
 /** Name of the ConfigMap holding {@link ClusterSettings}. */
 export const SETTINGS_CONFIG_MAP = 'pod-identity-settings';
+
+/**
+ * Annotation `pod-identity enable` puts on each object it creates (never on one it only updates), with
+ * the value {@link CREATED_BY_ENABLE}: `pod-identity disable` deletes an object only when it carries it
+ * (or with `--delete-unowned`), so objects someone else installed (Helm, kubectl) are not taken.
+ */
+export const CREATED_BY_ANNOTATION = 'aadpodidentity.k8s.io/created-by';
+/** Value of {@link CREATED_BY_ANNOTATION} on the objects `pod-identity enable` created. */
+export const CREATED_BY_ENABLE = 'pod-identity-enable';
+
+/** Whether `pod-identity enable` created this object (it carries {@link CREATED_BY_ANNOTATION}). */
+export function createdByEnable(object: KubernetesObject): boolean {
+  return object.metadata?.annotations?.[CREATED_BY_ANNOTATION] === CREATED_BY_ENABLE;
+}
+
+/**
+ * How the CLI names an object in its output: `Kind namespace/name`, or `Kind name` when the object has
+ * no namespace (cluster-scoped kinds).
+ */
+export function objectLabel(object: KubernetesObject): string {
+  const name = object.metadata?.name ?? '?';
+  const namespace = object.metadata?.namespace;
+  return `${object.kind ?? '?'} ${namespace === undefined || namespace === '' ? name : `${namespace}/${name}`}`;
+}
 
 /**
  * The Kubernetes calls the CLI makes, on `@kubernetes/client-node`: the four pod-identity custom
@@ -324,6 +375,8 @@ export class ClusterClient {
           name: SETTINGS_CONFIG_MAP,
           namespace: SETTINGS_NAMESPACE,
           labels: { 'app.kubernetes.io/managed-by': 'pod-identity-cli' },
+          // The settings are the CLI's own record, whoever wrote them first.
+          annotations: { [CREATED_BY_ANNOTATION]: CREATED_BY_ENABLE },
           ...(resourceVersion === undefined ? {} : { resourceVersion }),
         },
         data: { mode: settings.mode },
@@ -411,45 +464,83 @@ export class ClusterClient {
     return deleted;
   }
 
-  /** Creates or updates arbitrary manifest objects (kubectl apply without the merge), e.g. NMI's DaemonSet. */
+  /**
+   * Creates or updates arbitrary manifest objects (kubectl apply without the merge), e.g. NMI's
+   * DaemonSet. An object it creates gets {@link CREATED_BY_ANNOTATION}; an object that already exists
+   * keeps that annotation if it had it and does not gain it.
+   */
   async applyObjects(objects: KubernetesObject[]): Promise<string[]> {
     const applied: string[] = [];
     for (const object of objects) {
-      const label = `${object.kind ?? '?'} ${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? '?'}`;
-      const header = {
-        apiVersion: object.apiVersion ?? '',
-        kind: object.kind ?? '',
-        metadata: {
-          name: object.metadata?.name ?? '',
-          namespace: object.metadata?.namespace ?? 'default',
-        },
-      };
-      const existing = await this.#call(`get ${label}`, () => this.#objects.read(header), {
-        notFound: true,
-      });
-      if (existing === undefined)
-        await this.#call(`create ${label}`, () => this.#objects.create(object));
-      else
+      const label = objectLabel(object);
+      const existing = await this.readObject(object);
+      const annotations = Object.fromEntries(
+        Object.entries(object.metadata?.annotations ?? {}).filter(
+          ([key]) => key !== CREATED_BY_ANNOTATION,
+        ),
+      );
+      if (existing === undefined) {
+        annotations[CREATED_BY_ANNOTATION] = CREATED_BY_ENABLE;
+        await this.#call(`create ${label}`, () =>
+          this.#objects.create(withMetadata(object, { annotations })),
+        );
+      } else {
+        if (createdByEnable(existing)) annotations[CREATED_BY_ANNOTATION] = CREATED_BY_ENABLE;
         await this.#call(`update ${label}`, () =>
           this.#objects.replace(
-            withMetadata(object, { resourceVersion: existing.metadata?.resourceVersion ?? '' }),
+            withMetadata(object, {
+              annotations,
+              resourceVersion: existing.metadata?.resourceVersion ?? '',
+            }),
           ),
         );
+      }
       applied.push(label);
     }
     return applied;
   }
 
-  /** Deletes arbitrary manifest objects; returns those that existed. */
+  /**
+   * Reads any object by its apiVersion, kind, namespace (default `default`) and name; `undefined` when
+   * it does not exist, or when its kind is not served (a custom resource whose CRD is gone).
+   */
+  async readObject(object: KubernetesObject): Promise<KubernetesObject | undefined> {
+    try {
+      return await this.#call(
+        `get ${objectLabel(object)}`,
+        () => this.#objects.read(headerOf(object)),
+        { notFound: true },
+      );
+    } catch (error) {
+      // The generic client looks the kind up in the API's discovery first and throws a plain Error
+      // when the kind is not served, which for a custom resource means its CRD is not installed.
+      if (error instanceof CliError && error.message.includes('Unrecognized API version and kind'))
+        return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Deletes objects; returns the labels of those that existed. An object read from the cluster (it
+   * has `metadata.uid`) is deleted only while it is still that object: one deleted and created again
+   * by someone else in the meantime is left alone (HTTP 409).
+   */
   async deleteObjects(objects: KubernetesObject[]): Promise<string[]> {
     const deleted: string[] = [];
     for (const object of objects) {
-      const label = `${object.kind ?? '?'} ${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? '?'}`;
+      const label = objectLabel(object);
+      const uid = object.metadata?.uid;
       const result = await this.#call(
         `delete ${label}`,
         () =>
           this.#objects.delete(
-            withMetadata(object, { namespace: object.metadata?.namespace ?? 'default' }),
+            headerOf(object),
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            uid === undefined ? undefined : wire<V1DeleteOptions>({ preconditions: { uid } }),
           ),
         { notFound: true },
       );

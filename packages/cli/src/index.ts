@@ -20,6 +20,8 @@ export {
   loadKubeConfig,
   SETTINGS_NAMESPACE,
   SETTINGS_CONFIG_MAP,
+  CREATED_BY_ANNOTATION,
+  CREATED_BY_ENABLE,
   type ClusterSettings,
   type PodIdentityObjectsByKind,
   type KubeConfigSelection,
@@ -60,10 +62,10 @@ export {
 export {
   enablePodIdentity,
   disablePodIdentity,
-  AKS_ADDON_EXCEPTION,
   type EnableOptions,
   type DisableOptions,
 } from './commands/cluster-commands.js';
+export { AKS_ADDON_EXCEPTION } from './commands/aks-addon-exception.js';
 export {
   explainPod,
   renderExplanation,

@@ -296,15 +296,32 @@ function buildProgram(
   program
     .command('disable')
     .description(
-      'remove the aks-addon-exception, the recorded mode, NMI objects of a manifest and optionally the CRDs',
+      'remove what enable created (the aks-addon-exception, the recorded mode, the objects of an NMI manifest), listing it first; CRDs and namespaces only when asked',
     )
-    .option('--nmi-manifest <file>', 'YAML manifest of NMI whose objects to delete')
-    .option('--delete-crds', 'also delete the four CRDs (and every pod-identity object)')
+    .option(
+      '--nmi-manifest <file>',
+      'YAML manifest whose objects enable created and disable deletes',
+    )
+    .option(
+      '--delete-crds',
+      "also delete the four CRDs (and every pod-identity object) and the manifest's CRDs",
+    )
+    .option('--delete-namespaces', 'also delete the namespaces the manifest declares')
+    .option('--delete-unowned', 'also delete objects that pod-identity enable did not create')
     .option('--force', 'even while pod identities exist')
+    .option('--dry-run', 'list what would be deleted and delete nothing')
     .addOption(outputOption())
     .action(
       async (
-        opts: { nmiManifest?: string; deleteCrds?: boolean; force?: boolean; output: string },
+        opts: {
+          nmiManifest?: string;
+          deleteCrds?: boolean;
+          deleteNamespaces?: boolean;
+          deleteUnowned?: boolean;
+          force?: boolean;
+          dryRun?: boolean;
+          output: string;
+        },
         command: Command,
       ) => {
         await disablePodIdentity(contextOf(command), {

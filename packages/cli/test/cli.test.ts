@@ -75,7 +75,7 @@ describe('pod-identity enable / disable', () => {
     expect(disabled.code).toBe(0);
     expect(disabled.stdout).toContain('aks-addon-exception deleted');
     expect(disabled.stdout).toContain(
-      'customresourcedefinition.apiextensions.k8s.io/azureidentities.aadpodidentity.k8s.io deleted',
+      'CustomResourceDefinition azureidentities.aadpodidentity.k8s.io deleted',
     );
   });
 });

@@ -1,19 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { GROUP_VERSION, type AzurePodIdentityException } from '@pod-identity/core';
 import { parseAllDocuments } from 'yaml';
 import { CliError, ExitCode } from '../cli-error.js';
 import { resolveMode, type CommandContext } from '../command-context.js';
-import { SETTINGS_CONFIG_MAP, SETTINGS_NAMESPACE } from '../cluster-client.js';
+import {
+  CREATED_BY_ANNOTATION,
+  CREATED_BY_ENABLE,
+  objectLabel,
+  SETTINGS_CONFIG_MAP,
+  SETTINGS_NAMESPACE,
+  type ClusterClient,
+} from '../cluster-client.js';
+import { AKS_ADDON_EXCEPTION } from './aks-addon-exception.js';
+import { disableCandidates, planDisable, type DisablePlan } from './disable-plan.js';
 import { formatData, type OutputFormat } from '../output-format.js';
-
-/** The exception AKS adds on enable so its own add-ons reach IMDS directly. */
-export const AKS_ADDON_EXCEPTION: AzurePodIdentityException = {
-  apiVersion: GROUP_VERSION,
-  kind: 'AzurePodIdentityException',
-  metadata: { name: 'aks-addon-exception', namespace: 'kube-system' },
-  spec: { podLabels: { 'kubernetes.azure.com/managedby': 'aks' } },
-};
 
 /** Options of `pod-identity enable`. */
 export interface EnableOptions {
@@ -42,7 +42,14 @@ export async function enablePodIdentity(
     'kube-system',
     'aks-addon-exception',
   );
-  if (existing === undefined) await cluster.create(AKS_ADDON_EXCEPTION);
+  if (existing === undefined)
+    await cluster.create({
+      ...AKS_ADDON_EXCEPTION,
+      metadata: {
+        ...AKS_ADDON_EXCEPTION.metadata,
+        annotations: { [CREATED_BY_ANNOTATION]: CREATED_BY_ENABLE },
+      },
+    });
   else await cluster.replace({ ...existing, spec: AKS_ADDON_EXCEPTION.spec });
   const nmi = nmiObjects === undefined ? [] : await cluster.applyObjects(nmiObjects);
 
@@ -71,62 +78,96 @@ export async function enablePodIdentity(
 /** Options of `pod-identity disable`. */
 export interface DisableOptions {
   nmiManifest?: string;
+  /** Also delete the CRDs, and with them every pod-identity object. */
   deleteCrds?: boolean;
+  /** Also delete the namespaces the manifest declares. */
+  deleteNamespaces?: boolean;
+  /** Also delete objects that `pod-identity enable` did not create. */
+  deleteUnowned?: boolean;
+  /** Even while pod identities exist. */
   force?: boolean;
+  /** Show what would be deleted and delete nothing. */
+  dryRun?: boolean;
   output: OutputFormat;
 }
 
 /**
- * `pod-identity disable`: refuses while pod identities exist (unless `--force`), then removes the
- * `aks-addon-exception`, the recorded settings, the NMI objects of a manifest, and with
- * `--delete-crds` the CRDs (which deletes every remaining pod-identity object).
+ * `pod-identity disable`: refuses while pod identities exist (unless `--force`); works out what it
+ * will delete (the `aks-addon-exception`, the recorded settings, the manifest's objects; CRDs only
+ * with `--delete-crds`, namespaces only with `--delete-namespaces`) and refuses when any of it was
+ * not created by `pod-identity enable` (unless `--delete-unowned`); prints that list, then deletes
+ * it, or with `--dry-run` stops there.
  */
 export async function disablePodIdentity(
   context: CommandContext,
   options: DisableOptions,
 ): Promise<void> {
-  const nmiObjects =
-    options.nmiManifest === undefined ? undefined : await readManifest(options.nmiManifest);
+  const manifest = options.nmiManifest === undefined ? [] : await readManifest(options.nmiManifest);
   const cluster = context.cluster();
+  await refuseWhileIdentitiesExist(cluster, options.force === true);
+  const plan = await planDisable(cluster, disableCandidates(manifest), {
+    deleteCrds: options.deleteCrds === true,
+    deleteNamespaces: options.deleteNamespaces === true,
+    deleteUnowned: options.deleteUnowned === true,
+  });
+  if (plan.notCreatedByEnable.length > 0 && options.deleteUnowned !== true) {
+    throw new CliError(
+      `${String(plan.notCreatedByEnable.length)} objects were not created by pod-identity enable and would be deleted: ${plan.notCreatedByEnable.join(', ')}`,
+      {
+        hint: 'remove them with what installed them (helm uninstall, kubectl delete), or pass --delete-unowned to delete them too; --dry-run shows the list',
+      },
+    );
+  }
+  const dryRun = options.dryRun === true;
+  if (options.output === 'table') writePlan(context, plan, dryRun);
+  const deleted = dryRun ? [] : await cluster.deleteObjects(plan.delete);
+  if (options.output !== 'table') {
+    context.stdout.write(
+      formatData(
+        { dryRun, delete: plan.delete.map(objectLabel), keep: plan.keep, deleted },
+        options.output,
+      ),
+    );
+    return;
+  }
+  if (dryRun) {
+    context.stdout.write('dry run: nothing was deleted\n');
+    return;
+  }
+  for (const label of deleted) context.stdout.write(`${label} deleted\n`);
+  context.stdout.write('pod identity disabled\n');
+}
+
+async function refuseWhileIdentitiesExist(cluster: ClusterClient, force: boolean): Promise<void> {
   const identities = await cluster.list('AzureIdentity').catch((error: unknown) => {
     // Without the CRDs there is nothing to protect.
     if (error instanceof CliError && error.message.includes('HTTP 404')) return [];
     throw error;
   });
-  if (identities.length > 0 && options.force !== true) {
-    const names = identities.map((i) => `${i.metadata.namespace ?? ''}/${i.metadata.name}`);
-    throw new CliError(
-      `${identities.length} pod identities still exist: ${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''}`,
-      {
-        hint: 'delete them first (pod-identity delete), or pass --force',
-      },
+  if (identities.length === 0 || force) return;
+  const names = identities.map((i) => `${i.metadata.namespace ?? ''}/${i.metadata.name}`);
+  throw new CliError(
+    `${String(identities.length)} pod identities still exist: ${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''}`,
+    { hint: 'delete them first (pod-identity delete), or pass --force' },
+  );
+}
+
+// The list comes first, so what is about to go is on screen before anything goes.
+function writePlan(context: CommandContext, plan: DisablePlan, dryRun: boolean): void {
+  const unowned = new Set(plan.notCreatedByEnable);
+  context.stdout.write(
+    plan.delete.length === 0
+      ? 'nothing to delete\n'
+      : `${dryRun ? 'would delete' : 'deleting'} ${String(plan.delete.length)} objects:\n`,
+  );
+  for (const object of plan.delete) {
+    const label = objectLabel(object);
+    context.stdout.write(
+      `  ${label}${unowned.has(label) ? ' (not created by pod-identity enable; --delete-unowned)' : ''}\n`,
     );
   }
-  const exceptionDeleted = await cluster
-    .delete('AzurePodIdentityException', 'kube-system', 'aks-addon-exception')
-    .catch((error: unknown) => {
-      if (error instanceof CliError && error.message.includes('HTTP 404')) return false;
-      throw error;
-    });
-  const settingsDeleted = await cluster.deleteSettings();
-  const nmi = nmiObjects === undefined ? [] : await cluster.deleteObjects(nmiObjects);
-  const crds = options.deleteCrds === true ? await cluster.deleteCrds() : [];
-  if (options.output !== 'table') {
-    context.stdout.write(
-      formatData({ exceptionDeleted, settingsDeleted, nmi, crds }, options.output),
-    );
-    return;
-  }
-  if (exceptionDeleted)
-    context.stdout.write(
-      'azurepodidentityexception.aadpodidentity.k8s.io/aks-addon-exception deleted from namespace kube-system\n',
-    );
-  if (settingsDeleted)
-    context.stdout.write(`configmap/${SETTINGS_CONFIG_MAP} deleted from ${SETTINGS_NAMESPACE}\n`);
-  for (const label of nmi) context.stdout.write(`${label} deleted\n`);
-  for (const name of crds)
-    context.stdout.write(`customresourcedefinition.apiextensions.k8s.io/${name} deleted\n`);
-  context.stdout.write('pod identity disabled\n');
+  if (plan.keep.length > 0) context.stdout.write(`keeping ${String(plan.keep.length)} objects:\n`);
+  for (const kept of plan.keep) context.stdout.write(`  ${kept.object}: ${kept.reason}\n`);
 }
 
 async function readManifest(path: string): Promise<KubernetesObject[]> {

@@ -283,6 +283,16 @@ export const builtinResources: readonly ResourceDefinition[] = [
       tracksGeneration: true,
     }),
   ),
+  builtin({
+    group: 'policy',
+    version: 'v1',
+    plural: 'poddisruptionbudgets',
+    singular: 'poddisruptionbudget',
+    kind: 'PodDisruptionBudget',
+    namespaced: true,
+    shortNames: ['pdb'],
+    statusSubresource: true,
+  }),
   ...(
     [
       ['roles', 'Role', true],
