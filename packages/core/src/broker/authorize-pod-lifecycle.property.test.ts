@@ -1,13 +1,17 @@
 // Property: pods come and go under the same names (deleted and created again with a new UID, a new
 // label, the same or another IP) and are relabelled, while MIC's records lag behind (MIC slow or
-// down) and are written either with the pod UID (this MIC) or without it (the original MIC). A
-// request from an address is answered through the pod index and authorize(), as NMI does, and is
-// never answered with an identity that the calling pod's current label does not bind.
+// down) and are written either with the pod UID (this MIC) or without it (the original MIC). This
+// MIC is MIC's own planner (planAssignments, toAssignedIdentity) run on the model's pods, with any
+// part of each plan applied (MIC stopped half-way, or failing over) and records reaching Assigned
+// in any order. A request from an address is answered through the pod index and authorize(), as
+// NMI does, and is never answered with an identity that the calling pod's current label does not
+// bind.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AssignedIdentityState } from '../crd/constants.js';
 import type { AzureAssignedIdentity, AzureIdentity, AzureIdentityBinding } from '../crd/types.js';
 import type { RequestedIdentity } from '../imds/token-request.js';
+import { planAssignments, toAssignedIdentity } from '../planner/plan-assignments.js';
 import { authorize, type AuthorizationView } from './authorize.js';
 import { PodIndex } from './pod-index.js';
 
@@ -29,6 +33,11 @@ interface ModelPod {
 type Operation =
   /** MIC catches up: records for the pods as they are now, in random states. */
   | { op: 'mic'; originalMic: boolean; states: AssignedIdentityState[] }
+  /**
+   * MIC's planner plans from the pods and records as they are; only the writes flagged in `applied`
+   * happen (the rest wait for a later pass), and records flagged in `assigned` reach Assigned.
+   */
+  | { op: 'plan'; applied: boolean[]; assigned: boolean[] }
   | { op: 'create'; pod: PodKey; label: string | null; ip: string }
   /** Deleted and created again under the same name: new UID, new (or same) label, same or new IP. */
   | {
@@ -54,6 +63,11 @@ const mic = fc.record({
     { minLength: 12, maxLength: 12 },
   ),
 });
+const plan = fc.record({
+  op: fc.constant('plan' as const),
+  applied: fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
+  assigned: fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
+});
 const requested = fc.oneof(
   fc.constant<RequestedIdentity>({ kind: 'none' }),
   fc
@@ -71,7 +85,8 @@ const request = fc.record({
 });
 const operation: fc.Arbitrary<Operation> = fc.oneof(
   { arbitrary: request, weight: 6 },
-  { arbitrary: mic, weight: 2 },
+  { arbitrary: mic, weight: 1 },
+  { arbitrary: plan, weight: 3 },
   fc.record({ op: fc.constant('create' as const), pod: podKey, label, ip }),
   fc.record({
     op: fc.constant('recreate' as const),
@@ -180,6 +195,12 @@ describe('authorize with the pod index, property: pods re-created and relabelled
           switch (step.op) {
             case 'mic':
               records = micRecords(pods, identities, bindings, step);
+              break;
+            case 'plan':
+              records = plannedRecords(pods, identities, bindings, records, {
+                step,
+                forceNamespaced: w.forceNamespaced,
+              });
               break;
             case 'create':
               if (pods.has(step.pod)) break;
@@ -291,6 +312,60 @@ function micRecords(
     }
   }
   return out;
+}
+
+/**
+ * What this MIC leaves after one pass of its planner over the model's pods and the current records,
+ * when only the creates, updates and deletes flagged in `step.applied` are written, and the records
+ * flagged in `step.assigned` (new, rewritten or waiting) reach Assigned.
+ */
+function plannedRecords(
+  pods: ReadonlyMap<PodKey, ModelPod>,
+  identities: readonly AzureIdentity[],
+  bindings: readonly AzureIdentityBinding[],
+  records: readonly AzureAssignedIdentity[],
+  options: { step: Extract<Operation, { op: 'plan' }>; forceNamespaced: boolean },
+): AzureAssignedIdentity[] {
+  const plannerPods = [...pods]
+    .filter(([, pod]) => pod.label !== null)
+    .map(([podKey, pod]) => {
+      const [namespace, name] = podKey.split('/') as [string, string];
+      return {
+        namespace,
+        name,
+        uid: pod.uid,
+        nodeName: 'node-0',
+        selector: pod.label ?? '',
+        phase: pod.phase,
+      };
+    });
+  const plan = planAssignments(
+    { pods: plannerPods, identities, bindings, assignedIdentities: records },
+    { forceNamespaced: options.forceNamespaced },
+  );
+  let n = 0;
+  const flag = (flags: readonly boolean[]): boolean => flags[n++ % flags.length] ?? false;
+  const recordKey = (r: { metadata: { namespace?: string; name: string } }): string =>
+    `${r.metadata.namespace ?? ''}/${r.metadata.name}`;
+  const next = new Map(records.map((r) => [recordKey(r), r]));
+  const settle = (record: AzureAssignedIdentity): AzureAssignedIdentity =>
+    flag(options.step.assigned) ? { ...record, status: { status: 'Assigned' } } : record;
+  for (const record of plan.deletes) if (flag(options.step.applied)) next.delete(recordKey(record));
+  for (const update of plan.updates) {
+    if (!flag(options.step.applied)) continue;
+    const record = settle(toAssignedIdentity(update.desired, update.current));
+    next.set(recordKey(record), record);
+  }
+  for (const desired of plan.creates) {
+    if (!flag(options.step.applied)) continue;
+    const record = settle(toAssignedIdentity(desired));
+    next.set(recordKey(record), record);
+  }
+  for (const desired of plan.pending) {
+    if (desired.current === undefined) continue;
+    next.set(recordKey(desired.current), settle(desired.current));
+  }
+  return [...next.values()];
 }
 
 interface RequestContext {
