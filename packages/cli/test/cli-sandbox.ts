@@ -9,7 +9,7 @@ import {
   type ArmEmulator,
   type KubernetesEmulator,
 } from '@pod-identity/testkit';
-import { runCli } from '@pod-identity/cli';
+import { runCli, type AzureAccess } from '@pod-identity/cli';
 
 export const SUBSCRIPTION = '00000000-0000-0000-0000-0000000000aa';
 export const NODE_GROUP = 'MC_rg_cluster_westus2';
@@ -30,6 +30,8 @@ export interface CliSandbox {
   kube: KubernetesEmulator;
   arm: ArmEmulator;
   kubeconfigPath: string;
+  /** How the CLI reaches the ARM emulator, for changes made by hand (outside the CLI). */
+  azure: AzureAccess;
   /** Runs `pod-identity <args>` with `--kubeconfig` and the ARM emulator. */
   run(...args: string[]): Promise<CliRun>;
   /** Creates a user-assigned identity in ARM; returns its resource ID and client ID. */
@@ -75,6 +77,7 @@ export async function startCliSandbox(): Promise<CliSandbox> {
     kube,
     arm,
     kubeconfigPath,
+    azure,
     async run(...args) {
       let stdout = '';
       let stderr = '';

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { setScaleSetIdentity } from '@pod-identity/cli';
 import { IdentityDenial } from '@pod-identity/testkit';
 import {
   startCliSandbox,
@@ -271,6 +272,36 @@ describe('pod-identity add / list / delete', () => {
     );
     expect(removed.stdout).toContain(`identity removed from scale set ${NODE_GROUP}/${SCALE_SET}`);
     expect(scaleSetIdentityIds()).toEqual([second.id.toLowerCase()]);
+  });
+
+  it('in managed mode never removes an identity someone assigned to the scale set by hand', async () => {
+    const handmade = sandbox.createIdentity('handmade');
+    // The administrator put it on the scale set before pod identity used it (`az vmss identity assign`).
+    const scaleSet = { subscriptionId: SUBSCRIPTION, resourceGroup: NODE_GROUP, name: SCALE_SET };
+    expect(await setScaleSetIdentity(scaleSet, handmade.id, true, sandbox.azure)).toBe(true);
+    const addArgs = ['--identity-resource-id', handmade.id, '--mode', 'managed'];
+    const added = await sandbox.run('add', '-n', 'my-app', '--name', 'hand', ...addArgs);
+    expect(added.code).toBe(0);
+    expect(added.stdout).toContain(
+      `identity already on scale set ${NODE_GROUP}/${SCALE_SET}, assigned outside pod-identity: delete leaves it there`,
+    );
+    // A second pod identity of the same Azure identity finds it there too, and records nothing.
+    expect((await sandbox.run('add', '-n', 'other', '--name', 'hand', ...addArgs)).code).toBe(0);
+    for (const namespace of ['my-app', 'other']) {
+      const deleted = await sandbox.run(
+        'delete',
+        '-n',
+        namespace,
+        '--name',
+        'hand',
+        '--mode',
+        'managed',
+      );
+      expect(deleted.code).toBe(0);
+      expect(deleted.stdout).not.toContain('identity removed from scale set');
+      expect(scaleSetIdentityIds()).toEqual([handmade.id.toLowerCase()]);
+    }
+    expect(sandbox.kube.store.list({ apiVersion: GROUP, kind: 'AzureIdentity' })).toEqual([]);
   });
 
   it('in managed mode undoes the pod identity when ARM refuses the assignment', async () => {

@@ -18,6 +18,11 @@ import {
   type CommandContext,
 } from '../command-context.js';
 import { formatData, formatTable, type OutputFormat } from '../output-format.js';
+import {
+  cliAssignedScaleSets,
+  scaleSetKey,
+  withCliAssignedScaleSets,
+} from './cli-assigned-scale-sets.js';
 import { nodeScaleSets } from './node-scale-sets.js';
 
 /** At most this many pod identities (AzureIdentities) per cluster, as AKS documents. */
@@ -115,6 +120,7 @@ export async function addPodIdentity(
   }
 
   const assigned: string[] = [];
+  const foundThere: string[] = [];
   if (mode === 'managed') {
     const { scaleSets, otherNodes } = nodeScaleSets(await cluster.listNodes());
     if (otherNodes.length > 0) {
@@ -122,11 +128,28 @@ export async function addPodIdentity(
         `warning: nodes not in a scale set are not assigned identities: ${otherNodes.join(', ')}\n`,
       );
     }
+    // Scale sets where another pod identity of this Azure identity recorded the CLI's assignment:
+    // this one shares it, so whichever is deleted last removes it.
+    const shared = new Set(
+      all
+        .filter((other) => isSameResourceId(other.spec.resourceID ?? '', resourceId))
+        .flatMap((other) => [...cliAssignedScaleSets(other)]),
+    );
+    const recorded = new Set<string>();
     try {
       for (const scaleSet of scaleSets) {
-        await setScaleSetIdentity(scaleSet, resourceId, true, azure, context.abortSignal);
-        assigned.push(`${scaleSet.resourceGroup}/${scaleSet.name}`);
+        const target = `${scaleSet.resourceGroup}/${scaleSet.name}`;
+        if (await setScaleSetIdentity(scaleSet, resourceId, true, azure, context.abortSignal)) {
+          assigned.push(target);
+          recorded.add(scaleSetKey(scaleSet));
+        } else if (shared.has(scaleSetKey(scaleSet))) {
+          recorded.add(scaleSetKey(scaleSet));
+        } else {
+          foundThere.push(target);
+        }
       }
+      if (recorded.size > 0)
+        await cluster.replace(withCliAssignedScaleSets(createdIdentity, recorded));
     } catch (error) {
       // Managed mode has no controller to finish the job later: undo, so that a retry starts clean.
       await cluster
@@ -149,6 +172,10 @@ export async function addPodIdentity(
     );
     for (const target of assigned)
       context.stdout.write(`identity assigned to scale set ${target}\n`);
+    for (const target of foundThere)
+      context.stdout.write(
+        `identity already on scale set ${target}, assigned outside pod-identity: delete leaves it there\n`,
+      );
     context.stdout.write(
       `label pods with aadpodidbinding=${selector} to give them this identity\n`,
     );
@@ -160,6 +187,7 @@ export async function addPodIdentity(
           identity: serializePodIdentityObject(createdIdentity),
           binding: serializePodIdentityObject(createdBinding),
           assignedToScaleSets: assigned,
+          alreadyOnScaleSets: foundThere,
         },
         options.output,
       ),
@@ -202,6 +230,7 @@ export async function deletePodIdentity(
   await cluster.delete('AzureIdentity', options.namespace, options.name);
 
   const removed: string[] = [];
+  const left: string[] = [];
   const resourceId = identity.spec.resourceID ?? '';
   if (mode === 'managed' && resourceId !== '') {
     const stillUsed = (await cluster.list('AzureIdentity')).some((other) =>
@@ -209,11 +238,14 @@ export async function deletePodIdentity(
     );
     if (!stillUsed) {
       const azure = await context.azure();
+      const ours = cliAssignedScaleSets(identity);
       const { scaleSets } = nodeScaleSets(await cluster.listNodes());
       for (const scaleSet of scaleSets) {
-        if (await setScaleSetIdentity(scaleSet, resourceId, false, azure, context.abortSignal)) {
-          removed.push(`${scaleSet.resourceGroup}/${scaleSet.name}`);
-        }
+        const target = `${scaleSet.resourceGroup}/${scaleSet.name}`;
+        // Only where the CLI put it: an assignment made by hand is not the CLI's to undo.
+        if (!ours.has(scaleSetKey(scaleSet))) left.push(target);
+        else if (await setScaleSetIdentity(scaleSet, resourceId, false, azure, context.abortSignal))
+          removed.push(target);
       }
     }
   }
@@ -228,6 +260,10 @@ export async function deletePodIdentity(
     );
     for (const target of removed)
       context.stdout.write(`identity removed from scale set ${target}\n`);
+    for (const target of left)
+      context.stdout.write(
+        `identity not removed from scale set ${target}: pod-identity add did not assign it there\n`,
+      );
   } else {
     context.stdout.write(
       formatData(
@@ -235,6 +271,7 @@ export async function deletePodIdentity(
           mode,
           deleted: { identity: options.name, bindings: bindings.map((b) => b.metadata.name) },
           removedFromScaleSets: removed,
+          notRemovedFromScaleSets: left,
         },
         options.output,
       ),
