@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CREATED_BY_ANNOTATION } from '@pod-identity/cli';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { startCliSandbox, type CliSandbox } from './cli-sandbox.js';
 
@@ -31,6 +31,9 @@ function labelOf(object: ManifestObject): string {
   const { name, namespace } = object.metadata;
   return `${object.kind} ${namespace === undefined ? name : `${namespace}/${name}`}`;
 }
+
+// Each test runs several CLI commands against the emulators: seconds on a loaded machine.
+vi.setConfig({ testTimeout: 60_000 });
 
 let sandbox: CliSandbox;
 let scratch: string;
