@@ -9,7 +9,11 @@ import {
   type CommandContext,
   type GlobalOptions,
 } from './command-context.js';
-import { disablePodIdentity, enablePodIdentity } from './commands/cluster-commands.js';
+import {
+  disablePodIdentity,
+  enablePodIdentity,
+  type DisableOptions,
+} from './commands/cluster-commands.js';
 import {
   addException,
   deleteException,
@@ -311,25 +315,12 @@ function buildProgram(
     .option('--force', 'even while pod identities exist')
     .option('--dry-run', 'list what would be deleted and delete nothing')
     .addOption(outputOption())
-    .action(
-      async (
-        opts: {
-          nmiManifest?: string;
-          deleteCrds?: boolean;
-          deleteNamespaces?: boolean;
-          deleteUnowned?: boolean;
-          force?: boolean;
-          dryRun?: boolean;
-          output: string;
-        },
-        command: Command,
-      ) => {
-        await disablePodIdentity(contextOf(command), {
-          ...opts,
-          output: parseOutputFormat(opts.output),
-        });
-      },
-    );
+    .action(async (opts: Omit<DisableOptions, 'output'> & { output: string }, command: Command) => {
+      await disablePodIdentity(contextOf(command), {
+        ...opts,
+        output: parseOutputFormat(opts.output),
+      });
+    });
 
   program
     .command('explain')
