@@ -577,8 +577,16 @@ const results = {
   },
   figures,
 };
-const dir = join(import.meta.dirname, '..', 'results');
-mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, 'mic.json'), `${JSON.stringify(results, null, 2)}\n`);
-console.log(`wrote ${join(dir, 'mic.json')}`);
+if (process.env.MIC_BENCH_PLAN_ONLY === '1') {
+  // Part of the suite: bench/results/mic.json keeps the full run's figures, so this only prints.
+  console.log(JSON.stringify(results, null, 2));
+  console.log(
+    'MIC_BENCH_PLAN_ONLY=1: planning figures printed, bench/results/mic.json left as it was',
+  );
+} else {
+  const dir = join(import.meta.dirname, '..', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'mic.json'), `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`wrote ${join(dir, 'mic.json')}`);
+}
 process.exit(0);

@@ -92,6 +92,7 @@ describe('standard mode with the default values', () => {
         'ClusterRole//pod-identity-nmi',
         'ClusterRoleBinding//pod-identity-mic',
         'ClusterRoleBinding//pod-identity-nmi',
+        'ConfigMap/kube-system/pod-identity-settings',
         'CustomResourceDefinition//azureassignedidentities.aadpodidentity.k8s.io',
         'CustomResourceDefinition//azureidentities.aadpodidentity.k8s.io',
         'CustomResourceDefinition//azureidentitybindings.aadpodidentity.k8s.io',
@@ -317,9 +318,17 @@ describe('managed mode', () => {
       'AzurePodIdentityException/kube-system/aks-addon-exception',
       'ClusterRole//pod-identity-nmi',
       'ClusterRoleBinding//pod-identity-nmi',
+      'ConfigMap/kube-system/pod-identity-settings',
       'DaemonSet/kube-system/pod-identity-nmi',
       'ServiceAccount/kube-system/pod-identity-nmi',
     ]);
+  });
+
+  it("records managed mode where the CLI reads it, from the value that sets NMI's flag", async () => {
+    const settings = find(await rendered, 'ConfigMap', 'pod-identity-settings');
+    expect(settings.metadata.namespace).toBe('kube-system');
+    expect(settings.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('Helm');
+    expect(settings.data).toEqual({ mode: 'managed' });
   });
 
   it('starts NMI in managed mode, namespaced (NMI refuses managed mode otherwise)', async () => {

@@ -168,6 +168,11 @@ const CRD_RESOURCE = {
 export interface ClusterSettings {
   /** How NMI authorises: `standard` (MIC assigns) or `managed` (the CLI assigns). */
   mode: 'standard' | 'managed';
+  /**
+   * The record's `app.kubernetes.io/managed-by` label: `Helm` when the chart wrote it (its
+   * `operationMode`, which also sets MIC's and NMI's flags), `pod-identity-cli` when `enable` did.
+   */
+  managedBy?: string;
 }
 
 /** Namespace and ConfigMap holding {@link ClusterSettings}. */
@@ -362,7 +367,11 @@ export class ClusterClient {
       { notFound: true },
     );
     if (configMap === undefined) return undefined;
-    return { mode: configMap.data?.mode === 'managed' ? 'managed' : 'standard' };
+    const managedBy = configMap.metadata?.labels?.['app.kubernetes.io/managed-by'];
+    return {
+      mode: configMap.data?.mode === 'managed' ? 'managed' : 'standard',
+      ...(managedBy === undefined ? {} : { managedBy }),
+    };
   }
 
   /** Records settings (creates or replaces the ConfigMap). */

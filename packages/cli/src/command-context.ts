@@ -10,7 +10,13 @@ import {
 } from '@pod-identity/core';
 import type { AzureAccess } from './azure-access.js';
 import { CliError, ExitCode } from './cli-error.js';
-import { ClusterClient, loadKubeConfig, type ClusterSettings } from './cluster-client.js';
+import {
+  ClusterClient,
+  loadKubeConfig,
+  SETTINGS_CONFIG_MAP,
+  SETTINGS_NAMESPACE,
+  type ClusterSettings,
+} from './cluster-client.js';
 
 /** Where the CLI writes. */
 export interface CliWriter {
@@ -103,20 +109,48 @@ async function defaultAzureCredential(): Promise<TokenCredential> {
   return new DefaultAzureCredential();
 }
 
-/** The operation mode: the flag, else what `enable` recorded, else `standard`. */
+/**
+ * The operation mode: what the cluster records (the chart's `operationMode` or `enable --mode`), else
+ * the flag, else `standard`. A flag that disagrees with the record is refused: MIC and NMI run in the
+ * recorded mode, so acting in the other one would assign or authorise what they do not.
+ */
 export async function resolveMode(
   context: CommandContext,
   flag: string | undefined,
 ): Promise<ClusterSettings['mode']> {
-  if (flag !== undefined) {
-    if (flag !== 'standard' && flag !== 'managed') {
-      throw new CliError(`unknown mode ${JSON.stringify(flag)}; use standard or managed`, {
-        exitCode: ExitCode.Usage,
-      });
-    }
-    return flag;
+  const wanted = flag === undefined ? undefined : checkMode(flag);
+  const recorded = await context.cluster().getSettings();
+  if (recorded === undefined) return wanted ?? 'standard';
+  if (wanted !== undefined && wanted !== recorded.mode) {
+    throw new CliError(
+      `--mode ${wanted} disagrees with the cluster, which runs in ${recorded.mode} mode (${recordName(recorded)})`,
+      { exitCode: ExitCode.Usage, hint: switchHint(recorded, wanted) },
+    );
   }
-  return (await context.cluster().getSettings())?.mode ?? 'standard';
+  return recorded.mode;
+}
+
+/** Validates a `--mode` value as a usage error. */
+export function checkMode(flag: string): ClusterSettings['mode'] {
+  if (flag !== 'standard' && flag !== 'managed') {
+    throw new CliError(`unknown mode ${JSON.stringify(flag)}; use standard or managed`, {
+      exitCode: ExitCode.Usage,
+    });
+  }
+  return flag;
+}
+
+/** Where the mode is recorded, and by whom, for messages. */
+export function recordName(recorded: ClusterSettings): string {
+  const owner = recorded.managedBy === 'Helm' ? ', set by the Helm chart' : '';
+  return `configmap ${SETTINGS_NAMESPACE}/${SETTINGS_CONFIG_MAP}${owner}`;
+}
+
+/** How to switch the recorded mode to `wanted`: through the chart when it owns the record. */
+export function switchHint(recorded: ClusterSettings, wanted: ClusterSettings['mode']): string {
+  return recorded.managedBy === 'Helm'
+    ? `drop --mode; to switch, run helm upgrade <release> deploy/charts/pod-identity --reuse-values --set operationMode=${wanted} (docs/helm-values.md)`
+    : `drop --mode; to switch, run pod-identity enable --mode ${wanted} --switch-mode`;
 }
 
 /** Validates a pod identity or exception name (RFC 1123 subdomain) as a usage error. */

@@ -152,7 +152,7 @@ function buildProgram(
       "value of the pods' aadpodidbinding label (default: the name)",
     )
     .addOption(
-      new Option('--mode <mode>', 'override the mode recorded by enable').choices([
+      new Option('--mode <mode>', 'the mode; must agree with the one the cluster records').choices([
         'standard',
         'managed',
       ]),
@@ -185,7 +185,7 @@ function buildProgram(
     .requiredOption('-n, --namespace <namespace>', 'namespace of the pod identity')
     .requiredOption('--name <name>', 'name of the pod identity')
     .addOption(
-      new Option('--mode <mode>', 'override the mode recorded by enable').choices([
+      new Option('--mode <mode>', 'the mode; must agree with the one the cluster records').choices([
         'standard',
         'managed',
       ]),
@@ -282,14 +282,22 @@ function buildProgram(
       'install the CRDs, record the mode, add the aks-addon-exception in kube-system, apply an NMI manifest',
     )
     .addOption(
-      new Option('--mode <mode>', 'standard (MIC assigns identities) or managed (this CLI does)')
-        .choices(['standard', 'managed'])
-        .default('standard'),
+      new Option(
+        '--mode <mode>',
+        'standard (MIC assigns identities) or managed (this CLI does); default: the recorded mode, else standard',
+      ).choices(['standard', 'managed']),
+    )
+    .option(
+      '--switch-mode',
+      'record --mode although the cluster records the other mode (then restart MIC and NMI in it)',
     )
     .option('--nmi-manifest <file>', 'YAML manifest of NMI (DaemonSet and RBAC) to apply')
     .addOption(outputOption())
     .action(
-      async (opts: { mode: string; nmiManifest?: string; output: string }, command: Command) => {
+      async (
+        opts: { mode?: string; switchMode?: boolean; nmiManifest?: string; output: string },
+        command: Command,
+      ) => {
         await enablePodIdentity(contextOf(command), {
           ...opts,
           output: parseOutputFormat(opts.output),
@@ -330,7 +338,7 @@ function buildProgram(
     .argument('<pod>', 'pod name')
     .option('-n, --namespace <namespace>', 'namespace of the pod', 'default')
     .addOption(
-      new Option('--mode <mode>', 'override the mode recorded by enable').choices([
+      new Option('--mode <mode>', 'the mode; must agree with the one the cluster records').choices([
         'standard',
         'managed',
       ]),

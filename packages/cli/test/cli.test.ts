@@ -48,7 +48,43 @@ describe('pod-identity enable / disable', () => {
     const again = await sandbox.run('enable');
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('azureidentities.aadpodidentity.k8s.io updated');
-    expect(again.stdout).toContain('(standard mode)');
+    expect(again.stdout).toContain('mode managed (unchanged)');
+    expect(again.stdout).toContain('(managed mode)');
+  });
+
+  it('never switches a recorded mode silently: enable --mode refuses, --switch-mode says so', async () => {
+    expect((await sandbox.run('enable', '--mode', 'managed')).code).toBe(0);
+    const refused = await sandbox.run('enable', '--mode', 'standard');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      'error: the cluster runs in managed mode (configmap kube-system/pod-identity-settings); enable --mode standard would switch it under MIC and NMI',
+    );
+    expect(refused.stderr).toContain('pod-identity enable --mode standard --switch-mode');
+    expect(
+      (await sandbox.run('delete', '-n', 'a', '--name', 'b', '--mode', 'standard')).stderr,
+    ).toContain('error: --mode standard disagrees with the cluster, which runs in managed mode');
+    const switched = await sandbox.run('enable', '--mode', 'standard', '--switch-mode');
+    expect(switched.code).toBe(0);
+    expect(switched.stdout).toContain('mode standard (switched from managed');
+  });
+
+  it("follows the Helm chart's record and refuses to switch it outside helm", async () => {
+    sandbox.kube.store.put({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'pod-identity-settings',
+        namespace: 'kube-system',
+        labels: { 'app.kubernetes.io/managed-by': 'Helm' },
+      },
+      data: { mode: 'managed' },
+    });
+    const enabled = await sandbox.run('enable');
+    expect(enabled.stdout).toContain('pod identity enabled (managed mode)');
+    const refused = await sandbox.run('enable', '--mode', 'standard', '--switch-mode');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('set by the Helm chart');
+    expect(refused.stderr).toContain('--set operationMode=standard');
   });
 
   it('refuses to disable while pod identities exist, then disables', async () => {
@@ -205,6 +241,8 @@ describe('pod-identity add / list / delete', () => {
   });
 
   it('in managed mode assigns the identity to the node scale set and removes it on delete', async () => {
+    // The cluster records standard mode (beforeEach): managed mode is switched to, not given per command.
+    expect((await sandbox.run('enable', '--mode', 'managed', '--switch-mode')).code).toBe(0);
     const first = sandbox.createIdentity('first');
     const second = sandbox.createIdentity('second');
     expect(
@@ -305,6 +343,8 @@ describe('pod-identity add / list / delete', () => {
   });
 
   it('in managed mode undoes the pod identity when ARM refuses the assignment', async () => {
+    // The cluster records standard mode (beforeEach): managed mode is switched to, not given per command.
+    expect((await sandbox.run('enable', '--mode', 'managed', '--switch-mode')).code).toBe(0);
     const denied = sandbox.createIdentity('denied');
     sandbox.arm.faults.denyIdentities([denied.id], IdentityDenial.LinkedAuthorizationFailed);
     const result = await sandbox.run(

@@ -125,6 +125,8 @@ describe('pod-identity explain', () => {
   });
 
   it('shows a pod that gets a token once the identity is assigned and on the scale set', async () => {
+    // The identity is put on the scale set in managed mode, then the pod explained in standard mode.
+    expect((await sandbox.run('enable', '--mode', 'managed', '--switch-mode')).code).toBe(0);
     putPod('demo', { aadpodidbinding: 'demo' });
     putAssignment('demo', 'Assigned');
     expect(
@@ -143,6 +145,7 @@ describe('pod-identity explain', () => {
       ).code,
     ).toBe(0);
     expect(sandbox.arm.getIdentityAssignment(scaleSetId)?.userAssigned).toHaveLength(1);
+    expect((await sandbox.run('enable', '--mode', 'standard', '--switch-mode')).code).toBe(0);
     const e = await explain('demo', '-n', 'my-app');
     expect(e.identities[0]?.onNodeScaleSet).toBe(`yes (${SCALE_SET})`);
     expect(e.nmi).toEqual([
@@ -168,6 +171,8 @@ describe('pod-identity explain', () => {
   });
 
   it('decides from bindings in managed mode, and says why a pod without the label gets nothing', async () => {
+    // beforeEach recorded standard mode; commands follow the record, so switch it first.
+    expect((await sandbox.run('enable', '--mode', 'managed', '--switch-mode')).code).toBe(0);
     putPod('labelled', { aadpodidbinding: 'demo' });
     putPod('plain', { app: 'x' });
     const labelled = await explain('labelled', '-n', 'my-app', '--mode', 'managed', '--skip-azure');

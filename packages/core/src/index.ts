@@ -6,6 +6,7 @@
  */
 
 // --- errors ---
+export { MINIMUM_NODE_VERSION, unsupportedNodeMessage } from './node-version.js';
 export {
   PodIdentityError,
   type PodIdentityErrorCode,

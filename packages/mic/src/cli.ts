@@ -1,6 +1,14 @@
 #!/usr/bin/env node
 // pod-identity-mic: parses flags and runs the controller; all logic is in runMicCli.
-import { runMicCli } from './run-mic-cli.js';
+import { unsupportedNodeMessage } from '@pod-identity/core';
+
+// The version check comes before the program's modules load: on an old Node.js they fail while loading.
+const unsupported = unsupportedNodeMessage('pod-identity-mic');
+if (unsupported !== undefined) {
+  process.stderr.write(`${unsupported}\n`);
+  process.exit(1);
+}
+const { runMicCli } = await import('./run-mic-cli.js');
 
 const stopRequested = new Promise<void>((resolve) => {
   process.once('SIGTERM', () => {

@@ -16,10 +16,16 @@ function io() {
 }
 
 describe('runMicCli', () => {
-  it('requires MIC_POD_NAMESPACE before anything else, even --version', async () => {
+  it('requires MIC_POD_NAMESPACE to run, but not for --help or --version', async () => {
     const x = io();
-    expect(await runMicCli(['--version'], {}, x.io)).toBe(1);
+    expect(await runMicCli([], {}, x.io)).toBe(1);
     expect(x.err.join('')).toMatch(/MIC_POD_NAMESPACE must be set/);
+    const help = io();
+    expect(await runMicCli(['--help'], {}, help.io)).toBe(0);
+    expect(help.out.join('')).toMatch(/--identity-assignment-reconcile-interval/);
+    const version = io();
+    expect(await runMicCli(['--version'], {}, version.io)).toBe(0);
+    expect(version.out.join('')).toBe(`${MIC_VERSION}\n`);
   });
 
   it('prints help with every flag', async () => {

@@ -57,12 +57,6 @@ export async function runMicCli(
   env: NodeJS.ProcessEnv,
   io: MicCliIo,
 ): Promise<number> {
-  // The original checks this before anything else, even --version.
-  const namespace = env.MIC_POD_NAMESPACE ?? '';
-  if (namespace === '') {
-    io.stderr('MIC_POD_NAMESPACE must be set (the namespace MIC runs in)\n');
-    return 1;
-  }
   let options;
   try {
     options = parseMicArgs(argv, env, io.stdout);
@@ -77,6 +71,12 @@ export async function runMicCli(
   if (options.version) {
     io.stdout(`${MIC_VERSION}\n`);
     return 0;
+  }
+  // The original checked this before anything else, even --help and --version; only running needs it.
+  const namespace = env.MIC_POD_NAMESPACE ?? '';
+  if (namespace === '') {
+    io.stderr('MIC_POD_NAMESPACE must be set (the namespace MIC runs in)\n');
+    return 1;
   }
   const logger = pino({
     level: options.verbosity >= 4 ? 'debug' : (env.LOG_LEVEL ?? 'info'),

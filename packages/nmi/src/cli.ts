@@ -1,7 +1,15 @@
 #!/usr/bin/env node
 // pod-identity-nmi: the NMI daemon; all logic is in runNmiCli. Exits 0 on a clean SIGTERM/SIGINT
 // shutdown (rules removed), 1 if cleanup failed, 2 on bad usage.
-import { runNmiCli } from './run-nmi-cli.js';
+import { unsupportedNodeMessage } from '@pod-identity/core';
+
+// The version check comes before the program's modules load: on an old Node.js they fail while loading.
+const unsupported = unsupportedNodeMessage('pod-identity-nmi');
+if (unsupported !== undefined) {
+  process.stderr.write(`${unsupported}\n`);
+  process.exit(1);
+}
+const { runNmiCli } = await import('./run-nmi-cli.js');
 
 const stopRequested = new Promise<string>((resolve) => {
   process.once('SIGTERM', () => {

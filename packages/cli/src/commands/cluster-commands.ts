@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { CliError, ExitCode } from '../cli-error.js';
-import { resolveMode, type CommandContext } from '../command-context.js';
+import { checkMode, recordName, switchHint, type CommandContext } from '../command-context.js';
 import {
   CREATED_BY_ANNOTATION,
   CREATED_BY_ENABLE,
@@ -10,6 +10,7 @@ import {
   SETTINGS_CONFIG_MAP,
   SETTINGS_NAMESPACE,
   type ClusterClient,
+  type ClusterSettings,
 } from '../cluster-client.js';
 import { AKS_ADDON_EXCEPTION } from './aks-addon-exception.js';
 import { disableCandidates, planDisable, type DisablePlan } from './disable-plan.js';
@@ -18,6 +19,8 @@ import { formatData, type OutputFormat } from '../output-format.js';
 /** Options of `pod-identity enable`. */
 export interface EnableOptions {
   mode?: string;
+  /** Record `mode` even though the cluster records the other one (MIC and NMI must follow). */
+  switchMode?: boolean;
   nmiManifest?: string;
   output: OutputFormat;
 }
@@ -31,12 +34,15 @@ export async function enablePodIdentity(
   context: CommandContext,
   options: EnableOptions,
 ): Promise<void> {
-  const mode = await resolveMode(context, options.mode ?? 'standard');
+  const wanted = options.mode === undefined ? undefined : checkMode(options.mode);
   const nmiObjects =
     options.nmiManifest === undefined ? undefined : await readManifest(options.nmiManifest);
   const cluster = context.cluster();
+  const recorded = await cluster.getSettings();
+  const mode = enableMode(recorded, wanted, options.switchMode === true);
   const crds = await cluster.installCrds();
-  await cluster.putSettings({ mode });
+  // A record of the same mode is left alone: the chart's carries Helm's ownership metadata.
+  if (recorded?.mode !== mode) await cluster.putSettings({ mode });
   const existing = await cluster.get(
     'AzurePodIdentityException',
     'kube-system',
@@ -63,7 +69,15 @@ export async function enablePodIdentity(
     context.stdout.write(
       `customresourcedefinition.apiextensions.k8s.io/${crd.name} ${crd.action}\n`,
     );
-  context.stdout.write(`configmap/${SETTINGS_CONFIG_MAP} in ${SETTINGS_NAMESPACE}: mode ${mode}\n`);
+  const record =
+    recorded === undefined
+      ? 'recorded'
+      : recorded.mode === mode
+        ? 'unchanged'
+        : `switched from ${recorded.mode}: restart NMI (and MIC) with --operation-mode=${mode}`;
+  context.stdout.write(
+    `configmap/${SETTINGS_CONFIG_MAP} in ${SETTINGS_NAMESPACE}: mode ${mode} (${record})\n`,
+  );
   context.stdout.write(
     `azurepodidentityexception.aadpodidentity.k8s.io/aks-addon-exception ${existing === undefined ? 'created' : 'updated'} in namespace kube-system (pod labels kubernetes.azure.com/managedby=aks)\n`,
   );
@@ -73,6 +87,28 @@ export async function enablePodIdentity(
       'nmi: no manifest given (--nmi-manifest <file>); run NMI with the Helm chart or your own DaemonSet\n',
     );
   context.stdout.write(`pod identity enabled (${mode} mode)\n`);
+}
+
+/**
+ * The mode `enable` records: the one asked for, else the recorded one, else `standard`. Switching a
+ * recorded mode is refused unless asked for with `--switch-mode`, and always when the Helm chart owns
+ * the record (its `operationMode` also sets MIC's and NMI's flags, so only `helm upgrade` switches all
+ * three).
+ */
+function enableMode(
+  recorded: ClusterSettings | undefined,
+  wanted: ClusterSettings['mode'] | undefined,
+  switchMode: boolean,
+): ClusterSettings['mode'] {
+  if (recorded === undefined) return wanted ?? 'standard';
+  if (wanted === undefined || wanted === recorded.mode) return recorded.mode;
+  if (recorded.managedBy === 'Helm' || !switchMode) {
+    throw new CliError(
+      `the cluster runs in ${recorded.mode} mode (${recordName(recorded)}); enable --mode ${wanted} would switch it under MIC and NMI`,
+      { hint: switchHint(recorded, wanted).replace('drop --mode; to switch', 'to switch') },
+    );
+  }
+  return wanted;
 }
 
 /** Options of `pod-identity disable`. */
