@@ -313,6 +313,8 @@ describe('pod-identity add / list / delete', () => {
   });
 
   it('in managed mode never removes an identity someone assigned to the scale set by hand', async () => {
+    // The cluster records standard mode (beforeEach): managed mode is switched to, not given per command.
+    expect((await sandbox.run('enable', '--mode', 'managed', '--switch-mode')).code).toBe(0);
     const handmade = sandbox.createIdentity('handmade');
     // The administrator put it on the scale set before pod identity used it (`az vmss identity assign`).
     const scaleSet = { subscriptionId: SUBSCRIPTION, resourceGroup: NODE_GROUP, name: SCALE_SET };
