@@ -299,6 +299,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   const federatedCredentials = createFederatedCredentialStore();
   const identities = new Map<string, UserAssignedIdentityInfo>();
+  // Entra reads federated credentials from ARM at each request; ARM starts beside it.
+  const armState: { emulator?: ArmEmulator } = {};
   try {
     const [kubernetes, arm, entra] = await Promise.all([
       startKubernetesEmulator({
@@ -340,6 +342,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           : {}),
       }).then((emulator) => {
         started.push(emulator);
+        armState.emulator = emulator;
         return emulator;
       }),
       startEntraEmulator({
@@ -361,7 +364,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
               clientId: identity.clientId,
               objectId: identity.principalId,
               managedIdentityResourceId: identity.id,
-              federatedCredentials: federatedCredentials.list(identity.id),
+              // What ARM holds (written through its API, e.g. by `pod-identity migrate`) and what a test
+              // added directly.
+              federatedCredentials: [
+                ...(armState.emulator?.listFederatedIdentityCredentials(identity.id) ?? []),
+                ...federatedCredentials.list(identity.id),
+              ],
             };
           },
         },
