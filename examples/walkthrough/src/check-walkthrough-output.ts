@@ -14,6 +14,7 @@ const STEP_TITLES = [
   'Show the AzureIdentity and AzureIdentityBinding',
   'Run the demo pod',
   'Use two identities through one binding selector',
+  'Migrate the demo pod to workload identity federation',
   'Delete the pods and the pod identities; the identities leave the scale set',
   'Clean up',
 ] as const;
@@ -136,18 +137,37 @@ export function checkWalkthroughOutput(lines: readonly string[]): OutputExpectat
         .length === 2,
     ),
     expect(
-      'step 8: both identities on the scale set before',
+      'step 8: migrate plans a federated credential for the demo pod`s service account',
       has(
         8,
-        /identities before: \S+: \[(demo-identity, second-identity|second-identity, demo-identity)\]/,
+        /my-app\/my-pod-identity-binding\s+my-app\/my-pod-identity\s+\S+\s+my-app\/default\s+demo\s+pod-identity-my-app-default \(create\)/,
       ),
     ),
-    expect('step 8: none after', has(8, /identities after: +\S+: \[\]/)),
-    expect('step 9 disables pod identity', has(9, 'pod identity disabled')),
-    expect('step 9 stops the sandbox', has(9, 'sandbox stopped')),
+    expect(
+      'step 8: the binding goes only after Entra accepted the pod`s token',
+      has(8, /my-app\/my-pod-identity-binding\s+my-app\/default\s+\S+\s+yes\s+yes/),
+    ),
+    expect(
+      'step 8: no identity left on the scale sets',
+      has(8, /identities after migration: +\S+: \[\]/) &&
+        !has(8, /identities after migration: .*identity\]/),
+    ),
+    expect(
+      'step 8: the same demo pod gets its token again, through NMI',
+      has(
+        8,
+        new RegExp(
+          `demo \\| successfully acquired a token, userAssignedID MSI, msiEndpoint\\(.*\\) clientID\\(${GUID}\\)`,
+        ),
+      ) && has(8, 'demo | successfully doARMOperations vm count 0'),
+    ),
+    expect('step 8: served by federation', has(8, /served by federation: [1-9]\d* token exchange/)),
+    expect('step 9: no identity on the scale set', has(9, /identities after: +\S+: \[\]/)),
+    expect('step 10 disables pod identity', has(10, 'pod identity disabled')),
+    expect('step 10 stops the sandbox', has(10, 'sandbox stopped')),
     expect(
       'the success line',
-      /^walkthrough succeeded: 9\/9 steps passed in \d+\.\d s$/.test(lines.at(-1) ?? ''),
+      /^walkthrough succeeded: 10\/10 steps passed in \d+\.\d s$/.test(lines.at(-1) ?? ''),
     ),
     expect('no step failed', !lines.some((line) => line.includes('FAILED'))),
   ];

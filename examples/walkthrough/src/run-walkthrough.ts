@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ClientSecretCredential } from '@azure/identity';
-import { CoreV1Api, V1Namespace, V1ObjectMeta } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, V1Namespace, V1ObjectMeta } from '@kubernetes/client-node';
 import { runCli } from '@pod-identity/cli';
 import { getToken } from '@pod-identity/client';
 import { runDemoRound } from '@pod-identity/example-demo';
@@ -89,6 +89,7 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
         credential: world.credential,
         endpoint: world.sandbox.endpoints.arm,
         tlsOptions: world.sandbox.azureClientOptions.tlsOptions,
+        authorityHost: world.sandbox.endpoints.entra,
       },
     });
     for (const line of stdout.trimEnd().split('\n')) if (line !== '') write(`    ${line}`);
@@ -111,6 +112,8 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
           nodeCount: 2,
           installCrds: false,
           verifyArmTokens: true,
+          // Nodes may request their pods' tokens for Entra's exchange (step 8 migrates to it).
+          federated: true,
         });
         world.sandbox = sandbox;
         const sp = sandbox.clusterServicePrincipal;
@@ -148,6 +151,9 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
         world.nmis = new Map();
         for (const node of sandbox.nodes) {
           const imds = new URL(node.imdsUrl);
+          // The node's own credentials, as the kubelet's kubeconfig gives them to NMI on AKS.
+          const tokenRequestKubeConfig = new KubeConfig();
+          tokenRequestKubeConfig.loadFromString(node.nodeKubeconfigYaml);
           const nmi = await createNmi({
             nodeName: node.name,
             kubeConfig: sandbox.kubeConfig,
@@ -157,10 +163,18 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
             metadataPort: Number(imds.port),
             // NMI holds a token request while MIC assigns the identity; poll that often.
             findIdentityRetryIntervalMs: 200,
+            credentialOptions: sandbox.credentialOptions,
+            federated: {
+              tokenRequestKubeConfig,
+              defaultTenantId: sandbox.tenantId,
+              authorityHost: sandbox.endpoints.entra,
+            },
             logger: pino({ level: 'silent' }),
           });
           world.nmis.set(node.name, nmi);
-          write(`  NMI on ${node.name} at ${nmi.url} (the node's IMDS is ${node.imdsUrl})`);
+          write(
+            `  NMI on ${node.name} at ${nmi.url} (the node's IMDS is ${node.imdsUrl}; federated mode with the node's credentials)`,
+          );
         }
         const core = sandbox.kubeConfig.makeApiClient(CoreV1Api);
         const namespace = Object.assign(new V1Namespace(), {
@@ -292,18 +306,59 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
       },
     },
     {
+      title:
+        'Migrate the demo pod to workload identity federation (pod-identity migrate): the same pod served by NMI through Entra, no scale-set identity left',
+      explainOnFailure: ['demo'],
+      run: async () => {
+        const sandbox = need('sandbox');
+        // A service account federates to one identity: the two-identity pod stays on pod-managed
+        // identity, so it and the second pod identity go first.
+        sandbox.deletePod('multi', NAMESPACE);
+        write(`  $ kubectl delete pod multi -n ${NAMESPACE}`);
+        await cli(['delete', '--namespace', NAMESPACE, '--name', SECOND_POD_IDENTITY]);
+        await cli(['migrate', 'plan', '--namespace', NAMESPACE]);
+        await cli(['migrate', 'apply', '--namespace', NAMESPACE, '--remove-bindings']);
+        const scaleSets = [...new Set(sandbox.nodes.map((n) => n.identityTargetId))];
+        const ids = [need('identity').id, need('second').id];
+        await waitUntil(
+          () =>
+            scaleSets.every(
+              (target) => !userAssignedOn(sandbox, target).some((id) => ids.includes(id)),
+            ),
+          timeoutMs,
+          'MIC to remove the identities from the scale sets',
+        );
+        write(`  scale set identities after migration: ${describeScaleSets(sandbox, scaleSets)}`);
+        const before = federatedExchanges(sandbox);
+        const node = need('demoNode');
+        const pod = sandbox.kubernetes.store.get({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          namespace: NAMESPACE,
+          name: 'demo',
+        });
+        const podIp = (pod?.status as { podIP: string } | undefined)?.podIP ?? '';
+        write(`  the same pod ${NAMESPACE}/demo (IP ${podIp}), unchanged, asks NMI again`);
+        await runDemoPod(world as World, options, node, podIp, write);
+        const exchanges = federatedExchanges(sandbox) - before;
+        if (exchanges === 0) throw new Error('the demo pod was not served by federation');
+        write(
+          `  served by federation: ${String(exchanges)} token exchange(s) at Entra for the pod's service account token, no ARM write`,
+        );
+      },
+    },
+    {
       title: 'Delete the pods and the pod identities; the identities leave the scale set',
       run: async () => {
         const sandbox = need('sandbox');
         const scaleSets = [...new Set(sandbox.nodes.map((n) => n.identityTargetId))];
         write(`  scale set identities before: ${describeScaleSets(sandbox, scaleSets)}`);
-        for (const name of ['demo', 'multi']) {
+        for (const name of ['demo']) {
           sandbox.deletePod(name, NAMESPACE);
           write(`  $ kubectl delete pod ${name} -n ${NAMESPACE}`);
           write(`    pod "${name}" deleted`);
         }
         await cli(['delete', '--namespace', NAMESPACE, '--name', POD_IDENTITY]);
-        await cli(['delete', '--namespace', NAMESPACE, '--name', SECOND_POD_IDENTITY]);
         const ids = [need('identity').id, need('second').id];
         await waitUntil(
           () =>
@@ -441,6 +496,12 @@ async function runDemoPod(
   ]);
   clearTimeout(timer);
   if (code !== 0) throw new Error(`the demo pod exited with ${code ?? 'a signal'}`);
+}
+
+/** Token requests Entra answered for a federated client assertion. */
+function federatedExchanges(sandbox: Sandbox): number {
+  return sandbox.entra.requestLog().filter((r) => r.kind === 'federated' && r.status === 200)
+    .length;
 }
 
 function userAssignedOn(sandbox: Sandbox, target: string): string[] {

@@ -54,6 +54,8 @@ export function createFederatedCredentialsApi(
     if (client === undefined) {
       client = new ManagedServiceIdentityClient(access.credential, id.subscriptionId, {
         endpoint: armEndpoint(access),
+        // The token is for ARM whatever endpoint reaches it (the client would ask for `<endpoint>/.default`).
+        credentialScopes: ['https://management.azure.com/.default'],
         ...(access.tlsOptions === undefined ? {} : { tlsOptions: access.tlsOptions }),
       });
       clients.set(id.subscriptionId.toLowerCase(), client);
