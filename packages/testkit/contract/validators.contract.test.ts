@@ -132,6 +132,35 @@ describe('IMDS exchange validator', () => {
       'answered 200 without Metadata: true',
     ]);
   });
+
+  it('holds instance metadata to its api-version: a field newer than the version is flagged', () => {
+    const compute: RecordedExchange = {
+      ...imdsToken,
+      url: '/metadata/instance/compute?api-version=2017-08-01',
+      responseBody: JSON.stringify({ name: 'vm', subscriptionId: 's', vmScaleSetName: 'pool' }),
+    };
+    // vmScaleSetName came with 2017-12-01.
+    expect(messages(validateImdsExchange(compute))).toEqual([
+      'property not defined by the specification',
+    ]);
+    const later = { ...compute, url: '/metadata/instance/compute?api-version=2017-12-01' };
+    expect(validateImdsExchange(later)).toEqual([]);
+    const undocumented = { ...compute, url: '/metadata/instance/compute?api-version=2022-01-01' };
+    expect(messages(validateImdsExchange(undocumented))).toContain(
+      "answered 200 to api-version '2022-01-01', not a documented version",
+    );
+  });
+
+  it('flags a token error code the IMDS definition does not list', () => {
+    const failed: RecordedExchange = {
+      ...imdsToken,
+      status: 500,
+      responseBody: JSON.stringify({ error: 'unknown_error', error_description: 'failed' }),
+    };
+    expect(messages(validateImdsExchange(failed))).toEqual([
+      expect.stringMatching(/got "unknown_error"$/) as string,
+    ]);
+  });
 });
 
 describe('Entra exchange validator', () => {

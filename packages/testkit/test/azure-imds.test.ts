@@ -229,5 +229,49 @@ describe('IMDS emulator through @azure/identity ManagedIdentityCredential', () =
       });
       expect(JSON.stringify(body.network)).toContain('127.0.0.2');
     });
+
+    it("answers each api-version's compute shape: a field appears from the version that introduced it", async () => {
+      const instance = scaleSet.instances[1]!;
+      // 2017-08-01, as the Go original's demo asks: no scale set name, resource id or OS profile yet.
+      const old = await get('/metadata/instance/compute?api-version=2017-08-01');
+      expect(old.status).toBe(200);
+      expect(old.body).toMatchObject({
+        name: 'aks-agentpool-12345678-vmss_1',
+        subscriptionId: SUBSCRIPTION,
+      });
+      for (const field of [
+        'vmScaleSetName',
+        'resourceId',
+        'osProfile',
+        'azEnvironment',
+        'tagsList',
+      ])
+        expect(old.body, field).not.toHaveProperty(field);
+      // 2020-07-15 introduced osProfile's names; disablePasswordAuthentication came in 2020-10-01.
+      const osProfile = await get('/metadata/instance/compute?api-version=2020-07-15');
+      expect(osProfile.body.osProfile).toEqual({
+        adminUsername: 'azureuser',
+        computerName: instance.computerName,
+      });
+      expect(osProfile.body.vmScaleSetName).toBe(scaleSet.name);
+    });
+
+    it('refuses an api-version IMDS does not document, naming its newest versions', async () => {
+      for (const query of ['', '?api-version=2022-01-01']) {
+        expect(await get(`/metadata/instance${query}`)).toEqual({
+          status: 400,
+          body: {
+            error: expect.stringContaining('api-version is invalid or was not specified') as string,
+            'newest-versions': ['2025-04-07', '2024-07-17', '2024-03-15'],
+          },
+        });
+      }
+      // Tokens came with 2018-02-01: an older (documented) version gets none.
+      const token = await get(
+        `/metadata/identity/oauth2/token?api-version=2017-12-01&resource=${encodeURIComponent('https://management.azure.com/')}&client_id=${alpha.clientId}`,
+      );
+      expect(token.status).toBe(400);
+      expect(token.body.error).toBe('invalid_request');
+    });
   });
 });

@@ -4,6 +4,12 @@ import type { AssignedUserIdentity } from '../arm/arm-identity.js';
 import type { TokenIssuer } from '../entra/token-issuer.js';
 import { getSharedTokenIssuer } from '../entra/token-issuer.js';
 import { recordTraffic } from '../contract/record-traffic.js';
+import {
+  IMDS_IDENTITY_SINCE,
+  computeMetadataAt,
+  isImdsApiVersion,
+  unknownApiVersionBody,
+} from './imds-api-versions.js';
 import { startLoopbackServer } from '../tls/start-loopback-server.js';
 
 /** The retryable statuses IMDS documents (404/410 updating, 429 throttled, 5xx transient). */
@@ -93,12 +99,12 @@ class ImdsError extends Error {
 
 const ERROR_BODIES: Readonly<Record<ImdsRetryableStatus, [string, string]>> = {
   404: ['not_found', 'IMDS endpoint is updating'],
-  410: ['gone', 'IMDS endpoint is updating'],
+  410: ['service_unavailable', 'IMDS endpoint is updating'],
   429: ['too_many_requests', 'Too many requests, retry later'],
-  500: ['unknown_error', 'An unexpected error occurred while fetching the access token'],
-  502: ['bad_gateway', 'Bad gateway'],
+  500: ['server_error', 'An unexpected error occurred while fetching the access token'],
+  502: ['server_error', 'Bad gateway'],
   503: ['service_unavailable', 'The managed identity service is temporarily unavailable'],
-  504: ['gateway_timeout', 'Timed out fetching the access token'],
+  504: ['server_error', 'Timed out fetching the access token'],
 };
 
 /**
@@ -110,7 +116,10 @@ const ERROR_BODIES: Readonly<Record<ImdsRetryableStatus, [string, string]>> = {
  *   optional; string-valued JSON; 400 `invalid_request` "Identity not found" when the identity is not
  *   assigned to this machine in the ARM emulator's current state; without a selector, the
  *   system-assigned identity, else the only user-assigned one.
- * - `GET /metadata/instance[/compute|/network]`: compute and network metadata.
+ * - `GET /metadata/instance[/compute|/network]`: compute and network metadata in the shape of the
+ *   requested api-version (a compute field appears from the version that introduced it).
+ *
+ * Both refuse an api-version IMDS does not document (tokens need 2018-02-01 or later).
  *
  * Tokens are RS256 JWTs from {@link TokenIssuer} naming the identity (`appid`, `oid`, `xms_mirid`).
  */
@@ -234,16 +243,23 @@ export async function startImdsEmulator(options: StartImdsEmulatorOptions): Prom
     let selector: ImdsRequestRecord['selector'] = 'none';
     try {
       if (request.method !== 'GET')
-        throw new ImdsError(405, 'invalid_request', 'Method not allowed');
+        throw new ImdsError(405, 'method_not_allowed', 'Method not allowed');
       // The SSRF guard comes first: the SDK's availability probe (no header, no query) gets this 400 at once.
       if (request.headers.metadata !== 'true')
         throw new ImdsError(400, 'invalid_request', 'Required metadata header not specified');
       const query = url.searchParams;
-      if (!query.get('api-version'))
+      const apiVersion = query.get('api-version');
+      if (!apiVersion)
         throw new ImdsError(
           400,
           'invalid_request',
           'Required query variable api-version is missing',
+        );
+      if (!isImdsApiVersion(apiVersion) || apiVersion < IMDS_IDENTITY_SINCE)
+        throw new ImdsError(
+          400,
+          'invalid_request',
+          `api-version ${apiVersion} does not serve managed identity tokens`,
         );
       const resource = query.get('resource');
       if (!resource)
@@ -313,7 +329,7 @@ export async function startImdsEmulator(options: StartImdsEmulatorOptions): Prom
     }
   };
 
-  const instanceMetadata = (): { compute: unknown; network: unknown } => ({
+  const instanceMetadata = (): { compute: Record<string, unknown>; network: unknown } => ({
     compute: {
       azEnvironment: 'AzurePublicCloud',
       location: machine.location,
@@ -375,19 +391,22 @@ export async function startImdsEmulator(options: StartImdsEmulatorOptions): Prom
         send(response, 400, { error: 'Bad request. Required metadata header not specified' });
         return;
       }
-      if (!url.searchParams.get('api-version')) {
-        send(response, 400, {
-          error: 'Bad request. api-version was not specified in the request.',
-          newest_versions: ['2023-07-01'],
-        });
+      const apiVersion = url.searchParams.get('api-version');
+      if (!isImdsApiVersion(apiVersion)) {
+        send(response, 400, unknownApiVersionBody());
         return;
       }
       const metadata = instanceMetadata();
+      const compute = computeMetadataAt(metadata.compute, apiVersion);
       const part = instancePath[1];
       send(
         response,
         200,
-        part === 'compute' ? metadata.compute : part === 'network' ? metadata.network : metadata,
+        part === 'compute'
+          ? compute
+          : part === 'network'
+            ? metadata.network
+            : { compute, network: metadata.network },
       );
       return;
     }
