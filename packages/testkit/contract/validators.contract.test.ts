@@ -191,6 +191,17 @@ describe('Entra exchange validator', () => {
     ]);
   });
 
+  it('flags an AADSTS code Entra does not document, and an error its code does not go with', () => {
+    const unknown = error.responseBody.replaceAll('7000215', '7999999');
+    expect(messages(validateEntraExchange({ ...error, responseBody: unknown }))).toEqual([
+      'AADSTS7999999 is not a known code',
+    ]);
+    const mismatched = error.responseBody.replace('"invalid_client"', '"invalid_request"');
+    expect(
+      messages(validateEntraExchange({ ...error, status: 400, responseBody: mismatched })),
+    ).toEqual([expect.stringMatching(/^invalid_request for AADSTS7000215 /) as string]);
+  });
+
   it('flags a token issued to a request with both a secret and an assertion', () => {
     const both: RecordedExchange = {
       ...error,

@@ -2,6 +2,7 @@ import type { RecordedExchange } from '../../src/contract/record-traffic.js';
 import { parseBody } from '../recorded-traffic.js';
 import { closedObject, int, str, validate } from '../schema.js';
 import type { ObjectSchema, Schema, Violation } from '../schema.js';
+import { ENTRA_ERROR_CODES } from './entra-error-codes.js';
 
 /**
  * The Microsoft identity platform's token endpoint contract, written by hand from Microsoft's "OAuth
@@ -167,7 +168,25 @@ function checkTokenError(exchange: RecordedExchange, body: unknown): Violation[]
         : (status: number) => status === 400;
   if (!allowed(exchange.status))
     violations.push({ path: '$status', message: `${String(exchange.status)} for ${error}` });
+  if (code) violations.push(...checkDocumentedCode(Number(code[1]), error));
   return violations;
+}
+
+/** The AADSTS code is one Entra documents, answered with the OAuth error that code goes with. */
+function checkDocumentedCode(code: number, error: string): Violation[] {
+  const documented = ENTRA_ERROR_CODES[code];
+  if (documented === undefined)
+    return [
+      { path: '$response.error_codes', message: `AADSTS${String(code)} is not a known code` },
+    ];
+  if (!documented.errors.includes(error))
+    return [
+      {
+        path: '$response.error',
+        message: `${error} for AADSTS${String(code)} (${documented.meaning}), which goes with ${documented.errors.join(' or ')}`,
+      },
+    ];
+  return [];
 }
 
 /**
