@@ -12,7 +12,7 @@ export interface PublishedExample {
   /** `<file> (<api-version>)` in Azure/azure-rest-api-specs. */
   readonly source: string;
   readonly operationId: string;
-  readonly method: 'GET' | 'PUT' | 'DELETE';
+  readonly method: 'GET' | 'PUT' | 'PATCH' | 'DELETE';
   /** The request path built from the example's parameters. */
   readonly path: string;
   readonly apiVersion: string;
@@ -36,8 +36,10 @@ export interface PublishedExample {
 
 const MSI_FILE =
   'specification/msi/resource-manager/Microsoft.ManagedIdentity/ManagedIdentity/stable';
-const COMPUTE_FILE =
-  'specification/compute/resource-manager/Microsoft.Compute/ComputeRP/stable/2023-07-01/examples/virtualMachineScaleSetExamples';
+const COMPUTE_EXAMPLES =
+  'specification/compute/resource-manager/Microsoft.Compute/ComputeRP/stable/2023-07-01/examples';
+const COMPUTE_FILE = `${COMPUTE_EXAMPLES}/virtualMachineScaleSetExamples`;
+const VM_FILE = `${COMPUTE_EXAMPLES}/virtualMachineExamples`;
 const SUBSCRIPTION = 'c267c0e7-0a73-4789-9e17-d26aeb0904e5';
 const IDENTITY_PATH = `/subscriptions/${SUBSCRIPTION}/resourceGroups/rgName/providers/Microsoft.ManagedIdentity/userAssignedIdentities/resourceName`;
 const FIC_PATH = `${IDENTITY_PATH}/federatedIdentityCredentials/ficResourceName`;
@@ -115,6 +117,39 @@ export const PUBLISHED_EXAMPLES: readonly PublishedExample[] = [
     status: 200,
     body: IDENTITY_RESPONSE,
     generated: ['id', 'properties.clientId', 'properties.principalId', 'properties.tenantId'],
+  },
+  {
+    source: `${MSI_FILE}/2023-01-31/examples/IdentityGet.json (2023-01-31)`,
+    operationId: 'UserAssignedIdentities_Get',
+    method: 'GET',
+    path: IDENTITY_PATH,
+    apiVersion: '2023-01-31',
+    setup: async (_, put) => {
+      await put(IDENTITY_PATH, '2023-01-31', {
+        location: 'eastus',
+        tags: { key1: 'value1', key2: 'value2' },
+      });
+    },
+    status: 200,
+    // No isolationScope: it came with 2024-11-30.
+    body: {
+      ...IDENTITY_RESPONSE,
+      name: 'identityName',
+      properties: {
+        clientId: '4024ab25-56a8-4370-aea6-6389221caf29',
+        principalId: '25cc773c-7f05-40fc-a104-32d2300754ad',
+        tenantId: 'b6c948ef-f6b5-4384-8354-da3a15eca969',
+      },
+    },
+    // The example's id and name say "identityName", its path "resourceName": the service forms both
+    // from the path.
+    generated: [
+      'id',
+      'name',
+      'properties.clientId',
+      'properties.principalId',
+      'properties.tenantId',
+    ],
   },
   {
     source: `${MSI_FILE}/2024-11-30/examples/IdentityDelete.json (2024-11-30), response 200`,
@@ -262,6 +297,90 @@ export const PUBLISHED_EXAMPLES: readonly PublishedExample[] = [
       'properties.doNotRunExtensionsOnOverprovisionedVMs': 'no extensions are emulated',
       'properties.platformFaultDomainCount': 'no placement is emulated',
       'properties.hostGroup': 'no dedicated hosts are emulated',
+    },
+  },
+  {
+    // Compute publishes generated examples for this operation: the minimum one is replayed; the
+    // maximum one names identities by placeholder keys ("key3951") where an ARM id belongs, so the
+    // update that adds user-assigned identities is checked by the recorded traffic instead.
+    source: `${COMPUTE_FILE}/VirtualMachineScaleSet_Update_MinimumSet_Gen.json (2023-07-01)`,
+    operationId: 'VirtualMachineScaleSets_Update',
+    method: 'PATCH',
+    path: `/subscriptions/${SUBSCRIPTION}/resourceGroups/rgcompute/providers/Microsoft.Compute/virtualMachineScaleSets/aaaaaaaaaaaaaa`,
+    apiVersion: '2023-07-01',
+    requestBody: {},
+    setup: (arm) => {
+      arm.addScaleSet({
+        subscriptionId: SUBSCRIPTION,
+        resourceGroup: 'rgcompute',
+        name: 'aaaaaaaaaaaaaa',
+        location: 'westus',
+      });
+    },
+    status: 200,
+    body: { location: 'westus' },
+    generated: [],
+  },
+  {
+    source: `${VM_FILE}/VirtualMachine_Get.json (2023-07-01), $expand=userData`,
+    operationId: 'VirtualMachines_Get',
+    method: 'GET',
+    path: `/subscriptions/${SUBSCRIPTION}/resourceGroups/myResourceGroup/providers/Microsoft.Compute/virtualMachines/myVM?$expand=userData`,
+    apiVersion: '2023-07-01',
+    setup: (arm) => {
+      arm.addVirtualMachine({
+        subscriptionId: SUBSCRIPTION,
+        resourceGroup: 'myResourceGroup',
+        name: 'myVM',
+        location: 'West US',
+      });
+    },
+    status: 200,
+    body: {
+      name: 'myVM',
+      id: `/subscriptions/${SUBSCRIPTION}/resourceGroups/myResourceGroup/providers/Microsoft.Compute/virtualMachines/myVM`,
+      type: 'Microsoft.Compute/virtualMachines',
+      location: 'West US',
+      tags: { myTag1: 'tagValue1' },
+      properties: {
+        vmId: '0f47b100-583c-48e3-a4c0-aefc2c9bbcc1',
+        availabilitySet: { id: 'my-AvailabilitySet' },
+        proximityPlacementGroup: { id: 'my-ppg01' },
+        hardwareProfile: { vmSize: 'Standard_DS3_v2' },
+        storageProfile: {},
+        applicationProfile: {},
+        userData: 'RXhhbXBsZSBVc2VyRGF0YQ==',
+        osProfile: {
+          computerName: 'myVM',
+          adminUsername: 'admin',
+          windowsConfiguration: { provisionVMAgent: true, enableAutomaticUpdates: false },
+          secrets: [],
+        },
+        networkProfile: {},
+        diagnosticsProfile: {},
+        extensionsTimeBudget: 'PT50M',
+        provisioningState: 'Succeeded',
+        timeCreated: '2021-06-27T01:02:38.3138469+00:00',
+      },
+      resources: [],
+    },
+    // vmId is the service's; the size describes this example's VM rather than any VM.
+    generated: ['properties.vmId', 'properties.hardwareProfile.vmSize'],
+    notModelled: {
+      tags: "the emulator's VMs carry no tags",
+      'properties.availabilitySet': 'no availability sets are emulated',
+      'properties.proximityPlacementGroup': 'no placement is emulated',
+      'properties.storageProfile': 'no disks or images are emulated',
+      'properties.applicationProfile': 'no gallery applications are emulated',
+      'properties.userData': 'no user data is emulated',
+      'properties.osProfile.adminUsername': 'no OS accounts are emulated',
+      'properties.osProfile.windowsConfiguration': 'no OS settings are emulated',
+      'properties.osProfile.secrets': 'no OS secrets are emulated',
+      'properties.networkProfile': 'no network interfaces are emulated',
+      'properties.diagnosticsProfile': 'no boot diagnostics are emulated',
+      'properties.extensionsTimeBudget': 'no extensions are emulated',
+      'properties.timeCreated': 'no creation time is kept',
+      resources: 'no extensions are emulated',
     },
   },
 ];
