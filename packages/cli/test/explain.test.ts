@@ -187,7 +187,8 @@ describe('pod-identity explain', () => {
         request: 'no identity named',
         status: 404,
         answer: 'refused',
-        reason: 'no-identity: no azure identity is bound to pod my-app/plain',
+        reason:
+          'no-identity: no azure identity is bound to pod my-app/plain: it has no aadpodidbinding label',
       },
     ]);
   });

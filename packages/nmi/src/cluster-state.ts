@@ -124,6 +124,8 @@ export function createMemoryClusterState(
       exceptionMatch: options.exceptionMatch ?? 'any',
       exceptions: (namespace) => byNamespace(contents.exceptions, namespace),
       bindings: (namespace) => byNamespace(contents.bindings, namespace),
+      bindingsSelecting: (selector) =>
+        (contents.bindings ?? []).filter((binding) => binding.spec.selector === selector),
       identities: (namespace) => byNamespace(contents.identities, namespace),
       assignedIdentities: (podNamespace, podName) =>
         (contents.assignedIdentities ?? []).filter(

@@ -40,6 +40,7 @@ import {
 import { createNmiMetrics, type NmiMetrics } from './nmi-metrics.js';
 import { createNmiRequestHandler } from './nmi-request-handler.js';
 import { createTokenServer } from './create-token-server.js';
+import { IMDS_STYLE_MAX_HOLD_MS, type RefusalStyle } from './refusal-response.js';
 import { DEFAULT_UPSTREAM_WAIT, TokenBroker } from './token-broker.js';
 import { VERSION } from './version.js';
 
@@ -88,6 +89,14 @@ export interface NmiOptions {
   metadataHeaderRequired?: boolean;
   /** `--set-retry-after-header`: 503 + `Retry-After: 20` instead of 404 while MIC may still assign. Default false. */
   setRetryAfterHeader?: boolean;
+  /**
+   * `--refusal-style`: how refusals are answered. `imds` (default): as IMDS answers, so every Azure
+   * SDK fails at once on a refusal nothing can change (`400`, `Identity not found: …` and NMI's
+   * reason) and retries a state that may resolve (`503` + `Retry-After`); requests are then held for
+   * MIC at most 15 s. `original`: the original NMI's statuses and plain-text bodies, with its waits
+   * (docs/nmi.md, "Refusals").
+   */
+  refusalStyle?: RefusalStyle;
   /** `--custom-user-agent`, appended to NMI's user agent towards IMDS. */
   customUserAgent?: string;
   /** How long an unknown caller waits for the pod informer. Default 1200 ms (the original's 4 × 300 ms). */
@@ -281,6 +290,8 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
       }
       return source;
     });
+  const refusalStyle = options.refusalStyle ?? 'imds';
+  const imdsStyle = refusalStyle === 'imds';
   const broker = new TokenBroker({
     state: clusterState,
     cache,
@@ -289,7 +300,9 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
       retryAttemptsForCreated: options.retryAttemptsForCreated ?? 16,
       retryAttemptsForAssigned: options.retryAttemptsForAssigned ?? 4,
       intervalMs: options.findIdentityRetryIntervalMs ?? 5000,
+      ...(imdsStyle ? { maxHoldMs: IMDS_STYLE_MAX_HOLD_MS } : {}),
     },
+    failFastWhenPermanent: imdsStyle,
     setRetryAfterHeader: options.setRetryAfterHeader ?? false,
     upstreamWait: {
       timeoutMs: options.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_WAIT.timeoutMs,
@@ -360,6 +373,7 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
     metadataHost: metadataIp,
     metadataPort,
     podLookupTimeoutMs: options.podLookupTimeoutMs ?? 1200,
+    refusalStyle,
     shutdownSignal: shutdown.signal,
     unavailableRetryAfterSeconds:
       options.upstreamRetryAfterSeconds ?? DEFAULT_UPSTREAM_WAIT.retryAfterSeconds,

@@ -116,20 +116,25 @@ export class FederatedBroker {
             ? now.message
             : `pod ${pod.namespace}/${pod.name} changed while its token was fetched`,
         reason: now?.kind === 'deny' ? now.reason : 'pod-changed',
+        nature: 'permanent',
       };
     }
+    // A federated pod's identity comes from its own label and service account, nothing MIC writes
+    // later: a refusal is final.
     if (decision.kind === 'deny')
       return {
         kind: 'refused',
         status: decision.status,
         message: decision.message,
         reason: decision.reason,
+        nature: 'permanent',
       };
     return {
       kind: 'refused',
       status: 500,
       message: `pod ${pod.namespace}/${pod.name} is not federated`,
       reason: 'internal',
+      nature: 'internal',
     };
   }
 
@@ -187,6 +192,7 @@ export class FederatedBroker {
         status: 500,
         message: `pod ${pod.namespace}/${pod.name} has no uid yet`,
         reason: 'internal',
+        nature: 'in-flight',
       };
     const metrics = this.#options.metrics;
     try {
@@ -272,7 +278,13 @@ function serviceAccountTokenError(
 function refusal(error: unknown): BrokerOutcome {
   if (TokenAcquisitionError.is(error)) {
     return error.failure === 'refused'
-      ? { kind: 'refused', status: 403, message: error.message, reason: 'token-refused' }
+      ? {
+          kind: 'refused',
+          status: 403,
+          message: error.message,
+          reason: 'token-refused',
+          nature: 'azure-refused',
+        }
       : {
           kind: 'refused',
           status: 503,
@@ -280,6 +292,7 @@ function refusal(error: unknown): BrokerOutcome {
           reason: 'token-unavailable',
           // Every 503 says when to come back, as the standard path's do.
           retryAfterSeconds: DEFAULT_UPSTREAM_WAIT.retryAfterSeconds,
+          nature: 'azure-unavailable',
         };
   }
   return {
@@ -287,5 +300,6 @@ function refusal(error: unknown): BrokerOutcome {
     status: 500,
     message: 'failed to get a federated token',
     reason: 'internal',
+    nature: 'internal',
   };
 }

@@ -38,7 +38,9 @@ export {
   type BrokerOutcome,
   type IdentityWaitPolicy,
   type CallerRecheck,
+  type RefusalNature,
 } from './token-broker.js';
+export type { RefusalStyle } from './refusal-response.js';
 export type { FederatedBroker, FederatedBrokerOptions } from './federated-broker.js';
 export type { FederatedServiceAccounts } from './federated-service-accounts.js';
 export { createNmiRequestHandler, type NmiRequestHandlerOptions } from './nmi-request-handler.js';

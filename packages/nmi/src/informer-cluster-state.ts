@@ -132,14 +132,14 @@ export function createInformerClusterState(options: InformerClusterStateOptions)
         options.scaleFeatures ? `${ASSIGNED_IDENTITY_NODE_LABEL}=${options.nodeName}` : undefined,
       )
     : undefined;
-  const bindings = standard
-    ? undefined
-    : crd<AzureIdentityBinding, 'namespace'>(
-        CrdKinds.AzureIdentityBinding.plural,
-        'AzureIdentityBinding',
-        safeParseAzureIdentityBinding,
-        { namespace: byNamespace },
-      );
+  // Standard mode reads bindings only to tell a final refusal (no binding selects the pod) from one
+  // MIC is still working on; managed mode decides from them.
+  const bindings = crd<AzureIdentityBinding, 'namespace' | 'selector'>(
+    CrdKinds.AzureIdentityBinding.plural,
+    'AzureIdentityBinding',
+    safeParseAzureIdentityBinding,
+    { namespace: byNamespace, selector: (binding) => [binding.spec.selector] },
+  );
   const identities = standard
     ? undefined
     : crd<AzureIdentity, 'namespace'>(
@@ -152,7 +152,7 @@ export function createInformerClusterState(options: InformerClusterStateOptions)
     podInformer,
     exceptions,
     ...(assigned === undefined ? [] : [assigned]),
-    ...(bindings === undefined ? [] : [bindings]),
+    bindings,
     ...(identities === undefined ? [] : [identities]),
   ] as Informer<unknown, string>[];
 
@@ -163,7 +163,8 @@ export function createInformerClusterState(options: InformerClusterStateOptions)
     exceptions: (namespace) => exceptions.byIndex('namespace', namespace),
     assignedIdentities: (podNamespace, podName) =>
       assigned?.byIndex('pod', `${podNamespace}/${podName}`) ?? [],
-    bindings: (namespace) => bindings?.byIndex('namespace', namespace) ?? [],
+    bindings: (namespace) => bindings.byIndex('namespace', namespace),
+    bindingsSelecting: (selector) => bindings.byIndex('selector', selector),
     identities: (namespace) => identities?.byIndex('namespace', namespace) ?? [],
   };
 

@@ -5,6 +5,7 @@ import {
   type ExceptionMatch,
   type OperationMode,
 } from '@pod-identity/core';
+import type { RefusalStyle } from './refusal-response.js';
 import { Command, CommanderError, Option } from 'commander';
 
 /** The daemon's settings, from flags and environment, with the original NMI's defaults. */
@@ -34,6 +35,8 @@ export interface NmiFlags {
   allowNetworkPluginKubenet: boolean;
   kubeletConfig: string;
   setRetryAfterHeader: boolean;
+  /** Not in the original: `imds` refusals (default) or the original's statuses. */
+  refusalStyle: RefusalStyle;
   enableConntrackDeletion: boolean;
   logFormat: 'text' | 'json';
   logLevel: string;
@@ -181,6 +184,12 @@ const FLAGS: Record<string, FlagSpec> = {
     kind: 'bool',
     help: 'answer 503 + Retry-After: 20 while an identity may still be assigned (default false)',
   },
+  'refusal-style': {
+    key: 'refusalStyle',
+    kind: 'string',
+    choices: ['imds', 'original'],
+    help: 'imds: refusals as IMDS answers them (400 Identity not found when nothing can change it, 503 + Retry-After while it may), which every Azure SDK reads correctly; original: the original NMI’s statuses and plain-text bodies (default imds)',
+  },
   'enable-conntrack-deletion': {
     key: 'enableConntrackDeletion',
     kind: 'bool',
@@ -256,6 +265,7 @@ export function defaultNmiFlags(env: Readonly<Record<string, string | undefined>
     allowNetworkPluginKubenet: false,
     kubeletConfig: '/etc/default/kubelet',
     setRetryAfterHeader: false,
+    refusalStyle: 'imds',
     enableConntrackDeletion: false,
     logFormat: 'text',
     logLevel: env.LOG_LEVEL ?? 'info',

@@ -26,6 +26,12 @@ import type { Logger } from '@pod-identity/core';
 import type { NmiClusterState } from './cluster-state.js';
 import type { FederatedBroker } from './federated-broker.js';
 import type { NmiMetrics } from './nmi-metrics.js';
+import {
+  WARMING_RETRY_AFTER_SECONDS,
+  imdsStyleError,
+  refusalResponse,
+  type RefusalStyle,
+} from './refusal-response.js';
 import type { BrokerOutcome, CallerRecheck, TokenBroker } from './token-broker.js';
 
 /** What the request handler needs. */
@@ -45,6 +51,8 @@ export interface NmiRequestHandlerOptions {
   readonly metadataPort: number;
   /** How long to wait for the pod informer to deliver an unknown caller (the original: 4 × 300 ms). */
   readonly podLookupTimeoutMs: number;
+  /** How refusals are answered (see {@link RefusalStyle}). Default `imds`. */
+  readonly refusalStyle?: RefusalStyle;
   /** Called when a pod is refused a token (for a Kubernetes event). */
   readonly onRefused?: (
     pod: PodRecord,
@@ -70,6 +78,7 @@ export function createNmiRequestHandler(
   options: NmiRequestHandlerOptions,
 ): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   const { state, broker, federated, logger, metrics } = options;
+  const refusalStyle = options.refusalStyle ?? 'imds';
   // Which broker answers a pod: federation for pods that opt in (when the mode is on), else the
   // standard or managed decision.
   const answer = (
@@ -190,7 +199,16 @@ export function createNmiRequestHandler(
       );
     }
     metrics?.kubernetesErrors.inc({ operation_type: 'get_pod_list' });
-    return formatTextError(500, `no running pod found with IP ${address}`);
+    const message = `no running pod found with IP ${address}`;
+    // The pod informer may simply not have delivered the pod yet: a state to retry, not a failure.
+    return refusalStyle === 'imds'
+      ? imdsStyleError(
+          503,
+          'temporarily_unavailable',
+          `${message}; if this is a new pod, NMI has not seen it yet`,
+          WARMING_RETRY_AFTER_SECONDS,
+        )
+      : formatTextError(500, message);
   };
 
   const finish = (
@@ -264,27 +282,19 @@ export function createNmiRequestHandler(
       writeJson(res, formatTokenResponse(outcome.tokens, now));
       return;
     }
+    const response = refusalResponse(outcome, refusalStyle);
     logger.info(
       {
         namespace: pod.namespace,
         pod: pod.name,
-        status: outcome.status,
+        status: response.status,
         reason: outcome.reason,
         ...(requested.kind === 'clientId' ? { clientId: redactClientId(requested.clientId) } : {}),
       },
       'token request refused',
     );
     options.onRefused?.(pod, outcome);
-    write(
-      res,
-      formatTextError(
-        outcome.status,
-        outcome.message,
-        outcome.retryAfterSeconds === undefined
-          ? {}
-          : { 'retry-after': String(outcome.retryAfterSeconds) },
-      ),
-    );
+    write(res, response);
   };
 
   // Cache-hit fast path, synchronous: one map read for the pod, one authorize(), one cache read. Returns

@@ -63,6 +63,7 @@ function startNmi(flags: NmiFlags, registry: Registry, logger: PinoLogger): Prom
     // 0 would refuse every uncached request at once: a second is the least.
     upstreamTimeoutMs: Math.max(1, flags.upstreamTimeout) * 1000,
     upstreamRetryAfterSeconds: Math.max(1, flags.upstreamRetryAfter),
+    refusalStyle: flags.refusalStyle,
     customUserAgent: flags.customUserAgent,
     iptables: flags.manageIptables
       ? {

@@ -31,6 +31,11 @@ export interface IdentityWaitPolicy {
   readonly retryAttemptsForAssigned: number;
   /** Interval between attempts (`--find-identity-retry-interval`). */
   readonly intervalMs: number;
+  /**
+   * Longest hold of one request, whatever the attempts allow. The IMDS-faithful answers cap it so a
+   * client's own per-try timeout never fires first (Go's azidentity allows one minute a try).
+   */
+  readonly maxHoldMs?: number;
 }
 
 /**
@@ -48,6 +53,18 @@ export interface UpstreamWaitPolicy {
 /** The default {@link UpstreamWaitPolicy}: 5 s, well under the per-attempt timeouts SDKs give IMDS. */
 export const DEFAULT_UPSTREAM_WAIT: UpstreamWaitPolicy = { timeoutMs: 5000, retryAfterSeconds: 2 };
 
+/**
+ * What a refusal means to the client, whatever status carries it:
+ * - `permanent`: nothing in flight can change the answer (no binding selects the pod, the identity is
+ *   not bound to it, the pod is not running, a federated pod's service account does not name it);
+ * - `in-flight`: MIC may still create or assign the pod's record, or NMI's caches are still filling;
+ * - `azure-refused`: Azure refused the token (IMDS or Entra said no);
+ * - `azure-unavailable`: Azure could not be reached or failed (network, 5xx, unreadable secret);
+ * - `internal`: NMI could not decide (an unexpected error).
+ */
+export type RefusalNature =
+  'permanent' | 'in-flight' | 'azure-refused' | 'azure-unavailable' | 'internal';
+
 /** What the broker answers: tokens, or a refusal with the status the original used. */
 export type BrokerOutcome =
   | {
@@ -64,6 +81,8 @@ export type BrokerOutcome =
       readonly reason: string;
       /** `Retry-After` seconds, when set. */
       readonly retryAfterSeconds?: number;
+      /** What the refusal means, from which the IMDS-faithful answer is chosen. */
+      readonly nature: RefusalNature;
     };
 
 /** Dependencies of {@link TokenBroker}. */
@@ -75,6 +94,11 @@ export interface TokenBrokerOptions {
   readonly setRetryAfterHeader: boolean;
   /** Builds the source of an identity's tokens (reads its secret for service principals). */
   readonly sourceFor: (identity: AzureIdentity, abortSignal: AbortSignal) => Promise<TokenSource>;
+  /**
+   * Answer a refusal that nothing in flight can change at once, without waiting for MIC (the
+   * IMDS-faithful answers). Default false: the original waited for every refusal in standard mode.
+   */
+  readonly failFastWhenPermanent?: boolean;
   /** Settings of the node IMDS source used for exception pods. */
   readonly nodeImds: { endpoint: string; userAgent?: string; agent?: Agent };
   readonly metrics?: NmiMetrics;
@@ -154,11 +178,14 @@ export class TokenBroker {
       }
       const decision = authorize(caller, requested, view);
       if (decision.kind !== 'deny' || decision.waitFor === undefined) return decision;
+      if (this.#options.failFastWhenPermanent === true && this.#isSettled(decision))
+        return decision;
       const attempts =
         decision.waitFor === 'created'
           ? wait.retryAttemptsForCreated
           : wait.retryAttemptsForCreated + wait.retryAttemptsForAssigned;
-      const remaining = started + attempts * wait.intervalMs - Date.now();
+      const holdMs = Math.min(attempts * wait.intervalMs, wait.maxHoldMs ?? Infinity);
+      const remaining = started + holdMs - Date.now();
       if (remaining <= 0) return decision;
       // Wake on the next CRD change (MIC writing the record) or after one interval, like the
       // original's retry loop but without sleeping past the moment the record appears.
@@ -200,7 +227,14 @@ export class TokenBroker {
           ? gone.message
           : `pod ${pod.namespace}/${pod.name} changed while its token was fetched`,
       reason: gone.kind === 'deny' ? gone.reason : 'pod-changed',
+      nature: gone.kind === 'deny' && !this.#isSettled(gone) ? 'in-flight' : 'permanent',
     };
+  }
+
+  // A refusal is final only when the decision says nothing is in flight and NMI's caches hold the
+  // whole cluster: before their first list, a missing binding may simply not have arrived yet.
+  #isSettled(decision: Extract<AuthorizationDecision, { kind: 'deny' }>): boolean {
+    return decision.permanent && this.#options.state.isSynced();
   }
 
   // Whether a later decision still gives what was served: the same identity (or, for object_id,
@@ -232,6 +266,7 @@ export class TokenBroker {
         return this.#nodeTokens(requested, resource, abortSignal);
       case 'deny': {
         const mayChange = decision.waitFor !== undefined;
+        const nature = this.#isSettled(decision) ? 'permanent' : 'in-flight';
         if (mayChange && this.#options.setRetryAfterHeader) {
           return {
             kind: 'refused',
@@ -239,9 +274,16 @@ export class TokenBroker {
             message: decision.message,
             reason: decision.reason,
             retryAfterSeconds: RETRY_AFTER_SECONDS,
+            nature,
           };
         }
-        return { kind: 'refused', status: 404, message: decision.message, reason: decision.reason };
+        return {
+          kind: 'refused',
+          status: 404,
+          message: decision.message,
+          reason: decision.reason,
+          nature,
+        };
       }
     }
   }
@@ -390,6 +432,7 @@ export class TokenBroker {
         status: 404,
         message: 'no azure identity found for request objectID',
         reason: 'identity-not-bound',
+        nature: 'permanent',
       };
     });
   }
@@ -448,11 +491,12 @@ export class TokenBroker {
   }
 }
 
-function callerGone(pod: AuthorizationPod): AuthorizationDecision {
+function callerGone(pod: AuthorizationPod): Extract<AuthorizationDecision, { kind: 'deny' }> {
   return {
     kind: 'deny',
     reason: 'pod-not-live',
     message: `pod ${pod.namespace}/${pod.name} is gone or was replaced while its request waited`,
+    permanent: true,
   };
 }
 
@@ -461,13 +505,20 @@ function refusal(error: unknown, clientId: string, retryAfterSeconds: number): B
     // The original: an error from Azure's token endpoint is 403, anything else (network, secret,
     // certificate) is 503, and a 503 always says when to come back.
     return error.failure === 'refused'
-      ? { kind: 'refused', status: 403, message: error.message, reason: 'token-refused' }
+      ? {
+          kind: 'refused',
+          status: 403,
+          message: error.message,
+          reason: 'token-refused',
+          nature: 'azure-refused',
+        }
       : {
           kind: 'refused',
           status: 503,
           message: error.message,
           reason: 'token-unavailable',
           retryAfterSeconds,
+          nature: 'azure-unavailable',
         };
   }
   const suffix = clientId === '' ? '' : ` for ${redactClientId(clientId)}`;
@@ -476,5 +527,6 @@ function refusal(error: unknown, clientId: string, retryAfterSeconds: number): B
     status: 500,
     message: `failed to get token${suffix}`,
     reason: 'internal',
+    nature: 'internal',
   };
 }

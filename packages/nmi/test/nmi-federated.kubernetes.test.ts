@@ -189,7 +189,8 @@ describe(`NMI on Kubernetes, federated mode (${mode})`, () => {
 
   it('refuses a labelled pod whose service account names no identity, without asking the API server for a token', async () => {
     const answer = await tokenRequest(nmi.url, plain.podIp, VAULT);
-    expect(answer.status).toBe(403);
+    // Final: IMDS's answer for an identity that is not there (400), with NMI's reason.
+    expect(answer.status).toBe(400);
     expect(answer.body).toContain('has no azure.workload.identity/client-id annotation');
   });
 });

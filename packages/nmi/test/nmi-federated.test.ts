@@ -207,14 +207,15 @@ describe('NMI, federated mode', () => {
       podIp('app'),
       `${RESOURCE}&client_id=${standard.clientId}`,
     );
-    expect(foreign.status).toBe(403);
+    expect(foreign.status).toBe(400);
     expect(foreign.body).not.toContain('access_token');
     expect(foreign.body).toContain('federated to client_id');
   });
 
-  it('refuses a pod whose service account has no client-id annotation (403)', async () => {
+  it('refuses a pod whose service account has no client-id annotation (400, final)', async () => {
     const answer = await tokenRequest(nmi.url, podIp('unannotated'), RESOURCE);
-    expect(answer.status).toBe(403);
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: 'invalid_request' });
     expect(answer.body).toContain('has no azure.workload.identity/client-id annotation');
   });
 
@@ -232,7 +233,8 @@ describe('NMI, federated mode', () => {
 
   it('does not serve a pod of another node', async () => {
     const answer = await tokenRequest(nmi.url, podIp('remote'), RESOURCE);
-    expect(answer.status).toBe(500);
+    // Unknown to this node's NMI: retried (a new pod may not have reached its informer yet).
+    expect(answer.status).toBe(503);
     expect(answer.body).toContain('no running pod found');
   });
 

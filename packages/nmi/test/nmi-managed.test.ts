@@ -190,7 +190,7 @@ describe('NMI, managed mode', () => {
       podIp('thief', 'team-b'),
       'resource=https://management.azure.com/',
     );
-    expect(answer.status).toBe(404);
+    expect(answer.status).toBe(400);
     expect(answer.body).not.toContain('access_token');
   });
 

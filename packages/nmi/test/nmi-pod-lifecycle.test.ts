@@ -93,7 +93,8 @@ async function putRecord(
 }
 
 function expectRefused(answer: { status: number; body: string }): void {
-  expect(answer.status).toBe(404);
+  // Final refusals (the record is not for this pod, and every binding selecting it has its record).
+  expect(answer.status).toBe(400);
   expect(answer.body).not.toContain('access_token');
 }
 
@@ -253,7 +254,7 @@ describe('NMI serves a record only to the pod it was made for', () => {
       const second = createPod('swap', 'web', ip);
       await until(() => podInNmi('swap', second.metadata.uid, 'web'));
       const answer = await pending;
-      expect(answer.status).toBe(404);
+      expect(answer.status).toBe(400);
       expect(answer.body).not.toContain('access_token');
     } finally {
       node.imds.faults.setLatency(0);

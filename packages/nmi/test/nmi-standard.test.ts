@@ -173,14 +173,21 @@ describe('NMI token route, standard mode', () => {
     }
   });
 
-  it('refuses an identity assigned to the node but not to this pod with 404, never its token', async () => {
+  it('refuses an identity assigned to the node but not to this pod with IMDS`s final 400, never its token', async () => {
     const answer = await tokenRequest(
       nmi.url,
       podIp('app'),
       `resource=r&client_id=${ids['id-b']!.clientId}`,
     );
-    expect(answer.status).toBe(404);
-    expect(answer.headers['content-type']).toBe('text/plain; charset=utf-8');
+    expect(answer.status).toBe(400);
+    expect(answer.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(answer.headers['retry-after']).toBeUndefined();
+    expect(JSON.parse(answer.body)).toEqual({
+      error: 'invalid_request',
+      error_description: expect.stringMatching(
+        /^Identity not found: no azure identity found for pod default\/app matching the requested client ID/,
+      ) as string,
+    });
     expect(answer.body).not.toContain('access_token');
   });
 
@@ -210,7 +217,7 @@ describe('NMI token route, standard mode', () => {
     expect(claimsOf(accessTokenOf(answer)).appid).toBe(ids['id-c']!.clientId);
   });
 
-  it('gives up with 404 when the record stays Created, or 503 + Retry-After: 20 when configured', async () => {
+  it('gives up with 503 + Retry-After when the record stays Created (20 s with --set-retry-after-header)', async () => {
     sandbox.createPod({ name: 'stuck', nodeName: node.name, labels: { aadpodidbinding: 'stuck' } });
     sandbox.kubernetes.store.put(
       azureAssignedIdentity(
@@ -226,7 +233,9 @@ describe('NMI token route, standard mode', () => {
         strict.state.view.assignedIdentities('default', 'stuck').length === 1,
     );
     const plain = await tokenRequest(nmi.url, podIp('stuck'), 'resource=r');
-    expect(plain.status).toBe(404);
+    expect(plain.status).toBe(503);
+    expect(plain.headers['retry-after']).toBe('5');
+    expect(JSON.parse(plain.body)).toMatchObject({ error: 'temporarily_unavailable' });
     const withRetryAfter = await tokenRequest(strict.url, podIp('stuck'), 'resource=r');
     expect(withRetryAfter.status).toBe(503);
     expect(withRetryAfter.headers['retry-after']).toBe('20');
@@ -264,9 +273,10 @@ describe('NMI token route, standard mode', () => {
 });
 
 describe('NMI caller identification', () => {
-  it('answers 500 for an address that is no running pod on this node', async () => {
+  it('answers 503 + Retry-After for an address that is no running pod on this node (yet)', async () => {
     const answer = await tokenRequest(nmi.url, '127.3.1.250', 'resource=r');
-    expect(answer.status).toBe(500);
+    expect(answer.status).toBe(503);
+    expect(answer.headers['retry-after']).toBe('1');
     expect(answer.body).not.toContain('access_token');
   });
 
@@ -372,10 +382,9 @@ describe('NMI exceptions', () => {
     const excepted = await tokenRequest(nmi.url, podIp('one-label'), query);
     expect(excepted.status).toBe(200);
     expect(claimsOf(accessTokenOf(excepted)).appid).toBe(ids['id-b']!.clientId);
-    // Not excepted, and no record: refused (503 + Retry-After, as this NMI runs with
-    // --set-retry-after-header, instead of 404).
+    // Not excepted, and no binding selects it: refused at once, finally.
     const refused = await tokenRequest(strict.url, podIp('one-label'), query);
-    expect(refused.status).toBe(503);
+    expect(refused.status).toBe(400);
   });
 });
 
@@ -459,7 +468,7 @@ describe('NMI routes and hostile input', () => {
       path,
       headers: { Metadata: 'true' },
     });
-    expect(stranger.status).toBe(500);
+    expect(stranger.status).toBe(503);
     expect(stranger.body).not.toContain('access_token');
   });
 
@@ -572,7 +581,7 @@ describe('NMI routes and hostile input', () => {
       path: '/host/token/?resource=r',
       headers: { podns: 'default', podname: 'agent' },
     });
-    expect(agent.status).toBe(404);
+    expect(agent.status).toBe(400);
   });
 
   it('exposes /healthz (Active) on the probe port, no profiling, and the metrics', async () => {

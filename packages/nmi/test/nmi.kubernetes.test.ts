@@ -160,17 +160,17 @@ describe(`NMI on Kubernetes, standard mode (${mode})`, () => {
   it("refuses another pod of the node (its only record is another node's), and an identity not its own", async () => {
     expect(nmi.state.view.assignedIdentities(namespace, 'other')).toEqual([]);
     const refused = await tokenRequest(nmi.url, other.podIp, ARM);
-    expect(refused.status).toBe(404);
+    expect(refused.status).toBe(400);
     expect(refused.body).not.toContain('access_token');
     const notOwn = await tokenRequest(nmi.url, app.podIp, `${ARM}&client_id=${ids.b.clientId}`);
-    expect(notOwn.status).toBe(404);
+    expect(notOwn.status).toBe(400);
     expect(notOwn.body).not.toContain('access_token');
   });
 
-  it('answers 500 for an address no pod of the node has', async () => {
+  it('answers 503 + Retry-After for an address no pod of the node has', async () => {
     const [a, b, c] = node.podAddressRange.last.split('.');
     const stranger = await tokenRequest(nmi.url, `${a!}.${b!}.${c!}.250`, ARM);
-    expect(stranger.status).toBe(500);
+    expect(stranger.status).toBe(503);
     expect(stranger.body).not.toContain('access_token');
   });
 
@@ -320,7 +320,7 @@ describe(`NMI on Kubernetes, managed mode (${mode})`, () => {
 
   it('refuses a pod of another namespace with the same selector', async () => {
     const answer = await tokenRequest(nmi.url, thief.podIp, ARM);
-    expect(answer.status).toBe(404);
+    expect(answer.status).toBe(400);
     expect(answer.body).not.toContain('access_token');
   });
 

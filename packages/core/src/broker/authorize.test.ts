@@ -135,6 +135,51 @@ describe('authorize, standard mode', () => {
     });
   });
 
+  it('says a refusal is permanent only when no binding selecting the pod still lacks its record', () => {
+    const withBindings = (state: State): AuthorizationView => ({
+      ...view('standard', state),
+      bindingsSelecting: (selector) =>
+        (state.bindings ?? []).filter((b) => b.spec.selector === selector),
+    });
+    const forA = binding('default', 'b', 'a', 'demo');
+    const forB = binding('default', 'b2', 'b', 'demo');
+    const askB = { kind: 'clientId', clientId: idB.spec.clientID ?? '' } as const;
+    // No label: no binding can select the pod.
+    expect(
+      authorize({ ...demo, labels: {} }, none, withBindings({ bindings: [forA] })),
+    ).toMatchObject({ kind: 'deny', reason: 'no-identity', permanent: true });
+    // A label no binding selects.
+    expect(authorize(demo, none, withBindings({}))).toMatchObject({
+      kind: 'deny',
+      reason: 'no-identity',
+      permanent: true,
+      message: expect.stringContaining(
+        'no AzureIdentityBinding selects aadpodidbinding=demo',
+      ) as string,
+    });
+    // A binding selects it, its record not written yet: MIC is at work.
+    expect(authorize(demo, none, withBindings({ bindings: [forA] }))).toMatchObject({
+      permanent: false,
+      waitFor: 'created',
+    });
+    // Every binding has its record and none gives b: final.
+    const records = [assigned(demo, idA, 'Assigned')];
+    expect(authorize(demo, askB, withBindings({ bindings: [forA], records }))).toMatchObject({
+      reason: 'identity-not-bound',
+      permanent: true,
+    });
+    // A second binding (for b) still without its record: b may still come.
+    expect(authorize(demo, askB, withBindings({ bindings: [forA, forB], records }))).toMatchObject({
+      reason: 'identity-not-bound',
+      permanent: false,
+    });
+    // A record not yet Assigned is in flight; a view without bindings can never say "final".
+    expect(
+      authorize(demo, none, withBindings({ records: [assigned(demo, idA, 'Created')] })),
+    ).toMatchObject({ reason: 'not-assigned', permanent: false });
+    expect(authorize(demo, none, view('standard', {}))).toMatchObject({ permanent: false });
+  });
+
   it('ignores Unassigned records', () => {
     expect(
       authorize(demo, none, view('standard', { records: [assigned(demo, idA, 'Unassigned')] }))
@@ -261,6 +306,7 @@ describe('authorize, managed mode', () => {
       kind: 'deny',
       reason: 'identity-not-bound',
       message: expect.any(String) as string,
+      permanent: true,
     });
     expect(authorize({ ...demo, labels: {} }, none, view('managed', state))).toMatchObject({
       kind: 'deny',

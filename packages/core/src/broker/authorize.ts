@@ -63,6 +63,14 @@ export interface AuthorizationView {
   assignedIdentities(podNamespace: string, podName: string): readonly AzureAssignedIdentity[];
   /** Managed mode: the AzureIdentityBindings in a namespace. */
   bindings(namespace: string): readonly AzureIdentityBinding[];
+  /**
+   * Standard mode, optional: the AzureIdentityBindings of every namespace whose selector is
+   * `selector`. With it, a refusal says whether MIC still has work in flight for the pod (a binding
+   * selects it whose record is missing or not yet `Assigned`) or nothing could change the answer
+   * ({@link AuthorizationDecision}'s `permanent`); without it, every standard-mode refusal is taken as
+   * possibly in flight.
+   */
+  bindingsSelecting?(selector: string): readonly AzureIdentityBinding[];
   /** Managed mode: the AzureIdentities in a namespace. */
   identities(namespace: string): readonly AzureIdentity[];
 }
@@ -101,6 +109,13 @@ export type AuthorizationDecision =
       readonly reason: DenyReason;
       readonly message: string;
       readonly waitFor?: 'created' | 'assigned';
+      /**
+       * Nothing in flight can change the answer: no binding selects the pod, every binding that does
+       * already has its record and none gives the requested identity, the pod is not live, or
+       * (managed mode) the bindings and identities say no. A client should fail at once rather than
+       * retry. False while MIC may still create or assign a record for the pod.
+       */
+      readonly permanent: boolean;
     };
 
 /**
@@ -133,7 +148,12 @@ export function authorize(
   view: AuthorizationView,
 ): AuthorizationDecision {
   if (!isLivePod(pod)) {
-    return deny('pod-not-live', `pod ${pod.namespace}/${pod.name} is ${pod.phase}, not running`);
+    return deny(
+      'pod-not-live',
+      `pod ${pod.namespace}/${pod.name} is ${pod.phase}, not running`,
+      undefined,
+      true,
+    );
   }
   const exception = findException(pod, view.exceptions(pod.namespace), view.exceptionMatch);
   if (exception !== undefined) return { kind: 'exception', exception };
@@ -223,6 +243,7 @@ function authorizeStandard(
 ): AuthorizationDecision {
   const forceNamespaced = view.forceNamespaced ?? false;
   const usable: AzureIdentity[] = [];
+  const recorded: AzureAssignedIdentity[] = [];
   let anyBound = false;
   let pending = false;
   for (const record of view.assignedIdentities(pod.namespace, pod.name)) {
@@ -231,6 +252,7 @@ function authorizeStandard(
     if (!isRecordForPod(record, pod)) continue;
     const state = record.status?.status ?? '';
     if (state === AssignedIdentityState.Unassigned) continue;
+    recorded.push(record);
     const identity = record.spec.azureIdentityRef;
     if (
       isNamespacedIdentity(identity, forceNamespaced) &&
@@ -249,15 +271,67 @@ function authorizeStandard(
       'not-assigned',
       `identity for pod ${pod.namespace}/${pod.name} is not assigned to the node yet`,
       'assigned',
+      false,
     );
   }
-  return anyBound && requested.kind !== 'none'
-    ? deny('identity-not-bound', notBoundMessage(pod, requested), 'created')
-    : deny(
-        'no-identity',
-        `no azure identity is assigned to pod ${pod.namespace}/${pod.name}`,
-        'created',
-      );
+  const selector = podSelector(pod);
+  const settled = micHasNothingInFlight(pod, selector, recorded, view);
+  if (anyBound && requested.kind !== 'none') {
+    return deny(
+      'identity-not-bound',
+      notBoundMessage(pod, requested, selector),
+      'created',
+      settled,
+    );
+  }
+  return deny('no-identity', noIdentityMessage(pod, selector, settled), 'created', settled);
+}
+
+// The pod's `aadpodidbinding` label, or undefined when it has none (or an empty one).
+function podSelector(pod: AuthorizationPod): string | undefined {
+  const label = Object.hasOwn(pod.labels, POD_LABEL_KEY) ? pod.labels[POD_LABEL_KEY] : undefined;
+  return label === '' ? undefined : label;
+}
+
+// Standard mode: whether MIC has no more records to write for the pod, so a refusal now is final.
+// Unknowable (false) without the view's bindings. A pod without a label is selected by no binding;
+// otherwise every binding that selects its label (in its namespace, or any namespace unless
+// --forceNamespaced) must already have a record for this pod.
+function micHasNothingInFlight(
+  pod: AuthorizationPod,
+  selector: string | undefined,
+  recorded: readonly AzureAssignedIdentity[],
+  view: AuthorizationView,
+): boolean {
+  if (view.bindingsSelecting === undefined) return false;
+  if (selector === undefined) return true;
+  const forceNamespaced = view.forceNamespaced ?? false;
+  const withRecord = new Set(
+    recorded.map(
+      (record) =>
+        `${record.spec.azureBindingRef.metadata.namespace ?? ''}/${record.spec.azureBindingRef.metadata.name}`,
+    ),
+  );
+  for (const binding of view.bindingsSelecting(selector)) {
+    if (binding.spec.selector !== selector) continue;
+    const namespace = binding.metadata.namespace ?? '';
+    if (forceNamespaced && namespace !== pod.namespace) continue;
+    if (!withRecord.has(`${namespace}/${binding.metadata.name}`)) return false;
+  }
+  return true;
+}
+
+function noIdentityMessage(
+  pod: AuthorizationPod,
+  selector: string | undefined,
+  settled: boolean,
+): string {
+  const who = `pod ${pod.namespace}/${pod.name}`;
+  if (selector === undefined)
+    return `no azure identity is assigned to ${who}: it has no ${POD_LABEL_KEY} label; label it with the selector of an AzureIdentityBinding`;
+  if (settled)
+    return `no azure identity is assigned to ${who}: no AzureIdentityBinding selects ${POD_LABEL_KEY}=${selector}; create one or relabel the pod`;
+  return `no azure identity is assigned to pod ${pod.namespace}/${pod.name}`;
 }
 
 function authorizeManaged(
@@ -265,7 +339,7 @@ function authorizeManaged(
   requested: RequestedIdentity,
   view: AuthorizationView,
 ): AuthorizationDecision {
-  const selector = Object.hasOwn(pod.labels, POD_LABEL_KEY) ? pod.labels[POD_LABEL_KEY] : undefined;
+  const selector = podSelector(pod);
   const names = new Set<string>();
   if (selector !== undefined) {
     for (const binding of view.bindings(pod.namespace)) {
@@ -283,10 +357,22 @@ function authorizeManaged(
     }
   }
   if (bound.length === 0) {
-    return deny('no-identity', `no azure identity is bound to pod ${pod.namespace}/${pod.name}`);
+    const why =
+      selector === undefined
+        ? `it has no ${POD_LABEL_KEY} label`
+        : names.size === 0
+          ? `no AzureIdentityBinding in its namespace selects ${POD_LABEL_KEY}=${selector}`
+          : `the AzureIdentity named by its binding (${[...names].sort().join(', ')}) does not exist in its namespace`;
+    return deny(
+      'no-identity',
+      `no azure identity is bound to pod ${pod.namespace}/${pod.name}: ${why}`,
+      undefined,
+      true,
+    );
   }
   const usable = bound.filter((identity) => identityMatches(identity, requested));
-  if (usable.length === 0) return deny('identity-not-bound', notBoundMessage(pod, requested));
+  if (usable.length === 0)
+    return deny('identity-not-bound', notBoundMessage(pod, requested, selector), undefined, true);
   return choose(usable, requested);
 }
 
@@ -319,22 +405,28 @@ function dedupe(sorted: AzureIdentity[]): AzureIdentity[] {
   return out;
 }
 
-function notBoundMessage(pod: AuthorizationPod, requested: RequestedIdentity): string {
+function notBoundMessage(
+  pod: AuthorizationPod,
+  requested: RequestedIdentity,
+  selector: string | undefined,
+): string {
   const what =
     requested.kind === 'clientId'
       ? 'the requested client ID'
       : requested.kind === 'resourceId'
         ? 'the requested resource ID'
         : 'the requested identity';
-  return `no azure identity found for pod ${pod.namespace}/${pod.name} matching ${what}`;
+  const bindings = selector === undefined ? '' : ` (bound through ${POD_LABEL_KEY}=${selector})`;
+  return `no azure identity found for pod ${pod.namespace}/${pod.name} matching ${what}: the pod's identities${bindings} do not include it; bind that identity to the pod's selector or ask for one it has`;
 }
 
 function deny(
   reason: DenyReason,
   message: string,
-  waitFor?: 'created' | 'assigned',
+  waitFor: 'created' | 'assigned' | undefined,
+  permanent: boolean,
 ): AuthorizationDecision {
   return waitFor === undefined
-    ? { kind: 'deny', reason, message }
-    : { kind: 'deny', reason, message, waitFor };
+    ? { kind: 'deny', reason, message, permanent }
+    : { kind: 'deny', reason, message, waitFor, permanent };
 }
