@@ -277,6 +277,44 @@ describe('getToken', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it('fails at once on NMI`s final 400 Identity not found, keeping its reason (not retryable)', async () => {
+    const reason =
+      'Identity not found: no azure identity is assigned to pod default/demo: no AzureIdentityBinding selects aadpodidbinding=demo; create one or relabel the pod';
+    const server = await serve({
+      status: 400,
+      body: JSON.stringify({ error: 'invalid_request', error_description: reason }),
+    });
+    const error = await getToken(ARM, { clientId: 'c' }, { endpoint: server.endpoint }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(IdentityNotAssignedError);
+    const typed = error as IdentityNotAssignedError;
+    expect(typed.retryable).toBe(false);
+    expect(typed.status).toBe(400);
+    expect(typed.imdsError).toBe('invalid_request');
+    expect(typed.attempts).toBe(1);
+    expect(typed.message).toContain(reason);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('keeps the last answer`s status and reason when a later attempt times out at the deadline', async () => {
+    const server = await serve(notFound, { status: 0, hang: true });
+    const clock = fakeClock();
+    const error = await getToken(ARM, undefined, {
+      endpoint: server.endpoint,
+      attemptTimeoutMs: 50,
+      retry: { maxRetries: 1, initialDelayMs: 1, maxDelayMs: 1 },
+      now: clock.now,
+      sleep: clock.sleep,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IdentityNotAssignedError);
+    const typed = error as IdentityNotAssignedError;
+    expect(typed.status).toBe(404);
+    expect(typed.imdsError).toBe('not_found');
+    expect(typed.message).toContain('no answer within 50 ms');
+    expect(typed.message).toContain('the last answer before it: 404 no identity assigned yet');
+  });
+
   it('fails with a protocol error on a 200 that is not a token, never echoing the body', async () => {
     const server = await serve({ status: 200, body: '{"secret":"sensitive-value"}' });
     const error = await getToken(ARM, undefined, { endpoint: server.endpoint }).catch(

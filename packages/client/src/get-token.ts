@@ -76,7 +76,9 @@ interface Failure {
  *   ending in `/.default` is accepted and stripped
  * @param identity - which user-assigned identity; omit for the pod's only one
  * @param options - endpoint, deadline, abort signal, retry spacing
- * @throws {@link IdentityNotAssignedError} when NMI kept answering 404 until the deadline
+ * @throws {@link IdentityNotAssignedError} at once when NMI (or IMDS) answers 400 `Identity not
+ *   found` (not `retryable`: no binding gives the pod the identity), or when NMI kept answering 404
+ *   until the deadline
  * @throws {@link IdentityRefusedError} on 401 or 403
  * @throws {@link TokenRequestError} on anything else that is not a token
  * @throws {@link ImdsResponseError} when a 200 answer is not a usable token
@@ -107,6 +109,8 @@ export async function getToken(
   if (selector !== undefined) url.searchParams.set(selector[0], selector[1]);
 
   const deadlineAt = now() + deadlineMs;
+  // The last answer that arrived: a timeout or network error later must not hide NMI's reason.
+  let lastAnswer: Failure | undefined;
   for (let attempt = 1; ; attempt++) {
     if (abortSignal?.aborted) throw abortReason(abortSignal);
     const remainingMs = deadlineAt - now();
@@ -124,6 +128,7 @@ export async function getToken(
         return parseTokenResponse(response.body, now(), target);
       }
       failure = failureOf(response, now());
+      lastAnswer = failure;
     } catch (error) {
       if (abortSignal?.aborted) throw abortReason(abortSignal);
       if (PodIdentityError.is(error)) throw error;
@@ -135,11 +140,11 @@ export async function getToken(
         : { description: `cannot reach ${base.origin}: ${errorText(error)}`, cause: error };
     }
     if (failure.status !== undefined && !isRetryableStatus(failure.status)) {
-      throw finalError(failure, target, attempt, 'not retried');
+      throw finalError(failure, lastAnswer, target, attempt, 'not retried');
     }
 
     if (attempt > retry.maxRetries) {
-      throw finalError(failure, target, attempt, `gave up after ${attempt} attempts`);
+      throw finalError(failure, lastAnswer, target, attempt, `gave up after ${attempt} attempts`);
     }
     const delayMs = failure.retryAfterMs ?? backoffDelayMs(attempt, retry, random());
     const leftMs = deadlineAt - now();
@@ -148,7 +153,7 @@ export async function getToken(
         failure.retryAfterMs === undefined
           ? `deadline of ${deadlineMs} ms reached after ${attempt} attempts`
           : `asked to retry after ${failure.retryAfterMs} ms, past the deadline of ${deadlineMs} ms, after ${attempt} attempts`;
-      throw finalError(failure, target, attempt, why);
+      throw finalError(failure, lastAnswer, target, attempt, why);
     }
     options.onRetry?.({
       attempt,
@@ -176,28 +181,58 @@ function isRetryableStatus(status: number): boolean {
   return status === 404 || status === 410 || status === 429 || (status >= 500 && status <= 599);
 }
 
-function finalError(failure: Failure, resource: string, attempts: number, why: string): Error {
+// The final error: the class and status of the last answer that arrived (so a timeout at the
+// deadline still says what NMI last answered, and why), the last attempt's own failure in the text.
+function finalError(
+  failure: Failure,
+  lastAnswer: Failure | undefined,
+  resource: string,
+  attempts: number,
+  why: string,
+): Error {
+  const answer = failure.status === undefined ? (lastAnswer ?? failure) : failure;
   const details = {
     attempts,
-    ...(failure.status === undefined ? {} : { status: failure.status }),
-    ...(failure.imdsError === undefined ? {} : { imdsError: failure.imdsError }),
+    ...(answer.status === undefined ? {} : { status: answer.status }),
+    ...(answer.imdsError === undefined ? {} : { imdsError: answer.imdsError }),
     ...(failure.cause === undefined ? {} : { cause: failure.cause }),
   };
-  const last = `${failure.status === undefined ? '' : `${failure.status} `}${failure.description}`;
-  if (failure.status === 401 || failure.status === 403) {
+  const describe = (f: Failure): string =>
+    `${f.status === undefined ? '' : `${String(f.status)} `}${f.description}`;
+  const last =
+    answer === failure
+      ? describe(failure)
+      : `${describe(failure)}; the last answer before it: ${describe(answer)}`;
+  if (answer.status === 401 || answer.status === 403) {
     return new IdentityRefusedError(`token for ${resource} refused: ${last}`, details);
   }
-  if (failure.status === 404) {
+  if (isIdentityNotFound(answer)) {
+    return new IdentityNotAssignedError(
+      `no token for ${resource}: the identity is not bound to this pod and nothing in progress will change that; ${why}; last answer: ${last}`,
+      { ...details, retryable: false },
+    );
+  }
+  if (answer.status === 404) {
     return new IdentityNotAssignedError(
       `no token for ${resource}: the identity is not (yet) assigned to this pod; ${why}; last answer: ${last}`,
       details,
     );
   }
-  const retryable = failure.status === undefined || isRetryableStatus(failure.status);
+  const retryable = answer.status === undefined || isRetryableStatus(answer.status);
   return new TokenRequestError(`no token for ${resource}: ${why}; last answer: ${last}`, {
     ...details,
     retryable,
   });
+}
+
+// IMDS's final answer for a user-assigned identity that is not on the VM, which NMI gives (with its
+// own reason after these words) when no binding gives the pod the identity.
+function isIdentityNotFound(failure: Failure): boolean {
+  return (
+    failure.status === 400 &&
+    failure.imdsError === 'invalid_request' &&
+    failure.description.startsWith('Identity not found')
+  );
 }
 
 /** Describes a non-2xx answer: status, IMDS error code, description and `Retry-After`. */
@@ -232,8 +267,9 @@ function readErrorBody(response: MetadataResponse): { imdsError?: string; descri
   return { description: clip(text === '' ? 'empty body' : text) };
 }
 
+// NMI's reasons name the pod, its selector and what to fix: room for them, but bounded.
 function clip(text: string): string {
-  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+  return text.length > 600 ? `${text.slice(0, 600)}…` : text;
 }
 
 function errorText(error: unknown): string {

@@ -10,12 +10,7 @@ import {
   type ArmEmulator,
   type ImdsEmulator,
 } from '@pod-identity/testkit';
-import {
-  getToken,
-  IdentityNotAssignedError,
-  PodIdentityCredential,
-  TokenRequestError,
-} from '@pod-identity/client';
+import { getToken, IdentityNotAssignedError, PodIdentityCredential } from '@pod-identity/client';
 
 // The client through its public entry against the testkit's IMDS emulator, whose answers follow the
 // ARM emulator's live identity assignments, and the credential driving a real @azure/arm-compute
@@ -131,10 +126,12 @@ describe('client against the IMDS emulator', () => {
       { clientId: unassigned.clientId },
       { endpoint: imds.url },
     ).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(TokenRequestError);
-    expect((error as TokenRequestError).status).toBe(400);
-    expect((error as TokenRequestError).attempts).toBe(1);
-    expect((error as TokenRequestError).retryable).toBe(false);
+    // IMDS's final "Identity not found", as NMI answers an identity not bound to the pod.
+    expect(error).toBeInstanceOf(IdentityNotAssignedError);
+    expect((error as IdentityNotAssignedError).status).toBe(400);
+    expect((error as IdentityNotAssignedError).attempts).toBe(1);
+    expect((error as IdentityNotAssignedError).retryable).toBe(false);
+    expect((error as IdentityNotAssignedError).message).toContain('Identity not found');
   });
 
   it('gives a real ComputeManagementClient the tokens it needs', async () => {

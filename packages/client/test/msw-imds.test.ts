@@ -70,7 +70,7 @@ describe('getToken', () => {
     expect(imds.requests.map((r) => r.answer)).toEqual([503, 'token']);
   });
 
-  it('gives up with IdentityNotAssignedError when the identity never arrives', async () => {
+  it('fails on the first answer with IdentityNotAssignedError when no binding gives the identity', async () => {
     const { options } = virtualTime();
     const error: unknown = await getToken(
       'https://vault.azure.net',
@@ -78,7 +78,9 @@ describe('getToken', () => {
       { ...options, deadlineMs: 30_000 },
     ).catch((e: unknown) => e);
     expect(IdentityNotAssignedError.is(error)).toBe(true);
-    expect(imds.requests.length).toBeGreaterThan(1);
+    expect((error as IdentityNotAssignedError).retryable).toBe(false);
+    expect((error as Error).message).toContain('Identity not found');
+    expect(imds.requests).toHaveLength(1);
   });
 
   it('does not retry a refusal by Azure (403): IdentityRefusedError', async () => {

@@ -1,7 +1,12 @@
 // @pod-identity/testkit/msw: the IMDS token endpoint as NMI answers it, for applications' unit tests.
 // Requests go through msw's interception of fetch; nothing leaves the process (unhandled requests
 // are errors).
-import { createImdsTokenHandlers, imdsAnswer, type ImdsRefusal } from '@pod-identity/testkit/msw';
+import {
+  createImdsTokenHandlers,
+  imdsAnswer,
+  originalNmiRefusalResponse,
+  type ImdsRefusal,
+} from '@pod-identity/testkit/msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -116,11 +121,32 @@ describe('requests NMI refuses before deciding', () => {
 });
 
 describe('refusals', () => {
-  it('refuses an identity the pod does not have as not assigned (404, text)', async () => {
+  it('refuses an identity the pod does not have finally, as NMI does (400 Identity not found, JSON)', async () => {
     const response = await get('resource=r&client_id=00000000-0000-0000-0000-0000000000dd');
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(response.headers.get('retry-after')).toBeNull();
+    expect(await response.json()).toMatchObject({
+      error: 'invalid_request',
+      error_description: expect.stringMatching(/^Identity not found: /) as string,
+    });
+    expect(imds.requests[0]?.answer).toBe(400);
+  });
+
+  it('answers as the original NMI with originalNmiRefusalResponse (404, text)', async () => {
+    const original = createImdsTokenHandlers({
+      endpoint: 'http://original-nmi.testkit-msw.test',
+      identities: [APP],
+      refusalResponse: originalNmiRefusalResponse,
+    });
+    server.use(...original.handlers);
+    const response = await fetch(
+      'http://original-nmi.testkit-msw.test/metadata/identity/oauth2/token?resource=r&client_id=zz',
+      { headers: { Metadata: 'true' } },
+    );
     expect(response.status).toBe(404);
     expect(response.headers.get('content-type')).toBe('text/plain; charset=utf-8');
-    expect(imds.requests[0]?.answer).toBe(404);
+    server.resetHandlers();
   });
 
   it('plays scripted refusals in order, with Retry-After, then goes back to tokens', async () => {
@@ -137,7 +163,7 @@ describe('refusals', () => {
       statuses.push(response.status);
       if (i === 0) retryAfter = response.headers.get('retry-after');
     }
-    expect(statuses).toEqual([503, 403, 503, 500, 200]);
+    expect(statuses).toEqual([503, 403, 503, 503, 200]);
     expect(retryAfter).toBe('5');
   });
 
@@ -146,7 +172,7 @@ describe('refusals', () => {
       endpoint: 'http://other-broker.testkit-msw.test',
       identities: [APP],
       refusalResponse: (refusal: ImdsRefusal) => ({
-        status: refusal.reason === 'not-assigned' ? 400 : 500,
+        status: refusal.reason === 'not-bound' ? 400 : 500,
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ error: 'invalid_request', error_description: refusal.reason }),
       }),
@@ -159,7 +185,7 @@ describe('refusals', () => {
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({
       error: 'invalid_request',
-      error_description: 'not-assigned',
+      error_description: 'not-bound',
     });
     server.resetHandlers();
   });

@@ -2,10 +2,11 @@ import { PodIdentityError } from '@pod-identity/core';
 import type { TokenRequestErrorDetails } from './token-request-error.js';
 
 /**
- * The identity is (still) not assigned to this pod: NMI kept answering 404 (or 503 with
- * `Retry-After`) until the deadline. Right after a pod starts this is normal while the controller
- * assigns the identity to the node's scale set (tens of seconds on a VMSS); it stays so when no
- * binding selects the pod. Always `retryable`.
+ * The identity is not assigned to this pod. Either finally: NMI (or IMDS) answered 400 `Identity not
+ * found` (no binding gives the pod this identity; NMI's reason, with what to fix, is in the message),
+ * on the first answer and not `retryable`; or not yet: NMI kept answering 404 until the deadline,
+ * normal right after a pod starts while the controller assigns the identity to the node's scale set
+ * (tens of seconds on a VMSS), `retryable`.
  */
 export class IdentityNotAssignedError extends PodIdentityError {
   override readonly name = 'IdentityNotAssignedError';
@@ -17,8 +18,12 @@ export class IdentityNotAssignedError extends PodIdentityError {
   /** How many requests were sent before giving up. */
   readonly attempts: number;
 
-  constructor(message: string, details: Omit<TokenRequestErrorDetails, 'retryable'>) {
-    super(message, { cause: details.cause, retryable: true });
+  /**
+   * @param message - the message, with the last answer's reason
+   * @param details - the last answer; `retryable` defaults to true (still being assigned)
+   */
+  constructor(message: string, details: TokenRequestErrorDetails) {
+    super(message, { cause: details.cause, retryable: details.retryable ?? true });
     this.status = details.status;
     this.imdsError = details.imdsError;
     this.attempts = details.attempts;

@@ -28,7 +28,8 @@ export interface ImdsTokenHandlersOptions {
   readonly endpoint?: string;
   /**
    * The identities the pod may use, the first being the one served when a request names none. A
-   * request that names another identity is refused as not assigned. Default: any identity is served.
+   * request that names another identity is refused as not bound (NMI's final `400 Identity not
+   * found`). Default: any identity is served.
    */
   readonly identities?: readonly ImdsIdentity[];
   /** Lifetime of issued tokens. Default 3600 s. */
@@ -37,7 +38,8 @@ export interface ImdsTokenHandlersOptions {
   readonly now?: () => number;
   /**
    * The wire shape of refusals. Default {@link nmiRefusalResponse}, pod-identity's NMI's answers;
-   * pass another to emulate a broker that answers differently.
+   * {@link originalNmiRefusalResponse} for NMI's `--refusal-style=original`, or another to emulate a
+   * broker that answers differently.
    */
   readonly refusalResponse?: ImdsRefusalFormatter;
 }
@@ -109,7 +111,7 @@ export function createImdsTokenHandlers(options: ImdsTokenHandlersOptions = {}):
     if (queued !== undefined) return queued;
     return identities === undefined || findIdentity(identities, identity) !== undefined
       ? { kind: 'token' }
-      : { kind: 'refusal', reason: 'not-assigned' };
+      : { kind: 'refusal', reason: 'not-bound' };
   };
 
   const resolver = async ({ request }: { request: Request }): Promise<HttpResponse<string>> => {

@@ -16,6 +16,7 @@ export {
 export {
   imdsAnswer,
   nmiRefusalResponse,
+  originalNmiRefusalResponse,
   type ImdsAnswer,
   type ImdsRefusal,
   type ImdsRefusalReason,
