@@ -359,9 +359,11 @@ describe('the NMI container of the chart, managed mode, serving a pod', () => {
     const url =
       `http://127.0.0.1:${String(nmi.nmiPort)}/metadata/identity/oauth2/token` +
       `?api-version=2018-02-01&resource=https://management.azure.com/&client_id=${identity.clientId}`;
-    // As the Go NMI: no identity for this pod is a 404, at once (managed mode does not wait).
+    // No identity for this pod: IMDS's final 400 "Identity not found", at once (managed mode does
+    // not wait; the Go NMI answered 404, which SDKs retry).
     const res = await getFrom(url, podIp, { Metadata: 'true' });
-    expect(res.status).toBe(404);
+    expect(res.status).toBe(400);
+    expect(res.body).toContain('Identity not found');
     expect(res.body).not.toContain('access_token');
   });
 });

@@ -69,7 +69,7 @@ describe('demo round', () => {
         imdsEndpoint: sandbox.nodes[0]!.imdsUrl,
         log: () => undefined,
       }),
-    ).rejects.toMatchObject({ name: 'TokenRequestError', status: 400 });
+    ).rejects.toMatchObject({ name: 'IdentityNotAssignedError', status: 400, retryable: false });
   });
 });
 
