@@ -2,11 +2,7 @@
 // PyPI, a Go program built against azidentity from the Go module proxy) into the cache
 // (~/.cache/pod-identity/sdk, or $POD_IDENTITY_CACHE/sdk), so `pnpm test` finds them ready. A no-op
 // when they are there.
-import {
-  GO_TOKEN_SOURCES,
-  goProgram,
-  pythonWithAzureIdentity,
-} from './sdk-runtimes.ts';
+import { GO_TOKEN_SOURCES, goProgram, pythonWithAzureIdentity } from './sdk-runtimes.ts';
 
 const started = Date.now();
 const [python, go] = await Promise.all([pythonWithAzureIdentity(), goProgram(GO_TOKEN_SOURCES)]);
