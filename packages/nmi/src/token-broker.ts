@@ -373,6 +373,7 @@ export class TokenBroker {
           message: `the token${suffix} is still being fetched (no answer from the token endpoint within ${String(timeoutMs)} ms); retry`,
           reason: 'token-unavailable',
           retryAfterSeconds,
+          nature: 'azure-unavailable',
         };
       }
       return refusal(error, clientId, retryAfterSeconds);
