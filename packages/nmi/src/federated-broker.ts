@@ -21,7 +21,12 @@ import {
 } from '@pod-identity/core/kubernetes';
 import type { FederatedServiceAccounts } from './federated-service-accounts.js';
 import type { NmiMetrics } from './nmi-metrics.js';
-import { DEFAULT_UPSTREAM_WAIT, type BrokerOutcome, type CallerRecheck } from './token-broker.js';
+import {
+  DEFAULT_UPSTREAM_WAIT,
+  tokenFailureOutcome,
+  type BrokerOutcome,
+  type CallerRecheck,
+} from './token-broker.js';
 
 /** Settings of federated mode (see docs/federated.md). */
 export interface FederatedModeOptions {
@@ -276,30 +281,10 @@ function serviceAccountTokenError(
 }
 
 function refusal(error: unknown): BrokerOutcome {
-  if (TokenAcquisitionError.is(error)) {
-    return error.failure === 'refused'
-      ? {
-          kind: 'refused',
-          status: 403,
-          message: error.message,
-          reason: 'token-refused',
-          nature: 'azure-refused',
-        }
-      : {
-          kind: 'refused',
-          status: 503,
-          message: error.message,
-          reason: 'token-unavailable',
-          // Every 503 says when to come back, as the standard path's do.
-          retryAfterSeconds: DEFAULT_UPSTREAM_WAIT.retryAfterSeconds,
-          nature: 'azure-unavailable',
-        };
-  }
-  return {
-    kind: 'refused',
-    status: 500,
-    message: 'failed to get a federated token',
-    reason: 'internal',
-    nature: 'internal',
-  };
+  // Every 503 says when to come back, as the standard path's do.
+  return tokenFailureOutcome(
+    error,
+    DEFAULT_UPSTREAM_WAIT.retryAfterSeconds,
+    'failed to get a federated token',
+  );
 }

@@ -502,9 +502,24 @@ function callerGone(pod: AuthorizationPod): Extract<AuthorizationDecision, { kin
 }
 
 function refusal(error: unknown, clientId: string, retryAfterSeconds: number): BrokerOutcome {
+  const suffix = clientId === '' ? '' : ` for ${redactClientId(clientId)}`;
+  return tokenFailureOutcome(error, retryAfterSeconds, `failed to get token${suffix}`);
+}
+
+/**
+ * The answer to a failed token acquisition, on the standard and federated paths alike. As the
+ * original: an error from Azure's token endpoint is 403, anything else (network, secret, certificate)
+ * is 503, and a 503 always says when to come back; an error that is no TokenAcquisitionError is 500.
+ * @param error - what the token source threw
+ * @param retryAfterSeconds - the 503's `Retry-After`
+ * @param internalMessage - the 500's message (never the error's own text, which may carry secrets)
+ */
+export function tokenFailureOutcome(
+  error: unknown,
+  retryAfterSeconds: number,
+  internalMessage: string,
+): BrokerOutcome {
   if (TokenAcquisitionError.is(error)) {
-    // The original: an error from Azure's token endpoint is 403, anything else (network, secret,
-    // certificate) is 503, and a 503 always says when to come back.
     return error.failure === 'refused'
       ? {
           kind: 'refused',
@@ -522,11 +537,10 @@ function refusal(error: unknown, clientId: string, retryAfterSeconds: number): B
           nature: 'azure-unavailable',
         };
   }
-  const suffix = clientId === '' ? '' : ` for ${redactClientId(clientId)}`;
   return {
     kind: 'refused',
     status: 500,
-    message: `failed to get token${suffix}`,
+    message: internalMessage,
     reason: 'internal',
     nature: 'internal',
   };
