@@ -16,12 +16,7 @@ export { ValidationError } from './errors/validation-error.js';
 export { TerminalError } from './errors/terminal-error.js';
 
 // --- logging ---
-export {
-  silentLogger,
-  type Logger,
-  type LogFields,
-  type LogLevel,
-} from './logging/logger.js';
+export { silentLogger, type Logger, type LogFields, type LogLevel } from './logging/logger.js';
 
 // --- the daemons' Go-compatible command lines ---
 export { normalizeGoFlags } from './flags/normalize-go-flags.js';
@@ -200,6 +195,7 @@ export {
   type TokenRequestParseResult,
   type RequestedIdentity,
 } from './imds/token-request.js';
+export type { IdentitySelector } from './imds/identity-selector.js';
 export {
   ImdsProtocolError,
   type ImdsProtocolErrorOptions,

@@ -7,7 +7,7 @@ import {
   type FederatedDecision,
   type FederatedIdentity,
   type PodRecord,
-  type RequestedIdentity,
+  type IdentitySelector,
   type TokenCache,
 } from '@pod-identity/core';
 import {
@@ -75,7 +75,7 @@ export class FederatedBroker {
    * @param pod - the caller
    * @param requested - the identity the request names
    */
-  decide(pod: PodRecord, requested: RequestedIdentity): FederatedDecision {
+  decide(pod: PodRecord, requested: IdentitySelector): FederatedDecision {
     const account = this.#options.serviceAccounts.get(
       pod.namespace,
       pod.serviceAccountName ?? 'default',
@@ -93,7 +93,7 @@ export class FederatedBroker {
    */
   async answerRequest(
     pod: PodRecord,
-    requested: RequestedIdentity,
+    requested: IdentitySelector,
     resource: string,
     abortSignal: AbortSignal,
     recheck?: CallerRecheck,
@@ -152,7 +152,7 @@ export class FederatedBroker {
    */
   peekRequest(
     pod: PodRecord,
-    requested: RequestedIdentity,
+    requested: IdentitySelector,
     resource: string,
   ): readonly AcquiredToken[] | undefined {
     const decision = this.decide(pod, requested);

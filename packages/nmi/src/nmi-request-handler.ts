@@ -18,7 +18,7 @@ import {
   type ImdsResponse,
   type MalformedRequestReason,
   type PodRecord,
-  type RequestedIdentity,
+  type IdentitySelector,
   type TokenRequest,
   type TokenRequestParseResult,
 } from '@pod-identity/core';
@@ -83,7 +83,7 @@ export function createNmiRequestHandler(
   // standard or managed decision.
   const answer = (
     pod: PodRecord,
-    requested: RequestedIdentity,
+    requested: IdentitySelector,
     resource: string,
     view: AuthorizationView,
     signal: AbortSignal,
@@ -257,7 +257,7 @@ export function createNmiRequestHandler(
   const outcomeResponse = (
     res: http.ServerResponse,
     pod: PodRecord,
-    requested: RequestedIdentity,
+    requested: IdentitySelector,
     outcome: BrokerOutcome,
     host: boolean,
   ): void => {

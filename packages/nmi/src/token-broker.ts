@@ -12,12 +12,11 @@ import {
   type AuthorizationPod,
   type AuthorizationView,
   type AzureIdentity,
-  type RequestedIdentity,
+  type IdentitySelector,
 } from '@pod-identity/core';
 import {
   createImdsTokenSource,
   identityTokenKey,
-  type ImdsIdentitySelector,
   type TokenSource,
 } from '@pod-identity/core/azure';
 import type { NmiClusterState } from './cluster-state.js';
@@ -162,7 +161,7 @@ export class TokenBroker {
    */
   async decide(
     pod: AuthorizationPod,
-    requested: RequestedIdentity,
+    requested: IdentitySelector,
     view: AuthorizationView,
     abortSignal: AbortSignal,
     recheck?: CallerRecheck,
@@ -205,7 +204,7 @@ export class TokenBroker {
    */
   async answer(
     pod: AuthorizationPod,
-    requested: RequestedIdentity,
+    requested: IdentitySelector,
     resource: string,
     view: AuthorizationView,
     abortSignal: AbortSignal,
@@ -253,7 +252,7 @@ export class TokenBroker {
 
   async #serve(
     decision: AuthorizationDecision,
-    requested: RequestedIdentity,
+    requested: IdentitySelector,
     resource: string,
     abortSignal: AbortSignal,
   ): Promise<BrokerOutcome> {
@@ -439,22 +438,15 @@ export class TokenBroker {
   }
 
   async #nodeTokens(
-    requested: RequestedIdentity,
+    requested: IdentitySelector,
     resource: string,
     abortSignal: AbortSignal,
   ): Promise<BrokerOutcome> {
-    // An excepted pod gets what IMDS would give it without pod-identity: exactly the selector it sent.
-    const selector: ImdsIdentitySelector =
-      requested.kind === 'none'
-        ? { kind: 'system' }
-        : requested.kind === 'clientId'
-          ? { kind: 'clientId', clientId: requested.clientId }
-          : requested.kind === 'objectId'
-            ? { kind: 'objectId', objectId: requested.objectId }
-            : { kind: 'resourceId', resourceId: requested.resourceId };
-    const source = this.#nodeSource(selector);
+    // An excepted pod gets what IMDS would give it without pod-identity: exactly the selector it sent
+    // (none: the node's system-assigned identity).
+    const source = this.#nodeSource(requested);
     const operation =
-      selector.kind === 'system' ? 'adal_token_msi' : 'adal_token_msi_userassignedid';
+      requested.kind === 'none' ? 'adal_token_msi' : 'adal_token_msi_userassignedid';
     const metrics = this.#options.metrics;
     return this.#withinUpstreamWait(
       abortSignal,
@@ -480,7 +472,7 @@ export class TokenBroker {
     );
   }
 
-  #nodeSource(selector: ImdsIdentitySelector): TokenSource {
+  #nodeSource(selector: IdentitySelector): TokenSource {
     const key = JSON.stringify(selector);
     let source = this.#nodeSources.get(key);
     if (source === undefined) {

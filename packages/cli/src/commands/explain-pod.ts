@@ -6,7 +6,7 @@ import {
   type AuthorizationDecision,
   type AuthorizationView,
   type AzureIdentity,
-  type RequestedIdentity,
+  type IdentitySelector,
 } from '@pod-identity/core';
 import { scaleSetIdentities } from '../azure-access.js';
 import { CliError } from '../cli-error.js';
@@ -137,7 +137,7 @@ export async function explainPod(
     bindings: (namespace) => allBindings.filter((b) => b.metadata.namespace === namespace),
     identities: (namespace) => allIdentities.filter((i) => i.metadata.namespace === namespace),
   };
-  const requests: { label: string; identity: RequestedIdentity }[] = [
+  const requests: { label: string; identity: IdentitySelector }[] = [
     { label: 'no identity named', identity: { kind: 'none' } },
   ];
   for (const identity of boundIdentities) {

@@ -82,9 +82,7 @@ describe('createImdsTokenSource', () => {
   it('sends no selector for the system-assigned identity, and object_id or msi_res_id when given', async () => {
     const body = { access_token: 'a.b.c', expires_in: '3600' };
     const imds = await fakeImds([ok(body)]);
-    await createImdsTokenSource({ endpoint: imds.url, selector: { kind: 'system' } }).getTokens(
-      'r',
-    );
+    await createImdsTokenSource({ endpoint: imds.url, selector: { kind: 'none' } }).getTokens('r');
     await createImdsTokenSource({
       endpoint: imds.url,
       selector: { kind: 'objectId', objectId: 'o' },
@@ -149,7 +147,7 @@ describe('createImdsTokenSource', () => {
     await new Promise((r) => servers.pop()?.close(r));
     const error = await createImdsTokenSource({
       endpoint: imds.url,
-      selector: { kind: 'system' },
+      selector: { kind: 'none' },
       maxAttempts: 1,
     })
       .getTokens('r')
@@ -159,7 +157,7 @@ describe('createImdsTokenSource', () => {
 
   it('refuses a non-http endpoint', () => {
     expect(() =>
-      createImdsTokenSource({ endpoint: 'https://x', selector: { kind: 'system' } }),
+      createImdsTokenSource({ endpoint: 'https://x', selector: { kind: 'none' } }),
     ).toThrow(TypeError);
   });
 });

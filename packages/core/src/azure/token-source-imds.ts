@@ -3,20 +3,21 @@ import { readJwtClaims, type AcquiredToken } from '../broker/acquired-token.js';
 import { TokenAcquisitionError } from '../broker/token-acquisition-error.js';
 import { systemClock, type Clock } from '../work-queue/clock.js';
 import { parseRetryAfter } from '../retry/parse-retry-after.js';
+import type { IdentitySelector } from '../imds/identity-selector.js';
 import { redactClientId } from '../validation/redact-client-id.js';
 import type { GetTokensOptions, TokenSource } from './token-source.js';
 
-/** The identity selector sent to IMDS; `system` asks for the machine's system-assigned identity. */
-export type ImdsIdentitySelector =
-  | { readonly kind: 'system' }
-  | { readonly kind: 'clientId'; readonly clientId: string }
-  | { readonly kind: 'objectId'; readonly objectId: string }
-  | { readonly kind: 'resourceId'; readonly resourceId: string };
+/**
+ * The identity selector sent to IMDS.
+ * @deprecated The same type as `IdentitySelector` (core's root), whose `none` asks IMDS for the
+ * machine's system-assigned identity; use that name.
+ */
+export type ImdsIdentitySelector = IdentitySelector;
 
 /** Options of {@link createImdsTokenSource}. */
 export interface ImdsTokenSourceOptions {
-  /** Which identity of the machine. */
-  selector: ImdsIdentitySelector;
+  /** Which identity of the machine (`none`: its system-assigned identity). */
+  selector: IdentitySelector;
   /** IMDS base URL. Default `http://169.254.169.254` (reached from the host network, never redirected). */
   endpoint?: string;
   /** `api-version`. Default `2018-02-01`, as the original and the Azure SDKs send. */
@@ -65,7 +66,7 @@ export function createImdsTokenSource(options: ImdsTokenSourceOptions): TokenSou
   const describe =
     selector.kind === 'clientId'
       ? `user-assigned identity ${redactClientId(selector.clientId)}`
-      : selector.kind === 'system'
+      : selector.kind === 'none'
         ? 'the system-assigned identity'
         : `identity by ${selectorName}`;
 
@@ -130,9 +131,9 @@ export function createImdsTokenSource(options: ImdsTokenSourceOptions): TokenSou
   return { key: `imds/${selectorName ?? 'system'}=${selectorValue.toLowerCase()}`, getTokens };
 }
 
-function selectorParam(selector: ImdsIdentitySelector): [string | undefined, string] {
+function selectorParam(selector: IdentitySelector): [string | undefined, string] {
   switch (selector.kind) {
-    case 'system':
+    case 'none':
       return [undefined, ''];
     case 'clientId':
       return ['client_id', selector.clientId];

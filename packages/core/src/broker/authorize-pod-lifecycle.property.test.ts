@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AssignedIdentityState } from '../crd/constants.js';
 import type { AzureAssignedIdentity, AzureIdentity, AzureIdentityBinding } from '../crd/types.js';
-import type { RequestedIdentity } from '../imds/token-request.js';
+import type { IdentitySelector } from '../imds/identity-selector.js';
 import { planAssignments, toAssignedIdentity } from '../planner/plan-assignments.js';
 import { authorize, type AuthorizationView } from './authorize.js';
 import { PodIndex } from './pod-index.js';
@@ -50,7 +50,7 @@ type Operation =
   | { op: 'finish'; pod: PodKey }
   | { op: 'delete'; pod: PodKey }
   /** A request from an address, or from wherever a pod of that name is now. */
-  | { op: 'request'; from: { pod: PodKey } | { ip: string }; requested: RequestedIdentity };
+  | { op: 'request'; from: { pod: PodKey } | { ip: string }; requested: IdentitySelector };
 
 const label = fc.option(fc.constantFrom(...SELECTORS));
 const podKey = fc.constantFrom(...POD_KEYS);
@@ -69,11 +69,11 @@ const plan = fc.record({
   assigned: fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
 });
 const requested = fc.oneof(
-  fc.constant<RequestedIdentity>({ kind: 'none' }),
+  fc.constant<IdentitySelector>({ kind: 'none' }),
   fc
     .constantFrom('c-i1', 'c-i2', 'c-i3')
-    .map((clientId): RequestedIdentity => ({ kind: 'clientId', clientId })),
-  fc.constant<RequestedIdentity>({ kind: 'objectId', objectId: 'o' }),
+    .map((clientId): IdentitySelector => ({ kind: 'clientId', clientId })),
+  fc.constant<IdentitySelector>({ kind: 'objectId', objectId: 'o' }),
 );
 const request = fc.record({
   op: fc.constant('request' as const),
@@ -377,7 +377,7 @@ interface RequestContext {
   forceNamespaced: boolean;
 }
 
-function checkRequest(ip: string, requested: RequestedIdentity, context: RequestContext): void {
+function checkRequest(ip: string, requested: IdentitySelector, context: RequestContext): void {
   // The pod index agrees with the model on who owns the address: one live pod, or nobody.
   const owners = [...context.pods].filter(
     ([, pod]) => pod.ip === ip && (pod.phase === 'Running' || pod.phase === 'Pending'),
@@ -434,7 +434,7 @@ function checkRequest(ip: string, requested: RequestedIdentity, context: Request
 function reference(
   podKey: PodKey,
   pod: ModelPod,
-  requested: RequestedIdentity,
+  requested: IdentitySelector,
   context: RequestContext,
 ): AzureIdentity[] {
   const [namespace, name] = podKey.split('/') as [string, string];

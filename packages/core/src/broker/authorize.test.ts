@@ -7,7 +7,7 @@ import type {
   AzurePodIdentityException,
 } from '../crd/types.js';
 import type { AssignedIdentityState } from '../crd/constants.js';
-import type { RequestedIdentity } from '../imds/token-request.js';
+import type { IdentitySelector } from '../imds/identity-selector.js';
 import {
   authorize,
   matchedExceptionLabels,
@@ -97,7 +97,7 @@ function view(
   };
 }
 
-const none: RequestedIdentity = { kind: 'none' };
+const none: IdentitySelector = { kind: 'none' };
 const demo: AuthorizationPod = {
   namespace: 'default',
   name: 'demo',
@@ -420,10 +420,10 @@ const arbitraryWorld = fc.record({
     { minLength: 30, maxLength: 30 },
   ),
   request: fc.oneof(
-    fc.constant<RequestedIdentity>({ kind: 'none' }),
+    fc.constant<IdentitySelector>({ kind: 'none' }),
     fc
       .constantFrom('c1', 'c2', 'c3', 'C2')
-      .map((clientId): RequestedIdentity => ({ kind: 'clientId', clientId })),
+      .map((clientId): IdentitySelector => ({ kind: 'clientId', clientId })),
   ),
   forceNamespaced: fc.boolean(),
   mode: fc.constantFrom<'standard' | 'managed'>('standard', 'managed'),
@@ -490,7 +490,7 @@ function key(i: AzureIdentity): string {
 function reference(
   mode: 'standard' | 'managed',
   pod: AuthorizationPod,
-  request: RequestedIdentity,
+  request: IdentitySelector,
   state: Required<Pick<State, 'identities' | 'bindings' | 'records'>>,
   forceNamespaced: boolean,
 ): AzureIdentity[] {

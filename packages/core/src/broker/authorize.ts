@@ -10,7 +10,7 @@ import type {
   AzureIdentityBinding,
   AzurePodIdentityException,
 } from '../crd/types.js';
-import type { RequestedIdentity } from '../imds/token-request.js';
+import type { IdentitySelector } from '../imds/identity-selector.js';
 import { isSameResourceId } from '../validation/is-same-resource-id.js';
 import { isRecordForPod } from './is-record-for-pod.js';
 import { isLivePod } from './pod-index.js';
@@ -144,7 +144,7 @@ export type AuthorizationDecision =
  */
 export function authorize(
   pod: AuthorizationPod,
-  identity: RequestedIdentity,
+  identity: IdentitySelector,
   view: AuthorizationView,
 ): AuthorizationDecision {
   if (!isLivePod(pod)) {
@@ -212,7 +212,7 @@ export function findException(
  * @param identity - the identity
  * @param requested - the selector
  */
-export function identityMatches(identity: AzureIdentity, requested: RequestedIdentity): boolean {
+export function identityMatches(identity: AzureIdentity, requested: IdentitySelector): boolean {
   switch (requested.kind) {
     case 'none':
     case 'objectId':
@@ -238,7 +238,7 @@ function isNamespacedIdentity(identity: AzureIdentity, forceNamespaced: boolean)
 
 function authorizeStandard(
   pod: AuthorizationPod,
-  requested: RequestedIdentity,
+  requested: IdentitySelector,
   view: AuthorizationView,
 ): AuthorizationDecision {
   const forceNamespaced = view.forceNamespaced ?? false;
@@ -336,7 +336,7 @@ function noIdentityMessage(
 
 function authorizeManaged(
   pod: AuthorizationPod,
-  requested: RequestedIdentity,
+  requested: IdentitySelector,
   view: AuthorizationView,
 ): AuthorizationDecision {
   const selector = podSelector(pod);
@@ -376,7 +376,7 @@ function authorizeManaged(
   return choose(usable, requested);
 }
 
-function choose(usable: AzureIdentity[], requested: RequestedIdentity): AuthorizationDecision {
+function choose(usable: AzureIdentity[], requested: IdentitySelector): AuthorizationDecision {
   const sorted = usable.length === 1 ? usable : dedupe(usable.sort(compareIdentities));
   if (requested.kind === 'objectId') {
     return { kind: 'object-id', objectId: requested.objectId, candidates: sorted };
@@ -407,7 +407,7 @@ function dedupe(sorted: AzureIdentity[]): AzureIdentity[] {
 
 function notBoundMessage(
   pod: AuthorizationPod,
-  requested: RequestedIdentity,
+  requested: IdentitySelector,
   selector: string | undefined,
 ): string {
   const what =

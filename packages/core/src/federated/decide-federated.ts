@@ -1,4 +1,4 @@
-import type { RequestedIdentity } from '../imds/token-request.js';
+import type { IdentitySelector } from '../imds/identity-selector.js';
 import { redactClientId } from '../validation/redact-client-id.js';
 
 /** Pod label that opts a pod into workload identity (azure-workload-identity's), value `"true"`. */
@@ -74,7 +74,7 @@ export function isFederatedPod(pod: Pick<FederatedPod, 'labels'>): boolean {
  */
 export function decideFederated(
   pod: FederatedPod,
-  requested: RequestedIdentity,
+  requested: IdentitySelector,
   serviceAccount: FederatedServiceAccount | undefined,
   defaultTenantId: string | undefined,
 ): FederatedDecision {

@@ -1,22 +1,23 @@
 import { ImdsProtocolError } from './imds-protocol-error.js';
 import { MAX_IMDS_REQUEST_TARGET_LENGTH } from './resolve-imds-route.js';
 
+import type { IdentitySelector } from './identity-selector.js';
+
 /**
- * Which identity a token request names: none (the broker chooses), or one of IMDS's selectors.
- * `msi_res_id` and its older spelling `mi_res_id` both become `resourceId`.
+ * Which identity a token request names.
+ * @deprecated The same type as {@link IdentitySelector}; use that name.
  */
-export type RequestedIdentity =
-  | { readonly kind: 'none' }
-  | { readonly kind: 'clientId'; readonly clientId: string }
-  | { readonly kind: 'objectId'; readonly objectId: string }
-  | { readonly kind: 'resourceId'; readonly resourceId: string };
+export type RequestedIdentity = IdentitySelector;
 
 /** A well-formed IMDS token request. */
 export interface TokenRequest {
   /** The `resource` parameter: the token's audience, e.g. `https://management.azure.com/`. */
   readonly resource: string;
-  /** The identity selector, if any. */
-  readonly identity: RequestedIdentity;
+  /**
+   * The identity selector, if any (`msi_res_id` and its older spelling `mi_res_id` both become
+   * `resourceId`).
+   */
+  readonly identity: IdentitySelector;
   /** The `api-version` parameter as sent (IMDS wants `2018-02-01` or later; not validated, as in the original). */
   readonly apiVersion: string | undefined;
 }
@@ -141,7 +142,7 @@ function decodeComponent(raw: string): string | undefined {
   }
 }
 
-function readSelector(params: Map<string, string>): RequestedIdentity | ImdsProtocolError {
+function readSelector(params: Map<string, string>): IdentitySelector | ImdsProtocolError {
   const clientId = params.get('client_id') ?? '';
   const objectId = params.get('object_id') ?? '';
   const msiResId = params.get('msi_res_id') ?? '';
@@ -163,4 +164,4 @@ function readSelector(params: Map<string, string>): RequestedIdentity | ImdsProt
   return NO_IDENTITY;
 }
 
-const NO_IDENTITY: RequestedIdentity = Object.freeze({ kind: 'none' });
+const NO_IDENTITY: IdentitySelector = Object.freeze({ kind: 'none' });

@@ -3,7 +3,7 @@ import {
   formatTokenResponse,
   parseTokenRequest,
   type ImdsResponse,
-  type RequestedIdentity,
+  type IdentitySelector,
 } from '@pod-identity/core';
 import { delay, http, HttpResponse, type HttpHandler } from 'msw';
 import { nmiRefusalResponse, type ImdsAnswer, type ImdsRefusalFormatter } from './imds-answer.js';
@@ -49,7 +49,7 @@ export interface ImdsTokenRequestRecord {
   /** The `resource` parameter. */
   readonly resource: string;
   /** The identity selector the request carried. */
-  readonly identity: RequestedIdentity;
+  readonly identity: IdentitySelector;
   /** The `api-version` parameter. */
   readonly apiVersion: string | undefined;
   /** What was answered: a token, or the refusal's status. */
@@ -106,7 +106,7 @@ export function createImdsTokenHandlers(options: ImdsTokenHandlersOptions = {}):
   const respond = (response: ImdsResponse): HttpResponse<string> =>
     new HttpResponse(response.body, { status: response.status, headers: response.headers });
 
-  const answerFor = (identity: RequestedIdentity): ImdsAnswer => {
+  const answerFor = (identity: IdentitySelector): ImdsAnswer => {
     const queued = queue.shift();
     if (queued !== undefined) return queued;
     return identities === undefined || findIdentity(identities, identity) !== undefined
@@ -177,7 +177,7 @@ export function createImdsTokenHandlers(options: ImdsTokenHandlersOptions = {}):
 /** The pod's identity a request asks for: the first when it names none, else the one it names. */
 function findIdentity(
   identities: readonly ImdsIdentity[],
-  requested: RequestedIdentity,
+  requested: IdentitySelector,
 ): ImdsIdentity | undefined {
   switch (requested.kind) {
     case 'none':
@@ -196,7 +196,7 @@ function findIdentity(
 /** An unsigned JWT-shaped token whose claims name the audience and identity (`aud`, `appid`, …). */
 function fakeJwt(input: {
   resource: string;
-  identity: RequestedIdentity;
+  identity: IdentitySelector;
   served: ImdsIdentity | undefined;
   issuedMs: number;
   expiresOnTimestamp: number;
