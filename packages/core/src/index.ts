@@ -193,6 +193,7 @@ export {
   type TokenRequest,
   type TokenHttpRequest,
   type TokenRequestParseResult,
+  // eslint-disable-next-line @typescript-eslint/no-deprecated -- the old name, kept for its callers
   type RequestedIdentity,
 } from './imds/token-request.js';
 export type { IdentitySelector } from './imds/identity-selector.js';

@@ -32,6 +32,7 @@ export {
   createImdsTokenSource,
   parseImdsToken,
   type ImdsTokenSourceOptions,
+  // eslint-disable-next-line @typescript-eslint/no-deprecated -- the old name, kept for its callers
   type ImdsIdentitySelector,
 } from './token-source-imds.js';
 export {
