@@ -14,6 +14,7 @@ const STEP_TITLES = [
   'Show the AzureIdentity and AzureIdentityBinding',
   'Run the demo pod',
   'Use two identities through one binding selector',
+  'Ask for an identity the pod is not bound to',
   'Migrate the demo pod to workload identity federation',
   'Delete the pods and the pod identities; the identities leave the scale set',
   'Clean up',
@@ -25,7 +26,8 @@ const GUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
  * Checks the walkthrough's printed output step by step: every step title in order, and in each step
  * the lines the walkthrough shows (CRDs and the aks-addon-exception on enable, one NMI per node, the
  * AzureIdentity and binding, the demo pod's four log lines through NMI, two identities behind one
- * selector, the identities leaving the scale set, clean-up) and the final success line. Used by the
+ * selector, a request for an unbound identity refused on the first answer with NMI's reason, the
+ * migration to federation, the identities leaving the scale set, clean-up) and the final success line. Used by the
  * walkthrough's test and by `pnpm demo` itself, so CI checks the demo's output, not just its exit code.
  *
  * @param lines - the output, one line per element
@@ -137,37 +139,44 @@ export function checkWalkthroughOutput(lines: readonly string[]): OutputExpectat
         .length === 2,
     ),
     expect(
-      'step 8: migrate plans a federated credential for the demo pod`s service account',
+      'step 8: a request for an unbound identity fails on the first answer with NMI`s reason',
       has(
         8,
+        /demo \| refused at once \(1 request, status 400\): .*Identity not found: .*my-app\/demo/,
+      ),
+    ),
+    expect(
+      'step 9: migrate plans a federated credential for the demo pod`s service account',
+      has(
+        9,
         /my-app\/my-pod-identity-binding\s+my-app\/my-pod-identity\s+\S+\s+my-app\/default\s+demo\s+pod-identity-my-app-default \(create\)/,
       ),
     ),
     expect(
-      'step 8: the binding goes only after Entra accepted the pod`s token',
-      has(8, /my-app\/my-pod-identity-binding\s+my-app\/default\s+\S+\s+yes\s+yes/),
+      'step 9: the binding goes only after Entra accepted the pod`s token',
+      has(9, /my-app\/my-pod-identity-binding\s+my-app\/default\s+\S+\s+yes\s+yes/),
     ),
     expect(
-      'step 8: no identity left on the scale sets',
-      has(8, /identities after migration: +\S+: \[\]/) &&
-        !has(8, /identities after migration: .*identity\]/),
+      'step 9: no identity left on the scale sets',
+      has(9, /identities after migration: +\S+: \[\]/) &&
+        !has(9, /identities after migration: .*identity\]/),
     ),
     expect(
-      'step 8: the same demo pod gets its token again, through NMI',
+      'step 9: the same demo pod gets its token again, through NMI',
       has(
-        8,
+        9,
         new RegExp(
           `demo \\| successfully acquired a token, userAssignedID MSI, msiEndpoint\\(.*\\) clientID\\(${GUID}\\)`,
         ),
-      ) && has(8, 'demo | successfully doARMOperations vm count 0'),
+      ) && has(9, 'demo | successfully doARMOperations vm count 0'),
     ),
-    expect('step 8: served by federation', has(8, /served by federation: [1-9]\d* token exchange/)),
-    expect('step 9: no identity on the scale set', has(9, /identities after: +\S+: \[\]/)),
-    expect('step 10 disables pod identity', has(10, 'pod identity disabled')),
-    expect('step 10 stops the sandbox', has(10, 'sandbox stopped')),
+    expect('step 9: served by federation', has(9, /served by federation: [1-9]\d* token exchange/)),
+    expect('step 10: no identity on the scale set', has(10, /identities after: +\S+: \[\]/)),
+    expect('step 11 disables pod identity', has(11, 'pod identity disabled')),
+    expect('step 11 stops the sandbox', has(11, 'sandbox stopped')),
     expect(
       'the success line',
-      /^walkthrough succeeded: 10\/10 steps passed in \d+\.\d s$/.test(lines.at(-1) ?? ''),
+      /^walkthrough succeeded: 11\/11 steps passed in \d+\.\d s$/.test(lines.at(-1) ?? ''),
     ),
     expect('no step failed', !lines.some((line) => line.includes('FAILED'))),
   ];

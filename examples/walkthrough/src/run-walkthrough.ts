@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { ClientSecretCredential } from '@azure/identity';
 import { CoreV1Api, KubeConfig, V1Namespace, V1ObjectMeta } from '@kubernetes/client-node';
 import { runCli } from '@pod-identity/cli';
-import { getToken } from '@pod-identity/client';
+import { IdentityNotAssignedError, getToken } from '@pod-identity/client';
 import { runDemoRound } from '@pod-identity/example-demo';
 import { createMic, type Mic } from '@pod-identity/mic';
 import { createNmi, type Nmi } from '@pod-identity/nmi';
@@ -56,6 +56,7 @@ interface World {
   credential: ClientSecretCredential;
   identity: { id: string; clientId: string };
   second: { id: string; clientId: string };
+  stranger: { id: string; clientId: string };
   demoNode: SandboxNode;
   multiNode: SandboxNode;
   caFile: string;
@@ -65,8 +66,9 @@ interface World {
  * Runs the administrator's walkthrough (the AKS pod-managed identity workflow) on the embedded sandbox:
  * a cluster with pod identity enabled (MIC and one NMI per node on the testkit's Kubernetes, ARM,
  * Entra and per-node IMDS emulators), an identity, `pod-identity add`, the demo pod acquiring a token
- * through NMI and listing VMs through ARM, two identities behind one selector, deletion and the
- * identity leaving the scale set, clean-up. Prints each step as the walkthrough does; stops at the
+ * through NMI and listing VMs through ARM, two identities behind one selector, a request for an
+ * identity the pod is not bound to refused on NMI's first answer with its reason, the migration to
+ * workload identity federation, deletion and the identity leaving the scale set, clean-up. Prints each step as the walkthrough does; stops at the
  * first failed step. Never throws.
  */
 export async function runWalkthrough(options: WalkthroughOptions): Promise<WalkthroughResult> {
@@ -112,7 +114,7 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
           nodeCount: 2,
           installCrds: false,
           verifyArmTokens: true,
-          // Nodes may request their pods' tokens for Entra's exchange (step 8 migrates to it).
+          // Nodes may request their pods' tokens for Entra's exchange (step 9 migrates to it).
           federated: true,
         });
         world.sandbox = sandbox;
@@ -306,6 +308,43 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
       },
     },
     {
+      title: 'Ask for an identity the pod is not bound to: NMI refuses at once, with its reason',
+      explainOnFailure: ['demo'],
+      run: async () => {
+        const sandbox = need('sandbox');
+        const stranger = sandbox.createIdentity('unbound-identity');
+        world.stranger = stranger;
+        write(
+          `  identity unbound-identity: clientId ${stranger.clientId} (no binding selects the demo pod for it)`,
+        );
+        const node = need('demoNode');
+        const nmi = need('nmis').get(node.name);
+        if (nmi === undefined) throw new Error(`no NMI on ${node.name}`);
+        // Both bindings select the demo pod: once MIC has written both its records, nothing in flight
+        // can give it another identity, and NMI's refusal is final.
+        await waitUntil(
+          () => nmi.state.view.assignedIdentities(NAMESPACE, 'demo').length >= 2,
+          timeoutMs,
+          'MIC to record both identities of the demo pod',
+        );
+        const error = await getToken(
+          ARM_RESOURCE,
+          { clientId: stranger.clientId },
+          { endpoint: nmi.url, localAddress: podIpOf(sandbox, 'demo'), deadlineMs: timeoutMs },
+        ).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        if (!IdentityNotAssignedError.is(error) || error.retryable || error.attempts !== 1)
+          throw new Error(
+            `expected a final refusal on the first answer, got ${error instanceof Error ? `${error.name}: ${error.message}` : 'a token'}`,
+          );
+        write(
+          `  demo | refused at once (${String(error.attempts)} request, status ${String(error.status)}): ${error.message}`,
+        );
+      },
+    },
+    {
       title:
         'Migrate the demo pod to workload identity federation (pod-identity migrate): the same pod served by NMI through Entra, no scale-set identity left',
       explainOnFailure: ['demo'],
@@ -331,13 +370,7 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
         write(`  scale set identities after migration: ${describeScaleSets(sandbox, scaleSets)}`);
         const before = federatedExchanges(sandbox);
         const node = need('demoNode');
-        const pod = sandbox.kubernetes.store.get({
-          apiVersion: 'v1',
-          kind: 'Pod',
-          namespace: NAMESPACE,
-          name: 'demo',
-        });
-        const podIp = (pod?.status as { podIP: string } | undefined)?.podIP ?? '';
+        const podIp = podIpOf(sandbox, 'demo');
         write(`  the same pod ${NAMESPACE}/demo (IP ${podIp}), unchanged, asks NMI again`);
         await runDemoPod(world as World, options, node, podIp, write);
         const exchanges = federatedExchanges(sandbox) - before;
@@ -376,7 +409,7 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
       run: async () => {
         await cli(['disable']);
         const sandbox = need('sandbox');
-        for (const identity of [need('identity'), need('second')]) {
+        for (const identity of [need('identity'), need('second'), need('stranger')]) {
           if (!sandbox.arm.deleteUserAssignedIdentity(identity.id))
             throw new Error(`identity ${identity.id} was already gone`);
           write(`  $ az identity delete --ids ${identity.id}`);
@@ -424,6 +457,17 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
       : `walkthrough FAILED at step ${failure?.step ?? '?'}: ${passed}/${steps.length} steps passed in ${(durationMs / 1000).toFixed(1)} s`,
   );
   return result;
+}
+
+/** A pod's IP as the sandbox's Kubernetes records it (empty when it has none). */
+function podIpOf(sandbox: Sandbox, name: string): string {
+  const pod = sandbox.kubernetes.store.get({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    namespace: NAMESPACE,
+    name,
+  });
+  return (pod?.status as { podIP?: string } | undefined)?.podIP ?? '';
 }
 
 /** The demo pod: the demo program with its requests leaving from the pod IP towards its node's NMI. */

@@ -11,7 +11,7 @@ describe('the walkthrough', () => {
       podRunner: 'in-process',
     });
     expect(result.failure).toBeUndefined();
-    expect(result).toMatchObject({ ok: true, passed: 10, total: 10 });
+    expect(result).toMatchObject({ ok: true, passed: 11, total: 11 });
     const unmet = checkWalkthroughOutput(lines).filter((e) => !e.met);
     expect(
       unmet.map((e) => e.description),
@@ -23,7 +23,7 @@ describe('the walkthrough', () => {
 describe('checkWalkthroughOutput', () => {
   it('notices a missing demo line and a failed step', () => {
     const lines = [
-      '[6/10] Run the demo pod',
+      '[6/11] Run the demo pod',
       '  demo | successfully doARMOperations vm count 0',
       '  FAILED: boom',
       'walkthrough FAILED at step 6',
@@ -32,7 +32,7 @@ describe('checkWalkthroughOutput', () => {
       .filter((e) => !e.met)
       .map((e) => e.description);
     expect(unmet).toContain('step 6: the demo acquired a token');
-    expect(unmet).toContain('the 10 steps in order');
+    expect(unmet).toContain('the 11 steps in order');
     expect(unmet).toContain('no step failed');
     expect(unmet).not.toContain('step 6: listed the VMs through ARM');
   });

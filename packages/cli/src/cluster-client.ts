@@ -7,6 +7,7 @@ import {
   CustomObjectsApi,
   KubeConfig,
   KubernetesObjectApi,
+  type CoreV1Event,
   type KubernetesObject,
   type V1ConfigMap,
   type V1DeleteOptions,
@@ -348,6 +349,15 @@ export class ClusterClient {
   /** Reads a node, or `undefined`. */
   getNode(name: string): Promise<V1Node | undefined> {
     return this.#call(`get node ${name}`, () => this.#core.readNode({ name }), { notFound: true });
+  }
+
+  /** Lists the events of a namespace (MIC's and NMI's warnings about pods and records). */
+  async listEvents(namespace: string): Promise<CoreV1Event[]> {
+    return (
+      await this.#call(`list events in ${namespace}`, () =>
+        this.#core.listNamespacedEvent({ namespace }),
+      )
+    ).items;
   }
 
   /** Lists every node. */

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TokenCredential } from '@azure/core-auth';
+import { AzureCliCredential, ChainedTokenCredential, EnvironmentCredential } from '@azure/identity';
 import {
   startArmEmulator,
   startKubernetesEmulator,
@@ -34,6 +35,11 @@ export interface CliSandbox {
   azure: AzureAccess;
   /** Runs `pod-identity <args>` with `--kubeconfig` and the ARM emulator. */
   run(...args: string[]): Promise<CliRun>;
+  /**
+   * Runs it as an administrator without an Azure login: the credential is a real `@azure/identity`
+   * chain (environment, Azure CLI) in which no credential is available.
+   */
+  runWithoutAzureLogin(...args: string[]): Promise<CliRun>;
   /** Creates a user-assigned identity in ARM; returns its resource ID and client ID. */
   createIdentity(name: string, resourceGroup?: string): { id: string; clientId: string };
   close(): Promise<void>;
@@ -73,22 +79,34 @@ export async function startCliSandbox(): Promise<CliSandbox> {
     endpoint: arm.url,
     ...azureClientTlsOptions(arm.certificateAuthority),
   };
+  const runWith = async (access: typeof azure, args: string[]): Promise<CliRun> => {
+    let stdout = '';
+    let stderr = '';
+    const code = await runCli(['--kubeconfig', kubeconfigPath, ...args], {
+      stdout: { write: (text: string) => (stdout += text) },
+      stderr: { write: (text: string) => (stderr += text) },
+      env: {},
+      azure: access,
+    });
+    return { code, stdout, stderr };
+  };
   return {
     kube,
     arm,
     kubeconfigPath,
     azure,
-    async run(...args) {
-      let stdout = '';
-      let stderr = '';
-      const code = await runCli(['--kubeconfig', kubeconfigPath, ...args], {
-        stdout: { write: (text: string) => (stdout += text) },
-        stderr: { write: (text: string) => (stderr += text) },
-        env: {},
-        azure,
-      });
-      return { code, stdout, stderr };
-    },
+    run: (...args) => runWith(azure, args),
+    runWithoutAzureLogin: (...args) =>
+      runWith(
+        {
+          ...azure,
+          credential: new ChainedTokenCredential(
+            new EnvironmentCredential(),
+            new AzureCliCredential(),
+          ),
+        },
+        args,
+      ),
     createIdentity(name, resourceGroup = 'identities') {
       const info = arm.createUserAssignedIdentity({
         subscriptionId: SUBSCRIPTION,

@@ -114,14 +114,74 @@ describe('pod-identity explain', () => {
         identity: 'my-app/my-pod-identity',
         state: 'Created',
         node: 'node',
+        lastError: null,
       },
     ]);
     expect(e.nmi[0]).toMatchObject({
       request: 'no identity named',
-      status: 404,
+      status: 503,
       answer: 'not yet (waiting for MIC: identity assigned)',
     });
     expect(e.nmi[0]?.reason).toMatch(/^not-assigned: /);
+    expect(e.verdict).toMatchObject({ resolves: 'waiting' });
+  });
+
+  it('shows MIC`s last assignment error for a record that stays Created, not just "waiting"', async () => {
+    putPod('demo', { aadpodidbinding: 'demo' });
+    putAssignment('demo', 'Created');
+    sandbox.kube.store.put({
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'demo-mic-error', namespace: 'default' },
+      involvedObject: {
+        apiVersion: GROUP,
+        kind: 'AzureAssignedIdentity',
+        namespace: 'default',
+        name: 'demo-my-app-my-pod-identity',
+      },
+      reason: 'binding apply error',
+      type: 'Warning',
+      message:
+        'failed to apply binding my-app/my-pod-identity-binding node node for pod my-app/demo, error: FailedIdentityOperation: identity not found',
+      lastTimestamp: new Date().toISOString(),
+    });
+    const e = await explain('demo', '-n', 'my-app', '--skip-azure');
+    expect(e.assignedIdentities[0]?.lastError).toContain('FailedIdentityOperation');
+    expect(e.verdict.resolves).toBe('no');
+    expect(e.verdict.why).toContain('MIC could not assign my-app/my-pod-identity');
+    const table = await sandbox.run('explain', 'demo', '-n', 'my-app', '--skip-azure');
+    expect(table.stdout).toContain(
+      "MIC's last error for demo-my-app-my-pod-identity: failed to apply binding",
+    );
+  });
+
+  it('says "will not resolve" and what to fix for a label no binding selects, and for a missing identity', async () => {
+    putPod('stray', { aadpodidbinding: 'nobody' });
+    const stray = await explain('stray', '-n', 'my-app', '--skip-azure');
+    expect(stray.verdict).toEqual({
+      resolves: 'no',
+      why: 'will not resolve: no AzureIdentityBinding selects aadpodidbinding=nobody',
+      fix: 'create an AzureIdentityBinding with selector nobody, or relabel the pod (selectors of existing bindings: demo)',
+    });
+    expect(stray.nmi[0]).toMatchObject({ status: 400, answer: 'refused (final)' });
+    sandbox.kube.store.put({
+      apiVersion: GROUP,
+      kind: 'AzureIdentityBinding',
+      metadata: { name: 'orphan', namespace: 'my-app' },
+      spec: { azureIdentity: 'gone', selector: 'orphan' },
+    });
+    putPod('orphaned', { aadpodidbinding: 'orphan' });
+    const orphaned = await explain('orphaned', '-n', 'my-app', '--skip-azure');
+    expect(orphaned.verdict.resolves).toBe('no');
+    expect(orphaned.verdict.why).toContain(
+      'the AzureIdentity its binding names does not exist (my-app/gone)',
+    );
+    expect(orphaned.verdict.fix).toContain('create the AzureIdentity my-app/gone');
+    const table = await sandbox.run('explain', 'stray', '-n', 'my-app', '--skip-azure');
+    expect(table.stdout).toContain('Verdict:    will not resolve: no AzureIdentityBinding selects');
+    expect(table.stdout).toContain(
+      'Fix:        create an AzureIdentityBinding with selector nobody',
+    );
   });
 
   it('shows a pod that gets a token once the identity is assigned and on the scale set', async () => {
@@ -185,12 +245,17 @@ describe('pod-identity explain', () => {
     expect(plain.nmi).toEqual([
       {
         request: 'no identity named',
-        status: 404,
-        answer: 'refused',
+        status: 400,
+        answer: 'refused (final)',
         reason:
           'no-identity: no azure identity is bound to pod my-app/plain: it has no aadpodidbinding label',
       },
     ]);
+    expect(plain.verdict).toEqual({
+      resolves: 'no',
+      why: 'will not resolve: the pod has no aadpodidbinding label',
+      fix: 'label the pod aadpodidbinding=<selector of an AzureIdentityBinding> (selectors of existing bindings: demo)',
+    });
   });
 
   it('names the exception that lets a pod reach IMDS directly', async () => {
@@ -217,6 +282,23 @@ describe('pod-identity explain', () => {
       answer: "passed to the node's IMDS unchanged",
       reason: 'exception legacy',
     });
+    expect(e.verdict.resolves).toBe('exception');
+    expect(e.verdict.why).toContain('will not resolve through pod identity: exception legacy');
+    expect(e.verdict.fix).toContain('remove its labels app=legacy');
+  });
+
+  it('says in one line, with a --skip-azure hint, that ARM was not checked without an Azure login', async () => {
+    putPod('demo', { aadpodidbinding: 'demo' });
+    putAssignment('demo', 'Assigned');
+    const result = await sandbox.runWithoutAzureLogin('explain', 'demo', '-n', 'my-app');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(
+      "Note: Azure: the node's scale set was not checked: no Azure login (az login, or AZURE_* variables); pass --skip-azure to skip this check",
+    );
+    expect(result.stdout).toMatch(/my-pod-identity\s+\S+\s+unknown: no Azure login\n/);
+    // Not the credential chain's report.
+    expect(result.stdout).not.toContain('DefaultAzureCredential');
+    expect(result.stdout).not.toContain('ChainedTokenCredential');
   });
 
   it('refuses a pod that does not exist', async () => {

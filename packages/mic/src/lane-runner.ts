@@ -17,7 +17,7 @@ import {
   type IdentityAssigner,
 } from '@pod-identity/core/azure';
 import type { EventRecorder, OwnershipLedger } from '@pod-identity/core/kubernetes';
-import { bindingReference } from './plan-skip-event.js';
+import { recordAssignmentFailure } from './assignment-failure-events.js';
 import type { RecordRewrites } from './record-rewrites.js';
 import type { RecordWriter } from './record-writer.js';
 
@@ -91,13 +91,9 @@ function applyErrorMessage(d: DesiredAssignment, error: string): string {
 export function createLaneRunner(options: LaneRunnerOptions): LaneRunner {
   const { assigner, ledger, writer, recorder } = options;
   const log = options.logger ?? silentLogger;
+  // On the binding (as the original), the record and the pod: where explain and kubectl read it.
   const applyError = (d: DesiredAssignment, error: string): void => {
-    recorder.event(
-      bindingReference(d.binding),
-      'Warning',
-      'binding apply error',
-      applyErrorMessage(d, error),
-    );
+    recordAssignmentFailure(recorder, d, applyErrorMessage(d, error));
   };
 
   /** The target is gone: forget what MIC owned there and release its records without ARM. */

@@ -27,6 +27,16 @@ export function bindingReference(binding: AzureIdentityBinding): EventObjectRefe
   };
 }
 
+/**
+ * The event reference of an AzureAssignedIdentity record.
+ * @param namespace - the record's namespace
+ * @param name - the record's name
+ * @returns the reference
+ */
+export function recordReference(namespace: string, name: string): EventObjectReference {
+  return { apiVersion: GROUP_VERSION, kind: CrdKinds.AzureAssignedIdentity.kind, namespace, name };
+}
+
 const reasons: Readonly<Record<PlanSkip['kind'], string | undefined>> = {
   AzureIdentity: 'invalid identity',
   AzureIdentityBinding: 'invalid binding',

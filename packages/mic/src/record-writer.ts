@@ -3,8 +3,6 @@
 // released. Each write is counted in the metrics and a failure is reported on the binding.
 import {
   AssignedIdentityState,
-  CrdKinds,
-  GROUP_VERSION,
   redactClientId,
   silentLogger,
   systemClock,
@@ -14,14 +12,10 @@ import {
   type DesiredAssignment,
   type Logger,
 } from '@pod-identity/core';
-import type {
-  AssignedIdentityClient,
-  EventObjectReference,
-  EventRecorder,
-} from '@pod-identity/core/kubernetes';
+import type { AssignedIdentityClient, EventRecorder } from '@pod-identity/core/kubernetes';
 import { forEachLimit } from './for-each-limit.js';
 import type { MicMetrics } from './mic-metrics.js';
-import { bindingReference } from './plan-skip-event.js';
+import { bindingReference, recordReference } from './plan-skip-event.js';
 import { looseRecordSpec, type RecordRewrites } from './record-rewrites.js';
 
 /** Options of {@link createRecordWriter}. */
@@ -71,10 +65,6 @@ function messageOf(error: unknown): string {
 
 function statusCodeOf(error: unknown): number | undefined {
   return (error as { statusCode?: number } | undefined)?.statusCode;
-}
-
-function recordRef(namespace: string, name: string): EventObjectReference {
-  return { apiVersion: GROUP_VERSION, kind: CrdKinds.AzureAssignedIdentity.kind, namespace, name };
 }
 
 // What a record was marked Assigned for: a change of any of these needs the mark again.
@@ -139,7 +129,7 @@ export function createRecordWriter(options: RecordWriterOptions): RecordWriter {
         operation_type: 'update_azure_assigned_identity_status',
       });
       recorder.event(
-        recordRef(d.namespace, d.name),
+        recordReference(d.namespace, d.name),
         'Warning',
         'status update error',
         `failed to update AzureAssignedIdentity ${d.namespace}/${d.name} status to ${AssignedIdentityState.Assigned} for pod ${d.podNamespace}/${d.podName}, error: ${messageOf(error)}`,

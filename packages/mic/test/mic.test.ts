@@ -180,6 +180,19 @@ describe('MIC on the sandbox', () => {
     );
     expect(h.record('app-default-denied')?.status?.status).toBe('Created');
     expect(h.idsOn(node.identityTargetId)).toEqual([lower(ok.resourceId)]);
+    // The refusal is on the binding (as the original MIC), the record and the pod: where
+    // `kubectl describe` and `pod-identity explain` find it next to a record that stays Created.
+    const refusedOn = new Set(
+      h
+        .events('binding apply error')
+        .filter((e) => e.type === 'Warning' && e.message.includes('LinkedAuthorizationFailed'))
+        .map((e) => `${e.involvedObject.kind}/${e.involvedObject.name}`),
+    );
+    expect([...refusedOn].sort()).toEqual([
+      'AzureAssignedIdentity/app-default-denied',
+      'AzureIdentityBinding/b2',
+      'Pod/app',
+    ]);
     // Once ARM accepts it, the retry assigns it.
     h.sandbox.arm.faults.allowIdentities();
     await waitFor(

@@ -1,10 +1,12 @@
 import {
+  AssignedIdentityState,
   POD_LABEL_KEY,
   authorize,
   findException,
   isSameResourceId,
   type AuthorizationDecision,
   type AuthorizationView,
+  type AzureAssignedIdentity,
   type AzureIdentity,
   type IdentitySelector,
 } from '@pod-identity/core';
@@ -56,14 +58,31 @@ export interface PodExplanation {
     identity: string;
     state: string;
     node: string;
+    /**
+     * MIC's last assignment error for the record (its latest `binding apply error` event on the
+     * record, or on the pod), while the record is not `Assigned`; `null` when there is none.
+     */
+    lastError: string | null;
   }[];
   /**
-   * NMI's answer per request: the HTTP status it sends (`200` with a token; `404` when refused,
-   * `503` + `Retry-After` instead when NMI runs with `--set-retry-after-header` and MIC may still
-   * assign; `null` when the request is passed to the node's IMDS), in words, and why.
+   * NMI's answer per request, as its default `--refusal-style=imds` sends it: `200` with a token;
+   * `400` (`Identity not found`) when nothing in flight can change the refusal; `503` +
+   * `Retry-After` while MIC may still create or assign the record; `null` when the request is passed
+   * to the node's IMDS. In words, and why.
    */
   nmi: { request: string; status: number | null; answer: string; reason: string | null }[];
+  /**
+   * The overall answer for the pod: `yes` (a request naming no identity gets a token), `waiting`
+   * (MIC has work in flight), `no` (it will not resolve as things are: `why`, and `fix` says what to
+   * change), or `exception` (an AzurePodIdentityException sends the pod to the node's IMDS).
+   */
+  verdict: { resolves: 'yes' | 'waiting' | 'no' | 'exception'; why: string; fix: string | null };
+  /** What could not be checked, in one line each (e.g. ARM without an Azure login). */
+  notes: string[];
 }
+
+/** The reason of MIC's Warning events about a failed assignment (on the binding, record and pod). */
+const BINDING_APPLY_ERROR = 'binding apply error';
 
 /**
  * `pod-identity explain <pod>`: the bindings the pod's `aadpodidbinding` label matches, their
@@ -113,14 +132,16 @@ export async function explainPod(
   const records = assigned.filter(
     (r) => r.spec.pod === podName && r.spec.podNamespace === options.namespace,
   );
+  const lastErrorOf = await micErrors(cluster, options.namespace, podName, records);
 
   const nodeName = pod.spec?.nodeName ?? '';
-  const onScaleSet = await scaleSetMembership(
+  const membership = await scaleSetMembership(
     context,
     nodeName,
     boundIdentities,
     options.skipAzure === true,
   );
+  const onScaleSet = membership.of;
 
   const authorizationPod = {
     namespace: options.namespace,
@@ -136,6 +157,8 @@ export async function explainPod(
     assignedIdentities: () => records,
     bindings: (namespace) => allBindings.filter((b) => b.metadata.namespace === namespace),
     identities: (namespace) => allIdentities.filter((i) => i.metadata.namespace === namespace),
+    // As NMI: a refusal is final when no binding selecting the pod still lacks its record.
+    bindingsSelecting: (value) => allBindings.filter((b) => b.spec.selector === value),
   };
   const requests: { label: string; identity: IdentitySelector }[] = [
     { label: 'no identity named', identity: { kind: 'none' } },
@@ -149,6 +172,36 @@ export async function explainPod(
     describeDecision(label, authorize(authorizationPod, identity, view)),
   );
   const exception = findException(authorizationPod, exceptions);
+
+  const assignedIdentities = records.map((r) => ({
+    namespace: r.metadata.namespace ?? '',
+    name: r.metadata.name,
+    identity: `${r.spec.azureIdentityRef.metadata.namespace ?? ''}/${r.spec.azureIdentityRef.metadata.name}`,
+    state: r.status?.status ?? '',
+    node: r.spec.nodename,
+    lastError: lastErrorOf(r),
+  }));
+  const bindingRows = bindings.map((b) => ({
+    namespace: b.metadata.namespace ?? '',
+    name: b.metadata.name,
+    azureIdentity: b.spec.azureIdentity,
+    selector: b.spec.selector,
+    identityExists: allIdentities.some(
+      (i) =>
+        i.metadata.namespace === b.metadata.namespace && i.metadata.name === b.spec.azureIdentity,
+    ),
+  }));
+  const verdict = verdictOf({
+    podName: `${options.namespace}/${podName}`,
+    phase: authorizationPod.phase,
+    selector,
+    mode,
+    exception,
+    bindings: bindingRows,
+    assignedIdentities,
+    firstAnswer: nmi[0],
+    knownSelectors: [...new Set(allBindings.map((b) => b.spec.selector))].sort(),
+  });
 
   const explanation: PodExplanation = {
     pod: {
@@ -164,16 +217,7 @@ export async function explainPod(
       exception === undefined
         ? null
         : { name: exception.metadata.name, podLabels: formatLabels(exception.spec.podLabels) },
-    bindings: bindings.map((b) => ({
-      namespace: b.metadata.namespace ?? '',
-      name: b.metadata.name,
-      azureIdentity: b.spec.azureIdentity,
-      selector: b.spec.selector,
-      identityExists: allIdentities.some(
-        (i) =>
-          i.metadata.namespace === b.metadata.namespace && i.metadata.name === b.spec.azureIdentity,
-      ),
-    })),
+    bindings: bindingRows,
     identities: boundIdentities.map((i) => ({
       namespace: i.metadata.namespace ?? '',
       name: i.metadata.name,
@@ -181,14 +225,10 @@ export async function explainPod(
       resourceId: i.spec.resourceID ?? '',
       onNodeScaleSet: onScaleSet(i),
     })),
-    assignedIdentities: records.map((r) => ({
-      namespace: r.metadata.namespace ?? '',
-      name: r.metadata.name,
-      identity: `${r.spec.azureIdentityRef.metadata.namespace ?? ''}/${r.spec.azureIdentityRef.metadata.name}`,
-      state: r.status?.status ?? '',
-      node: r.spec.nodename,
-    })),
+    assignedIdentities,
     nmi,
+    verdict,
+    notes: membership.note === undefined ? [] : [membership.note],
   };
   if (options.output === 'table') context.stdout.write(renderExplanation(explanation));
   else context.stdout.write(formatData(explanation, options.output));
@@ -223,14 +263,116 @@ function describeDecision(
     case 'deny':
       return {
         request,
-        status: 404,
+        status: decision.permanent ? 400 : 503,
         answer:
-          decision.waitFor === undefined
-            ? 'refused'
+          decision.permanent || decision.waitFor === undefined
+            ? 'refused (final)'
             : `not yet (waiting for MIC: identity ${decision.waitFor})`,
         reason: `${decision.reason}: ${decision.message}`,
       };
   }
+}
+
+interface VerdictInput {
+  podName: string;
+  phase: string;
+  selector: string | null;
+  mode: 'standard' | 'managed';
+  exception:
+    { metadata: { name: string }; spec: { podLabels: Record<string, string> } } | undefined;
+  bindings: PodExplanation['bindings'];
+  assignedIdentities: PodExplanation['assignedIdentities'];
+  firstAnswer: PodExplanation['nmi'][number] | undefined;
+  knownSelectors: string[];
+}
+
+// Whether the pod's token requests will resolve, from the most basic cause up, and what to fix.
+function verdictOf(input: VerdictInput): PodExplanation['verdict'] {
+  const no = (why: string, fix: string | null): PodExplanation['verdict'] => ({
+    resolves: 'no',
+    why: `will not resolve: ${why}`,
+    fix,
+  });
+  if (input.phase !== 'Running' && input.phase !== 'Pending')
+    return no(`the pod is ${input.phase}`, null);
+  if (input.exception !== undefined) {
+    return {
+      resolves: 'exception',
+      why: `will not resolve through pod identity: exception ${input.exception.metadata.name} sends the pod's requests to the node's IMDS unchanged`,
+      fix: `if the pod should get a pod identity, remove its labels ${formatLabels(input.exception.spec.podLabels)} or the exception`,
+    };
+  }
+  const selectors =
+    input.knownSelectors.length === 0
+      ? 'no binding exists yet'
+      : `selectors of existing bindings: ${input.knownSelectors.slice(0, 5).join(', ')}${input.knownSelectors.length > 5 ? ', …' : ''}`;
+  if (input.selector === null)
+    return no(
+      `the pod has no ${POD_LABEL_KEY} label`,
+      `label the pod ${POD_LABEL_KEY}=<selector of an AzureIdentityBinding> (${selectors})`,
+    );
+  if (input.bindings.length === 0) {
+    const where = input.mode === 'managed' ? ' in its namespace' : '';
+    return no(
+      `no AzureIdentityBinding${where} selects ${POD_LABEL_KEY}=${input.selector}`,
+      `create an AzureIdentityBinding with selector ${input.selector}, or relabel the pod (${selectors})`,
+    );
+  }
+  const missing = input.bindings.filter((b) => !b.identityExists);
+  if (missing.length === input.bindings.length) {
+    const names = missing.map((b) => `${b.namespace}/${b.azureIdentity}`).join(', ');
+    return no(
+      `the AzureIdentity its binding names does not exist (${names})`,
+      `create the AzureIdentity ${names}, or correct the binding's azureIdentity`,
+    );
+  }
+  if (input.firstAnswer?.status === 200)
+    return { resolves: 'yes', why: `resolves: ${input.firstAnswer.answer}`, fix: null };
+  const failed = input.assignedIdentities.find((a) => a.lastError !== null);
+  if (failed !== undefined)
+    return no(
+      `MIC could not assign ${failed.identity} to the node: ${failed.lastError ?? ''}`,
+      "fix what MIC reports (e.g. the identity exists, and MIC's identity may assign it: Managed Identity Operator on it); MIC retries on its own",
+    );
+  if (input.firstAnswer?.status === 400)
+    return no(input.firstAnswer.reason ?? 'NMI refuses it', null);
+  return {
+    resolves: 'waiting',
+    why: `waiting for MIC: ${input.assignedIdentities.length === 0 ? 'no AzureAssignedIdentity yet' : `AzureAssignedIdentity ${input.assignedIdentities.map((a) => `${a.name} ${a.state || 'without state'}`).join(', ')}`}`,
+    fix: null,
+  };
+}
+
+// MIC's latest assignment error for each record, from its Warning events on the record or the pod.
+async function micErrors(
+  cluster: ReturnType<CommandContext['cluster']>,
+  podNamespace: string,
+  podName: string,
+  records: readonly AzureAssignedIdentity[],
+): Promise<(record: AzureAssignedIdentity) => string | null> {
+  const pending = records.filter((r) => r.status?.status !== AssignedIdentityState.Assigned);
+  if (pending.length === 0) return () => null;
+  const namespaces = [
+    ...new Set([podNamespace, ...pending.map((r) => r.metadata.namespace ?? '')]),
+  ];
+  const events = (await Promise.all(namespaces.map((ns) => cluster.listEvents(ns)))).flat();
+  const latest = (kind: string, namespace: string, name: string): string | null => {
+    let found: { at: string; message: string } | undefined;
+    for (const event of events) {
+      const object = event.involvedObject;
+      if (event.reason !== BINDING_APPLY_ERROR || object.kind !== kind) continue;
+      if (object.name !== name || (object.namespace ?? '') !== namespace) continue;
+      const at = String(event.lastTimestamp ?? event.eventTime ?? event.firstTimestamp ?? '');
+      if (found === undefined || at >= found.at) found = { at, message: event.message ?? '' };
+    }
+    return found?.message ?? null;
+  };
+  const onPod = latest('Pod', podNamespace, podName);
+  return (record) =>
+    record.status?.status === AssignedIdentityState.Assigned
+      ? null
+      : (latest('AzureAssignedIdentity', record.metadata.namespace ?? '', record.metadata.name) ??
+        onPod);
 }
 
 async function scaleSetMembership(
@@ -238,28 +380,65 @@ async function scaleSetMembership(
   nodeName: string,
   identities: readonly AzureIdentity[],
   skipAzure: boolean,
-): Promise<(identity: AzureIdentity) => string> {
-  if (identities.length === 0) return () => '';
-  if (nodeName === '') return () => 'unknown: pod not scheduled';
-  if (skipAzure) return () => 'not checked (--skip-azure)';
+): Promise<{ of: (identity: AzureIdentity) => string; note?: string }> {
+  const all = (text: string) => ({ of: () => text });
+  if (identities.length === 0) return all('');
+  if (nodeName === '') return all('unknown: pod not scheduled');
+  if (skipAzure) return all('not checked (--skip-azure)');
   const node = await context.cluster().getNode(nodeName);
-  if (node === undefined) return () => `unknown: node ${nodeName} not found`;
+  if (node === undefined) return all(`unknown: node ${nodeName} not found`);
   const scaleSet = scaleSetOfNode(node);
-  if (scaleSet === undefined) return () => `unknown: node ${nodeName} is not a scale-set instance`;
+  if (scaleSet === undefined) return all(`unknown: node ${nodeName} is not a scale-set instance`);
   let present: string[];
   try {
     present = await scaleSetIdentities(scaleSet, await context.azure(), context.abortSignal);
   } catch (error) {
-    const message = (error as Error).message;
-    return () => `unknown: ${message}`;
+    // A missing Azure login is the usual cause: one line and the way around it, never the whole
+    // credential chain's report in every cell.
+    if (isCredentialError(error)) {
+      return {
+        of: () => 'unknown: no Azure login',
+        note: "Azure: the node's scale set was not checked: no Azure login (az login, or AZURE_* variables); pass --skip-azure to skip this check",
+      };
+    }
+    const line = firstLine((error as Error).message);
+    return {
+      of: () => 'unknown: ARM error',
+      note: `Azure: the node's scale set was not checked: ${line}; pass --skip-azure to skip this check`,
+    };
   }
-  return (identity) => {
-    const id = identity.spec.resourceID ?? '';
-    if (id === '') return 'n/a (not a managed identity)';
-    return present.some((p) => isSameResourceId(p, id))
-      ? `yes (${scaleSet.name})`
-      : `no (${scaleSet.name})`;
+  return {
+    of: (identity) => {
+      const id = identity.spec.resourceID ?? '';
+      if (id === '') return 'n/a (not a managed identity)';
+      return present.some((p) => isSameResourceId(p, id))
+        ? `yes (${scaleSet.name})`
+        : `no (${scaleSet.name})`;
+    },
   };
+}
+
+// @azure/identity's failures to get the administrator's token (no credential in the chain worked),
+// also when wrapped (the ARM read wraps what it caught as its cause).
+const CREDENTIAL_ERRORS = new Set([
+  'CredentialUnavailableError',
+  'AggregateAuthenticationError',
+  'AuthenticationRequiredError',
+  'AuthenticationError',
+]);
+
+function isCredentialError(error: unknown): boolean {
+  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    const { name, cause } = e as { name?: unknown; cause?: unknown };
+    if (typeof name === 'string' && CREDENTIAL_ERRORS.has(name)) return true;
+    e = cause;
+  }
+  return false;
+}
+
+function firstLine(text: string): string {
+  const line = text.split('\n')[0]?.trim() ?? '';
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }
 
 /** The human-readable form of an explanation. */
@@ -272,6 +451,8 @@ export function renderExplanation(e: PodExplanation): string {
     `Selector:   ${e.pod.selector === null ? `<none> (no ${POD_LABEL_KEY} label: no binding can match)` : `${POD_LABEL_KEY}=${e.pod.selector}`}`,
   );
   lines.push(`Mode:       ${e.mode}`);
+  lines.push(`Verdict:    ${e.verdict.why}`);
+  if (e.verdict.fix !== null) lines.push(`Fix:        ${e.verdict.fix}`);
   lines.push(
     `Exception:  ${e.exception === null ? '<none>' : `${e.exception.name} (${e.exception.podLabels}): the pod reaches IMDS directly`}`,
   );
@@ -314,6 +495,9 @@ export function renderExplanation(e: PodExplanation): string {
           ),
         ),
   );
+  for (const a of e.assignedIdentities) {
+    if (a.lastError !== null) lines.push(`  MIC's last error for ${a.name}: ${a.lastError}`);
+  }
   lines.push('NMI would answer:');
   lines.push(
     indent(
@@ -328,6 +512,7 @@ export function renderExplanation(e: PodExplanation): string {
       ),
     ),
   );
+  for (const note of e.notes) lines.push(`Note: ${note}`);
   return `${lines.map((line) => line.replace(/\n$/, '')).join('\n')}\n`;
 }
 
