@@ -564,3 +564,20 @@ describe('values', () => {
     expect(await renderChartError({ values })).toContain(named);
   });
 });
+
+describe('the mode record', () => {
+  it('stays in kube-system whatever the release namespace, beside the daemons that share its value', async () => {
+    // One record per cluster, where the CLI looks without knowing the release: MIC and NMI take the
+    // same operationMode as flags in the release namespace.
+    const objects = await renderChart({
+      values: { operationMode: 'managed' },
+      namespace: 'pod-identity',
+    });
+    const settings = find(objects, 'ConfigMap', 'pod-identity-settings');
+    expect(settings.metadata.namespace).toBe('kube-system');
+    expect(settings.data).toEqual({ mode: 'managed' });
+    const nmi = find(objects, 'DaemonSet', 'pod-identity-nmi');
+    expect(nmi.metadata.namespace).toBe('pod-identity');
+    expect(podOf(nmi).container.args).toContain('--operation-mode=managed');
+  });
+});

@@ -7,6 +7,7 @@ import {
   CustomObjectsApi,
   KubeConfig,
   KubernetesObjectApi,
+  VersionApi,
   type CoreV1Event,
   type KubernetesObject,
   type V1ConfigMap,
@@ -215,6 +216,7 @@ export class ClusterClient {
   readonly #core: CoreV1Api;
   readonly #crdObjects: CustomObjectsApi;
   readonly #objects: KubernetesObjectApi;
+  readonly #version: VersionApi;
   readonly #server: string;
   readonly #definitions: () => CustomResourceDefinition[];
 
@@ -230,6 +232,7 @@ export class ClusterClient {
     this.#core = kubeConfig.makeApiClient(CoreV1Api);
     this.#crdObjects = this.#custom;
     this.#objects = KubernetesObjectApi.makeApiClient(kubeConfig);
+    this.#version = kubeConfig.makeApiClient(VersionApi);
     this.#server = kubeConfig.getCurrentCluster()?.server ?? '(no server)';
   }
 
@@ -537,6 +540,16 @@ export class ClusterClient {
         return undefined;
       throw error;
     }
+  }
+
+  /** Lists objects of any served kind in every namespace (e.g. `apps/v1` `DaemonSet`). */
+  async listObjects(apiVersion: string, kind: string): Promise<KubernetesObject[]> {
+    return (await this.#call(`list ${kind}`, () => this.#objects.list(apiVersion, kind))).items;
+  }
+
+  /** The API server's version (`/version`'s `gitVersion`, e.g. `v1.33.0`). */
+  async serverVersion(): Promise<string> {
+    return (await this.#call('get /version', () => this.#version.getCode())).gitVersion;
   }
 
   /**

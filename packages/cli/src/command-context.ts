@@ -17,6 +17,7 @@ import {
   SETTINGS_NAMESPACE,
   type ClusterSettings,
 } from './cluster-client.js';
+import { selectClusterContext } from './cluster-context.js';
 
 /** Where the CLI writes. */
 export interface CliWriter {
@@ -39,11 +40,15 @@ export interface CommandContext {
   readonly abortSignal: AbortSignal | undefined;
 }
 
-/** Options shared by every command (kubectl's). */
+/** Options shared by every command (kubectl's, and az's names of the cluster). */
 export interface GlobalOptions {
   kubeconfig?: string;
   context?: string;
   armEndpoint?: string;
+  /** az's `--resource-group`: accepted so az lines paste; the kubeconfig context names the cluster. */
+  resourceGroup?: string;
+  /** az's `--cluster-name`: selects the kubeconfig context `az aks get-credentials` named after it. */
+  clusterName?: string;
 }
 
 /** Builds a {@link CommandContext}. */
@@ -62,12 +67,27 @@ export function createCommandContext(
   let cluster: ClusterClient | undefined;
   let kubeConfig: KubeConfig | undefined;
   const selectedKubeConfig = (): KubeConfig => {
-    kubeConfig ??=
+    if (kubeConfig !== undefined) return kubeConfig;
+    const loaded =
       io.kubeConfig !== undefined &&
       globals.kubeconfig === undefined &&
       globals.context === undefined
         ? io.kubeConfig
         : loadKubeConfig(globals, io.env);
+    if (globals.resourceGroup === undefined && globals.clusterName === undefined) {
+      kubeConfig = loaded;
+      return kubeConfig;
+    }
+    const selected = selectClusterContext(
+      loaded,
+      {
+        ...(globals.resourceGroup === undefined ? {} : { resourceGroup: globals.resourceGroup }),
+        ...(globals.clusterName === undefined ? {} : { clusterName: globals.clusterName }),
+      },
+      globals.context,
+    );
+    io.stderr.write(selected.note);
+    kubeConfig = selected.kubeConfig;
     return kubeConfig;
   };
   return {

@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, Help, Option } from 'commander';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { PodIdentityError, type CustomResourceDefinition } from '@pod-identity/core';
 import type { AzureAccess } from './azure-access.js';
@@ -27,7 +27,10 @@ import {
   deletePodIdentity,
   listPodIdentities,
 } from './commands/pod-identity-commands.js';
-import { parseOutputFormat, OutputFormats } from './output-format.js';
+import { registerInfoCommands } from './commands/register-info-commands.js';
+import { azArgumentsToOptions } from './az-arguments.js';
+import { addHelpExamples } from './help-examples.js';
+import { parseOutputFormat, OutputFormats, type OutputFormat } from './output-format.js';
 import { VERSION } from './version.js';
 
 /** Where `runCli` reads and writes, and what tests (or an embedding program) inject. */
@@ -83,7 +86,7 @@ export async function runCli(
     writeErr: (text) => stderr.write(text),
   });
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    await program.parseAsync(azArgumentsToOptions(argv), { from: 'user' });
     return ExitCode.Success;
   } catch (error) {
     if (error instanceof CommanderError) {
@@ -112,6 +115,20 @@ function outputOption(): Option {
     .default('table');
 }
 
+/** `-o` of commands that print lists: kubectl's `wide` adds columns to the table. */
+function listOutputOption(): Option {
+  return new Option('-o, --output <format>', 'output format')
+    .choices([...OutputFormats, 'wide'])
+    .default('table');
+}
+
+/** A list command's `-o`: the format, and whether the table is the wide one. */
+function listOutput(output: string): { output: OutputFormat; wide: boolean } {
+  return output === 'wide'
+    ? { output: 'table', wide: true }
+    : { output: parseOutputFormat(output), wide: false };
+}
+
 function buildProgram(
   contextOf: ContextFactory,
   output: { writeOut: (text: string) => void; writeErr: (text: string) => void },
@@ -133,6 +150,20 @@ function buildProgram(
       '--arm-endpoint <url>',
       'Azure Resource Manager endpoint (default: $AZURE_RESOURCE_MANAGER_ENDPOINT or https://management.azure.com)',
     )
+    .option(
+      '-g, --resource-group <group>',
+      "az's resource group of the cluster: accepted so az lines paste; the kubeconfig context names the cluster",
+    )
+    .option(
+      '--cluster-name <name>',
+      "az's cluster name: uses the kubeconfig context az aks get-credentials named after it (in az's form -n is this)",
+    )
+    .configureHelp({
+      optionDescription(option) {
+        const text = new Help().optionDescription(option);
+        return option.mandatory ? `${text} (required)` : text;
+      },
+    })
     .showHelpAfterError('(run with --help for usage)')
     .showSuggestionAfterError();
 
@@ -208,7 +239,7 @@ function buildProgram(
     .description('list pod identities and their binding selectors')
     .option('-n, --namespace <namespace>', 'only this namespace (default: all)')
     .option('-A, --all-namespaces', 'all namespaces (the default)')
-    .addOption(outputOption())
+    .addOption(listOutputOption())
     .action(
       async (
         opts: { namespace?: string; allNamespaces?: boolean; output: string },
@@ -218,7 +249,7 @@ function buildProgram(
           ...(opts.namespace === undefined || opts.allNamespaces === true
             ? {}
             : { namespace: opts.namespace }),
-          output: parseOutputFormat(opts.output),
+          ...listOutput(opts.output),
         });
       },
     );
@@ -238,17 +269,21 @@ function buildProgram(
       )
       .requiredOption('--name <name>', 'name of the exception')
       .requiredOption(
-        '--pod-labels <labels>',
-        'key=value[,key=value…]: pods carrying all of these labels are excepted',
+        '--pod-labels <labels...>',
+        "key=value[,key=value…] (or az's key=value key=value): pods carrying these labels are excepted",
       )
       .addOption(outputOption())
       .action(
         async (
-          opts: { namespace: string; name: string; podLabels: string; output: string },
+          opts: { namespace: string; name: string; podLabels: string[]; output: string },
           command: Command,
         ) => {
           const run = verb === 'add' ? addException : updateException;
-          await run(contextOf(command), { ...opts, output: parseOutputFormat(opts.output) });
+          await run(contextOf(command), {
+            ...opts,
+            podLabels: opts.podLabels.join(','),
+            output: parseOutputFormat(opts.output),
+          });
         },
       );
   }
@@ -268,13 +303,21 @@ function buildProgram(
     .command('list')
     .description('list exceptions')
     .option('-n, --namespace <namespace>', 'only this namespace (default: all)')
-    .addOption(outputOption())
-    .action(async (opts: { namespace?: string; output: string }, command: Command) => {
-      await listExceptions(contextOf(command), {
-        ...(opts.namespace === undefined ? {} : { namespace: opts.namespace }),
-        output: parseOutputFormat(opts.output),
-      });
-    });
+    .option('-A, --all-namespaces', 'all namespaces (the default)')
+    .addOption(listOutputOption())
+    .action(
+      async (
+        opts: { namespace?: string; allNamespaces?: boolean; output: string },
+        command: Command,
+      ) => {
+        await listExceptions(contextOf(command), {
+          ...(opts.namespace === undefined || opts.allNamespaces === true
+            ? {}
+            : { namespace: opts.namespace }),
+          ...listOutput(opts.output),
+        });
+      },
+    );
 
   program
     .command('enable')
@@ -292,14 +335,26 @@ function buildProgram(
       'record --mode although the cluster records the other mode (then restart MIC and NMI in it)',
     )
     .option('--nmi-manifest <file>', 'YAML manifest of NMI (DaemonSet and RBAC) to apply')
+    .option(
+      '--enable-pod-identity-with-kubenet',
+      "az's kubenet opt-in: NMI of --nmi-manifest runs with --allow-network-plugin-kubenet=true (without a manifest: says how to set it)",
+    )
     .addOption(outputOption())
     .action(
       async (
-        opts: { mode?: string; switchMode?: boolean; nmiManifest?: string; output: string },
+        opts: {
+          mode?: string;
+          switchMode?: boolean;
+          nmiManifest?: string;
+          enablePodIdentityWithKubenet?: boolean;
+          output: string;
+        },
         command: Command,
       ) => {
+        const { enablePodIdentityWithKubenet, ...rest } = opts;
         await enablePodIdentity(contextOf(command), {
-          ...opts,
+          ...rest,
+          ...(enablePodIdentityWithKubenet === true ? { allowKubenet: true } : {}),
           output: parseOutputFormat(opts.output),
         });
       },
@@ -359,6 +414,8 @@ function buildProgram(
     );
 
   registerMigrateCommands(program, contextOf, outputOption);
+  registerInfoCommands(program, contextOf, outputOption);
+  addHelpExamples(program);
 
   return program;
 }

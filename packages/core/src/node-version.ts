@@ -1,11 +1,13 @@
 // The Node.js version check every pod-identity program makes before loading anything else.
 
 /**
- * The oldest Node.js the packages run on: 22.12 is the first 22.x that loads ES modules with
- * `require()` without a flag, which the Azure and Kubernetes SDKs' dependencies rely on (on Node 20
- * they fail deep inside undici with a TypeError that says nothing about the version).
+ * The oldest Node.js the pod-identity programs (`pod-identity`, `pod-identity-mic`,
+ * `pod-identity-nmi`) run on: 22.19, the oldest undici 8 declares in its `engines`; undici is the
+ * HTTP client of `@kubernetes/client-node` 2, which all three use. (22.12 is the first 22.x that
+ * loads ES modules with `require()` unflagged; core and the client, which have no such dependency,
+ * declare that.)
  */
-export const MINIMUM_NODE_VERSION = '22.12.0';
+export const MINIMUM_NODE_VERSION = '22.19.0';
 
 /**
  * Why this Node.js cannot run a pod-identity program, as one line, or `undefined` when it can.
@@ -18,6 +20,7 @@ export function unsupportedNodeMessage(
   version: string = process.versions.node,
 ): string | undefined {
   const [major = 0, minor = 0] = version.split('.').map(Number);
-  if (major > 22 || (major === 22 && minor >= 12)) return undefined;
-  return `${program} needs Node.js ${MINIMUM_NODE_VERSION} or newer (22.12+, 24 recommended); this is Node.js ${version}`;
+  const [minMajor = 0, minMinor = 0] = MINIMUM_NODE_VERSION.split('.').map(Number);
+  if (major > minMajor || (major === minMajor && minor >= minMinor)) return undefined;
+  return `${program} needs Node.js ${MINIMUM_NODE_VERSION} or newer (24 recommended); this is Node.js ${version}`;
 }

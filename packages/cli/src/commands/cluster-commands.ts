@@ -13,6 +13,7 @@ import {
   type ClusterSettings,
 } from '../cluster-client.js';
 import { AKS_ADDON_EXCEPTION } from './aks-addon-exception.js';
+import { allowKubenet, KUBENET_FLAG, KUBENET_WITHOUT_MANIFEST } from './kubenet-allowance.js';
 import { disableCandidates, planDisable, type DisablePlan } from './disable-plan.js';
 import { formatData, type OutputFormat } from '../output-format.js';
 
@@ -22,6 +23,11 @@ export interface EnableOptions {
   /** Record `mode` even though the cluster records the other one (MIC and NMI must follow). */
   switchMode?: boolean;
   nmiManifest?: string;
+  /**
+   * az's `--enable-pod-identity-with-kubenet`: NMI of the manifest gets
+   * `--allow-network-plugin-kubenet=true`; without a manifest, `enable` says how to allow it.
+   */
+  allowKubenet?: boolean;
   output: OutputFormat;
 }
 
@@ -35,8 +41,11 @@ export async function enablePodIdentity(
   options: EnableOptions,
 ): Promise<void> {
   const wanted = options.mode === undefined ? undefined : checkMode(options.mode);
-  const nmiObjects =
+  const manifest =
     options.nmiManifest === undefined ? undefined : await readManifest(options.nmiManifest);
+  const kubenet =
+    manifest === undefined || options.allowKubenet !== true ? undefined : allowKubenet(manifest);
+  const nmiObjects = kubenet?.objects ?? manifest;
   const cluster = context.cluster();
   const recorded = await cluster.getSettings();
   const mode = enableMode(recorded, wanted, options.switchMode === true);
@@ -86,6 +95,11 @@ export async function enablePodIdentity(
     context.stdout.write(
       'nmi: no manifest given (--nmi-manifest <file>); run NMI with the Helm chart or your own DaemonSet\n',
     );
+  if (kubenet !== undefined)
+    context.stdout.write(
+      `kubenet allowed: ${kubenet.changed.join(', ') || '(no NMI DaemonSet in the manifest)'} run with ${KUBENET_FLAG}=true; require pods to drop NET_RAW\n`,
+    );
+  else if (options.allowKubenet === true) context.stdout.write(KUBENET_WITHOUT_MANIFEST);
   context.stdout.write(`pod identity enabled (${mode} mode)\n`);
 }
 

@@ -106,10 +106,14 @@ export async function deleteException(
   }
 }
 
-/** `pod-identity exception list`. */
+/**
+ * `pod-identity exception list`.
+ * @param options - `namespace`: one namespace (all when undefined); `wide`: the table adds each
+ * exception's creation time
+ */
 export async function listExceptions(
   context: CommandContext,
-  options: { namespace?: string; output: OutputFormat },
+  options: { namespace?: string; output: OutputFormat; wide?: boolean },
 ): Promise<void> {
   if (options.namespace !== undefined) checkNamespace(options.namespace);
   const exceptions = await context.cluster().list('AzurePodIdentityException', options.namespace);
@@ -131,13 +135,15 @@ export async function listExceptions(
     context.stdout.write('no pod identity exceptions\n');
     return;
   }
+  const wide = options.wide === true;
   context.stdout.write(
     formatTable(
-      ['namespace', 'name', 'pod-labels'],
+      ['namespace', 'name', 'pod-labels', ...(wide ? ['created'] : [])],
       exceptions.map((e) => [
         e.metadata.namespace ?? '',
         e.metadata.name,
         formatLabels(e.spec.podLabels),
+        ...(wide ? [e.metadata.creationTimestamp ?? ''] : []),
       ]),
     ),
   );

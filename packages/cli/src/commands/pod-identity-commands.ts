@@ -24,6 +24,7 @@ import {
   withCliAssignedScaleSets,
 } from './cli-assigned-scale-sets.js';
 import { nodeScaleSets } from './node-scale-sets.js';
+import { WIDE_LIST_HEADERS, wideListCells } from './wide-list-cells.js';
 
 /** At most this many pod identities (AzureIdentities) per cluster, as AKS documents. */
 export const MAX_POD_IDENTITIES = 200;
@@ -284,6 +285,8 @@ export interface ListPodIdentitiesOptions {
   /** One namespace; all when undefined. */
   namespace?: string;
   output: OutputFormat;
+  /** `-o wide`: the table also names each identity's bindings and counts its pods' assignments. */
+  wide?: boolean;
 }
 
 /** `pod-identity list`: pod identities with their bindings' selectors; `-o json|yaml` gives the objects. */
@@ -319,26 +322,35 @@ export async function listPodIdentities(
     );
     return;
   }
+  // Assignment records live in the pod's namespace, so -o wide reads them from every namespace.
+  const assigned = options.wide === true ? await cluster.list('AzureAssignedIdentity') : [];
   const rows = identities.map((identity) => {
-    const selectors = bindings
-      .filter(
-        (b) =>
-          b.metadata.namespace === identity.metadata.namespace &&
-          b.spec.azureIdentity === identity.metadata.name,
-      )
-      .map((b) => b.spec.selector);
+    const own = bindings.filter(
+      (b) =>
+        b.metadata.namespace === identity.metadata.namespace &&
+        b.spec.azureIdentity === identity.metadata.name,
+    );
     return [
       identity.metadata.namespace ?? '',
       identity.metadata.name,
       identityTypeName(identity.spec.type),
       identity.spec.clientID ?? '',
-      selectors.join(','),
+      own.map((b) => b.spec.selector).join(','),
       identity.spec.resourceID ?? '',
+      ...(options.wide === true ? wideListCells(identity, own, assigned) : []),
     ];
   });
   context.stdout.write(
     formatTable(
-      ['namespace', 'name', 'type', 'client-id', 'binding-selector', 'resource-id'],
+      [
+        'namespace',
+        'name',
+        'type',
+        'client-id',
+        'binding-selector',
+        'resource-id',
+        ...(options.wide === true ? WIDE_LIST_HEADERS : []),
+      ],
       rows,
     ),
   );
