@@ -145,7 +145,8 @@ function satisfies(version: readonly number[], range: string): boolean {
             return c >= 0 && version[0] === bound[0];
           case '~':
             return c >= 0 && version[0] === bound[0] && version[1] === bound[1];
-          default:
+          case '=':
+          case undefined:
             return match[3] === undefined ? version[0] === bound[0] : c === 0;
         }
       }),

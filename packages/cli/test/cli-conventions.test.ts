@@ -192,12 +192,13 @@ describe('kubectl conventions', () => {
     expect(all.stdout).toContain('kube-system   aks-addon-exception');
     expect(all.stdout).toContain('my-app        x');
     const wide = await sandbox.run('exception', 'list', '-n', 'my-app', '-o', 'wide');
-    const created = sandbox.kube.store.get({
+    const stored = sandbox.kube.store.get({
       apiVersion: GROUP,
       kind: 'AzurePodIdentityException',
       namespace: 'my-app',
       name: 'x',
-    })?.metadata?.creationTimestamp as string;
+    }) as { metadata: { creationTimestamp: string } } | undefined;
+    const created = stored?.metadata.creationTimestamp ?? 'no creation time';
     expect(wide.stdout.split('\n')[0]).toMatch(/^NAMESPACE +NAME +POD-LABELS +CREATED$/);
     expect(wide.stdout).toContain(created);
   });

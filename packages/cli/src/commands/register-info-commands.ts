@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import type { Command, Option } from 'commander';
 import type { CommandContext } from '../command-context.js';
 import { completionScript, CompletionShells, type CompletionShell } from '../completion-script.js';
 import { parseOutputFormat } from '../output-format.js';
