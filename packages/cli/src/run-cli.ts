@@ -129,6 +129,40 @@ function listOutput(output: string): { output: OutputFormat; wide: boolean } {
     : { output: parseOutputFormat(output), wide: false };
 }
 
+/**
+ * Adds a command that lists objects kubectl's way: `-n` (one namespace), `-A` (all, the default),
+ * `-o table|wide|json|yaml`.
+ */
+function addListCommand(
+  parent: Command,
+  name: string,
+  description: string,
+  list: (
+    command: Command,
+    options: { namespace?: string; output: OutputFormat; wide: boolean },
+  ) => Promise<void>,
+): void {
+  parent
+    .command(name)
+    .description(description)
+    .option('-n, --namespace <namespace>', 'only this namespace (default: all)')
+    .option('-A, --all-namespaces', 'all namespaces (the default)')
+    .addOption(listOutputOption())
+    .action(
+      async (
+        opts: { namespace?: string; allNamespaces?: boolean; output: string },
+        command: Command,
+      ) => {
+        await list(command, {
+          ...(opts.namespace === undefined || opts.allNamespaces === true
+            ? {}
+            : { namespace: opts.namespace }),
+          ...listOutput(opts.output),
+        });
+      },
+    );
+}
+
 function buildProgram(
   contextOf: ContextFactory,
   output: { writeOut: (text: string) => void; writeErr: (text: string) => void },
@@ -234,25 +268,9 @@ function buildProgram(
       },
     );
 
-  program
-    .command('list')
-    .description('list pod identities and their binding selectors')
-    .option('-n, --namespace <namespace>', 'only this namespace (default: all)')
-    .option('-A, --all-namespaces', 'all namespaces (the default)')
-    .addOption(listOutputOption())
-    .action(
-      async (
-        opts: { namespace?: string; allNamespaces?: boolean; output: string },
-        command: Command,
-      ) => {
-        await listPodIdentities(contextOf(command), {
-          ...(opts.namespace === undefined || opts.allNamespaces === true
-            ? {}
-            : { namespace: opts.namespace }),
-          ...listOutput(opts.output),
-        });
-      },
-    );
+  addListCommand(program, 'list', 'list pod identities and their binding selectors', (c, o) =>
+    listPodIdentities(contextOf(c), o),
+  );
 
   const exception = program
     .command('exception')
@@ -299,25 +317,7 @@ function buildProgram(
         output: parseOutputFormat(opts.output),
       });
     });
-  exception
-    .command('list')
-    .description('list exceptions')
-    .option('-n, --namespace <namespace>', 'only this namespace (default: all)')
-    .option('-A, --all-namespaces', 'all namespaces (the default)')
-    .addOption(listOutputOption())
-    .action(
-      async (
-        opts: { namespace?: string; allNamespaces?: boolean; output: string },
-        command: Command,
-      ) => {
-        await listExceptions(contextOf(command), {
-          ...(opts.namespace === undefined || opts.allNamespaces === true
-            ? {}
-            : { namespace: opts.namespace }),
-          ...listOutput(opts.output),
-        });
-      },
-    );
+  addListCommand(exception, 'list', 'list exceptions', (c, o) => listExceptions(contextOf(c), o));
 
   program
     .command('enable')
