@@ -1,5 +1,5 @@
 // The API server is cut off from MIC and NMI for 20 s (every connection through the proxy reset).
-// MIC cannot renew its lease and exits after about half the lease duration, as the original did; it
+// MIC cannot renew its lease and exits once its renew deadline has passed, as the original did; it
 // relies on being restarted (here a supervisor restarts it after 1 s, as kubelet restarts the
 // container). NMI keeps serving the pods it knows. Afterwards everything converges.
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -59,10 +59,11 @@ it(`${scenario}: MIC exits, is restarted and converges; NMI keeps serving`, asyn
   cluster.measure('restoredToConvergedMs', Date.now() - restoredAt);
   expect(cluster.monitor.violations()).toEqual([]);
   expect(code).toBe(1);
-  // The renew deadline is half the 15 s lease, so MIC is gone within 15 s even on a loaded machine.
-  // No lower bound: on an idle machine with connections reset (not held), one CI run saw MIC exit
-  // 1.8 s after the cut; why it left before its renew deadline is an open question (docs/reliability.md).
-  expect(exitAfterMs).toBeLessThan(15_000);
+  // MIC leads on through failed renewals until one retry period (3.75 s) plus the renew deadline
+  // (7.5 s) has passed since its last renewal began: at least 7.5 s after the cut, less that renewal's
+  // round trip (generous for a loaded machine), and at most 11.25 s plus its shutdown.
+  expect(exitAfterMs).toBeGreaterThan(5_000);
+  expect(exitAfterMs).toBeLessThan(18_000);
   expect(mic.restarts()).toBeGreaterThanOrEqual(1);
   expect(servedDuringCut).toBeGreaterThan(0);
 });

@@ -5,6 +5,7 @@ import {
   type KubeConfig,
   type V1Lease,
 } from '@kubernetes/client-node';
+import { raceAbort } from '../abort/race-abort.js';
 import { systemClock, type Clock } from '../work-queue/clock.js';
 import { toKubernetesApiError } from './kubernetes-api-error.js';
 
@@ -82,6 +83,8 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
   )) {
     throw new RangeError('leader election needs leaseDuration > renewDeadline > retryPeriod > 0');
   }
+  // How long a leader leads after the start of its last successful renewal.
+  const leadForMs = Math.min(retryPeriodMs + renewDeadlineMs, leaseDurationMs - retryPeriodMs);
   if (options.identity === '') throw new TypeError('leader election identity must not be empty');
   const api = options.kubeConfig.makeApiClient(CoordinationV1Api);
   const { namespace, name, identity } = options;
@@ -124,6 +127,9 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
         if (wrapped.statusCode === 409) return false;
         throw wrapped;
       }
+      // Remember the lease as written: a leader that acquired by creating it must judge its first
+      // failed renew like any other, not as a lease whose holder it never saw.
+      observed = { holder: identity, renewTime: now, resourceVersion: '' };
       observedAtMs = clock.now();
       return true;
     }
@@ -205,21 +211,73 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
     }
   };
 
-  const attempt = async (callbacks: LeaderCallbacks): Promise<boolean> => {
+  /** One attempt; failures are reported and count as not holding. `signal` abandons it. */
+  const attempt = async (callbacks: LeaderCallbacks, signal: AbortSignal): Promise<boolean> => {
+    // Read through a call: the signal can abort while the attempt is awaited.
+    const abandoned = (): boolean => signal.aborted;
+    if (abandoned()) return false;
     try {
-      return await tryAcquireOrRenew(callbacks);
+      return await raceAbort(tryAcquireOrRenew(callbacks), signal);
     } catch (error) {
-      options.onError?.(error);
+      if (!abandoned()) options.onError?.(error);
       return false;
     }
+  };
+
+  /**
+   * Renews every retry period while leading, as client-go does: failed renewals are retried, and
+   * leadership ends only when none has succeeded for a renew round (one retry period, then the renew
+   * deadline) since the start of the last successful one, or at once when the lease names another
+   * holder. A watchdog on the clock ends it at that deadline even while a renewal hangs, and never
+   * later than one retry period before the lease written at that renewal expires for the others.
+   */
+  const holdLease = async (
+    callbacks: LeaderCallbacks,
+    abortSignal: AbortSignal,
+    renewedAtMs: number,
+  ): Promise<'lost' | 'stopped'> => {
+    let lastRenewMs = renewedAtMs;
+    const lost = new AbortController();
+    const ending = AbortSignal.any([abortSignal, lost.signal]);
+    const watchdog = (async (): Promise<void> => {
+      while (!ending.aborted) {
+        const leftMs = lastRenewMs + leadForMs - clock.now();
+        if (leftMs <= 0) {
+          lost.abort(new Error('leader lease renew deadline passed'));
+          return;
+        }
+        try {
+          await clock.sleep(leftMs, ending);
+        } catch {
+          return;
+        }
+      }
+    })();
+    while (!ending.aborted) {
+      try {
+        await clock.sleep(retryPeriodMs, ending);
+      } catch {
+        break;
+      }
+      const startedMs = clock.now();
+      if (await attempt(callbacks, ending)) lastRenewMs = startedMs;
+      else if (!lost.signal.aborted && !abortSignal.aborted && observed?.holder !== identity) {
+        lost.abort(new Error('leader lease taken by another holder'));
+      }
+    }
+    lost.abort();
+    await watchdog;
+    return abortSignal.aborted ? 'stopped' : 'lost';
   };
 
   return {
     isLeader: () => leader,
     async run(callbacks, abortSignal) {
       // Acquire.
+      let acquiredAtMs = clock.now();
       while (!abortSignal.aborted) {
-        if (await attempt(callbacks)) break;
+        acquiredAtMs = clock.now();
+        if (await attempt(callbacks, abortSignal)) break;
         try {
           await clock.sleep(retryPeriodMs, abortSignal);
         } catch {
@@ -238,23 +296,7 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
       } catch (error) {
         options.onError?.(error);
       }
-      // Renew: a leader that has not renewed within renewDeadline steps down.
-      let lastRenewMs = clock.now();
-      let outcome: 'lost' | 'stopped' = 'stopped';
-      const stopping = (): boolean => abortSignal.aborted;
-      while (!stopping()) {
-        try {
-          await clock.sleep(retryPeriodMs, abortSignal);
-        } catch {
-          break;
-        }
-        if (await attempt(callbacks)) {
-          lastRenewMs = clock.now();
-        } else if (clock.now() - lastRenewMs >= renewDeadlineMs || observed?.holder !== identity) {
-          outcome = 'lost';
-          break;
-        }
-      }
+      const outcome = await holdLease(callbacks, abortSignal, acquiredAtMs);
       leader = false;
       abortSignal.removeEventListener('abort', onAbort);
       leadership.abort(
