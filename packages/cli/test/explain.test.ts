@@ -104,6 +104,7 @@ describe('pod-identity explain', () => {
         name: 'my-pod-identity',
         clientId: identity.clientId,
         resourceId: identity.id,
+        federated: false,
         onNodeScaleSet: `no (${SCALE_SET})`,
       },
     ]);
@@ -256,6 +257,41 @@ describe('pod-identity explain', () => {
       why: 'will not resolve: the pod has no aadpodidbinding label',
       fix: 'label the pod aadpodidbinding=<selector of an AzureIdentityBinding> (selectors of existing bindings: demo)',
     });
+  });
+
+  it('shows an identity annotated federated as served by federation as the pod`s service account, with no record, and list marks it', async () => {
+    const stored = sandbox.kube.store.get({
+      apiVersion: GROUP,
+      kind: 'AzureIdentity',
+      namespace: 'my-app',
+      name: 'my-pod-identity',
+    })!;
+    sandbox.kube.store.put({
+      ...stored,
+      metadata: {
+        ...(stored.metadata as object),
+        annotations: { 'aadpodidentity.k8s.io/federated': 'true' },
+      },
+    });
+    putPod('demo', { aadpodidbinding: 'demo' });
+    const e = await explain('demo', '-n', 'my-app');
+    expect(e.assignedIdentities).toEqual([]);
+    expect(e.identities[0]).toMatchObject({ federated: true, onNodeScaleSet: 'n/a (federated)' });
+    expect(e.nmi.map((n) => [n.status, n.answer])).toEqual([
+      [
+        200,
+        'token for my-app/my-pod-identity by federation as system:serviceaccount:my-app:default',
+      ],
+      [
+        200,
+        'token for my-app/my-pod-identity by federation as system:serviceaccount:my-app:default',
+      ],
+    ]);
+    const table = await sandbox.run('explain', 'demo', '-n', 'my-app', '--skip-azure');
+    expect(table.stdout).toMatch(/my-pod-identity\s+\S+\s+federation\s+n\/a \(federated\)/);
+    expect((await sandbox.run('list', '-n', 'my-app')).stdout).toContain(
+      'UserAssignedMSI (federated)',
+    );
   });
 
   it('names the exception that lets a pod reach IMDS directly', async () => {

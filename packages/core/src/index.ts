@@ -41,6 +41,8 @@ export {
   POD_LABEL_KEY,
   BEHAVIOR_ANNOTATION_KEY,
   BEHAVIOR_NAMESPACED,
+  FEDERATED_ANNOTATION_KEY,
+  FEDERATED_ANNOTATION_VALUE,
   ASSIGNED_IDENTITY_FINALIZER,
   ASSIGNED_IDENTITY_NODE_LABEL,
   ASSIGNED_IDENTITY_POD_UID_ANNOTATION,
@@ -256,4 +258,5 @@ export {
   type FederatedIdentity,
   type FederatedDecision,
 } from './federated/decide-federated.js';
+export { isFederatedIdentity, federatedIdentityOf } from './federated/federated-azure-identity.js';
 // --- end federated mode ---

@@ -24,6 +24,8 @@ export interface Harness {
       clientID?: string;
       resourceID?: string;
       namespaced?: boolean;
+      /** Annotated `aadpodidentity.k8s.io/federated: "true"`. */
+      federated?: boolean;
     },
   ): { resourceId: string; clientId: string };
   binding(name: string, identityName: string, selector: string, namespace?: string): void;
@@ -161,9 +163,10 @@ export async function startHarness(options: SandboxOptions = {}): Promise<Harnes
         metadata: {
           name,
           namespace,
-          ...(o.namespaced === true
-            ? { annotations: { 'aadpodidentity.k8s.io/Behavior': 'namespaced' } }
-            : {}),
+          annotations: {
+            ...(o.namespaced === true ? { 'aadpodidentity.k8s.io/Behavior': 'namespaced' } : {}),
+            ...(o.federated === true ? { 'aadpodidentity.k8s.io/federated': 'true' } : {}),
+          },
         },
         spec: {
           type: o.type ?? 0,

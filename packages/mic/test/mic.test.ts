@@ -226,6 +226,34 @@ describe('MIC on the sandbox', () => {
     expect(h.idsOn(node.identityTargetId)).toEqual([lower(id.resourceId)]);
   });
 
+  it('neither records nor assigns an identity annotated federated, and takes one off when it becomes federated', async () => {
+    h = await startHarness();
+    const node = h.sandbox.nodes[0]!;
+    h.identity('fed', { federated: true });
+    h.binding('fed-b', 'fed', 'fed');
+    const plain = h.identity('plain');
+    h.binding('plain-b', 'plain', 'plain');
+    const mic = h.startMic();
+    h.pod('fed-app', node.name, 'fed');
+    h.pod('plain-app', node.name, 'plain');
+    await waitFor(
+      () => h!.record('plain-app-default-plain')?.status?.status === 'Assigned',
+      'plain Assigned',
+    );
+    await mic.settled();
+    expect(h.records().map((r) => r.metadata.name)).toEqual(['plain-app-default-plain']);
+    expect(h.idsOn(node.identityTargetId)).toEqual([lower(plain.resourceId)]);
+    // No warning either: a federated binding is not a problem.
+    expect(h.events().filter((e) => e.type === 'Warning')).toEqual([]);
+
+    // Migrating: the annotation on an assigned identity removes its record and its scale-set entry.
+    const writesBefore = h.sandbox.arm.requestLog().length;
+    h.identity('plain', { federated: true });
+    await waitFor(() => h!.records().length === 0, 'record removed');
+    await waitFor(() => h!.idsOn(node.identityTargetId).length === 0, 'identity taken off');
+    expect(h.sandbox.arm.requestLog().length).toBeGreaterThan(writesBefore);
+  });
+
   it('moves service-principal identities straight to Assigned without ARM', async () => {
     h = await startHarness();
     const node = h.sandbox.nodes[0]!;

@@ -292,27 +292,6 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
     });
   const refusalStyle = options.refusalStyle ?? 'imds';
   const imdsStyle = refusalStyle === 'imds';
-  const broker = new TokenBroker({
-    state: clusterState,
-    cache,
-    metrics,
-    wait: {
-      retryAttemptsForCreated: options.retryAttemptsForCreated ?? 16,
-      retryAttemptsForAssigned: options.retryAttemptsForAssigned ?? 4,
-      intervalMs: options.findIdentityRetryIntervalMs ?? 5000,
-      ...(imdsStyle ? { maxHoldMs: IMDS_STYLE_MAX_HOLD_MS } : {}),
-    },
-    failFastWhenPermanent: imdsStyle,
-    setRetryAfterHeader: options.setRetryAfterHeader ?? false,
-    upstreamWait: {
-      timeoutMs: options.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_WAIT.timeoutMs,
-      retryAfterSeconds:
-        options.upstreamRetryAfterSeconds ?? DEFAULT_UPSTREAM_WAIT.retryAfterSeconds,
-    },
-    sourceFor,
-    nodeImds: { endpoint: imdsEndpoint, userAgent, agent: imdsAgent },
-  });
-
   const federatedOptions = options.federated;
   let serviceAccounts: FederatedServiceAccounts | undefined;
   if (federatedOptions !== undefined) {
@@ -347,6 +326,28 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
             ? {}
             : { credentialOptions: options.credentialOptions }),
         });
+
+  const broker = new TokenBroker({
+    state: clusterState,
+    cache,
+    metrics,
+    wait: {
+      retryAttemptsForCreated: options.retryAttemptsForCreated ?? 16,
+      retryAttemptsForAssigned: options.retryAttemptsForAssigned ?? 4,
+      intervalMs: options.findIdentityRetryIntervalMs ?? 5000,
+      ...(imdsStyle ? { maxHoldMs: IMDS_STYLE_MAX_HOLD_MS } : {}),
+    },
+    failFastWhenPermanent: imdsStyle,
+    setRetryAfterHeader: options.setRetryAfterHeader ?? false,
+    upstreamWait: {
+      timeoutMs: options.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_WAIT.timeoutMs,
+      retryAfterSeconds:
+        options.upstreamRetryAfterSeconds ?? DEFAULT_UPSTREAM_WAIT.retryAfterSeconds,
+    },
+    sourceFor,
+    nodeImds: { endpoint: imdsEndpoint, userAgent, agent: imdsAgent },
+    ...(federated === undefined ? {} : { federated }),
+  });
 
   const recorder: EventRecorder | undefined =
     (options.events ?? kubeConfig !== undefined) && kubeConfig !== undefined

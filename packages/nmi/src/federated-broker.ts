@@ -2,8 +2,10 @@ import {
   TOKEN_EXCHANGE_AUDIENCE,
   TokenAcquisitionError,
   decideFederated,
+  federatedIdentityOf,
   tokenCacheKey,
   type AcquiredToken,
+  type AzureIdentity,
   type FederatedDecision,
   type FederatedIdentity,
   type PodRecord,
@@ -25,7 +27,9 @@ import {
   DEFAULT_UPSTREAM_WAIT,
   tokenFailureOutcome,
   type BrokerOutcome,
+  type BrokerPod,
   type CallerRecheck,
+  type FederatedIdentityTokens,
 } from './token-broker.js';
 
 /** Settings of federated mode (see docs/federated.md). */
@@ -60,7 +64,7 @@ const OPERATION = 'adal_token_federated';
  * names. Tokens go through the same cache as the other modes, keyed by tenant, client id, service
  * account and pod uid, so no pod is answered from another pod's entry.
  */
-export class FederatedBroker {
+export class FederatedBroker implements FederatedIdentityTokens {
   readonly #options: FederatedBrokerOptions;
   readonly #authorityHost: string;
 
@@ -199,7 +203,6 @@ export class FederatedBroker {
         reason: 'internal',
         nature: 'in-flight',
       };
-    const metrics = this.#options.metrics;
     try {
       const tokens = await this.#options.cache.lookup(
         cacheKeyOf(pod, identity, resource),
@@ -208,13 +211,63 @@ export class FederatedBroker {
       );
       return { kind: 'tokens', tokens };
     } catch (error) {
-      metrics?.upstreamErrors.inc({ operation_type: OPERATION });
       return refusal(error);
     }
   }
 
+  /**
+   * Tokens of an AzureIdentity federated by annotation, for a pod its binding selects: the pod's own
+   * service-account token exchanged for the identity's client id in its tenant (`spec.tenantID`, else
+   * the default tenant), cached in the pod's own entry.
+   * @param pod - the caller
+   * @param identity - the identity (`aadpodidentity.k8s.io/federated: "true"`)
+   * @param resource - the resource
+   * @param abortSignal - the request's signal
+   */
+  tokensFor(
+    pod: BrokerPod,
+    identity: AzureIdentity,
+    resource: string,
+    abortSignal: AbortSignal,
+  ): readonly AcquiredToken[] | Promise<readonly AcquiredToken[]> {
+    const decision = federatedIdentityOf(identity, pod, this.#options.defaultTenantId);
+    if (decision.kind === 'deny')
+      return Promise.reject(
+        new TokenAcquisitionError('refused', decision.message, { status: decision.status }),
+      );
+    const uid = pod.uid ?? '';
+    if (uid === '')
+      return Promise.reject(
+        new TokenAcquisitionError('unavailable', `pod ${pod.namespace}/${pod.name} has no uid yet`),
+      );
+    const federated = decision.identity;
+    return this.#options.cache.lookup(
+      cacheKeyOf(pod, federated, resource),
+      (signal) => this.#fetch(pod, uid, federated, resource, signal),
+      { abortSignal },
+    );
+  }
+
+  /**
+   * The fast path of {@link FederatedBroker.tokensFor}.
+   * @param pod - the caller
+   * @param identity - the identity (`aadpodidentity.k8s.io/federated: "true"`)
+   * @param resource - the resource
+   */
+  peekFor(
+    pod: BrokerPod,
+    identity: AzureIdentity,
+    resource: string,
+  ): readonly AcquiredToken[] | undefined {
+    const decision = federatedIdentityOf(identity, pod, this.#options.defaultTenantId);
+    if (decision.kind === 'deny') return undefined;
+    const tokens = this.#options.cache.peek(cacheKeyOf(pod, decision.identity, resource));
+    if (tokens !== undefined) this.#options.metrics?.cacheRequests.inc({ result: 'hit' });
+    return tokens;
+  }
+
   async #fetch(
-    pod: PodRecord,
+    pod: Pick<PodRecord, 'namespace' | 'name'>,
     uid: string,
     identity: FederatedIdentity,
     resource: string,
@@ -251,13 +304,20 @@ export class FederatedBroker {
         getAssertion: () => Promise.resolve(assertion),
       });
       return await source.getTokens(resource, { abortSignal: signal });
+    } catch (error) {
+      this.#options.metrics?.upstreamErrors.inc({ operation_type: OPERATION });
+      throw error;
     } finally {
       end?.();
     }
   }
 }
 
-function cacheKeyOf(pod: PodRecord, identity: FederatedIdentity, resource: string): string {
+function cacheKeyOf(
+  pod: Pick<PodRecord, 'uid'>,
+  identity: FederatedIdentity,
+  resource: string,
+): string {
   return tokenCacheKey(
     `federated/${identity.tenantId.toLowerCase()}/${identity.clientId.toLowerCase()}/${identity.subject}/${pod.uid ?? ''}`,
     resource,

@@ -39,6 +39,8 @@ export {
   type IdentityWaitPolicy,
   type CallerRecheck,
   type RefusalNature,
+  type FederatedIdentityTokens,
+  type BrokerPod,
 } from './token-broker.js';
 export type { RefusalStyle } from './refusal-response.js';
 export type { FederatedBroker, FederatedBrokerOptions } from './federated-broker.js';

@@ -33,7 +33,7 @@ export interface InformerClusterStateOptions {
   kubeConfig: KubeConfig;
   /** This node's name: only its pods are watched (`spec.nodeName`). */
   nodeName: string;
-  /** Operation mode: standard watches assigned identities, managed watches bindings and identities. */
+  /** Operation mode: standard also watches assigned identities. */
   operationMode: OperationMode;
   /** Every identity namespaced. */
   forceNamespaced: boolean;
@@ -140,20 +140,20 @@ export function createInformerClusterState(options: InformerClusterStateOptions)
     safeParseAzureIdentityBinding,
     { namespace: byNamespace, selector: (binding) => [binding.spec.selector] },
   );
-  const identities = standard
-    ? undefined
-    : crd<AzureIdentity, 'namespace'>(
-        CrdKinds.AzureIdentity.plural,
-        'AzureIdentity',
-        safeParseAzureIdentity,
-        { namespace: byNamespace },
-      );
+  // Managed mode decides from the identities; standard mode reads them for the federated ones
+  // (annotation aadpodidentity.k8s.io/federated), which MIC never records.
+  const identities = crd<AzureIdentity, 'namespace'>(
+    CrdKinds.AzureIdentity.plural,
+    'AzureIdentity',
+    safeParseAzureIdentity,
+    { namespace: byNamespace },
+  );
   const all: Informer<unknown, string>[] = [
     podInformer,
     exceptions,
     ...(assigned === undefined ? [] : [assigned]),
     bindings,
-    ...(identities === undefined ? [] : [identities]),
+    identities,
   ] as Informer<unknown, string>[];
 
   const view: AuthorizationView = {
@@ -165,7 +165,7 @@ export function createInformerClusterState(options: InformerClusterStateOptions)
       assigned?.byIndex('pod', `${podNamespace}/${podName}`) ?? [],
     bindings: (namespace) => bindings.byIndex('namespace', namespace),
     bindingsSelecting: (selector) => bindings.byIndex('selector', selector),
-    identities: (namespace) => identities?.byIndex('namespace', namespace) ?? [],
+    identities: (namespace) => identities.byIndex('namespace', namespace),
   };
 
   return {

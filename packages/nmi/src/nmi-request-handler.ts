@@ -318,7 +318,7 @@ export function createNmiRequestHandler(
     }
     const decision = authorize(found.pod, request.identity, state.view);
     if (decision.kind !== 'identity') return false;
-    const tokens = broker.peek(decision.identity, request.resource);
+    const tokens = broker.peekFor(found.pod, decision.identity, request.resource);
     if (tokens === undefined) return false;
     writeCachedTokens(res, tokens);
     finish(res, started, TOKEN_PATH_LABEL, req, found.pod.namespace, request.resource);

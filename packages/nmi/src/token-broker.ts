@@ -3,6 +3,7 @@ import type { TokenCache } from '@pod-identity/core';
 import {
   TokenAcquisitionError,
   authorize,
+  isFederatedIdentity,
   systemClock,
   type Clock,
   redactClientId,
@@ -13,6 +14,7 @@ import {
   type AuthorizationView,
   type AzureIdentity,
   type IdentitySelector,
+  type PodRecord,
 } from '@pod-identity/core';
 import {
   createImdsTokenSource,
@@ -84,6 +86,41 @@ export type BrokerOutcome =
       readonly nature: RefusalNature;
     };
 
+/**
+ * Tokens of an AzureIdentity served by federation (annotation `aadpodidentity.k8s.io/federated:
+ * "true"`) for one pod: a service-account token of that pod exchanged at Entra. Federated mode's
+ * broker provides it.
+ */
+export interface FederatedIdentityTokens {
+  /**
+   * The pod's tokens of the identity, through the cache; throws a `TokenAcquisitionError` on failure.
+   * @param pod - the caller (its service account is the subject)
+   * @param identity - a federated identity its binding gives it
+   * @param resource - the resource
+   * @param abortSignal - the request's signal
+   */
+  tokensFor(
+    pod: BrokerPod,
+    identity: AzureIdentity,
+    resource: string,
+    abortSignal: AbortSignal,
+  ): readonly AcquiredToken[] | Promise<readonly AcquiredToken[]>;
+  /**
+   * Fresh cached tokens, without fetching; `undefined` on a miss.
+   * @param pod - the caller
+   * @param identity - a federated identity its binding gives it
+   * @param resource - the resource
+   */
+  peekFor(
+    pod: BrokerPod,
+    identity: AzureIdentity,
+    resource: string,
+  ): readonly AcquiredToken[] | undefined;
+}
+
+/** The caller as the broker reads it: what `authorize()` reads, and its service account. */
+export type BrokerPod = AuthorizationPod & Pick<PodRecord, 'serviceAccountName'>;
+
 /** Dependencies of {@link TokenBroker}. */
 export interface TokenBrokerOptions {
   readonly state: NmiClusterState;
@@ -105,6 +142,11 @@ export interface TokenBrokerOptions {
   readonly upstreamWait?: UpstreamWaitPolicy;
   /** Time source of the upstream wait. Default the system clock. */
   readonly clock?: Clock;
+  /**
+   * Serves identities federated by annotation; without it (federated mode off) a pod given such an
+   * identity is refused, saying so.
+   */
+  readonly federated?: FederatedIdentityTokens;
 }
 
 /** Thrown into a request's wait when the upstream wait ran out. */
@@ -203,7 +245,7 @@ export class TokenBroker {
    *   pod is taken as it was when the request arrived
    */
   async answer(
-    pod: AuthorizationPod,
+    pod: BrokerPod,
     requested: IdentitySelector,
     resource: string,
     view: AuthorizationView,
@@ -211,7 +253,7 @@ export class TokenBroker {
     recheck?: CallerRecheck,
   ): Promise<BrokerOutcome> {
     const decision = await this.decide(pod, requested, view, abortSignal, recheck);
-    const outcome = await this.#serve(decision, requested, resource, abortSignal);
+    const outcome = await this.#serve(pod, decision, requested, resource, abortSignal);
     if (outcome.kind !== 'tokens' || recheck === undefined) return outcome;
     // The fetch took time: the tokens go out only if the pod, as it is now, may still have them.
     const current = recheck();
@@ -251,6 +293,7 @@ export class TokenBroker {
   }
 
   async #serve(
+    pod: BrokerPod,
     decision: AuthorizationDecision,
     requested: IdentitySelector,
     resource: string,
@@ -258,9 +301,17 @@ export class TokenBroker {
   ): Promise<BrokerOutcome> {
     switch (decision.kind) {
       case 'identity':
-        return this.#tokensOf(decision.identity, resource, abortSignal);
+        if (isFederatedIdentity(decision.identity) && this.#options.federated === undefined)
+          return {
+            kind: 'refused',
+            status: 404,
+            message: `AzureIdentity ${decision.identity.metadata.namespace ?? ''}/${decision.identity.metadata.name} is served by federation (aadpodidentity.k8s.io/federated), but this NMI runs without federated mode (--token-request-kubeconfig)`,
+            reason: 'federation-off',
+            nature: 'permanent',
+          };
+        return this.#tokensOf(pod, decision.identity, resource, abortSignal);
       case 'object-id':
-        return this.#byObjectId(decision.objectId, decision.candidates, resource, abortSignal);
+        return this.#byObjectId(pod, decision.objectId, decision.candidates, resource, abortSignal);
       case 'exception':
         return this.#nodeTokens(requested, resource, abortSignal);
       case 'deny': {
@@ -317,9 +368,39 @@ export class TokenBroker {
    * @param resource - the resource
    */
   peek(identity: AzureIdentity, resource: string): readonly AcquiredToken[] | undefined {
+    if (isFederatedIdentity(identity)) return undefined;
     const tokens = this.#options.cache.peek(tokenCacheKey(this.#identityKey(identity), resource));
     if (tokens !== undefined) this.#hitCounter?.inc();
     return tokens;
+  }
+
+  /**
+   * {@link TokenBroker.peek} for a pod: an identity federated by annotation is looked up in the pod's
+   * own entry.
+   * @param pod - the caller
+   * @param identity - the identity `authorize()` chose
+   * @param resource - the resource
+   */
+  peekFor(
+    pod: BrokerPod,
+    identity: AzureIdentity,
+    resource: string,
+  ): readonly AcquiredToken[] | undefined {
+    if (!isFederatedIdentity(identity)) return this.peek(identity, resource);
+    return this.#options.federated?.peekFor(pod, identity, resource);
+  }
+
+  // The identity's tokens for the pod: from its own cache entry when the identity is federated.
+  #tokensFor(
+    pod: BrokerPod,
+    identity: AzureIdentity,
+    resource: string,
+    signal: AbortSignal,
+  ): readonly AcquiredToken[] | Promise<readonly AcquiredToken[]> {
+    const federated = this.#options.federated;
+    return federated !== undefined && isFederatedIdentity(identity)
+      ? federated.tokensFor(pod, identity, resource, signal)
+      : this.tokensOf(identity, resource, signal);
   }
 
   #identityKey(identity: AzureIdentity): string {
@@ -332,13 +413,14 @@ export class TokenBroker {
   }
 
   async #tokensOf(
+    pod: BrokerPod,
     identity: AzureIdentity,
     resource: string,
     abortSignal: AbortSignal,
   ): Promise<BrokerOutcome> {
     return this.#withinUpstreamWait(abortSignal, identity.spec.clientID ?? '', async (signal) => ({
       kind: 'tokens',
-      tokens: await this.tokensOf(identity, resource, signal),
+      tokens: await this.#tokensFor(pod, identity, resource, signal),
       identity,
     }));
   }
@@ -407,6 +489,7 @@ export class TokenBroker {
   }
 
   async #byObjectId(
+    pod: BrokerPod,
     objectId: string,
     candidates: readonly AzureIdentity[],
     resource: string,
@@ -417,7 +500,7 @@ export class TokenBroker {
       let lastError: unknown;
       for (const identity of candidates) {
         try {
-          const tokens = await this.tokensOf(identity, resource, signal);
+          const tokens = await this.#tokensFor(pod, identity, resource, signal);
           if (tokens[0]?.objectId?.toLowerCase() === wanted)
             return { kind: 'tokens', tokens, identity };
         } catch (error) {

@@ -83,7 +83,7 @@ function startNmi(tokenRequestKubeconfigYaml: string): Promise<Nmi> {
 beforeAll(async () => {
   sandbox = await startSandbox({
     nodeCount: 2,
-    identities: ['workload-id', 'standard-id', 'audience-id'],
+    identities: ['workload-id', 'standard-id', 'audience-id', 'bound-id'],
     federated: true,
   });
   [node, other] = sandbox.nodes as [SandboxNode, SandboxNode];
@@ -138,11 +138,37 @@ beforeAll(async () => {
     ),
   );
 
+  // Federation chosen by the AzureIdentity (annotation aadpodidentity.k8s.io/federated): a pod its
+  // binding selects, whose service account carries no workload-identity annotation and which has no
+  // azure.workload.identity/use label, and no MIC record.
+  const bound = sandbox.identities.get('bound-id')!;
+  sandbox.kubernetes.store.put(
+    azureIdentity(
+      'default',
+      'bound',
+      { type: 0, resourceID: bound.id, clientID: bound.clientId },
+      { 'aadpodidentity.k8s.io/federated': 'true' },
+    ),
+  );
+  sandbox.kubernetes.store.put(azureIdentityBinding('default', 'bound-binding', 'bound', 'bound'));
+  serviceAccount('bound-sa');
+  sandbox.addFederatedCredential('bound-id', {
+    name: 'default-bound-sa',
+    subject: 'system:serviceaccount:default:bound-sa',
+  });
+  sandbox.createPod({
+    name: 'bound-app',
+    nodeName: node.name,
+    serviceAccountName: 'bound-sa',
+    labels: { aadpodidbinding: 'bound' },
+  });
+
   nmi = await startNmi(node.nodeKubeconfigYaml);
   await until(
     () =>
-      nmi.state.pods.size === 6 &&
-      nmi.state.view.assignedIdentities('default', 'classic').length === 1,
+      nmi.state.pods.size === 7 &&
+      nmi.state.view.assignedIdentities('default', 'classic').length === 1 &&
+      nmi.state.view.identities('default').length === 2,
   );
 });
 
@@ -249,7 +275,7 @@ describe('NMI, federated mode', () => {
   it('with another node`s credentials, the API server refuses the pod`s token and NMI answers 403', async () => {
     const borrowed = await startNmi(other.nodeKubeconfigYaml);
     try {
-      await until(() => borrowed.state.pods.size === 6);
+      await until(() => borrowed.state.pods.size === 7);
       const answer = await tokenRequest(
         borrowed.url,
         podIp('app'),
@@ -274,9 +300,9 @@ describe('NMI, federated mode', () => {
     );
     expect(first.status).toBe(200);
     sandbox.deletePod('app-twin');
-    await until(() => nmi.state.pods.size === 5);
-    federatedPod('app-twin', 'workload');
     await until(() => nmi.state.pods.size === 6);
+    federatedPod('app-twin', 'workload');
+    await until(() => nmi.state.pods.size === 7);
     const second = await tokenRequest(
       nmi.url,
       podIp('app-twin'),
@@ -284,5 +310,61 @@ describe('NMI, federated mode', () => {
     );
     expect(second.status).toBe(200);
     expect(accessTokenOf(second)).not.toBe(accessTokenOf(first));
+  });
+
+  it('serves a pod by federation when its binding`s AzureIdentity is annotated federated, with no MIC record', async () => {
+    const bound = sandbox.identities.get('bound-id')!;
+    const answer = await tokenRequest(nmi.url, podIp('bound-app'), RESOURCE);
+    expect(answer.status).toBe(200);
+    expect(claimsOf(accessTokenOf(answer))).toMatchObject({
+      appid: bound.clientId,
+      xms_mirid: bound.id,
+    });
+    expect(nmi.state.view.assignedIdentities('default', 'bound-app')).toEqual([]);
+    // By msi_res_id and by client_id too; another identity is refused, at once.
+    const byResourceId = await tokenRequest(
+      nmi.url,
+      podIp('bound-app'),
+      `resource=https://storage.azure.com&msi_res_id=${encodeURIComponent(bound.id)}`,
+    );
+    expect(byResourceId.status).toBe(200);
+    expect(claimsOf(accessTokenOf(byResourceId)).appid).toBe(bound.clientId);
+    const foreign = await tokenRequest(
+      nmi.url,
+      podIp('bound-app'),
+      `${RESOURCE}&client_id=${sandbox.identities.get('workload-id')!.clientId}`,
+    );
+    expect(foreign.status).toBe(400);
+    expect(foreign.body).not.toContain('access_token');
+    // No scale set carries it.
+    for (const target of [node, other])
+      expect(
+        (sandbox.arm.getIdentityAssignment(target.identityTargetId)?.userAssigned ?? []).map((i) =>
+          i.resourceId.toLowerCase(),
+        ),
+      ).not.toContain(bound.id.toLowerCase());
+  });
+
+  it('without federated mode, refuses a pod given a federated identity at once and says why', async () => {
+    const plain = await createNmi({
+      nodeName: node.name,
+      kubeConfig: sandbox.kubeConfig,
+      listenAddress: node.internalIp,
+      port: 0,
+      metadataIp: node.imds.host,
+      metadataPort: node.imds.port,
+      credentialOptions: sandbox.credentialOptions,
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      await until(
+        () => plain.state.pods.size === 7 && plain.state.view.identities('default').length === 2,
+      );
+      const answer = await tokenRequest(plain.url, podIp('bound-app'), RESOURCE);
+      expect(answer.status).toBe(400);
+      expect(answer.body).toContain('without federated mode');
+    } finally {
+      await plain.close();
+    }
   });
 });

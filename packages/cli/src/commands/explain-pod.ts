@@ -3,6 +3,7 @@ import {
   POD_LABEL_KEY,
   authorize,
   findException,
+  isFederatedIdentity,
   isSameResourceId,
   type AuthorizationDecision,
   type AuthorizationView,
@@ -50,6 +51,11 @@ export interface PodExplanation {
     name: string;
     clientId: string;
     resourceId: string;
+    /**
+     * Served by federation (annotation `aadpodidentity.k8s.io/federated: "true"`): MIC records and
+     * assigns nothing; NMI exchanges the pod's service-account token.
+     */
+    federated: boolean;
     onNodeScaleSet: string;
   }[];
   assignedIdentities: {
@@ -157,7 +163,8 @@ export async function explainPod(
     assignedIdentities: () => records,
     bindings: (namespace) => allBindings.filter((b) => b.metadata.namespace === namespace),
     identities: (namespace) => allIdentities.filter((i) => i.metadata.namespace === namespace),
-    // As NMI: a refusal is final when no binding selecting the pod still lacks its record.
+    // As NMI: a refusal is final when no binding selecting the pod still lacks its record, and
+    // standard mode finds federated identities, which MIC never records, through the bindings.
     bindingsSelecting: (value) => allBindings.filter((b) => b.spec.selector === value),
   };
   const requests: { label: string; identity: IdentitySelector }[] = [
@@ -168,8 +175,9 @@ export async function explainPod(
     if (clientId !== '')
       requests.push({ label: `client_id=${clientId}`, identity: { kind: 'clientId', clientId } });
   }
+  const subject = `system:serviceaccount:${options.namespace}:${pod.spec?.serviceAccountName ?? 'default'}`;
   const nmi = requests.map(({ label, identity }) =>
-    describeDecision(label, authorize(authorizationPod, identity, view)),
+    describeDecision(label, authorize(authorizationPod, identity, view), subject),
   );
   const exception = findException(authorizationPod, exceptions);
 
@@ -223,7 +231,8 @@ export async function explainPod(
       name: i.metadata.name,
       clientId: i.spec.clientID ?? '',
       resourceId: i.spec.resourceID ?? '',
-      onNodeScaleSet: onScaleSet(i),
+      federated: isFederatedIdentity(i),
+      onNodeScaleSet: isFederatedIdentity(i) ? 'n/a (federated)' : onScaleSet(i),
     })),
     assignedIdentities,
     nmi,
@@ -237,13 +246,14 @@ export async function explainPod(
 function describeDecision(
   request: string,
   decision: AuthorizationDecision,
+  subject: string,
 ): PodExplanation['nmi'][number] {
   switch (decision.kind) {
     case 'identity':
       return {
         request,
         status: 200,
-        answer: `token for ${decision.identity.metadata.namespace ?? ''}/${decision.identity.metadata.name}`,
+        answer: `token for ${decision.identity.metadata.namespace ?? ''}/${decision.identity.metadata.name}${isFederatedIdentity(decision.identity) ? ` by federation as ${subject}` : ''}`,
         reason: null,
       };
     case 'object-id':
@@ -479,8 +489,14 @@ export function renderExplanation(e: PodExplanation): string {
       ? '  <none>'
       : indent(
           formatTable(
-            ['namespace', 'name', 'client-id', 'on-node-scale-set'],
-            e.identities.map((i) => [i.namespace, i.name, i.clientId, i.onNodeScaleSet]),
+            ['namespace', 'name', 'client-id', 'served-by', 'on-node-scale-set'],
+            e.identities.map((i) => [
+              i.namespace,
+              i.name,
+              i.clientId,
+              i.federated ? 'federation' : 'assignment',
+              i.onNodeScaleSet,
+            ]),
           ),
         ),
   );

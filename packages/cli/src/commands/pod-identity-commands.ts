@@ -1,6 +1,7 @@
 import {
   GROUP_VERSION,
   IdentityType,
+  isFederatedIdentity,
   isSameResourceId,
   parseUserAssignedIdentityId,
   serializePodIdentityObject,
@@ -333,7 +334,8 @@ export async function listPodIdentities(
     return [
       identity.metadata.namespace ?? '',
       identity.metadata.name,
-      identityTypeName(identity.spec.type),
+      // A federated identity is served by NMI's token exchange, not assigned to scale sets.
+      `${identityTypeName(identity.spec.type)}${isFederatedIdentity(identity) ? ' (federated)' : ''}`,
       identity.spec.clientID ?? '',
       own.map((b) => b.spec.selector).join(','),
       identity.spec.resourceID ?? '',

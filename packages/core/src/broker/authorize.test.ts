@@ -281,6 +281,84 @@ describe('authorize, standard mode', () => {
   });
 });
 
+describe('authorize, standard mode: identities federated by annotation', () => {
+  const fed = identity('default', 'fed', 'FFFFFFFF-0000-0000-0000-000000000003', {
+    'aadpodidentity.k8s.io/federated': 'true',
+  });
+  const withBindings = (state: State, forceNamespaced = false): AuthorizationView => ({
+    ...view('standard', state, forceNamespaced),
+    bindingsSelecting: (selector) =>
+      (state.bindings ?? []).filter((b) => b.spec.selector === selector),
+  });
+
+  it('serves a federated identity its binding names, with no record from MIC', () => {
+    const state = { identities: [fed], bindings: [binding('default', 'fb', 'fed', 'demo')] };
+    expect(authorize(demo, none, withBindings(state))).toEqual({ kind: 'identity', identity: fed });
+    expect(
+      authorize(
+        demo,
+        { kind: 'clientId', clientId: fed.spec.clientID!.toLowerCase() },
+        withBindings(state),
+      ),
+    ).toEqual({ kind: 'identity', identity: fed });
+    // Without the annotation it is an ordinary identity: MIC's record is awaited.
+    const plain = { ...fed, metadata: { namespace: 'default', name: 'fed' } };
+    expect(authorize(demo, none, withBindings({ ...state, identities: [plain] }))).toMatchObject({
+      kind: 'deny',
+      waitFor: 'created',
+      permanent: false,
+    });
+  });
+
+  it('chooses between a recorded and a federated identity by the selector, and takes federation over a stale record', () => {
+    const state = {
+      identities: [idA, fed],
+      bindings: [binding('default', 'b', 'a', 'demo'), binding('default', 'fb', 'fed', 'demo')],
+      records: [
+        assigned(demo, idA, 'Assigned'),
+        assigned(demo, { ...fed, metadata: { namespace: 'default', name: 'fed' } }, 'Assigned'),
+      ],
+    };
+    expect(
+      authorize(demo, { kind: 'clientId', clientId: idA.spec.clientID! }, withBindings(state)),
+    ).toEqual({ kind: 'identity', identity: idA });
+    expect(
+      authorize(demo, { kind: 'clientId', clientId: fed.spec.clientID! }, withBindings(state)),
+    ).toEqual({ kind: 'identity', identity: fed });
+  });
+
+  it('a refusal is final when the only binding is federated and names another identity', () => {
+    const state = { identities: [fed], bindings: [binding('default', 'fb', 'fed', 'demo')] };
+    expect(
+      authorize(demo, { kind: 'clientId', clientId: idB.spec.clientID! }, withBindings(state)),
+    ).toMatchObject({ kind: 'deny', reason: 'identity-not-bound', permanent: true });
+  });
+
+  it('follows MIC`s namespace rules: the identity lives in the binding`s namespace, --forceNamespaced keeps it there', () => {
+    const otherFed = { ...fed, metadata: { ...fed.metadata, namespace: 'other' } };
+    const crossNamespace = {
+      identities: [otherFed],
+      bindings: [binding('other', 'fb', 'fed', 'demo')],
+    };
+    expect(authorize(demo, none, withBindings(crossNamespace)).kind).toBe('identity');
+    expect(authorize(demo, none, withBindings(crossNamespace, true))).toMatchObject({
+      kind: 'deny',
+      permanent: true,
+    });
+    // A binding naming an identity of another namespace names nothing.
+    expect(
+      authorize(
+        demo,
+        none,
+        withBindings({
+          identities: [otherFed],
+          bindings: [binding('default', 'fb', 'fed', 'demo')],
+        }),
+      ),
+    ).toMatchObject({ kind: 'deny' });
+  });
+});
+
 describe('authorize, managed mode', () => {
   const state = {
     identities: [idA, idB, identity('other', 'a', 'x')],

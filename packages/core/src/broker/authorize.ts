@@ -10,6 +10,7 @@ import type {
   AzureIdentityBinding,
   AzurePodIdentityException,
 } from '../crd/types.js';
+import { isFederatedIdentity } from '../federated/federated-azure-identity.js';
 import type { IdentitySelector } from '../imds/identity-selector.js';
 import { isSameResourceId } from '../validation/is-same-resource-id.js';
 import { isRecordForPod } from './is-record-for-pod.js';
@@ -71,7 +72,11 @@ export interface AuthorizationView {
    * possibly in flight.
    */
   bindingsSelecting?(selector: string): readonly AzureIdentityBinding[];
-  /** Managed mode: the AzureIdentities in a namespace. */
+  /**
+   * The AzureIdentities in a namespace: managed mode decides from them; standard mode reads them for
+   * federated identities (annotation `aadpodidentity.k8s.io/federated: "true"`), which MIC never
+   * records, with {@link AuthorizationView.bindingsSelecting}.
+   */
   identities(namespace: string): readonly AzureIdentity[];
 }
 
@@ -133,6 +138,9 @@ export type AuthorizationDecision =
  *   made for the pod as it is now (see `isRecordForPod`: binding selector equals the pod's label, pod
  *   UID equal where the record carries one), after
  *   dropping, in namespaced mode or for identities annotated namespaced, identities of other namespaces;
+ * - standard mode also serves, with no record, the federated identities (see `isFederatedIdentity`)
+ *   named by bindings that select the pod (given the view's `bindingsSelecting`); the decision names the
+ *   identity, and the broker serves it by federation as the pod's service account;
  * - managed mode serves identities in the pod's namespace named by bindings in the pod's namespace
  *   whose selector equals the pod's `aadpodidbinding` label;
  * - `client_id` and `msi_res_id` match case-insensitively (GUIDs and ARM IDs are case-insensitive).
@@ -242,10 +250,14 @@ function authorizeStandard(
   view: AuthorizationView,
 ): AuthorizationDecision {
   const forceNamespaced = view.forceNamespaced ?? false;
+  const selector = podSelector(pod);
+  const federated = federatedBindings(pod, selector, view);
   const usable: AzureIdentity[] = [];
   const recorded: AzureAssignedIdentity[] = [];
-  let anyBound = false;
+  let anyBound = federated.length > 0;
   let pending = false;
+  for (const { identity } of federated)
+    if (identityMatches(identity, requested)) usable.push(identity);
   for (const record of view.assignedIdentities(pod.namespace, pod.name)) {
     // A view that returns someone else's record (another pod, or an earlier pod of this name, or
     // this pod before a relabel) must not hand out its identity.
@@ -254,6 +266,8 @@ function authorizeStandard(
     if (state === AssignedIdentityState.Unassigned) continue;
     recorded.push(record);
     const identity = record.spec.azureIdentityRef;
+    // A record left from before the identity became federated: federation serves it now.
+    if (federated.some((bound) => sameIdentity(bound.identity, identity))) continue;
     if (
       isNamespacedIdentity(identity, forceNamespaced) &&
       identity.metadata.namespace !== pod.namespace
@@ -274,8 +288,7 @@ function authorizeStandard(
       false,
     );
   }
-  const selector = podSelector(pod);
-  const settled = micHasNothingInFlight(pod, selector, recorded, view);
+  const settled = micHasNothingInFlight(pod, selector, recorded, federated, view);
   if (anyBound && requested.kind !== 'none') {
     return deny(
       'identity-not-bound',
@@ -301,17 +314,22 @@ function micHasNothingInFlight(
   pod: AuthorizationPod,
   selector: string | undefined,
   recorded: readonly AzureAssignedIdentity[],
+  federated: readonly FederatedBinding[],
   view: AuthorizationView,
 ): boolean {
   if (view.bindingsSelecting === undefined) return false;
   if (selector === undefined) return true;
   const forceNamespaced = view.forceNamespaced ?? false;
-  const withRecord = new Set(
-    recorded.map(
+  // MIC writes no record for a binding of a federated identity: nothing is in flight for it.
+  const withRecord = new Set([
+    ...recorded.map(
       (record) =>
         `${record.spec.azureBindingRef.metadata.namespace ?? ''}/${record.spec.azureBindingRef.metadata.name}`,
     ),
-  );
+    ...federated.map(
+      ({ binding }) => `${binding.metadata.namespace ?? ''}/${binding.metadata.name}`,
+    ),
+  ]);
   for (const binding of view.bindingsSelecting(selector)) {
     if (binding.spec.selector !== selector) continue;
     const namespace = binding.metadata.namespace ?? '';
@@ -319,6 +337,46 @@ function micHasNothingInFlight(
     if (!withRecord.has(`${namespace}/${binding.metadata.name}`)) return false;
   }
   return true;
+}
+
+/** A binding that selects the pod and names a federated identity. */
+interface FederatedBinding {
+  readonly binding: AzureIdentityBinding;
+  readonly identity: AzureIdentity;
+}
+
+// Standard mode: the federated identities the pod's bindings give it. MIC records none of them, so
+// they come from the bindings and identities themselves, under the rules MIC applies to the others
+// (binding and identity in one namespace, `--forceNamespaced` and namespaced identities serve only
+// pods of their namespace). Empty without the view's bindings.
+function federatedBindings(
+  pod: AuthorizationPod,
+  selector: string | undefined,
+  view: AuthorizationView,
+): FederatedBinding[] {
+  if (selector === undefined || view.bindingsSelecting === undefined) return [];
+  const forceNamespaced = view.forceNamespaced ?? false;
+  const found: FederatedBinding[] = [];
+  for (const binding of view.bindingsSelecting(selector)) {
+    if (binding.spec.selector !== selector) continue;
+    const namespace = binding.metadata.namespace ?? '';
+    if (forceNamespaced && namespace !== pod.namespace) continue;
+    const identity = view
+      .identities(namespace)
+      .find(
+        (candidate) =>
+          candidate.metadata.namespace === namespace &&
+          candidate.metadata.name === binding.spec.azureIdentity,
+      );
+    if (identity === undefined || !isFederatedIdentity(identity)) continue;
+    if (isNamespacedIdentity(identity, forceNamespaced) && namespace !== pod.namespace) continue;
+    found.push({ binding, identity });
+  }
+  return found;
+}
+
+function sameIdentity(a: AzureIdentity, b: AzureIdentity): boolean {
+  return compareIdentities(a, b) === 0;
 }
 
 function noIdentityMessage(

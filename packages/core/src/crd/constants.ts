@@ -67,6 +67,16 @@ export const BEHAVIOR_ANNOTATION_KEY = 'aadpodidentity.k8s.io/Behavior';
 /** The value of {@link BEHAVIOR_ANNOTATION_KEY} that makes an identity namespaced. Exact value. */
 export const BEHAVIOR_NAMESPACED = 'namespaced';
 
+/**
+ * Annotation on an AzureIdentity that serves it by federation (docs/federated.md): NMI exchanges a
+ * service-account token of each pod its bindings select for the identity's tokens, and MIC neither
+ * records nor assigns it. An annotation rather than a spec field, so the CRDs keep the original's
+ * schema and the original MIC, which ignores it, can still read the identity. Exact key.
+ */
+export const FEDERATED_ANNOTATION_KEY = 'aadpodidentity.k8s.io/federated';
+/** The value of {@link FEDERATED_ANNOTATION_KEY} that makes an identity federated. Exact value. */
+export const FEDERATED_ANNOTATION_VALUE = 'true';
+
 /** Finalizer that MIC puts on every AzureAssignedIdentity it creates. */
 export const ASSIGNED_IDENTITY_FINALIZER = 'azureassignedidentity.finalizers.aadpodidentity.k8s.io';
 

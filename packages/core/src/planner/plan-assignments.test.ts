@@ -108,6 +108,42 @@ describe('planAssignments', () => {
     expect(plan.desired.map((d) => d.key)).toEqual(['team-a/p-team-a-id']);
   });
 
+  it('neither records nor assigns an identity annotated federated, and drops its records from before', () => {
+    const plain = identity('id');
+    const federated: typeof plain = {
+      ...plain,
+      metadata: { ...plain.metadata, annotations: { 'aadpodidentity.k8s.io/federated': 'true' } },
+    };
+    const base = { pods: [pod('p', 'n', 'demo')], bindings: [binding('b', 'id', 'demo')] };
+    const before = planAssignments({ ...base, identities: [plain], assignedIdentities: [] });
+    expect(before.creates).toHaveLength(1);
+    const plan = planAssignments({
+      ...base,
+      identities: [federated],
+      assignedIdentities: [recordFor(before.creates[0]!, 'Assigned')],
+    });
+    expect(plan.desired).toEqual([]);
+    expect(plan.creates).toEqual([]);
+    // Not a problem to report: the binding is served by federation.
+    expect(plan.skipped).toEqual([]);
+    expect(plan.deletes.map((r) => r.metadata.name)).toEqual(['p-default-id']);
+    // Any other value is not federated.
+    const other = planAssignments({
+      ...base,
+      identities: [
+        {
+          ...plain,
+          metadata: {
+            ...plain.metadata,
+            annotations: { 'aadpodidentity.k8s.io/federated': 'True' },
+          },
+        },
+      ],
+      assignedIdentities: [],
+    });
+    expect(other.creates).toHaveLength(1);
+  });
+
   it('keeps the first of two pairs with the same record name and reports the second', () => {
     const plan = planAssignments({
       pods: [pod('p', 'n', 'demo')],

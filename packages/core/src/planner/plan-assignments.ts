@@ -1,3 +1,4 @@
+import { isFederatedIdentity } from '../federated/federated-azure-identity.js';
 import {
   ASSIGNED_IDENTITY_FINALIZER,
   ASSIGNED_IDENTITY_NODE_LABEL,
@@ -327,6 +328,9 @@ function buildBindingIndex(
       });
       continue;
     }
+    // A federated identity is served by NMI's token exchange: nothing to record, nothing to assign.
+    // Its records from before the annotation are no longer desired, so MIC removes them.
+    if (isFederatedIdentity(identity)) continue;
     let list = bySelector.get(selector);
     if (list === undefined) {
       list = [];
