@@ -16,6 +16,7 @@ import {
   listenOn,
   shareKubeConnections,
   type EventRecorder,
+  type ServiceAccountTokenRequester,
 } from '@pod-identity/core/kubernetes';
 import {
   createTokenSourceForIdentity,
@@ -148,9 +149,15 @@ export interface NmiOptions {
 export interface NmiFederatedOptions {
   /**
    * The node's own credentials (`--token-request-kubeconfig`, the kubelet's kubeconfig on AKS), with
-   * which kube-apiserver lets NMI request tokens only for this node's pods.
+   * which kube-apiserver lets NMI request tokens only for this node's pods. Required unless
+   * `tokenRequester` is given.
    */
-  tokenRequestKubeConfig: KubeConfig;
+  tokenRequestKubeConfig?: KubeConfig;
+  /**
+   * Requests the pods' service-account tokens instead of the TokenRequest API on
+   * `tokenRequestKubeConfig` (tests, bespoke brokers); it must bind each token to the pod it names.
+   */
+  tokenRequester?: ServiceAccountTokenRequester;
   /** Tenant of service accounts without `azure.workload.identity/tenant-id` (`--federated-tenant-id`). */
   defaultTenantId?: string;
   /** Entra authority host (`--federated-authority-host`). Default the public cloud's. */
@@ -310,9 +317,7 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
           serviceAccounts,
           cache,
           metrics,
-          tokenRequester: createServiceAccountTokenRequester(
-            shareKubeConnections(federatedOptions.tokenRequestKubeConfig),
-          ),
+          tokenRequester: federatedTokenRequester(federatedOptions),
           ...(federatedOptions.defaultTenantId === undefined
             ? {}
             : { defaultTenantId: federatedOptions.defaultTenantId }),
@@ -485,4 +490,12 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
 function urlOf(address: AddressInfo): string {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return `http://${host}:${String(address.port)}`;
+}
+
+// The requester federated mode was given, else one on the node's own credentials.
+function federatedTokenRequester(options: NmiFederatedOptions): ServiceAccountTokenRequester {
+  if (options.tokenRequester !== undefined) return options.tokenRequester;
+  if (options.tokenRequestKubeConfig === undefined)
+    throw new TypeError('federated mode needs tokenRequestKubeConfig or tokenRequester');
+  return createServiceAccountTokenRequester(shareKubeConnections(options.tokenRequestKubeConfig));
 }
