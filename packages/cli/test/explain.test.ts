@@ -287,6 +287,7 @@ describe('pod-identity explain', () => {
         'token for my-app/my-pod-identity by federation as system:serviceaccount:my-app:default',
       ],
     ]);
+    expect(e.verdict).toMatchObject({ resolves: 'yes' });
     const table = await sandbox.run('explain', 'demo', '-n', 'my-app', '--skip-azure');
     expect(table.stdout).toMatch(/my-pod-identity\s+\S+\s+federation\s+n\/a \(federated\)/);
     expect((await sandbox.run('list', '-n', 'my-app')).stdout).toContain(
