@@ -332,7 +332,7 @@ describe('pod-identity explain', () => {
     expect(result.stdout).toContain(
       "Note: Azure: the node's scale set was not checked: no Azure login (az login, or AZURE_* variables); pass --skip-azure to skip this check",
     );
-    expect(result.stdout).toMatch(/my-pod-identity\s+\S+\s+unknown: no Azure login\n/);
+    expect(result.stdout).toMatch(/my-pod-identity\s+\S+\s+assignment\s+unknown: no Azure login\n/);
     // Not the credential chain's report.
     expect(result.stdout).not.toContain('DefaultAzureCredential');
     expect(result.stdout).not.toContain('ChainedTokenCredential');
