@@ -1,11 +1,12 @@
 // The real Azure SDKs of other languages, for tests that point them at NMI: a Python virtual
-// environment with azure-identity from PyPI, and a Go program built against azidentity from the Go
-// module proxy. Both are kept under the cache root ($POD_IDENTITY_CACHE, default
-// ~/.cache/pod-identity), keyed by what they were made from, so only the first run pays for them.
+// environment with azure-identity from PyPI, a Go program built against azidentity from the Go
+// module proxy, and a Java program compiled against azure-identity from Maven Central. All are kept
+// under the cache root ($POD_IDENTITY_CACHE, default ~/.cache/pod-identity), keyed by what they were
+// made from, so only the first run pays for them.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +24,12 @@ export const PYTHON_TOKEN_SCRIPT = fileURLToPath(
 
 /** The Go application's sources (`sdk/go`, azidentity pinned by its go.mod and go.sum). */
 export const GO_TOKEN_SOURCES = fileURLToPath(new URL('../sdk/go', import.meta.url));
+
+/** The azure-identity release the Java program is compiled against (pinned in `sdk/java/pom.xml`). */
+export const JAVA_AZURE_IDENTITY_VERSION = '1.19.0';
+
+/** The Java application's sources (`sdk/java`: its pom.xml and `src/main/java`). */
+export const JAVA_TOKEN_SOURCES = fileURLToPath(new URL('../sdk/java', import.meta.url));
 
 /** The cache root shared with the conformance and image builds. */
 export function cacheRoot(): string {
@@ -80,6 +87,18 @@ export async function pythonWithAzureIdentity(
   return join(dir, 'bin', 'python');
 }
 
+// A short hash of the files under `dir` that `include` selects (paths and contents), so an edit
+// rebuilds what was made from them.
+async function sourceKey(dir: string, include: (file: string) => boolean): Promise<string> {
+  const hash = createHash('sha256');
+  const files = (await readdir(dir, { recursive: true })).filter(include).sort();
+  for (const file of files) {
+    hash.update(file);
+    hash.update(await readFile(join(dir, file)));
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
 /**
  * A Go program built from `sourceDir` (its `go.mod` and `go.sum` pin azidentity), modules from the
  * Go module proxy. Keyed by the hash of the sources, so an edit rebuilds it.
@@ -92,14 +111,10 @@ export async function goProgram(
   sourceDir: string = GO_TOKEN_SOURCES,
   name = 'sdk-go',
 ): Promise<string> {
-  const hash = createHash('sha256');
-  for (const file of (await readdir(sourceDir)).sort()) {
-    if (file.endsWith('.go') || file === 'go.mod' || file === 'go.sum') {
-      hash.update(file);
-      hash.update(await readFile(join(sourceDir, file)));
-    }
-  }
-  const key = hash.digest('hex').slice(0, 16);
+  const key = await sourceKey(
+    sourceDir,
+    (file) => file.endsWith('.go') || file === 'go.mod' || file === 'go.sum',
+  );
   const dir = await buildOnce(join(cacheRoot(), 'sdk', `go-${name}-${key}`), async (scratch) => {
     await cp(sourceDir, join(scratch, 'src'), { recursive: true });
     await run('go', ['build', '-mod=readonly', '-o', join(scratch, name), '.'], {
@@ -111,6 +126,65 @@ export async function goProgram(
     await rm(join(scratch, 'src'), { recursive: true, force: true });
   });
   return join(dir, name);
+}
+
+/**
+ * The Java program of `sourceDir` (`sdk/java`): its dependencies (azure-identity and what it needs)
+ * copied from Maven Central by `mvn` into the cache, its sources compiled by `javac` (Java 17), and a
+ * launcher script that runs it with `java`. Maven's downloads stay in the cache's
+ * `sdk/maven-repository`, so a change of the sources rebuilds without downloading again. Keyed by
+ * the hash of the pom and the sources.
+ * @param sourceDir - directory with `pom.xml` and `src/main/java` (default {@link JAVA_TOKEN_SOURCES})
+ * @returns the path of the launcher (arguments go to the program)
+ */
+export async function javaProgram(sourceDir: string = JAVA_TOKEN_SOURCES): Promise<string> {
+  const key = await sourceKey(sourceDir, (file) => file === 'pom.xml' || file.endsWith('.java'));
+  const mavenRepository = join(cacheRoot(), 'sdk', 'maven-repository');
+  const dir = await buildOnce(join(cacheRoot(), 'sdk', `java-sdk-java-${key}`), async (scratch) => {
+    await run(
+      'mvn',
+      [
+        '-B',
+        '-q',
+        '-f',
+        join(sourceDir, 'pom.xml'),
+        `-Dmaven.repo.local=${mavenRepository}`,
+        'dependency:copy-dependencies',
+        '-DincludeScope=runtime',
+        `-DoutputDirectory=${join(scratch, 'lib')}`,
+      ],
+      { timeout: 900_000 },
+    );
+    const sources = (await readdir(join(sourceDir, 'src', 'main', 'java'), { recursive: true }))
+      .filter((file) => file.endsWith('.java'))
+      .map((file) => join(sourceDir, 'src', 'main', 'java', file));
+    await run(
+      'javac',
+      [
+        '--release',
+        '17',
+        '-d',
+        join(scratch, 'classes'),
+        '-cp',
+        join(scratch, 'lib', '*'),
+        ...sources,
+      ],
+      { timeout: 300_000 },
+    );
+    // The launcher finds its classes beside itself: the directory is renamed into place after this.
+    const launcher = join(scratch, 'sdk-java');
+    await writeFile(
+      launcher,
+      [
+        '#!/bin/sh',
+        'here=$(dirname "$0")',
+        'exec java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -cp "$here/classes:$here/lib/*" podidentity.SdkJava "$@"',
+        '',
+      ].join('\n'),
+    );
+    await chmod(launcher, 0o755);
+  });
+  return join(dir, 'sdk-java');
 }
 
 /**
