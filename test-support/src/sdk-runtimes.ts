@@ -193,7 +193,13 @@ export async function javaProgram(sourceDir: string = JAVA_TOKEN_SOURCES): Promi
  */
 export type SdkOutcome = (
   | { readonly ok: true; readonly token: string; readonly expiresOn: number }
-  | { readonly ok: false; readonly type: string; readonly message: string }
+  | {
+      readonly ok: false;
+      readonly type: string;
+      readonly message: string;
+      /** The messages of the error's causes, one a line (Java's exceptions nest NMI's answer). */
+      readonly causes?: string;
+    }
 ) & { readonly elapsedMs: number };
 
 /**

@@ -7,55 +7,23 @@ import {
   javaProgram,
   runSdkProgram,
 } from '@pod-identity/test-support/sdk-runtimes';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimsOf } from './nmi-test-support.js';
-import { startSdkFixture, type SdkFixture } from './sdk-fixture.js';
+import { expect } from 'vitest';
+import { describeSdkProgram } from './describe-sdk-program.js';
 
-const scope = 'https://management.azure.com/.default';
-
-let fixture: SdkFixture;
-let program: string;
-
-beforeAll(async () => {
-  [program, fixture] = await Promise.all([javaProgram(), startSdkFixture()]);
-}, 1_200_000);
-
-afterAll(async () => {
-  await fixture.close();
-});
-
-const getToken = (clientId: string) =>
-  runSdkProgram(program, [scope, clientId], {
-    AZURE_POD_IDENTITY_AUTHORITY_HOST: fixture.nmi.url,
-    POD_IP: fixture.podIp,
-  });
-
-describe(`Java azure-identity ${JAVA_AZURE_IDENTITY_VERSION} against NMI`, () => {
-  it('gets the bound identity’s token', { timeout: 120_000 }, async () => {
-    const before = await fixture.answered(200);
-    const outcome = await getToken(fixture.app.clientId);
-    if (!outcome.ok) throw new Error(`${outcome.type}: ${outcome.message}`);
-    const claims = claimsOf(outcome.token);
-    expect(claims.appid).toBe(fixture.app.clientId);
-    expect(claims.aud).toBe('https://management.azure.com');
-    // From NMI, not from anywhere else.
-    expect((await fixture.answered(200)) - before).toBe(1);
-  });
-
-  it(
-    'fails on NMI’s first answer for an identity not bound to the pod, with NMI’s reason',
-    { timeout: 120_000 },
-    async () => {
-      const before = await fixture.answered(400);
-      const outcome = await getToken(fixture.other.clientId);
-      expect(outcome.ok).toBe(false);
-      if (outcome.ok) return;
-      expect(outcome.type).toBe('ClientAuthenticationException');
-      const causes = (outcome as { causes?: string }).causes ?? '';
-      expect(causes).toContain('Identity not found');
-      expect(causes).toContain('pod default/sdk');
-      // One request: no retry of a final answer.
-      expect((await fixture.answered(400)) - before).toBe(1);
-    },
-  );
+describeSdkProgram({
+  title: `Java azure-identity ${JAVA_AZURE_IDENTITY_VERSION} against NMI`,
+  prepare: () => javaProgram(),
+  prepareTimeoutMs: 1_200_000,
+  getToken: (program, fixture, scope, clientId) =>
+    runSdkProgram(program, [scope, clientId], {
+      AZURE_POD_IDENTITY_AUTHORITY_HOST: fixture.nmi.url,
+      POD_IP: fixture.podIp,
+    }),
+  checkRefusal: (failure) => {
+    // The application's exception says "see inner exception"; its cause carries NMI's answer.
+    expect(failure.type).toBe('ClientAuthenticationException');
+    expect(failure.causes).toContain('has not been assigned to this resource');
+    expect(failure.causes).toContain('Identity not found');
+    expect(failure.causes).toContain('pod default/sdk');
+  },
 });
