@@ -18,7 +18,10 @@ export interface Emulators {
   armWrites(): Promise<{ patches: number; gets: number; all: number }>;
   clearArmLog(): Promise<void>;
   /** Puts the pod NMI serves (IP 127.0.0.1 on `node`) with an identity, binding and Assigned record. */
-  putCallerPod(node: string, identity: { name: string; resourceId: string; clientId: string }): Promise<void>;
+  putCallerPod(
+    node: string,
+    identity: { name: string; resourceId: string; clientId: string },
+  ): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -27,7 +30,10 @@ export interface Emulators {
  * @param dir - a temporary directory for the kubeconfig and CA files
  * @param env - extra environment (e.g. where IMDS listens)
  */
-export async function startEmulators(dir: string, env: Record<string, string> = {}): Promise<Emulators> {
+export async function startEmulators(
+  dir: string,
+  env: Record<string, string> = {},
+): Promise<Emulators> {
   const child = spawn(
     'taskset',
     [
@@ -74,7 +80,8 @@ export async function startEmulators(dir: string, env: Record<string, string> = 
     deletePods: async (namespace, names) => {
       await send({ op: 'delete', kind: 'Pod', namespace, names });
     },
-    armWrites: async () => (await send({ op: 'arm-writes' })) as { patches: number; gets: number; all: number },
+    armWrites: async () =>
+      (await send({ op: 'arm-writes' })) as { patches: number; gets: number; all: number },
     clearArmLog: async () => {
       await send({ op: 'arm-clear' });
     },
@@ -87,7 +94,11 @@ export async function startEmulators(dir: string, env: Record<string, string> = 
         {
           apiVersion: 'aadpodidentity.k8s.io/v1',
           kind: 'AzureAssignedIdentity',
-          metadata: { name: `${pod}-default-${identity.name}`, namespace: 'default', labels: { nodename: node } },
+          metadata: {
+            name: `${pod}-default-${identity.name}`,
+            namespace: 'default',
+            labels: { nodename: node },
+          },
           spec: {
             azureIdentityRef: identityObject(identity),
             azureBindingRef: bindingObject(identity.name, 'caller'),
@@ -109,7 +120,11 @@ export async function startEmulators(dir: string, env: Record<string, string> = 
 }
 
 /** An AzureIdentity (type 0) for a user-assigned identity, in `default`. */
-export function identityObject(identity: { name: string; resourceId: string; clientId: string }): JsonObject {
+export function identityObject(identity: {
+  name: string;
+  resourceId: string;
+  clientId: string;
+}): JsonObject {
   return {
     apiVersion: 'aadpodidentity.k8s.io/v1',
     kind: 'AzureIdentity',

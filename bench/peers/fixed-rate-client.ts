@@ -6,8 +6,14 @@
 // Usage: node fixed-rate-client.ts <host> <port> <path> <requests/s> <connections> <durationMs>
 import net from 'node:net';
 
-const [host = '127.0.0.1', portText = '0', path = '/', rateText = '1000', connText = '16', msText = '4000'] =
-  process.argv.slice(2);
+const [
+  host = '127.0.0.1',
+  portText = '0',
+  path = '/',
+  rateText = '1000',
+  connText = '16',
+  msText = '4000',
+] = process.argv.slice(2);
 const rate = Number(rateText);
 const connections = Number(connText);
 const durationMs = Number(msText);

@@ -18,17 +18,21 @@ if (process.argv[2] === 'inside') {
   if (process.getuid?.() !== 0) fail('needs root (network namespace, iptables of the Go NMI)');
   for (const tool of ['ip', 'iptables', 'wrk', 'taskset', 'go'])
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
-      fail(`${tool} is not installed (apt-get install iproute2 iptables wrk util-linux; Go >= 1.22)`);
+      fail(
+        `${tool} is not installed (apt-get install iproute2 iptables wrk util-linux; Go >= 1.22)`,
+      );
   const root = join(import.meta.dirname, '..', '..');
   for (const cli of ['packages/nmi/dist/cli.js', 'packages/mic/dist/cli.js'])
     if (!existsSync(join(root, cli))) fail(`${cli} is missing: run pnpm build first`);
-  const built = spawnSync('bash', [join(import.meta.dirname, 'build-peers.sh')], { stdio: 'inherit' });
+  const built = spawnSync('bash', [join(import.meta.dirname, 'build-peers.sh')], {
+    stdio: 'inherit',
+  });
   if (built.status !== 0) fail('building the Go original failed');
 
   const namespace = `pi-peers-${String(process.pid)}`;
   if (spawnSync('ip', ['netns', 'add', namespace], { stdio: 'inherit' }).status !== 0)
     fail(`cannot create network namespace ${namespace}`);
-  let status = 1;
+  let status: number;
   try {
     const run = spawnSync(
       'ip',

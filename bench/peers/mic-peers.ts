@@ -21,7 +21,14 @@ export interface MicRun {
   startToHealthyMs: number;
   /** Bound → Assigned of each single pod, in order, ms. */
   singlePodMs: number[];
-  burst?: { pods: number; firstAssignedMs: number; allAssignedMs: number; armPatches: number; armGets: number; scaleSets: number };
+  burst?: {
+    pods: number;
+    firstAssignedMs: number;
+    allAssignedMs: number;
+    armPatches: number;
+    armGets: number;
+    scaleSets: number;
+  };
   peakRssMiB: number;
 }
 
@@ -68,7 +75,11 @@ async function watchAssigned(kubeconfigPath: string): Promise<{
           return;
         }
         const timer = setTimeout(() => {
-          reject(new Error(`timed out waiting for ${String(pods.filter((p) => !assignedAt.has(p)).length)} pods to be Assigned`));
+          reject(
+            new Error(
+              `timed out waiting for ${String(pods.filter((p) => !assignedAt.has(p)).length)} pods to be Assigned`,
+            ),
+          );
         }, timeoutMs);
         const wake = (): void => {
           if (!check()) return;
@@ -179,10 +190,20 @@ async function micRun(
   const emulators = await startEmulators(dir);
   const { nodes, identities } = emulators.ready;
   await emulators.put(
-    identities.flatMap((identity, k) => [identityObject(identity), bindingObject(identity.name, `sel-${String(k)}`)]),
+    identities.flatMap((identity, k) => [
+      identityObject(identity),
+      bindingObject(identity.name, `sel-${String(k)}`),
+    ]),
   );
   const watch = await watchAssigned(emulators.kubeconfigPath);
-  const mic = startMic(implementation, qps === 'unlimited' ? UNLIMITED_QPS : 5, emulators, dir, goMic, ourMicCli);
+  const mic = startMic(
+    implementation,
+    qps === 'unlimited' ? UNLIMITED_QPS : 5,
+    emulators,
+    dir,
+    goMic,
+    ourMicCli,
+  );
   try {
     await pollUntil(
       `${implementation} MIC to be healthy`,
@@ -204,7 +225,14 @@ async function micRun(
       if (node === undefined) throw new Error('no node');
       const name = `single-${String(i)}`;
       const started = performance.now();
-      await emulators.put([podObject(name, node.name, `sel-${String((i + 1) % identities.length)}`, `10.1.0.${String(i + 1)}`)]);
+      await emulators.put([
+        podObject(
+          name,
+          node.name,
+          `sel-${String((i + 1) % identities.length)}`,
+          `10.1.0.${String(i + 1)}`,
+        ),
+      ]);
       await watch.waitFor([name], 60_000);
       singlePodMs.push((watch.assignedAt.get(name) ?? NaN) - started);
     }
@@ -215,11 +243,16 @@ async function micRun(
       const pods = Array.from({ length: BURST_PODS }, (_, j) => {
         const node = nodes[j % nodes.length];
         if (node === undefined) throw new Error('no node');
-        return podObject(`burst-${String(j)}`, node.name, `sel-${String(j % identities.length)}`, `10.2.${String(j >> 8)}.${String(j & 255)}`);
+        return podObject(
+          `burst-${String(j)}`,
+          node.name,
+          `sel-${String(j % identities.length)}`,
+          `10.2.${String(j >> 8)}.${String(j & 255)}`,
+        );
       });
       const started = performance.now();
       await emulators.put(pods);
-      const names = pods.map((p) => String((p.metadata as { name: string }).name));
+      const names = pods.map((p) => (p.metadata as { name: string }).name);
       await watch.waitFor(names, 120_000);
       const times = names.map((n) => watch.assignedAt.get(n) ?? NaN);
       const arm = await emulators.armWrites();

@@ -2,9 +2,16 @@
 // and a bare node:http server, all pinned to core 0 and started against the same emulators; wrk
 // (one thread, core 1) drives each in turn, round after round, so every ratio comes from one run.
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Emulators } from './emulators.ts';
-import { httpGet, pollUntil, spread, startPinned, type MeasuredProcess } from './measured-process.ts';
+import {
+  httpGet,
+  pollUntil,
+  spread,
+  startPinned,
+  type MeasuredProcess,
+} from './measured-process.ts';
 
 /** One wrk run. */
 export interface WrkResult {
@@ -38,12 +45,32 @@ export interface NmiPeerResults {
   fixedRate: { rate: number; servers: Record<string, { p50Us: number[]; p99Us: number[] }> };
 }
 
+// The ceiling: a bare node:http server answering every request with a fixed token-sized JSON body,
+// as NMI answers a cached token. CommonJS, as a bundled daemon loads (an ES module entry alone costs
+// Node 24 about 12 MB more resident memory).
+const BARE_SERVER = `'use strict';
+const http = require('node:http');
+const now = Math.floor(Date.now() / 1000);
+const body = JSON.stringify({ access_token: 'x'.repeat(1200), refresh_token: '', expires_in: '86399',
+  expires_on: String(now + 86399), not_before: String(now), resource: 'https://management.azure.com/',
+  token_type: 'Bearer' });
+http.createServer({ keepAliveTimeout: 65000 }, (request, response) => {
+  response.writeHead(200, { 'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body) }).end(body);
+}).listen(Number(process.argv[2]), '127.0.0.1');
+`;
+
 const TOKEN_PATH =
   '/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F';
 const PORTS = { go: 2579, ours: 2580, bare: 2581 } as const;
 type ServerName = keyof typeof PORTS;
 
-function runWrk(port: number, connections: number, durationS: number, miss: string | undefined): WrkResult {
+function runWrk(
+  port: number,
+  connections: number,
+  durationS: number,
+  miss: string | undefined,
+): WrkResult {
   const result = spawnSync(
     'taskset',
     [
@@ -69,7 +96,11 @@ function runWrk(port: number, connections: number, durationS: number, miss: stri
   return JSON.parse(line.slice('WRK_JSON '.length)) as WrkResult;
 }
 
-function fixedRate(port: number, rate: number, durationMs: number): { p50Us: number; p99Us: number } {
+function fixedRate(
+  port: number,
+  rate: number,
+  durationMs: number,
+): { p50Us: number; p99Us: number } {
   const result = spawnSync(
     'taskset',
     [
@@ -97,18 +128,22 @@ function fixedRate(port: number, rate: number, durationMs: number): { p50Us: num
 }
 
 async function tokenOk(port: number): Promise<true | undefined> {
-  const answer = await httpGet(`http://127.0.0.1:${String(port)}${TOKEN_PATH}`, { Metadata: 'true' });
+  const answer = await httpGet(`http://127.0.0.1:${String(port)}${TOKEN_PATH}`, {
+    Metadata: 'true',
+  });
   return answer.status === 200 ? true : undefined;
 }
 
 /**
  * Runs the NMI comparison.
+ * @param dir - temporary directory (the bare server's script)
  * @param emulators - the shared emulators (the caller pod and its Assigned record are put here)
  * @param goNmi - path of the Go original's nmi binary
  * @param ourNmiCli - path of this project's built `pod-identity-nmi` (dist/cli.js)
  * @param options - rounds and seconds per wrk run
  */
 export async function nmiPeers(
+  dir: string,
   emulators: Emulators,
   goNmi: string,
   ourNmiCli: string,
@@ -119,11 +154,10 @@ export async function nmiPeers(
   if (node === undefined || identity === undefined) throw new Error('no node or identity');
   await emulators.putCallerPod(node.name, identity);
 
+  const bareServer = join(dir, 'bare-server.cjs');
+  writeFileSync(bareServer, BARE_SERVER);
   const servers: Record<ServerName, MeasuredProcess> = {
-    bare: startPinned('bare', 0, process.execPath, [
-      join(import.meta.dirname, 'bare-server.cjs'),
-      String(PORTS.bare),
-    ]),
+    bare: startPinned('bare', 0, process.execPath, [bareServer, String(PORTS.bare)]),
     go: startPinned(
       'go-nmi',
       0,
@@ -185,9 +219,20 @@ export async function nmiPeers(
     const series = (kind: string, connections: number, name: string): LoadSeries => {
       const byConnections = (load[kind] ??= {});
       const byServer = (byConnections[String(connections)] ??= {});
-      return (byServer[name] ??= { rps: [], p50Us: [], p99Us: [], cpuUsPerRequest: [], percentilesUs: {} });
+      return (byServer[name] ??= {
+        rps: [],
+        p50Us: [],
+        p99Us: [],
+        cpuUsPerRequest: [],
+        percentilesUs: {},
+      });
     };
-    const measure = (kind: 'hit' | 'miss', connections: number, name: ServerName, seed?: string): void => {
+    const measure = (
+      kind: 'hit' | 'miss',
+      connections: number,
+      name: ServerName,
+      seed?: string,
+    ): void => {
       const server = servers[name];
       const cpuBefore = server.cpuMs();
       const result = runWrk(PORTS[name], connections, options.durationS, seed);
@@ -230,7 +275,9 @@ export async function nmiPeers(
         const entry = (fixed.servers[name] ??= { p50Us: [], p99Us: [] });
         entry.p50Us.push(figure.p50Us);
         entry.p99Us.push(figure.p99Us);
-        console.log(`  fixed ${String(rate)} req/s ${name}: p50 ${String(figure.p50Us)} µs, p99 ${String(figure.p99Us)} µs`);
+        console.log(
+          `  fixed ${String(rate)} req/s ${name}: p50 ${String(figure.p50Us)} µs, p99 ${String(figure.p99Us)} µs`,
+        );
       }
     }
     for (const name of names) {

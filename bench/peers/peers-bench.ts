@@ -27,7 +27,10 @@ const rounds = Number(process.env.PEERS_ROUNDS ?? '3');
 const durationS = Number(process.env.PEERS_DURATION_S ?? '3');
 const only = process.env.PEERS_ONLY ?? '';
 const root = join(import.meta.dirname, '..', '..');
-const cache = join(process.env.POD_IDENTITY_CACHE ?? join(process.env.HOME ?? '/root', '.cache', 'pod-identity'), 'peers-aad-pod-identity-v1.8.17');
+const cache = join(
+  process.env.POD_IDENTITY_CACHE ?? join(process.env.HOME ?? '/root', '.cache', 'pod-identity'),
+  'peers-aad-pod-identity-v1.8.17',
+);
 const dir = mkdtempSync(join(tmpdir(), 'pi-peers-'));
 const loadBefore = loadavg();
 try {
@@ -40,13 +43,35 @@ try {
           // node's IMDS emulator (locally generated traffic: the nat OUTPUT chain, which the Go NMI
           // leaves alone; it manages PREROUTING).
           const imds = new URL(emulators.ready.imdsUrl);
-          const dnat = ['-t', 'nat', '-A', 'OUTPUT', '-d', `${METADATA_IP}/32`, '-p', 'tcp', '--dport', '80', '-j', 'DNAT', '--to-destination', `${imds.hostname}:${imds.port}`];
-          if (spawnSync('iptables', dnat, { stdio: 'inherit' }).status !== 0) throw new Error('iptables DNAT failed');
+          const dnat = [
+            '-t',
+            'nat',
+            '-A',
+            'OUTPUT',
+            '-d',
+            `${METADATA_IP}/32`,
+            '-p',
+            'tcp',
+            '--dport',
+            '80',
+            '-j',
+            'DNAT',
+            '--to-destination',
+            `${imds.hostname}:${imds.port}`,
+          ];
+          if (spawnSync('iptables', dnat, { stdio: 'inherit' }).status !== 0)
+            throw new Error('iptables DNAT failed');
           try {
-            return await nmiPeers(emulators, join(cache, 'nmi'), join(root, 'packages/nmi/dist/cli.js'), {
-              rounds,
-              durationS,
-            });
+            return await nmiPeers(
+              dir,
+              emulators,
+              join(cache, 'nmi'),
+              join(root, 'packages/nmi/dist/cli.js'),
+              {
+                rounds,
+                durationS,
+              },
+            );
           } finally {
             await emulators.stop();
           }
