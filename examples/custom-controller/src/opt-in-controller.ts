@@ -19,7 +19,7 @@ import {
   type IdentityTarget,
   type PlannerPod,
 } from '@pod-identity/core';
-import { createIdentityAssigner, type IdentityAssigner } from '@pod-identity/core/azure';
+import { createIdentityAssigner, type IdentityAssigner } from '@pod-identity/core/arm';
 
 /** The namespace label that opts a namespace in, unless another is configured. */
 export const OPT_IN_LABEL = 'pod-identity.example.com/enabled';

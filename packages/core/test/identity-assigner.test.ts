@@ -6,7 +6,7 @@ import {
   ARM_REQUEST_TIMEOUT_CODE,
   CloudProviderError,
   createIdentityAssigner,
-} from '@pod-identity/core/azure';
+} from '@pod-identity/core/arm';
 import {
   ArmOperation,
   IdentityDenial,

@@ -10,7 +10,7 @@ import {
   type Logger,
   type WorkQueue,
 } from '@pod-identity/core';
-import { createIdentityAssigner, type IdentityAssigner } from '@pod-identity/core/azure';
+import { createIdentityAssigner, type IdentityAssigner } from '@pod-identity/core/arm';
 import {
   createAssignedIdentityClient,
   createConfigMapOwnershipLedger,

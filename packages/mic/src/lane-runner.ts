@@ -15,7 +15,7 @@ import {
   CloudProviderError,
   type AssignResult,
   type IdentityAssigner,
-} from '@pod-identity/core/azure';
+} from '@pod-identity/core/arm';
 import type { EventRecorder, OwnershipLedger } from '@pod-identity/core/kubernetes';
 import { recordAssignmentFailure } from './assignment-failure-events.js';
 import type { RecordRewrites } from './record-rewrites.js';

@@ -1,6 +1,6 @@
 // The lane runner and the record writer alone: work planned from the emulated cluster, run against
 // the ARM and Kubernetes emulators through arm-compute and client-node.
-import { createIdentityAssigner } from '@pod-identity/core/azure';
+import { createIdentityAssigner } from '@pod-identity/core/arm';
 import {
   createAssignedIdentityClient,
   createConfigMapOwnershipLedger,

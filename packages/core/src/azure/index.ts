@@ -1,31 +1,10 @@
 /**
- * Azure adapters: the ARM identity assigner on `@azure/arm-compute`, token sources on
- * `@azure/identity`.
+ * Azure token sources: the node's IMDS over plain http, and service principals (secret or
+ * certificate) on `@azure/identity`, which is loaded only when a service principal asks for a token.
+ * The ARM identity assigner is `@pod-identity/core/arm`.
  *
  * @packageDocumentation
  */
-// --- ARM identity assigner (MIC) ---
-export {
-  createIdentityAssigner,
-  identitiesNamedInError,
-  MAX_IDENTITIES_PER_PATCH,
-  RETRIABLE_IDENTITY_ERRORS,
-  DEFAULT_ARM_REQUEST_TIMEOUT_MS,
-  ARM_REQUEST_TIMEOUT_CODE,
-  type IdentityAssigner,
-  type IdentityAssignerOptions,
-  type IdentityChange,
-  type ApplyOptions,
-  type AssignResult,
-  type RefusedIdentity,
-  type TargetIdentities,
-  type PresentIdentity,
-} from './identity-assigner.js';
-export {
-  CloudProviderError,
-  type CloudProviderErrorOptions,
-  type CloudProviderOperation,
-} from './cloud-provider-error.js';
 // --- token sources (NMI) ---
 export { resourceToScope, type TokenSource, type GetTokensOptions } from './token-source.js';
 export {

@@ -1,4 +1,3 @@
-import { ClientAssertionCredential } from '@azure/identity';
 import type { GetTokensOptions, TokenSource } from './token-source.js';
 import {
   createServicePrincipalSource,
@@ -30,8 +29,8 @@ export function createFederatedTokenSource(options: FederatedTokenSourceOptions)
   return createServicePrincipalSource(
     options,
     'federated',
-    (tenantId, credentialOptions) =>
-      new ClientAssertionCredential(
+    (identity, tenantId, credentialOptions) =>
+      new identity.ClientAssertionCredential(
         tenantId,
         options.clientId,
         () => options.getAssertion({}),

@@ -1,15 +1,17 @@
-import {
-  AuthenticationError,
-  ClientCertificateCredential,
-  ClientSecretCredential,
-  type ClientSecretCredentialOptions,
-  type TokenCredential,
-} from '@azure/identity';
+import type { ClientSecretCredentialOptions, TokenCredential } from '@azure/identity';
 import type Forge from 'node-forge';
 import { readJwtClaims, type AcquiredToken } from '../broker/acquired-token.js';
 import { TokenAcquisitionError } from '../broker/token-acquisition-error.js';
 import { redactClientId } from '../validation/redact-client-id.js';
 import { resourceToScope, type GetTokensOptions, type TokenSource } from './token-source.js';
+
+type IdentityModule = typeof import('@azure/identity');
+
+let identityModule: Promise<IdentityModule> | undefined;
+function loadIdentityModule(): Promise<IdentityModule> {
+  identityModule ??= import('@azure/identity');
+  return identityModule;
+}
 
 /** The authority host of the public cloud, used when an AzureIdentity has no `adEndpoint`. */
 export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com/';
@@ -60,8 +62,8 @@ export function createClientSecretTokenSource(
   return createServicePrincipalSource(
     options,
     'secret',
-    (tenantId, credentialOptions) =>
-      new ClientSecretCredential(
+    (identity, tenantId, credentialOptions) =>
+      new identity.ClientSecretCredential(
         tenantId,
         options.clientId,
         options.clientSecret,
@@ -86,8 +88,8 @@ export function createClientCertificateTokenSource(
   return createServicePrincipalSource(
     options,
     'certificate',
-    (tenantId, credentialOptions) =>
-      new ClientCertificateCredential(
+    (identity, tenantId, credentialOptions) =>
+      new identity.ClientCertificateCredential(
         tenantId,
         options.clientId,
         { certificate: options.certificatePem },
@@ -104,7 +106,11 @@ export function createClientCertificateTokenSource(
 export function createServicePrincipalSource(
   options: ServicePrincipalTokenSourceOptions,
   kind: 'secret' | 'certificate' | 'federated',
-  makeCredential: (tenantId: string, options: ClientSecretCredentialOptions) => TokenCredential,
+  makeCredential: (
+    identity: IdentityModule,
+    tenantId: string,
+    options: ClientSecretCredentialOptions,
+  ) => TokenCredential,
 ): TokenSource {
   const authorityHost =
     options.authorityHost === undefined || options.authorityHost === ''
@@ -125,7 +131,14 @@ export function createServicePrincipalSource(
     disableInstanceDiscovery: true,
   };
   const tenants = [options.tenantId, ...(options.auxiliaryTenantIds ?? [])];
-  const credentials = tenants.map((tenant) => makeCredential(tenant, credentialOptions));
+  // `@azure/identity` (with MSAL) costs a node about 25 MB and a second of start-up: it is loaded when
+  // a service principal first asks for a token, not when NMI starts.
+  let loaded: Promise<{ identity: IdentityModule; credentials: TokenCredential[] }> | undefined;
+  const load = () =>
+    (loaded ??= loadIdentityModule().then((identity) => ({
+      identity,
+      credentials: tenants.map((tenant) => makeCredential(identity, tenant, credentialOptions)),
+    })));
   const describe = `${kind === 'federated' ? 'federated identity' : 'service principal'} ${redactClientId(options.clientId)}`;
 
   const getTokens = async (
@@ -133,6 +146,7 @@ export function createServicePrincipalSource(
     callOptions: GetTokensOptions = {},
   ): Promise<readonly AcquiredToken[]> => {
     const scope = resourceToScope(resource);
+    const { identity, credentials } = await load();
     const tokens = await Promise.all(
       credentials.map(async (credential, i) => {
         try {
@@ -157,6 +171,7 @@ export function createServicePrincipalSource(
           return acquired;
         } catch (error) {
           throw toAcquisitionError(
+            identity,
             error,
             `${describe} in tenant ${i === 0 ? 'primary' : `auxiliary ${String(i)}`}`,
           );
@@ -215,9 +230,13 @@ function aadstsReason(error: unknown): string {
   return '';
 }
 
-function toAcquisitionError(error: unknown, describe: string): TokenAcquisitionError {
+function toAcquisitionError(
+  identity: IdentityModule,
+  error: unknown,
+  describe: string,
+): TokenAcquisitionError {
   if (TokenAcquisitionError.is(error)) return error;
-  if (error instanceof AuthenticationError) {
+  if (error instanceof identity.AuthenticationError) {
     const status = error.statusCode;
     const refused = status >= 400 && status < 500 && status !== 408 && status !== 429;
     // errorResponse.error is an OAuth code such as invalid_client: safe to show, no secret in it.
