@@ -66,7 +66,7 @@ try {
               dir,
               emulators,
               join(cache, 'nmi'),
-              join(root, 'packages/nmi/dist/cli.js'),
+              join(root, 'packages/nmi/dist/cli.cjs'),
               {
                 rounds,
                 durationS,

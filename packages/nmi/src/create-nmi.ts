@@ -1,6 +1,5 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { TokenCredentialOptions } from '@azure/identity';
 import {
   TokenCache,
@@ -14,8 +13,8 @@ import {
   createEventRecorder,
   createServiceAccountTokenRequester,
   listenOn,
-  shareKubeConnections,
   type EventRecorder,
+  type KubeConnection,
   type ServiceAccountTokenRequester,
 } from '@pod-identity/core/kubernetes';
 import {
@@ -49,8 +48,12 @@ import { VERSION } from './version.js';
 export interface NmiOptions {
   /** This node's name (`--node`). Required. */
   nodeName: string;
-  /** API server connection; required unless `state` is given. */
-  kubeConfig?: KubeConfig;
+  /**
+   * API server connection, required unless `state` is given: a client-node `KubeConfig`, or a lean
+   * `KubeConnection` (`loadKubeConnection` from `@pod-identity/core/kubernetes`), with which NMI
+   * never loads client-node.
+   */
+  kubeConfig?: KubeConnection;
   /** Cluster state to use instead of informers (tests, benchmarks, bespoke brokers). */
   state?: NmiClusterState;
   /** `standard` (from MIC's records) or `managed` (from bindings). Default `standard`. */
@@ -231,10 +234,8 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
   const metadataPort = options.metadataPort ?? 80;
   const userAgent = `aad-pod-identity/NMI/${NMI_VERSION}${options.customUserAgent ? ` ${options.customUserAgent}` : ''}`;
   const shutdown = new AbortController();
-  // One keep-alive pool for the informers' lists, secret reads and events (client-node 2 otherwise
-  // opens a connection per request).
-  const kubeConfig =
-    options.kubeConfig === undefined ? undefined : shareKubeConnections(options.kubeConfig);
+  // Informers, secret reads and events share one keep-alive pool per connection (the lean client).
+  const kubeConfig = options.kubeConfig;
 
   let state = options.state;
   if (state === undefined) {

@@ -1,4 +1,3 @@
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import {
   ASSIGNED_IDENTITY_NODE_LABEL,
   CrdKinds,
@@ -21,16 +20,18 @@ import {
 import {
   createInformer,
   customResourceSource,
+  kubeHttpClientFor,
   podSource,
   type Informer,
+  type KubeConnection,
   type KubernetesWireObject,
 } from '@pod-identity/core/kubernetes';
 import { ChangeSignal, type NmiClusterState } from './cluster-state.js';
 
 /** Options of {@link createInformerClusterState}. */
 export interface InformerClusterStateOptions {
-  /** API server connection. */
-  kubeConfig: KubeConfig;
+  /** API server connection: a client-node `KubeConfig` or a lean `KubeConnection`. */
+  kubeConfig: KubeConnection;
   /** This node's name: only its pods are watched (`spec.nodeName`). */
   nodeName: string;
   /** Operation mode: standard also watches assigned identities. */
@@ -62,7 +63,7 @@ export function createInformerClusterState(options: InformerClusterStateOptions)
   const { kubeConfig } = options;
   const pods = new PodIndex();
   const changes = new ChangeSignal();
-  const coreApi = kubeConfig.makeApiClient(CoreV1Api);
+  const client = kubeHttpClientFor(kubeConfig);
   const invalid =
     (kind: string) =>
     (error: ValidationError): undefined => {
@@ -174,10 +175,11 @@ export function createInformerClusterState(options: InformerClusterStateOptions)
     changed: (timeoutMs, abortSignal) => changes.wait(timeoutMs, abortSignal),
     readSecret: async (reference, abortSignal) => {
       abortSignal?.throwIfAborted();
-      const secret = await coreApi.readNamespacedSecret({
-        namespace: reference.namespace,
-        name: reference.name,
-      });
+      const secret = await client.request<{ data?: Record<string, string> | null }>(
+        'GET',
+        `/api/v1/namespaces/${encodeURIComponent(reference.namespace)}/secrets/${encodeURIComponent(reference.name)}`,
+        abortSignal === undefined ? {} : { abortSignal },
+      );
       const data: Record<string, Uint8Array> = {};
       for (const [key, value] of Object.entries(secret.data ?? {}))
         data[key] = Buffer.from(value, 'base64');

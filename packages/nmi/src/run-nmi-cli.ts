@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger as PinoLogger } from 'pino';
+import { loadKubeConnection } from '@pod-identity/core/kubernetes';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { NMI_VERSION, createNmi, type Nmi, type NmiFederatedOptions } from './create-nmi.js';
 import { startNmiHttpServers, type NmiHttpServers } from './nmi-http-servers.js';
@@ -38,10 +38,10 @@ async function refusesKubenet(flags: NmiFlags, logger: PinoLogger): Promise<bool
   return true;
 }
 
-function startNmi(flags: NmiFlags, registry: Registry, logger: PinoLogger): Promise<Nmi> {
-  const kubeConfig = new KubeConfig();
-  if (flags.kubeconfig === '') kubeConfig.loadFromDefault();
-  else kubeConfig.loadFromFile(flags.kubeconfig);
+async function startNmi(flags: NmiFlags, registry: Registry, logger: PinoLogger): Promise<Nmi> {
+  // The lean connection (token, token file or client certificate; exec plugins and the like through
+  // client-node, loaded only for them): NMI never loads client-node's generated models.
+  const kubeConfig = await loadKubeConnection(flags.kubeconfig, process.env);
   return createNmi({
     nodeName: flags.node,
     kubeConfig,

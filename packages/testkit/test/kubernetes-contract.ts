@@ -24,6 +24,17 @@ import {
   type V1CustomResourceDefinition,
   type V1Pod,
 } from '@kubernetes/client-node';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  KubernetesApiError,
+  collectionSource,
+  createInformer,
+  kubeHttpClientFor,
+  kubeconfigFileConnection,
+  type KubeConnection,
+} from '@pod-identity/core/kubernetes';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 /** The API server a contract run targets. */
@@ -862,6 +873,163 @@ export function kubernetesContractSuite(
         stop: () => lw.stop(),
       };
     }
+  });
+
+  // The lean client and core's informer: the path NMI takes to the API server instead of
+  // client-node (and MIC's informers), held to the same server behaviour as everything above.
+  describe('lean client and core informer', () => {
+    /** A lean connection read from a kubeconfig file, as `pod-identity-nmi --kubeconfig` reads it. */
+    async function leanConnection(): Promise<KubeConnection> {
+      const dir = mkdtempSync(join(tmpdir(), 'pi-contract-'));
+      try {
+        const path = join(dir, 'kubeconfig.json');
+        writeFileSync(path, kc.exportConfig());
+        return await kubeconfigFileConnection(path);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+
+    test('refusals are KubernetesApiErrors with the status and the Status reason', async () => {
+      const ns = await freshNamespace();
+      const client = kubeHttpClientFor(kc);
+      const error = await client
+        .request('GET', `/api/v1/namespaces/${ns}/configmaps/missing`)
+        .catch((e: unknown) => e);
+      expect(KubernetesApiError.is(error)).toBe(true);
+      expect((error as KubernetesApiError).statusCode).toBe(404);
+      expect((error as KubernetesApiError).reason).toBe('NotFound');
+      const created = await client.request<{ metadata: { name: string; uid?: string } }>(
+        'POST',
+        `/api/v1/namespaces/${ns}/configmaps`,
+        { body: { metadata: { name: 'lean' }, data: { k: 'v' } } },
+      );
+      expect(created.metadata.name).toBe('lean');
+      expect(created.metadata.uid).toBeTruthy();
+      const again = await client
+        .request('POST', `/api/v1/namespaces/${ns}/configmaps`, {
+          body: { metadata: { name: 'lean' } },
+        })
+        .catch((e: unknown) => e);
+      expect((again as KubernetesApiError).statusCode).toBe(409);
+      expect((again as KubernetesApiError).reason).toBe('AlreadyExists');
+    });
+
+    test('a list at resourceVersion 0 holds every object, across pages when the server pages it', async () => {
+      const ns = await freshNamespace();
+      for (const name of ['r1', 'r2', 'r3', 'r4', 'r5'])
+        await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name } } });
+      const source = collectionSource(
+        await leanConnection(),
+        `/api/v1/namespaces/${ns}/configmaps`,
+      );
+      const names: string[] = [];
+      let page = await source.list({
+        resourceVersion: '0',
+        limit: 2,
+        abortSignal: AbortSignal.timeout(waitTimeoutMs),
+      });
+      for (;;) {
+        for (const item of page.items) names.push((item as KubernetesObject).metadata?.name ?? '');
+        if (page.continue === undefined) break;
+        page = await source.list({
+          continue: page.continue,
+          limit: 2,
+          abortSignal: AbortSignal.timeout(waitTimeoutMs),
+        });
+      }
+      // kube-apiserver may serve resourceVersion 0 from its watch cache in one page or in several;
+      // either way the list is whole and names a version to watch from.
+      expect(names.filter((n) => n.startsWith('r')).sort()).toEqual(['r1', 'r2', 'r3', 'r4', 'r5']);
+      expect(Number(page.resourceVersion)).toBeGreaterThan(0);
+    });
+
+    function coreInformer(ns: string, connection: KubeConnection, watchTimeoutSeconds = 240) {
+      const path = `/api/v1/namespaces/${ns}/configmaps`;
+      const source = collectionSource(connection, path);
+      const state = { lists: 0, deleted: [] as string[], errors: 0 };
+      const informer = createInformer<string>({
+        kubeConfig: connection,
+        path,
+        pageSize: 2,
+        watchTimeoutSeconds,
+        onError: () => {
+          state.errors += 1;
+        },
+        list: (query) => {
+          if (query.continue === undefined) state.lists += 1;
+          return source.list(query);
+        },
+        project: (raw) => raw.metadata?.name,
+        retryDelayMs: () => 50,
+      });
+      informer.on('delete', (name) => state.deleted.push(name));
+      const names = (): string[] => informer.list().sort();
+      const converged = (expected: string[]): Promise<unknown> =>
+        eventually(
+          () =>
+            Promise.resolve(
+              JSON.stringify(names()) === JSON.stringify(expected) ? true : undefined,
+            ),
+          `core informer cache ${JSON.stringify(expected)}`,
+        );
+      return { informer, state, converged };
+    }
+
+    test('the core informer syncs in pages from resourceVersion 0, then follows its watch', async () => {
+      const ns = await freshNamespace();
+      for (const name of ['a', 'b', 'c'])
+        await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name } } });
+      const { informer, state, converged } = coreInformer(ns, await leanConnection());
+      await informer.start(AbortSignal.timeout(waitTimeoutMs));
+      try {
+        await converged(['a', 'b', 'c']);
+        await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'd' } } });
+        await core.deleteNamespacedConfigMap({ namespace: ns, name: 'a' });
+        await converged(['b', 'c', 'd']);
+        expect(state.deleted).toEqual(['a']);
+        expect(state.lists).toBe(1);
+      } finally {
+        await informer.stop();
+      }
+    });
+
+    testWithCompaction(
+      'cut off while the server compacts, the core informer gets 410 Gone, relists and converges',
+      async () => {
+        const ns = await freshNamespace();
+        await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'x' } } });
+        // A connection that can be cut: while cut, every request fails before it is sent.
+        let cut = false;
+        const connection: KubeConnection = {
+          getCurrentCluster: () => kc.getCurrentCluster(),
+          applyToHTTPSOptions: async (options) => {
+            if (cut) throw new Error('connection cut');
+            await kc.applyToHTTPSOptions(options);
+          },
+        };
+        // Watches of one second: the informer soon tries to watch again, and fails while cut.
+        const { informer, state, converged } = coreInformer(ns, connection, 1);
+        await informer.start(AbortSignal.timeout(waitTimeoutMs));
+        try {
+          await converged(['x']);
+          cut = true;
+          await eventually(
+            () => Promise.resolve(state.errors > 0 ? true : undefined),
+            'a failed watch while cut',
+          );
+          await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'y' } } });
+          await core.deleteNamespacedConfigMap({ namespace: ns, name: 'x' });
+          await compactServer();
+          cut = false;
+          await converged(['y']);
+          expect(state.lists).toBe(2);
+          expect(state.deleted).toEqual(['x']);
+        } finally {
+          await informer.stop();
+        }
+      },
+    );
   });
 
   describe('pods', () => {

@@ -1,9 +1,4 @@
-import {
-  CustomObjectsApi,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-} from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import {
   API_GROUP,
   API_VERSION,
@@ -13,6 +8,7 @@ import {
 } from '../crd/constants.js';
 import type { AzureAssignedIdentity } from '../crd/types.js';
 import { toKubernetesApiError } from './kubernetes-api-error.js';
+import { lazyClientNode } from './load-client-node.js';
 
 /** Options every call takes. */
 export interface CallOptions {
@@ -55,16 +51,18 @@ const coordinates = {
  * @param kubeConfig - API server connection
  */
 export function createAssignedIdentityClient(kubeConfig: KubeConfig): AssignedIdentityClient {
-  const api = kubeConfig.makeApiClient(CustomObjectsApi);
-  const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
-  const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+  const client = lazyClientNode((m) => ({
+    api: kubeConfig.makeApiClient(m.CustomObjectsApi),
+    jsonPatch: m.setHeaderOptions('Content-Type', m.PatchStrategy.JsonPatch),
+    mergePatch: m.setHeaderOptions('Content-Type', m.PatchStrategy.MergePatch),
+  }));
 
   const removeFinalizer = async (record: AzureAssignedIdentity): Promise<void> => {
     const finalizers = record.metadata.finalizers ?? [];
     const index = finalizers.indexOf(ASSIGNED_IDENTITY_FINALIZER);
     if (index < 0) return;
     // `test` makes the patch fail rather than drop someone else's finalizer if the list moved.
-    await api.patchNamespacedCustomObject(
+    await (await client()).api.patchNamespacedCustomObject(
       {
         ...coordinates,
         namespace: record.metadata.namespace ?? '',
@@ -74,7 +72,7 @@ export function createAssignedIdentityClient(kubeConfig: KubeConfig): AssignedId
           { op: 'remove', path: `/metadata/finalizers/${index}` },
         ],
       },
-      jsonPatch,
+      (await client()).jsonPatch,
     );
   };
 
@@ -82,7 +80,7 @@ export function createAssignedIdentityClient(kubeConfig: KubeConfig): AssignedId
     async create(record) {
       const what = `create AzureAssignedIdentity ${record.metadata.namespace ?? ''}/${record.metadata.name}`;
       try {
-        return (await api.createNamespacedCustomObject({
+        return (await (await client()).api.createNamespacedCustomObject({
           ...coordinates,
           namespace: record.metadata.namespace ?? '',
           body: record,
@@ -94,7 +92,7 @@ export function createAssignedIdentityClient(kubeConfig: KubeConfig): AssignedId
     async replace(record) {
       const what = `update AzureAssignedIdentity ${record.metadata.namespace ?? ''}/${record.metadata.name}`;
       try {
-        return (await api.replaceNamespacedCustomObject({
+        return (await (await client()).api.replaceNamespacedCustomObject({
           ...coordinates,
           namespace: record.metadata.namespace ?? '',
           name: record.metadata.name,
@@ -106,9 +104,9 @@ export function createAssignedIdentityClient(kubeConfig: KubeConfig): AssignedId
     },
     async setState(namespace, name, state) {
       try {
-        return (await api.patchNamespacedCustomObject(
+        return (await (await client()).api.patchNamespacedCustomObject(
           { ...coordinates, namespace, name, body: { status: { status: state } } },
-          mergePatch,
+          (await client()).mergePatch,
         )) as AzureAssignedIdentity;
       } catch (error) {
         throw toKubernetesApiError(
@@ -120,7 +118,7 @@ export function createAssignedIdentityClient(kubeConfig: KubeConfig): AssignedId
     async delete(namespace, name) {
       const what = `delete AzureAssignedIdentity ${namespace}/${name}`;
       try {
-        const remaining = (await api.deleteNamespacedCustomObject({
+        const remaining = (await (await client()).api.deleteNamespacedCustomObject({
           ...coordinates,
           namespace,
           name,

@@ -1,9 +1,9 @@
-/* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment -- client-node model classes are plain data holders; its documented usage passes object literals */
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { systemClock, type Clock } from '../work-queue/clock.js';
 import { ValidationError } from '../errors/validation-error.js';
 import { toKubernetesApiError } from './kubernetes-api-error.js';
 import type { RateLimiter } from './rate-limiter.js';
+import type { KubeConnection } from './kube-connection.js';
+import { kubeHttpClientFor } from './kube-http-client.js';
 
 /** The object an event is about. */
 export interface EventObjectReference {
@@ -31,7 +31,8 @@ export interface EventRecorder {
 
 /** Options of {@link createEventRecorder}. */
 export interface EventRecorderOptions {
-  kubeConfig: KubeConfig;
+  /** API server connection: a client-node `KubeConfig` or a lean `KubeConnection`. */
+  kubeConfig: KubeConnection;
   /** `source.component` of every event, e.g. `aadpodidentity.k8s.io`. */
   component: string;
   /** `source.host` / `reportingInstance`, e.g. the pod name. */
@@ -69,7 +70,9 @@ interface Seen {
  * @returns the recorder
  */
 export function createEventRecorder(options: EventRecorderOptions): EventRecorder {
-  const api = options.kubeConfig.makeApiClient(CoreV1Api);
+  const client = kubeHttpClientFor(options.kubeConfig);
+  const eventsPath = (namespace: string): string =>
+    `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`;
   const clock = options.clock ?? systemClock;
   const windowMs = options.aggregationWindowMs ?? 600_000;
   const concurrency = options.concurrency ?? 4;
@@ -140,11 +143,11 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
       previous.count += 1;
       previous.lastMs = now;
       try {
-        await api.replaceNamespacedEvent({
-          name: previous.name,
-          namespace: previous.namespace,
-          body: build(object, type, reason, message, previous),
-        });
+        await client.request(
+          'PUT',
+          `${eventsPath(previous.namespace)}/${encodeURIComponent(previous.name)}`,
+          { body: build(object, type, reason, message, previous) },
+        );
         return;
       } catch {
         // The event may have been garbage-collected; write a fresh one below.
@@ -164,8 +167,7 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
       if (oldest.done !== true) seen.delete(oldest.value);
     }
     try {
-      await api.createNamespacedEvent({
-        namespace: object.namespace,
+      await client.request('POST', eventsPath(object.namespace), {
         body: build(object, type, reason, message, entry),
       });
     } catch (error) {
@@ -198,8 +200,8 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
     reason,
     message,
     count: entry.count,
-    firstTimestamp: new Date(entry.firstMs),
-    lastTimestamp: new Date(entry.lastMs),
+    firstTimestamp: new Date(entry.firstMs).toISOString(),
+    lastTimestamp: new Date(entry.lastMs).toISOString(),
     source: {
       component: options.component,
       ...(options.host === undefined ? {} : { host: options.host }),

@@ -1,6 +1,7 @@
 /**
- * Kubernetes adapters on `@kubernetes/client-node`: typed CRD clients, informers with projection and
- * indexes, Lease leader election, an event recorder.
+ * Kubernetes adapters: informers with projection, indexes and paging, and an event recorder, on a
+ * lean JSON client over node:http(s); typed CRD clients, Lease leader election and the ownership
+ * ledger on `@kubernetes/client-node`, which is loaded when one of those first calls the API.
  *
  * @packageDocumentation
  */
@@ -19,7 +20,26 @@ export {
   type ListQuery,
   type ListResult,
 } from './informer.js';
-export { podSource, nodeSource, customResourceSource, serviceAccountSource } from './sources.js';
+export {
+  podSource,
+  nodeSource,
+  customResourceSource,
+  serviceAccountSource,
+  collectionSource,
+} from './sources.js';
+export {
+  inClusterConnection,
+  kubeconfigFileConnection,
+  loadKubeConnection,
+  type KubeConnection,
+} from './kube-connection.js';
+export {
+  createKubeHttpClient,
+  kubeHttpClientFor,
+  type KubeHttpClient,
+  type KubeQuery,
+  type KubeRequestOptions,
+} from './kube-http-client.js';
 export { shareKubeConnections } from './share-kube-connections.js';
 export { createRateLimiter, type RateLimiter, type RateLimiterOptions } from './rate-limiter.js';
 export { KubernetesApiError, toKubernetesApiError } from './kubernetes-api-error.js';

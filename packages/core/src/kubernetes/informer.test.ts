@@ -2,7 +2,14 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createInformer, type Informer, type KubernetesWireObject } from './informer.js';
+import {
+  createInformer,
+  type Informer,
+  type KubernetesWireObject,
+  type ListQuery,
+  type ListResult,
+} from './informer.js';
+import { KubernetesApiError } from './kubernetes-api-error.js';
 
 // A loopback stand-in for the API server's list and watch of one collection: just enough of the wire
 // contract (list resourceVersion, watch from a resourceVersion, 410 as an ERROR event) to drive the
@@ -211,5 +218,97 @@ describe('createInformer', () => {
     await informer.start(AbortSignal.timeout(5000));
     expect(errors).toHaveLength(2);
     expect(informer.size()).toBe(1);
+  });
+
+  it('lists in pages, first at resourceVersion 0 (the watch cache), later not older than what it saw', async () => {
+    const fake = await startFake([]);
+    cleanups.push(() => fake.close());
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    const queries: Omit<ListQuery, 'abortSignal'>[] = [];
+    const informer = createInformer<PodView>({
+      kubeConfig: kubeConfigFor(fake.url),
+      path: '/api/v1/pods',
+      pageSize: 2,
+      list: ({ abortSignal: _signal, ...query }): Promise<ListResult> => {
+        queries.push(query);
+        const from = query.continue === undefined ? 0 : Number(query.continue);
+        const next = from + 2 < names.length ? String(from + 2) : undefined;
+        return Promise.resolve({
+          items: names.slice(from, from + 2).map((n) => pod(n, 'n1')),
+          resourceVersion: '10',
+          ...(next === undefined ? {} : { continue: next }),
+        });
+      },
+      project: (raw) => ({ name: raw.metadata?.name ?? '', node: '' }),
+      retryDelayMs: () => 1,
+    });
+    cleanups.push(() => informer.stop());
+    await informer.start(AbortSignal.timeout(5000));
+    expect(informer.list().map((p) => p.name)).toEqual(names);
+    expect(queries).toEqual([
+      { limit: 2, resourceVersion: '0' },
+      { limit: 2, continue: '2' },
+      { limit: 2, continue: '4' },
+    ]);
+
+    await until(() => fake.watchRvs.length > 0);
+    fake.send('MODIFIED', pod('a', 'n2'));
+    fake.send('ERROR', { kind: 'Status', code: 410, reason: 'Expired' });
+    await until(() => queries.length === 6);
+    // The relist asks for data at least as new as the last event it saw, not any cached version.
+    expect(queries[3]).toEqual({ limit: 2, resourceVersion: '11' });
+  });
+
+  it('falls back to one consistent list of everything when a continue token expired (410)', async () => {
+    const fake = await startFake([]);
+    cleanups.push(() => fake.close());
+    const queries: Omit<ListQuery, 'abortSignal'>[] = [];
+    const informer = createInformer<PodView>({
+      kubeConfig: kubeConfigFor(fake.url),
+      path: '/api/v1/pods',
+      pageSize: 1,
+      list: ({ abortSignal: _signal, ...query }): Promise<ListResult> => {
+        queries.push(query);
+        if (query.continue !== undefined)
+          return Promise.reject(
+            new KubernetesApiError('continue expired', { statusCode: 410, reason: 'Expired' }),
+          );
+        if (query.limit !== undefined)
+          return Promise.resolve({ items: [pod('a', 'n1')], resourceVersion: '5', continue: 'x' });
+        return Promise.resolve({ items: [pod('a', 'n1'), pod('b', 'n1')], resourceVersion: '7' });
+      },
+      project: (raw) => ({ name: raw.metadata?.name ?? '', node: '' }),
+      retryDelayMs: () => 1,
+    });
+    cleanups.push(() => informer.stop());
+    await informer.start(AbortSignal.timeout(5000));
+    expect(queries).toEqual([{ limit: 1, resourceVersion: '0' }, { limit: 1, continue: 'x' }, {}]);
+    expect(informer.list().map((p) => p.name)).toEqual(['a', 'b']);
+    expect(informer.resourceVersion()).toBe('7');
+  });
+
+  it('stop() cancels a list in progress and returns', async () => {
+    const fake = await startFake([]);
+    cleanups.push(() => fake.close());
+    let listSignal: AbortSignal | undefined;
+    const informer = createInformer<PodView>({
+      kubeConfig: kubeConfigFor(fake.url),
+      path: '/api/v1/pods',
+      // A list that never answers until it is aborted, like a huge relist on a slow API server.
+      list: ({ abortSignal }) =>
+        new Promise<ListResult>((_resolve, reject) => {
+          listSignal = abortSignal;
+          abortSignal.addEventListener('abort', () => {
+            reject(abortSignal.reason as Error);
+          });
+        }),
+      project: (raw) => ({ name: raw.metadata?.name ?? '', node: '' }),
+    });
+    const started = informer.start(AbortSignal.timeout(60_000)).catch((error: unknown) => error);
+    await until(() => listSignal !== undefined);
+    await informer.stop();
+    expect(listSignal?.aborted).toBe(true);
+    expect(informer.hasSynced()).toBe(false);
+    void started;
   });
 });

@@ -1,5 +1,6 @@
-import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { systemClock, type Clock } from '../work-queue/clock.js';
+import type { KubeConnection } from './kube-connection.js';
+import { kubeHttpClientFor } from './kube-http-client.js';
 
 /** What an informer's list function is asked for. */
 export interface ListQuery {
@@ -7,7 +8,17 @@ export interface ListQuery {
   labelSelector?: string;
   /** Kubernetes field selector, e.g. `spec.nodeName=node-1`. */
   fieldSelector?: string;
-  /** Aborted when the informer stops. */
+  /** Page size (`limit`); a server may answer with more (kube-apiserver's watch cache may). */
+  limit?: number;
+  /** The `continue` token of the previous page; set only for pages after the first. */
+  continue?: string;
+  /**
+   * `resourceVersion` of the first page: `'0'` (any version: served from kube-apiserver's watch
+   * cache without a quorum read of etcd), a version (not older than it), or absent (the latest,
+   * a consistent read). Absent on continued pages, whose token carries the version.
+   */
+  resourceVersion?: string;
+  /** Aborted when the informer stops: a list in progress is cancelled. */
   abortSignal: AbortSignal;
 }
 
@@ -17,6 +28,8 @@ export interface ListResult {
   items: readonly unknown[];
   /** `metadata.resourceVersion` of the list: the watch resumes from here. */
   resourceVersion: string;
+  /** `metadata.continue`: more pages follow. */
+  continue?: string;
 }
 
 /** Lists every object of one resource (all namespaces) matching the query. */
@@ -35,8 +48,11 @@ export type IndexFunction<P> = (item: P) => readonly string[];
 
 /** Options of {@link createInformer}. */
 export interface InformerOptions<P, I extends string = never> extends InformerSource {
-  /** Connection to the API server (used for the watch; the list function brings its own). */
-  kubeConfig: KubeConfig;
+  /**
+   * Connection to the API server, used for the watch (the list function brings its own): a
+   * `@kubernetes/client-node` `KubeConfig`, or a lean {@link KubeConnection} (`loadKubeConnection`).
+   */
+  kubeConfig: KubeConnection;
   /** Only objects matching this label selector are cached. */
   labelSelector?: string;
   /** Only objects matching this field selector are cached. */
@@ -53,6 +69,8 @@ export interface InformerOptions<P, I extends string = never> extends InformerSo
   onError?: (error: unknown) => void;
   /** Server-side watch timeout in seconds before a quiet re-watch. Default 240. */
   watchTimeoutSeconds?: number;
+  /** Objects per list page. Default 500, as client-go's reflector. */
+  pageSize?: number;
   /** Delay before retry `attempt` (1-based) after a failed list or watch. Default 250 ms doubling to 30 s. */
   retryDelayMs?: (attempt: number) => number;
   /** Time source for retry delays. Default the system clock. */
@@ -153,7 +171,8 @@ export function createInformer<P, I extends string = never>(
     delete: new Set(),
   };
   const syncHandlers = new Set<() => void>();
-  const watch = new Watch(options.kubeConfig);
+  const client = kubeHttpClientFor(options.kubeConfig);
+  const pageSize = options.pageSize ?? 500;
   const stopController = new AbortController();
   let running: Promise<void> | undefined;
   let synced = false;
@@ -249,12 +268,50 @@ export function createInformer<P, I extends string = never>(
     emit('delete', previous.item, previous.item);
   };
 
-  const relist = async (): Promise<void> => {
-    const result = await options.list({
+  /**
+   * Lists in pages as client-go's reflector does: the first list at resourceVersion `0` (from the
+   * API server's watch cache, no quorum read), later ones not older than the last version seen. A
+   * version or continue token the server no longer has (410) falls back to one consistent list of
+   * everything.
+   */
+  const listAll = async (): Promise<ListResult> => {
+    const selectors = {
       ...(options.labelSelector === undefined ? {} : { labelSelector: options.labelSelector }),
       ...(options.fieldSelector === undefined ? {} : { fieldSelector: options.fieldSelector }),
-      abortSignal: stopController.signal,
-    });
+    };
+    let version: string | undefined = synced ? resourceVersion || undefined : '0';
+    let paged = true;
+    for (;;) {
+      const items: unknown[] = [];
+      let token: string | undefined;
+      let listVersion = '';
+      try {
+        do {
+          const page = await options.list({
+            ...selectors,
+            ...(paged ? { limit: pageSize } : {}),
+            ...(token === undefined
+              ? version === undefined
+                ? {}
+                : { resourceVersion: version }
+              : { continue: token }),
+            abortSignal: stopController.signal,
+          });
+          for (const item of page.items) items.push(item);
+          listVersion = page.resourceVersion;
+          token = page.continue === undefined || page.continue === '' ? undefined : page.continue;
+        } while (token !== undefined && !stopController.signal.aborted);
+        return { items, resourceVersion: listVersion };
+      } catch (error) {
+        if (!isGone(error) || (version === undefined && !paged)) throw error;
+        version = undefined;
+        paged = false;
+      }
+    }
+  };
+
+  const relist = async (): Promise<void> => {
+    const result = await listAll();
     if (stopController.signal.aborted) return;
     const seen = new Set<string>();
     for (const raw of result.items) {
@@ -281,80 +338,70 @@ export function createInformer<P, I extends string = never>(
   };
 
   /** One watch connection; resolves `'relist'` when the resourceVersion expired. */
-  const watchOnce = (): Promise<'again' | 'relist'> =>
-    new Promise((resolve, reject) => {
-      let outcome: 'again' | 'relist' | Error = 'again';
-      let controller: AbortController | undefined;
-      const onStop = (): void => controller?.abort();
-      stopController.signal.addEventListener('abort', onStop, { once: true });
-      const finish = (error: unknown): void => {
-        stopController.signal.removeEventListener('abort', onStop);
-        if (stopController.signal.aborted) {
-          resolve('again');
-          return;
-        }
-        if (outcome === 'relist' || isGone(error)) {
-          resolve('relist');
-          return;
-        }
-        if (outcome instanceof Error) {
-          reject(outcome);
-          return;
-        }
-        // client-node ends a quiet watch after 30 s of silence; that is a normal re-watch.
-        if (error === null || error === undefined || isTimeout(error)) {
-          resolve('again');
-          return;
-        }
-        reject(error instanceof Error ? error : new Error(JSON.stringify(error)));
-      };
-      watch
-        .watch(
-          options.path,
-          {
-            resourceVersion,
-            allowWatchBookmarks: true,
-            timeoutSeconds: options.watchTimeoutSeconds ?? 240,
-            labelSelector: options.labelSelector,
-            fieldSelector: options.fieldSelector,
-          },
-          (phase: string, object: unknown) => {
-            if (stopController.signal.aborted) return;
-            const raw = object as KubernetesWireObject;
-            switch (phase) {
-              case 'ADDED':
-              case 'MODIFIED':
-                upsert(raw);
-                break;
-              case 'DELETED': {
-                const key = objectKey(raw);
-                if (key !== undefined) remove(key);
-                break;
-              }
-              case 'BOOKMARK':
-                break;
-              case 'ERROR': {
-                const code = (object as { code?: unknown } | null)?.code;
-                outcome =
-                  code === 410
-                    ? 'relist'
-                    : new Error(`watch ${options.path}: ${JSON.stringify(object)}`);
-                controller?.abort();
-                return;
-              }
-              default:
-                return;
+  const watchOnce = async (): Promise<'again' | 'relist'> => {
+    let outcome: 'again' | 'relist' | Error = 'again';
+    const controller = new AbortController();
+    const onStop = (): void => {
+      controller.abort();
+    };
+    stopController.signal.addEventListener('abort', onStop, { once: true });
+    try {
+      await client.watch(
+        options.path,
+        {
+          resourceVersion,
+          allowWatchBookmarks: true,
+          timeoutSeconds: options.watchTimeoutSeconds ?? 240,
+          labelSelector: options.labelSelector,
+          fieldSelector: options.fieldSelector,
+        },
+        (phase, object) => {
+          if (stopController.signal.aborted || controller.signal.aborted) return;
+          const raw = object as KubernetesWireObject;
+          switch (phase) {
+            case 'ADDED':
+            case 'MODIFIED':
+              upsert(raw);
+              break;
+            case 'DELETED': {
+              const key = objectKey(raw);
+              if (key !== undefined) remove(key);
+              break;
             }
-            const rv = raw.metadata?.resourceVersion;
-            if (typeof rv === 'string' && rv !== '') resourceVersion = rv;
-          },
-          finish,
-        )
-        .then((c) => {
-          controller = c;
-          if (stopController.signal.aborted) c.abort();
-        }, finish);
-    });
+            case 'BOOKMARK':
+              break;
+            case 'ERROR': {
+              const code = (object as { code?: unknown } | null)?.code;
+              outcome =
+                code === 410 ? 'relist' : new Error(`watch ${options.path}: ${JSON.stringify(object)}`);
+              // Ends the watch once the stream has finished handing out this chunk: aborting from
+              // inside its data event tears the socket down under the reader.
+              setImmediate(() => {
+                controller.abort();
+              });
+              return;
+            }
+            default:
+              return;
+          }
+          const rv = raw.metadata?.resourceVersion;
+          if (typeof rv === 'string' && rv !== '') resourceVersion = rv;
+        },
+        controller.signal,
+      );
+    } catch (error) {
+      if (stopController.signal.aborted) return 'again';
+      if (isGone(error)) return 'relist';
+      throw error;
+    } finally {
+      stopController.signal.removeEventListener('abort', onStop);
+    }
+    if (stopController.signal.aborted) return 'again';
+    // Set by the event callback; the compiler cannot see that across the await.
+    const ended = outcome as 'again' | 'relist' | Error;
+    if (ended instanceof Error) throw ended;
+    return ended;
+  };
 
   // A function, not an inline read, so the compiler does not narrow the flag across awaits.
   const isStopped = (): boolean => stopController.signal.aborted;
@@ -449,8 +496,4 @@ function statusCodeOf(error: unknown): number | undefined {
 
 function isGone(error: unknown): boolean {
   return statusCodeOf(error) === 410;
-}
-
-function isTimeout(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
 }

@@ -1,13 +1,9 @@
 /* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment, @typescript-eslint/no-misused-spread -- client-node model classes are plain data holders; its documented usage passes object literals */
-import {
-  CoordinationV1Api,
-  V1MicroTime,
-  type KubeConfig,
-  type V1Lease,
-} from '@kubernetes/client-node';
+import type { KubeConfig, V1Lease } from '@kubernetes/client-node';
 import { raceAbort } from '../abort/race-abort.js';
 import { systemClock, type Clock } from '../work-queue/clock.js';
 import { toKubernetesApiError } from './kubernetes-api-error.js';
+import { lazyClientNode } from './load-client-node.js';
 
 /** Options of {@link createLeaderElector}. */
 export interface LeaderElectorOptions {
@@ -86,7 +82,10 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
   // How long a leader leads after the start of its last successful renewal.
   const leadForMs = Math.min(retryPeriodMs + renewDeadlineMs, leaseDurationMs - retryPeriodMs);
   if (options.identity === '') throw new TypeError('leader election identity must not be empty');
-  const api = options.kubeConfig.makeApiClient(CoordinationV1Api);
+  const client = lazyClientNode((m) => ({
+    api: options.kubeConfig.makeApiClient(m.CoordinationV1Api),
+    MicroTime: m.V1MicroTime,
+  }));
   const { namespace, name, identity } = options;
   let leader = false;
   let observed: { holder: string; renewTime: number; resourceVersion: string } | undefined;
@@ -100,14 +99,14 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
     const now = clock.now();
     let current: V1Lease | undefined;
     try {
-      current = await api.readNamespacedLease({ name, namespace });
+      current = await (await client()).api.readNamespacedLease({ name, namespace });
     } catch (error) {
       const wrapped = toKubernetesApiError(error, `read lease ${namespace}/${name}`);
       if (wrapped.statusCode !== 404) throw wrapped;
     }
     if (current === undefined) {
       try {
-        await api.createNamespacedLease({
+        await (await client()).api.createNamespacedLease({
           namespace,
           body: {
             apiVersion: 'coordination.k8s.io/v1',
@@ -116,8 +115,8 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
             spec: {
               holderIdentity: identity,
               leaseDurationSeconds: leaseSeconds,
-              acquireTime: new V1MicroTime(now),
-              renewTime: new V1MicroTime(now),
+              acquireTime: new (await client()).MicroTime(now),
+              renewTime: new (await client()).MicroTime(now),
               leaseTransitions: 0,
             },
           },
@@ -157,7 +156,7 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
     if (heldByOther && observedAtMs + durationMs > now) return false;
     const transitions = (spec.leaseTransitions ?? 0) + (holder === identity ? 0 : 1);
     try {
-      const updated = await api.replaceNamespacedLease({
+      const updated = await (await client()).api.replaceNamespacedLease({
         name,
         namespace,
         body: {
@@ -169,8 +168,8 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
             acquireTime:
               holder === identity && spec.acquireTime !== undefined
                 ? spec.acquireTime
-                : new V1MicroTime(now),
-            renewTime: new V1MicroTime(now),
+                : new (await client()).MicroTime(now),
+            renewTime: new (await client()).MicroTime(now),
             leaseTransitions: transitions,
           },
         },
@@ -191,9 +190,9 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
 
   const release = async (): Promise<void> => {
     try {
-      const current = await api.readNamespacedLease({ name, namespace });
+      const current = await (await client()).api.readNamespacedLease({ name, namespace });
       if (current.spec?.holderIdentity !== identity) return;
-      await api.replaceNamespacedLease({
+      await (await client()).api.replaceNamespacedLease({
         name,
         namespace,
         body: {
@@ -202,7 +201,7 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
             ...current.spec,
             holderIdentity: '',
             leaseDurationSeconds: 1,
-            renewTime: new V1MicroTime(clock.now()),
+            renewTime: new (await client()).MicroTime(clock.now()),
           },
         },
       });

@@ -1,9 +1,10 @@
 /* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment, @typescript-eslint/no-misused-spread -- client-node model classes are plain data holders; its documented usage passes object literals */
 import { createHash } from 'node:crypto';
-import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import type { KubeConfig, V1ConfigMap } from '@kubernetes/client-node';
 import type { IdentityTarget } from '../planner/identity-target.js';
 import type { IdentityRef, OwnedIdentity } from '../planner/plan-identity-deltas.js';
 import { toKubernetesApiError } from './kubernetes-api-error.js';
+import { lazyClientNode } from './load-client-node.js';
 
 /** Label on every ledger ConfigMap. */
 export const OWNERSHIP_LEDGER_LABEL = 'aadpodidentity.k8s.io/mic-ownership-ledger';
@@ -85,7 +86,7 @@ function encode(identities: ReadonlyMap<string, OwnedIdentity>): string {
 export function createConfigMapOwnershipLedger(
   options: ConfigMapOwnershipLedgerOptions,
 ): OwnershipLedger {
-  const api = options.kubeConfig.makeApiClient(CoreV1Api);
+  const coreApi = lazyClientNode((m) => options.kubeConfig.makeApiClient(m.CoreV1Api));
   const namespace = options.namespace;
   const prefix = options.namePrefix ?? 'aad-pod-identity-mic-owned';
   const owned = new Map<string, Map<string, OwnedIdentity>>();
@@ -103,7 +104,7 @@ export function createConfigMapOwnershipLedger(
       let existing = attempt === 0 ? lastSeen.get(name) : undefined;
       if (existing === undefined) {
         try {
-          existing = await api.readNamespacedConfigMap({ name, namespace });
+          existing = await (await coreApi()).readNamespacedConfigMap({ name, namespace });
         } catch (error) {
           const wrapped = toKubernetesApiError(error, `read configmap ${namespace}/${name}`);
           if (wrapped.statusCode !== 404) throw wrapped;
@@ -132,8 +133,8 @@ export function createConfigMapOwnershipLedger(
       try {
         const written =
           existing === undefined
-            ? await api.createNamespacedConfigMap({ namespace, body })
-            : await api.replaceNamespacedConfigMap({ name, namespace, body });
+            ? await (await coreApi()).createNamespacedConfigMap({ namespace, body })
+            : await (await coreApi()).replaceNamespacedConfigMap({ name, namespace, body });
         lastSeen.set(name, written);
         owned.set(target.key, current);
         return;
@@ -155,7 +156,7 @@ export function createConfigMapOwnershipLedger(
   return {
     async load() {
       try {
-        const list = await api.listNamespacedConfigMap({
+        const list = await (await coreApi()).listNamespacedConfigMap({
           namespace,
           labelSelector: OWNERSHIP_LEDGER_LABEL,
         });

@@ -1,79 +1,77 @@
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION } from '../crd/constants.js';
-import type { InformerSource, ListQuery, ListResult } from './informer.js';
+import type { InformerSource, ListResult } from './informer.js';
+import type { KubeConnection } from './kube-connection.js';
+import { kubeHttpClientFor } from './kube-http-client.js';
 
-function selectors(query: ListQuery): { labelSelector?: string; fieldSelector?: string } {
-  return {
-    ...(query.labelSelector === undefined ? {} : { labelSelector: query.labelSelector }),
-    ...(query.fieldSelector === undefined ? {} : { fieldSelector: query.fieldSelector }),
-  };
+/** A list answer as it is on the wire. */
+interface WireList {
+  items?: unknown[] | null;
+  metadata?: { resourceVersion?: string; continue?: string };
 }
 
 /**
- * Pods in every namespace (`/api/v1/pods`). The typed list turns timestamps into `Date`s while the
- * watch sends strings; projections must accept both.
- * @param kubeConfig - API server connection
+ * Any collection, e.g. `/api/v1/namespaces/default/configmaps`, listed as raw wire JSON through the
+ * lean client (no generated models: list items and watch events have the same shape, timestamps
+ * stay strings), with the query's paging, version and abort signal.
+ * @param connection - API server connection (a client-node `KubeConfig` or a `KubeConnection`)
+ * @param path - the collection's path (the watch path too)
  */
-export function podSource(kubeConfig: KubeConfig): InformerSource {
-  const api = kubeConfig.makeApiClient(CoreV1Api);
+export function collectionSource(connection: KubeConnection, path: string): InformerSource {
+  const client = kubeHttpClientFor(connection);
   return {
-    path: '/api/v1/pods',
+    path,
     list: async (query): Promise<ListResult> => {
-      const list = await api.listPodForAllNamespaces(selectors(query));
-      return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+      const list = await client.request<WireList>('GET', path, {
+        query: {
+          labelSelector: query.labelSelector,
+          fieldSelector: query.fieldSelector,
+          limit: query.limit,
+          continue: query.continue,
+          resourceVersion: query.resourceVersion,
+        },
+        abortSignal: query.abortSignal,
+      });
+      const token = list.metadata?.continue;
+      return {
+        items: list.items ?? [],
+        resourceVersion: list.metadata?.resourceVersion ?? '',
+        ...(token === undefined || token === '' ? {} : { continue: token }),
+      };
     },
   };
 }
 
 /**
- * Service accounts in every namespace (`/api/v1/serviceaccounts`): federated NMI reads their
- * workload-identity annotations.
- * @param kubeConfig - API server connection
+ * Service accounts in every namespace (`/api/v1/serviceaccounts`), as raw wire JSON: federated NMI
+ * reads their workload-identity annotations.
+ * @param kubeConfig - API server connection (a client-node `KubeConfig` or a `KubeConnection`)
  */
-export function serviceAccountSource(kubeConfig: KubeConfig): InformerSource {
-  const api = kubeConfig.makeApiClient(CoreV1Api);
-  return {
-    path: '/api/v1/serviceaccounts',
-    list: async (query): Promise<ListResult> => {
-      const list = await api.listServiceAccountForAllNamespaces(selectors(query));
-      return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
-    },
-  };
+export function serviceAccountSource(kubeConfig: KubeConnection): InformerSource {
+  return collectionSource(kubeConfig, '/api/v1/serviceaccounts');
 }
 
 /**
- * Nodes (`/api/v1/nodes`).
- * @param kubeConfig - API server connection
+ * Pods in every namespace (`/api/v1/pods`), as raw wire JSON.
+ * @param kubeConfig - API server connection (a client-node `KubeConfig` or a `KubeConnection`)
  */
-export function nodeSource(kubeConfig: KubeConfig): InformerSource {
-  const api = kubeConfig.makeApiClient(CoreV1Api);
-  return {
-    path: '/api/v1/nodes',
-    list: async (query): Promise<ListResult> => {
-      const list = await api.listNode(selectors(query));
-      return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
-    },
-  };
+export function podSource(kubeConfig: KubeConnection): InformerSource {
+  return collectionSource(kubeConfig, '/api/v1/pods');
+}
+
+/**
+ * Nodes (`/api/v1/nodes`), as raw wire JSON.
+ * @param kubeConfig - API server connection (a client-node `KubeConfig` or a `KubeConnection`)
+ */
+export function nodeSource(kubeConfig: KubeConnection): InformerSource {
+  return collectionSource(kubeConfig, '/api/v1/nodes');
 }
 
 /**
  * A pod-identity custom resource in every namespace, e.g. `azureidentities`
  * (`/apis/aadpodidentity.k8s.io/v1/<plural>`). Items arrive as raw wire JSON.
- * @param kubeConfig - API server connection
+ * @param kubeConfig - API server connection (a client-node `KubeConfig` or a `KubeConnection`)
  * @param plural - the resource's plural name (`CrdKinds.X.plural`)
  */
-export function customResourceSource(kubeConfig: KubeConfig, plural: string): InformerSource {
-  const api = kubeConfig.makeApiClient(CustomObjectsApi);
-  return {
-    path: `/apis/${API_GROUP}/${API_VERSION}/${plural}`,
-    list: async (query): Promise<ListResult> => {
-      const list = (await api.listClusterCustomObject({
-        group: API_GROUP,
-        version: API_VERSION,
-        plural,
-        ...selectors(query),
-      })) as { items?: unknown[]; metadata?: { resourceVersion?: string } };
-      return { items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion ?? '' };
-    },
-  };
+export function customResourceSource(kubeConfig: KubeConnection, plural: string): InformerSource {
+  return collectionSource(kubeConfig, `/apis/${API_GROUP}/${API_VERSION}/${plural}`);
 }
