@@ -1018,7 +1018,10 @@ export function kubernetesContractSuite(
             () => Promise.resolve(state.errors > 0 ? true : undefined),
             'a failed watch while cut',
           );
-          await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'y' } } });
+          await core.createNamespacedConfigMap({
+            namespace: ns,
+            body: { metadata: { name: 'y' } },
+          });
           await core.deleteNamespacedConfigMap({ namespace: ns, name: 'x' });
           await compactServer();
           cut = false;

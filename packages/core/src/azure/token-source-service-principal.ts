@@ -1,3 +1,4 @@
+import type * as AzureIdentityModule from '@azure/identity';
 import type { ClientSecretCredentialOptions, TokenCredential } from '@azure/identity';
 import type Forge from 'node-forge';
 import { readJwtClaims, type AcquiredToken } from '../broker/acquired-token.js';
@@ -5,7 +6,7 @@ import { TokenAcquisitionError } from '../broker/token-acquisition-error.js';
 import { redactClientId } from '../validation/redact-client-id.js';
 import { resourceToScope, type GetTokensOptions, type TokenSource } from './token-source.js';
 
-type IdentityModule = typeof import('@azure/identity');
+type IdentityModule = typeof AzureIdentityModule;
 
 let identityModule: Promise<IdentityModule> | undefined;
 function loadIdentityModule(): Promise<IdentityModule> {

@@ -62,7 +62,9 @@ export function createAssignedIdentityClient(kubeConfig: KubeConfig): AssignedId
     const index = finalizers.indexOf(ASSIGNED_IDENTITY_FINALIZER);
     if (index < 0) return;
     // `test` makes the patch fail rather than drop someone else's finalizer if the list moved.
-    await (await client()).api.patchNamespacedCustomObject(
+    await (
+      await client()
+    ).api.patchNamespacedCustomObject(
       {
         ...coordinates,
         namespace: record.metadata.namespace ?? '',
@@ -80,7 +82,9 @@ export function createAssignedIdentityClient(kubeConfig: KubeConfig): AssignedId
     async create(record) {
       const what = `create AzureAssignedIdentity ${record.metadata.namespace ?? ''}/${record.metadata.name}`;
       try {
-        return (await (await client()).api.createNamespacedCustomObject({
+        return (await (
+          await client()
+        ).api.createNamespacedCustomObject({
           ...coordinates,
           namespace: record.metadata.namespace ?? '',
           body: record,
@@ -92,7 +96,9 @@ export function createAssignedIdentityClient(kubeConfig: KubeConfig): AssignedId
     async replace(record) {
       const what = `update AzureAssignedIdentity ${record.metadata.namespace ?? ''}/${record.metadata.name}`;
       try {
-        return (await (await client()).api.replaceNamespacedCustomObject({
+        return (await (
+          await client()
+        ).api.replaceNamespacedCustomObject({
           ...coordinates,
           namespace: record.metadata.namespace ?? '',
           name: record.metadata.name,
@@ -104,7 +110,9 @@ export function createAssignedIdentityClient(kubeConfig: KubeConfig): AssignedId
     },
     async setState(namespace, name, state) {
       try {
-        return (await (await client()).api.patchNamespacedCustomObject(
+        return (await (
+          await client()
+        ).api.patchNamespacedCustomObject(
           { ...coordinates, namespace, name, body: { status: { status: state } } },
           (await client()).mergePatch,
         )) as AzureAssignedIdentity;
@@ -118,7 +126,9 @@ export function createAssignedIdentityClient(kubeConfig: KubeConfig): AssignedId
     async delete(namespace, name) {
       const what = `delete AzureAssignedIdentity ${namespace}/${name}`;
       try {
-        const remaining = (await (await client()).api.deleteNamespacedCustomObject({
+        const remaining = (await (
+          await client()
+        ).api.deleteNamespacedCustomObject({
           ...coordinates,
           namespace,
           name,

@@ -145,6 +145,11 @@ async function startInformer(
   return informer;
 }
 
+/** A list query as the test records it: everything but the abort signal. */
+function withoutSignal(query: ListQuery): Omit<ListQuery, 'abortSignal'> {
+  return Object.fromEntries(Object.entries(query).filter(([key]) => key !== 'abortSignal'));
+}
+
 describe('createInformer', () => {
   it('lists, then applies watch events to the projected cache and its indexes', async () => {
     const fake = await startFake([pod('a', 'n1'), pod('b', 'n2')]);
@@ -229,7 +234,8 @@ describe('createInformer', () => {
       kubeConfig: kubeConfigFor(fake.url),
       path: '/api/v1/pods',
       pageSize: 2,
-      list: ({ abortSignal: _signal, ...query }): Promise<ListResult> => {
+      list: (full): Promise<ListResult> => {
+        const query = withoutSignal(full);
         queries.push(query);
         const from = query.continue === undefined ? 0 : Number(query.continue);
         const next = from + 2 < names.length ? String(from + 2) : undefined;
@@ -267,7 +273,8 @@ describe('createInformer', () => {
       kubeConfig: kubeConfigFor(fake.url),
       path: '/api/v1/pods',
       pageSize: 1,
-      list: ({ abortSignal: _signal, ...query }): Promise<ListResult> => {
+      list: (full): Promise<ListResult> => {
+        const query = withoutSignal(full);
         queries.push(query);
         if (query.continue !== undefined)
           return Promise.reject(

@@ -284,7 +284,7 @@ export function createInformer<P, I extends string = never>(
     for (;;) {
       const items: unknown[] = [];
       let token: string | undefined;
-      let listVersion = '';
+      let listVersion: string;
       try {
         do {
           const page = await options.list({
@@ -373,7 +373,9 @@ export function createInformer<P, I extends string = never>(
             case 'ERROR': {
               const code = (object as { code?: unknown } | null)?.code;
               outcome =
-                code === 410 ? 'relist' : new Error(`watch ${options.path}: ${JSON.stringify(object)}`);
+                code === 410
+                  ? 'relist'
+                  : new Error(`watch ${options.path}: ${JSON.stringify(object)}`);
               // Ends the watch once the stream has finished handing out this chunk: aborting from
               // inside its data event tears the socket down under the reader.
               setImmediate(() => {

@@ -92,7 +92,10 @@ function connection(settings: {
       if (settings.basicAuth !== undefined) options.auth = settings.basicAuth;
       const token = settings.token?.();
       if (token !== undefined && token !== '')
-        options.headers = { ...options.headers, Authorization: `Bearer ${token}` };
+        options.headers = {
+          ...(options.headers as Record<string, string> | undefined),
+          Authorization: `Bearer ${token}`,
+        };
       return Promise.resolve();
     },
   };
@@ -118,9 +121,14 @@ export function inClusterConnection(env: NodeJS.ProcessEnv = process.env): KubeC
   });
 }
 
-function fileOrData(base: string, file: string | undefined, data: string | undefined): Buffer | undefined {
+function fileOrData(
+  base: string,
+  file: string | undefined,
+  data: string | undefined,
+): Buffer | undefined {
   if (data !== undefined && data !== '') return Buffer.from(data, 'base64');
-  if (file !== undefined && file !== '') return readFileSync(isAbsolute(file) ? file : join(base, file));
+  if (file !== undefined && file !== '')
+    return readFileSync(isAbsolute(file) ? file : join(base, file));
   return undefined;
 }
 
@@ -145,7 +153,9 @@ export async function kubeconfigFileConnection(path: string): Promise<KubeConnec
   const cluster = parsed.clusters?.find((c) => c.name === context?.cluster)?.cluster;
   const user = parsed.users?.find((u) => u.name === context?.user)?.user ?? {};
   if (context === undefined || cluster?.server === undefined)
-    throw new Error(`kubeconfig ${path}: no cluster for the current context ${String(contextName)}`);
+    throw new Error(
+      `kubeconfig ${path}: no cluster for the current context ${String(contextName)}`,
+    );
   const needsClientNode =
     user.exec !== undefined ||
     user['auth-provider'] !== undefined ||
@@ -159,7 +169,11 @@ export async function kubeconfigFileConnection(path: string): Promise<KubeConnec
     return kubeConfig;
   }
   const base = dirname(path);
-  const ca = fileOrData(base, cluster['certificate-authority'], cluster['certificate-authority-data']);
+  const ca = fileOrData(
+    base,
+    cluster['certificate-authority'],
+    cluster['certificate-authority-data'],
+  );
   const cert = fileOrData(base, user['client-certificate'], user['client-certificate-data']);
   const key = fileOrData(base, user['client-key'], user['client-key-data']);
   const tokenFile = user.tokenFile;
@@ -170,13 +184,17 @@ export async function kubeconfigFileConnection(path: string): Promise<KubeConnec
     ...(cert === undefined ? {} : { cert }),
     ...(key === undefined ? {} : { key }),
     skipTLSVerify: cluster['insecure-skip-tls-verify'] === true,
-    ...(cluster['tls-server-name'] === undefined ? {} : { tlsServerName: cluster['tls-server-name'] }),
+    ...(cluster['tls-server-name'] === undefined
+      ? {}
+      : { tlsServerName: cluster['tls-server-name'] }),
     ...(staticToken !== undefined && staticToken !== ''
       ? { token: () => staticToken }
       : tokenFile !== undefined && tokenFile !== ''
         ? { token: tokenFileReader(isAbsolute(tokenFile) ? tokenFile : join(base, tokenFile)) }
         : {}),
-    ...(user.username === undefined ? {} : { basicAuth: `${user.username}:${user.password ?? ''}` }),
+    ...(user.username === undefined
+      ? {}
+      : { basicAuth: `${user.username}:${user.password ?? ''}` }),
   });
 }
 

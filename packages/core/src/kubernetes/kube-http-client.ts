@@ -115,7 +115,7 @@ export function createKubeHttpClient(connection: KubeConnection): KubeHttpClient
           ? { rejectUnauthorized: false }
           : {}
         : { rejectUnauthorized: options.rejectUnauthorized }),
-      ...(options.servername ?? cluster.tlsServerName
+      ...((options.servername ?? cluster.tlsServerName)
         ? { servername: options.servername ?? cluster.tlsServerName }
         : {}),
     };
@@ -126,7 +126,10 @@ export function createKubeHttpClient(connection: KubeConnection): KubeHttpClient
         ? new https.Agent({ keepAlive: true, ...(tls as https.AgentOptions) })
         : new http.Agent({ keepAlive: true });
       pool = { tls, agent };
-      if (old !== undefined) setTimeout(() => old.destroy(), REQUEST_TIMEOUT_MS).unref();
+      if (old !== undefined)
+        setTimeout(() => {
+          old.destroy();
+        }, REQUEST_TIMEOUT_MS).unref();
     }
     const headers: http.OutgoingHttpHeaders = {
       Accept: 'application/json',
@@ -158,7 +161,11 @@ export function createKubeHttpClient(connection: KubeConnection): KubeHttpClient
       }
       const request = (target.secure ? https : http).request(
         target.url,
-        { ...target.options, headers, ...(abortSignal === undefined ? {} : { signal: abortSignal }) },
+        {
+          ...target.options,
+          headers,
+          ...(abortSignal === undefined ? {} : { signal: abortSignal }),
+        },
         resolve,
       );
       request.on('error', reject);
@@ -168,7 +175,9 @@ export function createKubeHttpClient(connection: KubeConnection): KubeHttpClient
   const readBody = (response: http.IncomingMessage): Promise<string> =>
     new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+      });
       response.on('end', () => {
         resolve(Buffer.concat(chunks).toString('utf8'));
       });
@@ -199,7 +208,9 @@ export function createKubeHttpClient(connection: KubeConnection): KubeHttpClient
       const target = await prepare(method, path, options.query);
       const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
       const signal =
-        options.abortSignal === undefined ? timeout : AbortSignal.any([options.abortSignal, timeout]);
+        options.abortSignal === undefined
+          ? timeout
+          : AbortSignal.any([options.abortSignal, timeout]);
       const response = await open(
         target,
         options.body === undefined ? undefined : JSON.stringify(options.body),
@@ -225,17 +236,21 @@ export function createKubeHttpClient(connection: KubeConnection): KubeHttpClient
       const status = response.statusCode ?? 0;
       if (status !== 200) throw failure(status, await readBody(response), `watch ${path}`);
       await new Promise<void>((resolve, reject) => {
-        let timer = setTimeout(() => idle.abort(), WATCH_IDLE_MS);
+        let timer = setTimeout(() => {
+          idle.abort();
+        }, WATCH_IDLE_MS);
         let pending = '';
         const settle = (error?: unknown): void => {
           clearTimeout(timer);
           if (error === undefined || abortSignal.aborted || idle.signal.aborted) resolve();
-          else reject(error instanceof Error ? error : new Error(String(error)));
+          else reject(error instanceof Error ? error : new Error('the watch stream failed'));
         };
         response.setEncoding('utf8');
         response.on('data', (chunk: string) => {
           clearTimeout(timer);
-          timer = setTimeout(() => idle.abort(), WATCH_IDLE_MS);
+          timer = setTimeout(() => {
+            idle.abort();
+          }, WATCH_IDLE_MS);
           pending += chunk;
           let newline = pending.indexOf('\n');
           while (newline >= 0) {

@@ -106,7 +106,9 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
     }
     if (current === undefined) {
       try {
-        await (await client()).api.createNamespacedLease({
+        await (
+          await client()
+        ).api.createNamespacedLease({
           namespace,
           body: {
             apiVersion: 'coordination.k8s.io/v1',
@@ -156,7 +158,9 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
     if (heldByOther && observedAtMs + durationMs > now) return false;
     const transitions = (spec.leaseTransitions ?? 0) + (holder === identity ? 0 : 1);
     try {
-      const updated = await (await client()).api.replaceNamespacedLease({
+      const updated = await (
+        await client()
+      ).api.replaceNamespacedLease({
         name,
         namespace,
         body: {
@@ -192,7 +196,9 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
     try {
       const current = await (await client()).api.readNamespacedLease({ name, namespace });
       if (current.spec?.holderIdentity !== identity) return;
-      await (await client()).api.replaceNamespacedLease({
+      await (
+        await client()
+      ).api.replaceNamespacedLease({
         name,
         namespace,
         body: {

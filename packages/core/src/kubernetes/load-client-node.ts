@@ -1,5 +1,7 @@
+import type * as ClientNode from '@kubernetes/client-node';
+
 /** `@kubernetes/client-node`'s module. */
-export type ClientNodeModule = typeof import('@kubernetes/client-node');
+export type ClientNodeModule = typeof ClientNode;
 
 let loading: Promise<ClientNodeModule> | undefined;
 

@@ -156,7 +156,9 @@ export function createConfigMapOwnershipLedger(
   return {
     async load() {
       try {
-        const list = await (await coreApi()).listNamespacedConfigMap({
+        const list = await (
+          await coreApi()
+        ).listNamespacedConfigMap({
           namespace,
           labelSelector: OWNERSHIP_LEDGER_LABEL,
         });
