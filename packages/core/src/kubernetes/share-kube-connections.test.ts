@@ -4,8 +4,11 @@ import {
   type IncomingMessage,
   type ServerResponse,
 } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import forge from 'node-forge';
@@ -197,5 +200,46 @@ describe('shareKubeConnections', () => {
       ...Array<string>(4).fill('client-2'),
     ]);
     expect(server.connections).toBeLessThanOrEqual(4);
+  });
+});
+
+// shareKubeConnections replaces a private method of client-node's KubeConfig. These fail when an
+// upgrade of client-node changes what it relies on, before a release ships with connections that
+// are silently no longer shared.
+describe('shareKubeConnections and the client-node it patches', () => {
+  const requireHere = createRequire(import.meta.url);
+  const clientNodeDir = dirname(dirname(requireHere.resolve('@kubernetes/client-node')));
+
+  it('runs on the client-node line it is pinned to', () => {
+    const installed = (
+      JSON.parse(readFileSync(join(clientNodeDir, 'package.json'), 'utf8')) as { version: string }
+    ).version;
+    const ours = JSON.parse(
+      readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8'),
+    ) as { peerDependencies: Record<string, string> };
+    expect(ours.peerDependencies['@kubernetes/client-node']).toBe('~2.0.1');
+    expect(installed).toMatch(/^2\.0\.\d+$/);
+  });
+
+  it('finds the hook where it replaces it: every request builds its dispatcher through createDispatcher', () => {
+    const source = readFileSync(join(clientNodeDir, 'dist', 'config.js'), 'utf8');
+    expect(source).toContain('const dispatcher = this.createDispatcher(cluster, agentOptions);');
+    expect(source).toMatch(
+      /createDispatcher\(cluster, agentOptions\) \{\s*const opts = this\.createDispatcherOptions\(cluster, agentOptions\);/,
+    );
+    for (const type of ['proxy', 'socks', 'agent', 'none'])
+      expect(source).toContain(`case '${type}':`);
+    const kubeConfig = new KubeConfig();
+    expect(typeof (kubeConfig as unknown as { createDispatcher: unknown }).createDispatcher).toBe(
+      'function',
+    );
+  });
+
+  it('leaves a KubeConfig without the hook unpatched and says why', () => {
+    const kubeConfig = new KubeConfig();
+    Object.defineProperty(kubeConfig, 'createDispatcher', { value: undefined });
+    const reasons: string[] = [];
+    expect(shareKubeConnections(kubeConfig, (reason) => reasons.push(reason))).toBe(kubeConfig);
+    expect(reasons).toEqual([expect.stringMatching(/not shared/)]);
   });
 });

@@ -85,13 +85,42 @@ function sameSettings(a: unknown, b: unknown): boolean {
  * calling this again on the same KubeConfig does nothing. Idle pooled sockets do not keep the
  * process alive.
  *
+ * It replaces client-node's private `KubeConfig.createDispatcher` (2.0.x): the method is checked to
+ * exist first, and a test in this package fails when the installed client-node no longer calls it
+ * the way this relies on.
+ *
  * @param kubeConfig - the API server connection to share
+ * @param onUnsupported - told why, when the installed client-node lacks the hook (nothing is shared)
  * @returns the same KubeConfig
  */
-export function shareKubeConnections(kubeConfig: KubeConfig): KubeConfig {
+export function shareKubeConnections(
+  kubeConfig: KubeConfig,
+  onUnsupported?: (reason: string) => void,
+): KubeConfig {
   if (shared.has(kubeConfig)) return kubeConfig;
   shared.add(kubeConfig);
-  const target = kubeConfig as unknown as { createDispatcher: CreateDispatcher };
+  const target = kubeConfig as unknown as {
+    createDispatcher?: unknown;
+    createDispatcherOptions?: unknown;
+  };
+  // client-node's private hook, checked before it is replaced: a release without it (the range
+  // this package accepts is pinned to the 2.0 line, where it exists) keeps working, unshared.
+  if (
+    typeof target.createDispatcher !== 'function' ||
+    typeof target.createDispatcherOptions !== 'function'
+  ) {
+    onUnsupported?.(
+      'this @kubernetes/client-node has no KubeConfig.createDispatcher/createDispatcherOptions: API connections are not shared',
+    );
+    return kubeConfig;
+  }
+  return patchDispatcher(kubeConfig, target as { createDispatcher: CreateDispatcher });
+}
+
+function patchDispatcher(
+  kubeConfig: KubeConfig,
+  target: { createDispatcher: CreateDispatcher },
+): KubeConfig {
   const original = target.createDispatcher.bind(kubeConfig);
   let current: { settings: unknown; dispatcher: ClosableDispatcher | undefined } | undefined;
   target.createDispatcher = (cluster, agentOptions) => {
