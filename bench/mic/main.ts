@@ -2,21 +2,7 @@
 // writes per burst, time from 1,000 pods bound to all Assigned with a 0 ms ARM, single-pod bound →
 // Assigned latency, and the controller's heap with 20,000 pods cached. The Kubernetes emulator runs in
 // a child process so that the heap figure is MIC's own. Results: bench/results/mic.json.
-import { registerHooks } from 'node:module';
-
-// The workspace packages run from source; their relative imports name `.js` files that exist as
-// `.ts`. Map those, so the benchmark runs the same code the tests do.
-registerHooks({
-  resolve(specifier, context, next) {
-    try {
-      return next(specifier, context);
-    } catch (error) {
-      if (specifier.startsWith('.') && specifier.endsWith('.js'))
-        return next(`${specifier.slice(0, -3)}.ts`, context);
-      throw error;
-    }
-  },
-});
+import '../source-hooks.ts';
 
 const role = process.argv[2];
 if (role === undefined) {

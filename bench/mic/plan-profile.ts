@@ -1,6 +1,6 @@
 // Focused profile target for the planner (see docs/benchmarks.md, MIC): runs steady and one-pod
 // passes in a loop. `pnpm exec node --conditions=source --cpu-prof bench/mic/plan-profile.ts`.
-import { registerHooks } from 'node:module';
+import '../source-hooks.ts';
 import type {
   AssignmentPlan,
   AzureAssignedIdentity,
@@ -10,18 +10,6 @@ import type {
   OwnedIdentity,
   PlannerPod,
 } from '@pod-identity/core';
-
-registerHooks({
-  resolve(specifier, context, next) {
-    try {
-      return next(specifier, context);
-    } catch (error) {
-      if (specifier.startsWith('.') && specifier.endsWith('.js'))
-        return next(`${specifier.slice(0, -3)}.ts`, context);
-      throw error;
-    }
-  },
-});
 
 const { AssignedIdentityState, createAssignmentPlanner, planIdentityDeltas, toAssignedIdentity } =
   await import('@pod-identity/core');

@@ -2,21 +2,7 @@
 // the overhead of a cache miss over the upstream IMDS's own latency, and memory with 1,000 pods and
 // 200 identities. The servers run in a child process pinned to one core; the load generator runs here
 // (on the other core when there is one). Results: bench/results/nmi.json.
-import { registerHooks } from 'node:module';
-
-// The workspace packages are run from source; their relative imports name `.js` files that exist as
-// `.ts`. Map those, so the benchmark runs the same code the tests do.
-registerHooks({
-  resolve(specifier, context, next) {
-    try {
-      return next(specifier, context);
-    } catch (error) {
-      if (specifier.startsWith('.') && specifier.endsWith('.js'))
-        return next(`${specifier.slice(0, -3)}.ts`, context);
-      throw error;
-    }
-  },
-});
+import '../source-hooks.ts';
 
 const role = process.argv[2];
 await (role === 'server' ? import('./nmi-bench-server.ts') : import('./nmi-bench-client.ts'));

@@ -44,7 +44,7 @@ export async function startEmulators(
       '--experimental-transform-types',
       '--no-warnings',
       '--import',
-      join(import.meta.dirname, 'source-hooks.ts'),
+      join(import.meta.dirname, '..', 'source-hooks.ts'),
       join(import.meta.dirname, 'emulators-process.ts'),
     ],
     { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } },

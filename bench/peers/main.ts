@@ -45,7 +45,7 @@ if (process.argv[2] === 'inside') {
         '--experimental-transform-types',
         '--no-warnings',
         '--import',
-        join(import.meta.dirname, 'source-hooks.ts'),
+        join(import.meta.dirname, '..', 'source-hooks.ts'),
         import.meta.filename,
         'inside',
       ],

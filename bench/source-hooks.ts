@@ -1,5 +1,5 @@
-// Lets bench/peers' processes run the workspace packages from source (`--conditions=source`):
-// relative `.js` imports resolve to the `.ts` files beside them.
+// Lets the benchmarks run the workspace packages from source (`--conditions=source`): relative
+// `.js` imports resolve to the `.ts` files beside them. Import it first (or pass it to `--import`).
 import { registerHooks } from 'node:module';
 
 registerHooks({
