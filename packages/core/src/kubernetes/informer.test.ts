@@ -262,7 +262,11 @@ describe('createInformer', () => {
     fake.send('ERROR', { kind: 'Status', code: 410, reason: 'Expired' });
     await until(() => queries.length === 6);
     // The relist asks for data at least as new as the last event it saw, not any cached version.
-    expect(queries[3]).toEqual({ limit: 2, resourceVersion: '11' });
+    expect(queries[3]).toEqual({
+      limit: 2,
+      resourceVersion: '11',
+      resourceVersionMatch: 'NotOlderThan',
+    });
   });
 
   it('falls back to one consistent list of everything when a continue token expired (410)', async () => {

@@ -18,6 +18,11 @@ export interface ListQuery {
    * a consistent read). Absent on continued pages, whose token carries the version.
    */
   resourceVersion?: string;
+  /**
+   * `NotOlderThan` with a version other than `0`: without it, kube-apiserver serves a paged list at a
+   * version as `Exact` (a legacy rule), which fails with 410 once that version is compacted.
+   */
+  resourceVersionMatch?: 'NotOlderThan';
   /** Aborted when the informer stops: a list in progress is cancelled. */
   abortSignal: AbortSignal;
 }
@@ -293,7 +298,9 @@ export function createInformer<P, I extends string = never>(
             ...(token === undefined
               ? version === undefined
                 ? {}
-                : { resourceVersion: version }
+                : version === '0'
+                  ? { resourceVersion: version }
+                  : { resourceVersion: version, resourceVersionMatch: 'NotOlderThan' as const }
               : { continue: token }),
             abortSignal: stopController.signal,
           });

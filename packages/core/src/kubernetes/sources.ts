@@ -28,6 +28,7 @@ export function collectionSource(connection: KubeConnection, path: string): Info
           limit: query.limit,
           continue: query.continue,
           resourceVersion: query.resourceVersion,
+          resourceVersionMatch: query.resourceVersionMatch,
         },
         abortSignal: query.abortSignal,
       });
