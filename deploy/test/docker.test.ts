@@ -68,7 +68,7 @@ describe.each(COMPONENTS)('the $name Dockerfile', (c) => {
   });
 
   it("runs its package's bin from where stage-app.ts bundles it, with the image's Node", () => {
-    expect(imageProgram(c)).toMatch(/^\/app\/dist\/[\w-]+\.js$/);
+    expect(imageProgram(c)).toMatch(/^\/app\/dist\/[\w-]+\.c?js$/);
     const command = entrypoint(file);
     const program = imageProgram(c);
     expect(command.slice(-2)).toEqual([IMAGE_NODE, program]);
