@@ -224,6 +224,7 @@ import { getToken, PodIdentityCredential, IdentityRefusedError, type PodIdentity
 import { PodIdentityError, parsePodIdentityObject, type AzureIdentity } from '@pod-identity/core';
 import * as kubernetes from '@pod-identity/core/kubernetes';
 import * as azure from '@pod-identity/core/azure';
+import * as arm from '@pod-identity/core/arm';
 import { createMic, type MicOptions } from '@pod-identity/mic';
 import { createNmi, type NmiOptions } from '@pod-identity/nmi';
 import { runCli } from '@pod-identity/cli';
@@ -242,7 +243,7 @@ export const identity = (value: unknown): AzureIdentity | undefined => {
   const object = parsePodIdentityObject(value);
   return object.kind === 'AzureIdentity' ? object : undefined;
 };
-export const adapters = [kubernetes, azure];
+export const adapters = [kubernetes, azure, arm];
 export type Daemons = [MicOptions, NmiOptions, typeof createMic, typeof createNmi];
 export const cli: (argv: readonly string[]) => Promise<number> = (argv) => runCli(argv);
 export const sandbox: () => Promise<Sandbox> = () => startSandbox({ nodeCount: 1 });

@@ -1,6 +1,6 @@
 // The NMI image's entrypoint: picks the iptables backend the node already uses (iptables-backend.ts),
 // puts that backend's `iptables` first on PATH, and replaces itself (execve, same PID) with the command
-// in its arguments: `node /app/dist/cli.js <NMI flags>`. Nothing is written to the image, so it works on
+// in its arguments: `node /app/dist/cli.cjs <NMI flags>`. Nothing is written to the image, so it works on
 // a read-only root filesystem, and NMI itself stays PID 1 and receives the kubelet's SIGTERM.
 import { execFileSync } from 'node:child_process';
 import {

@@ -152,10 +152,10 @@ export interface NmiOptions {
 export interface NmiFederatedOptions {
   /**
    * The node's own credentials (`--token-request-kubeconfig`, the kubelet's kubeconfig on AKS), with
-   * which kube-apiserver lets NMI request tokens only for this node's pods. Required unless
-   * `tokenRequester` is given.
+   * which kube-apiserver lets NMI request tokens only for this node's pods: a client-node `KubeConfig`
+   * or a lean `KubeConnection`. Required unless `tokenRequester` is given.
    */
-  tokenRequestKubeConfig?: KubeConfig;
+  tokenRequestKubeConfig?: KubeConnection;
   /**
    * Requests the pods' service-account tokens instead of the TokenRequest API on
    * `tokenRequestKubeConfig` (tests, bespoke brokers); it must bind each token to the pod it names.
@@ -498,5 +498,5 @@ function federatedTokenRequester(options: NmiFederatedOptions): ServiceAccountTo
   if (options.tokenRequester !== undefined) return options.tokenRequester;
   if (options.tokenRequestKubeConfig === undefined)
     throw new TypeError('federated mode needs tokenRequestKubeConfig or tokenRequester');
-  return createServiceAccountTokenRequester(shareKubeConnections(options.tokenRequestKubeConfig));
+  return createServiceAccountTokenRequester(options.tokenRequestKubeConfig);
 }

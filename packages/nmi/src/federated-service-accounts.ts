@@ -1,4 +1,3 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import {
   WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION,
   WORKLOAD_IDENTITY_TENANT_ID_ANNOTATION,
@@ -7,6 +6,7 @@ import {
 import {
   createInformer,
   serviceAccountSource,
+  type KubeConnection,
   type KubernetesWireObject,
 } from '@pod-identity/core/kubernetes';
 
@@ -51,7 +51,7 @@ export function projectFederatedServiceAccount(
  * @param onError - told of list/watch failures
  */
 export function createFederatedServiceAccounts(
-  kubeConfig: KubeConfig,
+  kubeConfig: KubeConnection,
   onError?: (error: unknown) => void,
 ): FederatedServiceAccounts {
   const informer = createInformer<FederatedServiceAccount>({

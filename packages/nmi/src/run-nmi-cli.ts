@@ -42,6 +42,8 @@ async function startNmi(flags: NmiFlags, registry: Registry, logger: PinoLogger)
   // The lean connection (token, token file or client certificate; exec plugins and the like through
   // client-node, loaded only for them): NMI never loads client-node's generated models.
   const kubeConfig = await loadKubeConnection(flags.kubeconfig, process.env);
+  const federated =
+    flags.tokenRequestKubeconfig === '' ? undefined : await federatedOptions(flags);
   return createNmi({
     nodeName: flags.node,
     kubeConfig,
@@ -71,15 +73,14 @@ async function startNmi(flags: NmiFlags, registry: Registry, logger: PinoLogger)
           conntrackDeletion: flags.enableConntrackDeletion,
         }
       : false,
-    ...(flags.tokenRequestKubeconfig === '' ? {} : { federated: federatedOptions(flags) }),
+    ...(federated === undefined ? {} : { federated }),
     registry,
     logger,
   });
 }
 
-function federatedOptions(flags: NmiFlags): NmiFederatedOptions {
-  const tokenRequestKubeConfig = new KubeConfig();
-  tokenRequestKubeConfig.loadFromFile(flags.tokenRequestKubeconfig);
+async function federatedOptions(flags: NmiFlags): Promise<NmiFederatedOptions> {
+  const tokenRequestKubeConfig = await loadKubeConnection(flags.tokenRequestKubeconfig);
   return {
     tokenRequestKubeConfig,
     ...(flags.federatedTenantId === '' ? {} : { defaultTenantId: flags.federatedTenantId }),

@@ -1,5 +1,5 @@
-/* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment -- client-node model classes are plain data holders; its documented usage passes object literals */
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConnection } from './kube-connection.js';
+import { kubeHttpClientFor } from './kube-http-client.js';
 import { toKubernetesApiError } from './kubernetes-api-error.js';
 
 /** The pod a service-account token is requested for, and what the token is for. */
@@ -29,40 +29,51 @@ export interface ServiceAccountTokenRequester {
   request(request: PodTokenRequest): Promise<ServiceAccountToken>;
 }
 
+/** The TokenRequest answer, as far as it is read. */
+interface WireTokenRequest {
+  status?: { token?: string; expirationTimestamp?: string };
+}
+
 /**
- * A {@link ServiceAccountTokenRequester} on client-node: `POST
+ * A {@link ServiceAccountTokenRequester} on the lean client: `POST
  * /api/v1/namespaces/{ns}/serviceaccounts/{name}/token` with one audience and a `boundObjectRef` to the
  * pod by name and uid, so the token stops authenticating when that pod is deleted. With a node's own
  * credentials (`system:node:<name>`), kube-apiserver allows this only for pods bound to that node.
- * @param kubeConfig - the connection, e.g. the node's kubelet kubeconfig
+ * @param kubeConfig - the connection, e.g. the node's kubelet kubeconfig (a client-node `KubeConfig`
+ *   or a `KubeConnection`)
  */
 export function createServiceAccountTokenRequester(
-  kubeConfig: KubeConfig,
+  kubeConfig: KubeConnection,
 ): ServiceAccountTokenRequester {
-  const api = kubeConfig.makeApiClient(CoreV1Api);
+  const client = kubeHttpClientFor(kubeConfig);
   return {
     async request(request) {
       const what = `request a token of service account ${request.namespace}/${request.serviceAccountName} for pod ${request.podName}`;
       request.abortSignal?.throwIfAborted();
       try {
-        const answer = await api.createNamespacedServiceAccountToken({
-          namespace: request.namespace,
-          name: request.serviceAccountName,
-          body: {
-            spec: {
-              audiences: [request.audience],
-              expirationSeconds: request.expirationSeconds ?? 3600,
-              boundObjectRef: {
-                apiVersion: 'v1',
-                kind: 'Pod',
-                name: request.podName,
-                uid: request.podUid,
+        const answer = await client.request<WireTokenRequest | undefined>(
+          'POST',
+          `/api/v1/namespaces/${encodeURIComponent(request.namespace)}/serviceaccounts/${encodeURIComponent(request.serviceAccountName)}/token`,
+          {
+            body: {
+              apiVersion: 'authentication.k8s.io/v1',
+              kind: 'TokenRequest',
+              spec: {
+                audiences: [request.audience],
+                expirationSeconds: request.expirationSeconds ?? 3600,
+                boundObjectRef: {
+                  apiVersion: 'v1',
+                  kind: 'Pod',
+                  name: request.podName,
+                  uid: request.podUid,
+                },
               },
             },
+            ...(request.abortSignal === undefined ? {} : { abortSignal: request.abortSignal }),
           },
-        });
-        const token = answer.status?.token;
-        const expires = answer.status?.expirationTimestamp;
+        );
+        const token = answer?.status?.token;
+        const expires = answer?.status?.expirationTimestamp;
         if (token === undefined || token === '') throw new Error('the answer holds no token');
         return {
           token,
