@@ -46,6 +46,12 @@ function secret(namespace: string, name: string, data: Record<string, string | B
   };
 }
 
+// A service principal's first token imports @azure/identity (NMI loads it only then): import it in a
+// hook of its own, so the import time of a loaded machine is not charged to the test's timeout.
+beforeAll(async () => {
+  await import('@azure/identity');
+});
+
 beforeAll(async () => {
   sandbox = await startSandbox({
     nodeCount: 1,
