@@ -1,5 +1,5 @@
 // `pnpm test:chaos`: the chaos tier (chaos/, docs/reliability.md). The scenarios start the built CLIs
-// (packages/{mic,nmi}/dist/cli.js), so this first builds what is stale. Arguments go to vitest
+// (the bins of packages/mic and packages/nmi), so this first builds what is stale. Arguments go to vitest
 // (`-t "<scenario>"` runs one); CHAOS_SEED=<n> replays a run's random choices.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';

@@ -1,12 +1,12 @@
 /**
- * The built daemons (`packages/{mic,nmi}/dist/cli.js`) run as separate processes, as a DaemonSet or
+ * The built daemons (each package's `bin`: NMI's `dist/cli.cjs`, MIC's `dist/cli.js`) run as separate processes, as a DaemonSet or
  * Deployment runs them: their output is kept, they are killed with SIGKILL for crashes, and their heap
  * after GC can be read (see heap-probe.ts).
  *
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The repository root. */
@@ -52,7 +52,11 @@ export function startDaemon(
   args: readonly string[],
   env: Readonly<Record<string, string>> = {},
 ): DaemonProcess {
-  const cli = join(repoRoot, 'packages', kind, 'dist', 'cli.js');
+  const dir = join(repoRoot, 'packages', kind);
+  const { bin } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+    bin: Record<string, string>;
+  };
+  const cli = join(dir, bin[`pod-identity-${kind}`] ?? 'dist/cli.js');
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run pnpm build first`);
   const probe = join(import.meta.dirname, 'heap-probe.ts');
   const child = spawn(process.execPath, ['--expose-gc', '--import', probe, cli, ...args], {
