@@ -4,12 +4,12 @@
 import { unsupportedNodeMessage } from '@pod-identity/core';
 
 // The version check comes before the program's modules load: on an old Node.js they fail while loading.
+// No top-level await: the daemon is built as one CommonJS file (tsup.config.ts).
 const unsupported = unsupportedNodeMessage('pod-identity-nmi');
 if (unsupported !== undefined) {
   process.stderr.write(`${unsupported}\n`);
   process.exit(1);
 }
-const { runNmiCli } = await import('./run-nmi-cli.js');
 
 const stopRequested = new Promise<string>((resolve) => {
   process.once('SIGTERM', () => {
@@ -20,16 +20,20 @@ const stopRequested = new Promise<string>((resolve) => {
   });
 });
 
-runNmiCli(process.argv.slice(2), process.env, {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  stopRequested,
-}).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(
-      `pod-identity-nmi: ${error instanceof Error ? error.message : String(error)}\n`,
-    );
-    process.exit(1);
-  },
-);
+import('./run-nmi-cli.js')
+  .then(({ runNmiCli }) =>
+    runNmiCli(process.argv.slice(2), process.env, {
+      stdout: (text) => process.stdout.write(text),
+      stderr: (text) => process.stderr.write(text),
+      stopRequested,
+    }),
+  )
+  .then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(
+        `pod-identity-nmi: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+      process.exit(1);
+    },
+  );
