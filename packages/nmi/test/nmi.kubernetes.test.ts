@@ -80,6 +80,12 @@ function refusals(): Record<string, unknown>[] {
 
 const ARM = 'resource=https%3A%2F%2Fmanagement.azure.com%2F';
 
+// A service principal's first token imports @azure/identity (NMI loads it only then): import it in a
+// hook of its own, so the import time of a loaded machine is not charged to a test's timeout.
+beforeAll(async () => {
+  await import('@azure/identity');
+});
+
 beforeAll(async () => {
   target = await startKubeTarget('nmi', {
     // A unique scale set, hence a unique node name: the real server is shared by every file.
