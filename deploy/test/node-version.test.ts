@@ -19,11 +19,21 @@ function run(args: readonly string[]): Promise<{ code: number; stdout: string; s
   });
 }
 
+/** Each program's `bin` as its package.json names it (NMI's is the bundled `dist/cli.cjs`). */
+function binOf(name: string, packageDir: string): readonly [string, string] {
+  const { bin } = JSON.parse(readFileSync(join(REPO_ROOT, packageDir, 'package.json'), 'utf8')) as {
+    bin: Record<string, string>;
+  };
+  const path = bin[name];
+  if (path === undefined) throw new Error(`${packageDir}/package.json has no bin ${name}`);
+  return [name, join(packageDir, path)];
+}
+
 const programs = [
-  ['pod-identity', 'packages/cli/dist/cli.js'],
-  ['pod-identity-mic', 'packages/mic/dist/cli.js'],
-  ['pod-identity-nmi', 'packages/nmi/dist/cli.js'],
-] as const;
+  binOf('pod-identity', 'packages/cli'),
+  binOf('pod-identity-mic', 'packages/mic'),
+  binOf('pod-identity-nmi', 'packages/nmi'),
+];
 
 describe('the Node.js version check', () => {
   it.each(programs)(

@@ -139,7 +139,8 @@ async function listSequentially(kubeConfig: KubeConfig, times: number): Promise<
   for (let i = 0; i < times; i += 1) await api.listNamespace();
 }
 
-describe('shareKubeConnections', () => {
+// Each test generates RSA keys and opens TLS connections: seconds of CPU on a loaded 2-core machine.
+describe('shareKubeConnections', { timeout: 30_000 }, () => {
   it('reuses pooled TLS connections across requests and API clients, presenting the client certificate and CA trust every time', async () => {
     const { server, kubeConfig } = await mutualTlsServer();
     expect(shareKubeConnections(kubeConfig)).toBe(kubeConfig);
