@@ -281,14 +281,17 @@ interface Term {
   readonly lanes: LaneExecutor;
 }
 
-/** Builds one leadership term's parts over started informers: writer, lanes, driver, scheduler. */
+/**
+ * Builds one leadership term's parts: writer, lanes, driver, scheduler. Its passes are wired to the
+ * informers' events ({@link watchForPasses}) only once all of them have listed.
+ */
 function createTerm(
   options: MicOptions,
   parts: MicParts,
   informers: MicInformers,
   leadership: AbortSignal,
   log: Logger,
-): Term & { scheduler: PassScheduler } {
+): Term & { scheduler: PassScheduler; writer: RecordWriter } {
   const { clock, metrics, recorder } = parts;
   const writer = createRecordWriter({
     records: parts.records,
@@ -342,8 +345,7 @@ function createTerm(
       passes.addAfter('plan', delayMs);
     },
   });
-  watchForPasses(informers, scheduler, writer);
-  return { passes, lanes, scheduler };
+  return { passes, lanes, scheduler, writer };
 }
 
 /**
@@ -400,6 +402,10 @@ export function createMic(options: MicOptions): Mic {
       term = undefined;
       return;
     }
+    // Only now: the informers list one after another (each retrying on its own schedule after a
+    // failure), and a pass asked for by the first ones' list events would plan from a view without
+    // the others (no pods yet: every owned identity looks unused and is removed).
+    watchForPasses(informers, current.scheduler, current.writer);
     startResyncTimers(
       clock,
       [

@@ -31,10 +31,13 @@ export interface LaneSink {
 
 /** Options of {@link createPlanDriver}. */
 export interface PlanDriverOptions {
-  /** The cluster as cached (started and synced before the first pass). */
+  /**
+   * The cluster as cached. A pass plans only once every informer has listed successfully (until
+   * then it plans nothing: ask for a full pass once they have).
+   */
   informers: Pick<
     MicInformers,
-    'pods' | 'identities' | 'bindings' | 'assigned' | 'nodeProviderIds' | 'parseProblem'
+    'pods' | 'nodes' | 'identities' | 'bindings' | 'assigned' | 'nodeProviderIds' | 'parseProblem'
   >;
   /** Which identities MIC added where (loaded): only those may be removed. */
   ledger: Pick<OwnershipLedger, 'snapshot'>;
@@ -56,7 +59,10 @@ export interface PlanDriverOptions {
 
 /** Runs planning passes. */
 export interface PlanDriver {
-  /** Plans what `request` asks for and submits the lanes' work; lanes whose target became steady are discarded. */
+  /**
+   * Plans what `request` asks for and submits the lanes' work; lanes whose target became steady are
+   * discarded. Plans nothing while an informer has not yet listed successfully.
+   */
   plan(request: PassRequest): void;
 }
 
@@ -71,7 +77,8 @@ const live = (record: AzureAssignedIdentity | undefined): AzureAssignedIdentity 
  */
 export function createPlanDriver(options: PlanDriverOptions): PlanDriver {
   const { informers, ledger, lanes, skips, metrics } = options;
-  const { pods, identities, bindings, assigned } = informers;
+  const { pods, nodes, identities, bindings, assigned } = informers;
+  const views = [pods, nodes, identities, bindings, assigned] as const;
   const clock = options.clock ?? systemClock;
   const log = options.logger ?? silentLogger;
   const forceNamespaced = options.forceNamespaced ?? false;
@@ -198,6 +205,12 @@ export function createPlanDriver(options: PlanDriverOptions): PlanDriver {
 
   return {
     plan(request) {
+      // Fail closed: an owned identity is removed when no desired record needs it, so a plan from a
+      // view missing pods, bindings or nodes would remove what is still in use.
+      if (!views.every((view) => view.hasSynced())) {
+        log.debug({}, 'pass skipped: not every informer has listed yet');
+        return;
+      }
       if (request.scopedPods !== undefined && scopedPass(request.scopedPods, request.startedMs))
         return;
       fullPass(request.drift, request.startedMs);

@@ -1,4 +1,5 @@
 // The planners' driver alone: informers on the Kubernetes emulator in, lane work out (no writes).
+import { createMemoryOwnershipLedger } from '@pod-identity/core/kubernetes';
 import {
   createMicInformers,
   createPlanDriver,
@@ -85,5 +86,64 @@ describe('createPlanDriver', () => {
       scopedPods: [['default/web-1', new Set([node.name])]],
     });
     expect([...lanes.keys()]).toEqual([]);
+  });
+});
+
+describe('createPlanDriver before every informer has listed', () => {
+  let h: Harness;
+  const started: MicInformers[] = [];
+  afterAll(async () => {
+    await Promise.all(started.map((informers) => informers.stop()));
+    await h.stop();
+  });
+
+  it('plans nothing, so an identity MIC owns is not removed for want of the pods that use it', async () => {
+    h = await startHarness();
+    const [node] = h.sandbox.nodes;
+    if (node === undefined) throw new Error('the sandbox has nodes');
+    const { resourceId } = h.identity('id-owned');
+    h.binding('bind-owned', 'id-owned', 'owned');
+    h.pod('owned-1', node.name, 'owned');
+    const ledger = createMemoryOwnershipLedger();
+    const driverOver = (informers: MicInformers, lanes: CapturingLanes): PlanDriver =>
+      createPlanDriver({
+        informers,
+        ledger,
+        immutable: [],
+        lanes,
+        skips: createSkipReporter({ recorder: { event: () => undefined } }),
+      });
+    const full = { startedMs: 0, drift: false, scopedPods: undefined } as const;
+    const target = node.identityTargetId.toLowerCase();
+
+    // MIC assigned the identity earlier: it is in the ledger.
+    const complete = createMicInformers({ kubeConfig: h.sandbox.kubeConfig });
+    started.push(complete);
+    await complete.start();
+    const earlier = new CapturingLanes();
+    driverOver(complete, earlier).plan(full);
+    const work = earlier.work.get(target);
+    if (work?.kind !== 'target') throw new Error('a target lane');
+    await ledger.add(work.delta.target, work.delta.ensure);
+
+    // A new term whose pods have not been listed yet (their list keeps failing, say).
+    const partial = createMicInformers({ kubeConfig: h.sandbox.kubeConfig });
+    started.push(partial);
+    await Promise.all(
+      [partial.nodes, partial.identities, partial.bindings, partial.assigned].map((informer) =>
+        informer.start(),
+      ),
+    );
+    const lanes = new CapturingLanes();
+    const driver = driverOver(partial, lanes);
+    driver.plan(full);
+    expect([...lanes.keys()]).toEqual([]);
+
+    await partial.pods.start();
+    driver.plan(full);
+    const after = lanes.work.get(target);
+    if (after?.kind !== 'target') throw new Error('a target lane');
+    expect(after.delta.remove).toEqual([]);
+    expect(after.delta.ensure.map((ref) => ref.key)).toEqual([resourceId.toLowerCase()]);
   });
 });
