@@ -1,7 +1,13 @@
 // A MIC that starts while part of its view is still being listed (a restart while the API server is
 // slow or coming back from an outage) must not plan from the part it has: a pass that sees the
 // records, identities and nodes but not yet the pods would remove every identity MIC owns.
-import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+import {
+  createServer,
+  request,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ArmOperation } from '@pod-identity/testkit';
@@ -26,7 +32,7 @@ async function startListGate(upstream: string, held: string): Promise<ListGate> 
   const released = new Promise<void>((resolve) => {
     release = resolve;
   });
-  const forward = (incoming: IncomingMessage, outgoing: import('node:http').ServerResponse) => {
+  const forward = (incoming: IncomingMessage, outgoing: ServerResponse): void => {
     const upstreamRequest = request(
       {
         hostname: target.hostname,
@@ -49,7 +55,9 @@ async function startListGate(upstream: string, held: string): Promise<ListGate> 
     const isWatch = url.searchParams.get('watch') === 'true' || url.pathname.includes('/watch/');
     if (isWatch) watched.add(url.pathname);
     if (!isWatch && incoming.method === 'GET' && url.pathname === held) {
-      void released.then(() => forward(incoming, outgoing));
+      void released.then(() => {
+        forward(incoming, outgoing);
+      });
       return;
     }
     forward(incoming, outgoing);
@@ -63,7 +71,11 @@ async function startListGate(upstream: string, held: string): Promise<ListGate> 
     async close() {
       release();
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+      });
     },
   };
 }
