@@ -1,6 +1,8 @@
 /**
- * A custom controller built on `@pod-identity/core`'s planner with its own policy: only namespaces
- * that opt in get pod identities.
+ * Two custom controllers with a policy of their own. The opt-in controller is built on
+ * `@pod-identity/core`'s planner alone: only namespaces that opt in get pod identities. The node-pool
+ * controller reuses MIC's parts (`@pod-identity/mic`: informer set, pass scheduler, lanes, record
+ * writer) with its own planner: only pods on the named node pools get identities.
  *
  * @packageDocumentation
  */
@@ -11,3 +13,8 @@ export {
   type OptInControllerOptions,
   type ReconcileReport,
 } from './opt-in-controller.ts';
+export {
+  createNodePoolController,
+  type NodePoolController,
+  type NodePoolControllerOptions,
+} from './node-pool-controller.ts';

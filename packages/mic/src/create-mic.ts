@@ -30,12 +30,13 @@ import {
 } from './leader-lifecycle.js';
 import { createMicInformers, type MicInformers } from './mic-informers.js';
 import { createMicMetrics, type MicMetrics } from './mic-metrics.js';
-import { createPassScheduler, podMatters, type PassScheduler } from './pass-scheduler.js';
+import { createPassScheduler, type PassScheduler } from './pass-scheduler.js';
 import { createPlanDriver } from './plan-driver.js';
 import { rateLimitedLedger, rateLimitedRecords } from './rate-limited-writes.js';
-import { createRecordWriter, type RecordWriter } from './record-writer.js';
+import { createRecordWriter } from './record-writer.js';
 import { startResyncTimers } from './resync-timers.js';
 import { createSkipReporter } from './skip-reporter.js';
+import { watchForPasses } from './watch-for-passes.js';
 
 export type { MicLeaderElectionOptions, MicOutcome } from './leader-lifecycle.js';
 
@@ -223,40 +224,6 @@ async function loadLedger(parts: MicParts, leadership: AbortSignal, log: Logger)
     }
   }
   return false;
-}
-
-/** Turns informer events into pass requests (and forgets the Assigned marks of deleted records). */
-function watchForPasses(
-  informers: MicInformers,
-  scheduler: PassScheduler,
-  writer: RecordWriter,
-): void {
-  const { pods, nodes, identities, bindings, assigned } = informers;
-  pods.on('add', (pod) => {
-    scheduler.podChanged(pod, undefined);
-  });
-  pods.on('update', (pod, old) => {
-    if (podMatters(pod, old)) scheduler.podChanged(pod, old);
-  });
-  pods.on('delete', (pod) => {
-    scheduler.podChanged(pod, undefined);
-  });
-  nodes.on('add', scheduler.requestFull);
-  nodes.on('update', (node, old) => {
-    if (old?.providerId !== node.providerId) scheduler.requestFull();
-  });
-  nodes.on('delete', scheduler.requestFull);
-  for (const informer of [identities, bindings]) {
-    informer.on('add', scheduler.requestFull);
-    informer.on('update', scheduler.requestFull);
-    informer.on('delete', scheduler.requestFull);
-  }
-  assigned.on('add', scheduler.recordChanged);
-  assigned.on('update', scheduler.recordChanged);
-  assigned.on('delete', (record) => {
-    writer.forget(`${record.metadata.namespace ?? ''}/${record.metadata.name}`);
-    scheduler.recordChanged();
-  });
 }
 
 function untilAborted(signal: AbortSignal): Promise<void> {

@@ -4,7 +4,7 @@
  * pods that need them. The `pod-identity-mic` CLI runs it.
  *
  * `createMic` only wires parts that a custom controller can take one by one: the cluster view
- * (`createMicInformers`), when to plan (`createPassScheduler`), the planners' driver
+ * (`createMicInformers`), when to plan (`createPassScheduler`, fed by `watchForPasses`), the planners' driver
  * (`createPlanDriver`), the lanes (`createLaneExecutor`, `createLaneRunner`), the record writer
  * (`createRecordWriter`), skip reporting (`createSkipReporter`), periodic passes
  * (`startResyncTimers`) and leader election (`runLeaderElected`).
@@ -67,6 +67,7 @@ export {
   type SkipReporter,
   type SkipReporterOptions,
 } from './skip-reporter.js';
+export { watchForPasses } from './watch-for-passes.js';
 export { startResyncTimers, type Resync } from './resync-timers.js';
 export { runLeaderElected, type LeaderElectedOptions } from './leader-lifecycle.js';
 export { createMicMetrics, type MicMetrics } from './mic-metrics.js';
