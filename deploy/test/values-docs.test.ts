@@ -20,6 +20,7 @@ const opaque = new Set([
   'nmi.podLabels',
   'nmi.nodeSelector',
   'nmi.affinity',
+  'grafanaDashboard.labels',
 ]);
 
 /** Dotted paths of every value in values.yaml, descending into maps unless they are opaque. */

@@ -136,6 +136,12 @@ rbac:
   createUserFacingClusterRoles: false
 podMonitor:
   enabled: false
+serviceMonitor:
+  enabled: false
+prometheusRule:
+  enabled: false
+grafanaDashboard:
+  enabled: false
 {{- end -}}
 
 {{/*
