@@ -56,7 +56,7 @@ interface World {
 async function startWorld(armOperationDurationMs: number): Promise<World> {
   const sandbox = await startSandbox({
     nodeCount: 1,
-    identities: ['standard-id', 'workload-id'],
+    identities: ['standard-id', 'workload-id', 'bound-id'],
     federated: true,
     armOperationDurationMs,
   });
@@ -124,6 +124,33 @@ async function startWorld(armOperationDurationMs: number): Promise<World> {
     name: 'workload',
     subject: 'system:serviceaccount:default:workload',
   });
+  // Federation chosen by the AzureIdentity (annotation), for pods its binding selects.
+  const bound = sandbox.identities.get('bound-id')!;
+  store.put({
+    apiVersion: 'aadpodidentity.k8s.io/v1',
+    kind: 'AzureIdentity',
+    metadata: {
+      namespace: 'default',
+      name: 'bound',
+      annotations: { 'aadpodidentity.k8s.io/federated': 'true' },
+    },
+    spec: { type: 0, resourceID: bound.id, clientID: bound.clientId },
+  });
+  store.put({
+    apiVersion: 'aadpodidentity.k8s.io/v1',
+    kind: 'AzureIdentityBinding',
+    metadata: { namespace: 'default', name: 'bound-binding' },
+    spec: { azureIdentity: 'bound', selector: 'bound' },
+  });
+  store.put({
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { namespace: 'default', name: 'bound-sa' },
+  });
+  sandbox.addFederatedCredential('bound-id', {
+    name: 'bound-sa',
+    subject: 'system:serviceaccount:default:bound-sa',
+  });
   return { sandbox, node, nmi, mic };
 }
 
@@ -173,6 +200,16 @@ let counter = 0;
   const world = await startWorld(0);
   const standard: number[] = [];
   const federated: number[] = [];
+  const byIdentity: number[] = [];
+  const boundPod = (name: string): string =>
+    podIpOf(
+      world.sandbox.createPod({
+        name,
+        nodeName: world.node.name,
+        serviceAccountName: 'bound-sa',
+        labels: { aadpodidbinding: 'bound' },
+      }),
+    );
   for (let i = 0; i < 5; i += 1) {
     standard.push(
       await firstToken(world.nmi, () =>
@@ -197,9 +234,11 @@ let counter = 0;
         ),
       ),
     );
+    byIdentity.push(await firstToken(world.nmi, () => boundPod(`bound-${String(counter++)}`)));
   }
   results.firstTokenStandardArm0 = summary(standard);
   results.firstTokenFederated = summary(federated);
+  results.firstTokenFederatedByIdentity = summary(byIdentity);
 
   // The cache-hit path, a standard pod and a federated pod on the same NMI, in alternating blocks.
   const standardPod = podIpOf(
@@ -217,20 +256,30 @@ let counter = 0;
       labels: { 'azure.workload.identity/use': 'true' },
     }),
   );
+  const byIdentityPod = boundPod('hit-bound');
   await firstToken(world.nmi, () => standardPod);
   await firstToken(world.nmi, () => federatedPod);
+  await firstToken(world.nmi, () => byIdentityPod);
   const hitStandard: number[] = [];
   const hitFederated: number[] = [];
+  const hitByIdentity: number[] = [];
   for (let block = 0; block < 10; block += 1) {
     hitStandard.push(...(await hitLatency(world.nmi, standardPod, 300)));
     hitFederated.push(...(await hitLatency(world.nmi, federatedPod, 300)));
+    hitByIdentity.push(...(await hitLatency(world.nmi, byIdentityPod, 300)));
   }
   results.hitPath = {
     requestsEach: hitStandard.length,
     standardUs: { p50: percentile(hitStandard, 50), p99: percentile(hitStandard, 99) },
     federatedUs: { p50: percentile(hitFederated, 50), p99: percentile(hitFederated, 99) },
+    federatedByIdentityUs: {
+      p50: percentile(hitByIdentity, 50),
+      p99: percentile(hitByIdentity, 99),
+    },
     federatedOverStandardP50:
       Math.round((percentile(hitFederated, 50) / percentile(hitStandard, 50)) * 100) / 100,
+    federatedByIdentityOverStandardP50:
+      Math.round((percentile(hitByIdentity, 50) / percentile(hitStandard, 50)) * 100) / 100,
   };
   await stopWorld(world);
 }

@@ -1,7 +1,8 @@
 // bench/federated: pod created → first token in standard mode (MIC assigns the identity to the scale
 // set; ARM at 0 ms and at a realistic scale-set update time) beside federated mode (NMI exchanges a
-// pod-bound service-account token at Entra), in one run on one sandbox each; and the cache-hit path of
-// a standard pod beside a federated pod on one NMI. Results: bench/results/federated.json.
+// pod-bound service-account token at Entra; chosen by the service account's annotation or by the
+// AzureIdentity's), in one run on one sandbox each; and the cache-hit path of a standard pod beside
+// both kinds of federated pod on one NMI. Results: bench/results/federated.json.
 import { registerHooks } from 'node:module';
 
 // The workspace packages run from source; their relative imports name `.js` files that exist as
