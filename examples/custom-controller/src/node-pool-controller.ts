@@ -11,7 +11,7 @@ import {
   type PlannerPod,
   type WorkQueue,
 } from '@pod-identity/core';
-import { createIdentityAssigner } from '@pod-identity/core/azure';
+import { createIdentityAssigner } from '@pod-identity/core/arm';
 import {
   createAssignedIdentityClient,
   createConfigMapOwnershipLedger,
@@ -162,13 +162,14 @@ export function createNodePoolController(options: NodePoolControllerOptions): No
       passes.addAfter('plan', delayMs);
     },
   });
-  watchForPasses(informers, scheduler, writer);
-
   const pause = (): Promise<void> => systemClock.sleep(COALESCE_MS + 1);
   return {
     async start() {
       await ledger.load({ abortSignal: stopping.signal });
       await informers.start(stopping.signal);
+      // Wired only once every informer has listed: a pass planned while, say, the pods are not yet
+      // listed would see every owned identity unused and remove it.
+      watchForPasses(informers, scheduler, writer);
       scheduler.requestFull();
     },
     async settled() {

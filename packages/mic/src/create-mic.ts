@@ -33,7 +33,7 @@ import { createMicMetrics, type MicMetrics } from './mic-metrics.js';
 import { createPassScheduler, type PassScheduler } from './pass-scheduler.js';
 import { createPlanDriver } from './plan-driver.js';
 import { rateLimitedLedger, rateLimitedRecords } from './rate-limited-writes.js';
-import { createRecordWriter } from './record-writer.js';
+import { createRecordWriter, type RecordWriter } from './record-writer.js';
 import { startResyncTimers } from './resync-timers.js';
 import { createSkipReporter } from './skip-reporter.js';
 import { watchForPasses } from './watch-for-passes.js';
