@@ -331,6 +331,9 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
           ...(options.credentialOptions === undefined
             ? {}
             : { credentialOptions: options.credentialOptions }),
+          ...(options.upstreamRetryAfterSeconds === undefined
+            ? {}
+            : { retryAfterSeconds: options.upstreamRetryAfterSeconds }),
         });
 
   const broker = new TokenBroker({

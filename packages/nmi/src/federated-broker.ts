@@ -47,6 +47,11 @@ export interface FederatedModeOptions {
   readonly credentialOptions?: ServicePrincipalTokenSourceOptions['credentialOptions'];
   /** Lifetime asked for the service-account tokens; default 600 s (the least the API server allows). */
   readonly tokenExpirationSeconds?: number;
+  /**
+   * `Retry-After` (seconds) of the 503 when Entra or the API server is unavailable
+   * (`--upstream-retry-after`, as the standard path's); default 2.
+   */
+  readonly retryAfterSeconds?: number;
 }
 
 /** Dependencies of {@link FederatedBroker}. */
@@ -211,7 +216,12 @@ export class FederatedBroker implements FederatedIdentityTokens {
       );
       return { kind: 'tokens', tokens };
     } catch (error) {
-      return refusal(error);
+      // Every 503 says when to come back, as the standard path's do.
+      return tokenFailureOutcome(
+        error,
+        this.#options.retryAfterSeconds ?? DEFAULT_UPSTREAM_WAIT.retryAfterSeconds,
+        'failed to get a federated token',
+      );
     }
   }
 
@@ -337,14 +347,5 @@ function serviceAccountTokenError(
     refused ? 'refused' : 'unavailable',
     `could not get a token of service account ${identity.namespace}/${identity.serviceAccountName}: ${detail}`,
     { ...(status === undefined ? {} : { status }), cause: error },
-  );
-}
-
-function refusal(error: unknown): BrokerOutcome {
-  // Every 503 says when to come back, as the standard path's do.
-  return tokenFailureOutcome(
-    error,
-    DEFAULT_UPSTREAM_WAIT.retryAfterSeconds,
-    'failed to get a federated token',
   );
 }

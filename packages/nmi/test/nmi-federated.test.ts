@@ -60,7 +60,10 @@ function federatedPod(name: string, serviceAccountName: string, onNode: SandboxN
   });
 }
 
-function startNmi(tokenRequestKubeconfigYaml: string): Promise<Nmi> {
+function startNmi(
+  tokenRequestKubeconfigYaml: string,
+  options: { upstreamRetryAfterSeconds?: number } = {},
+): Promise<Nmi> {
   const tokenRequestKubeConfig = new KubeConfig();
   tokenRequestKubeConfig.loadFromString(tokenRequestKubeconfigYaml);
   return createNmi({
@@ -72,6 +75,7 @@ function startNmi(tokenRequestKubeconfigYaml: string): Promise<Nmi> {
     metadataPort: node.imds.port,
     credentialOptions: sandbox.credentialOptions,
     logger: pino({ level: 'silent' }),
+    ...options,
     federated: {
       tokenRequestKubeConfig,
       defaultTenantId: sandbox.tenantId,
@@ -289,6 +293,26 @@ describe('NMI, federated mode', () => {
       );
     } finally {
       await borrowed.close();
+    }
+  });
+
+  it('answers Entra being unavailable with 503 and the --upstream-retry-after it was given', async () => {
+    const patient = await startNmi(node.nodeKubeconfigYaml, { upstreamRetryAfterSeconds: 7 });
+    try {
+      await until(() => patient.state.pods.size === nmi.state.pods.size);
+      // Enough failures for every retry the credential makes for this one request.
+      sandbox.entra.faults.failNext({ status: 503, count: 50 });
+      const answer = await tokenRequest(
+        patient.url,
+        podIp('app'),
+        'resource=https://database.windows.net',
+      );
+      expect(answer.status).toBe(503);
+      expect(JSON.parse(answer.body)).toMatchObject({ error: 'temporarily_unavailable' });
+      expect(answer.headers['retry-after']).toBe('7');
+    } finally {
+      sandbox.entra.faults.clear();
+      await patient.close();
     }
   });
 
