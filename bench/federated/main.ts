@@ -3,21 +3,7 @@
 // pod-bound service-account token at Entra; chosen by the service account's annotation or by the
 // AzureIdentity's), in one run on one sandbox each; and the cache-hit path of a standard pod beside
 // both kinds of federated pod on one NMI. Results: bench/results/federated.json.
-import { registerHooks } from 'node:module';
-
-// The workspace packages run from source; their relative imports name `.js` files that exist as
-// `.ts`. Map those, so the benchmark runs the same code the tests do.
-registerHooks({
-  resolve(specifier, context, next) {
-    try {
-      return next(specifier, context);
-    } catch (error) {
-      if (specifier.startsWith('.') && specifier.endsWith('.js'))
-        return next(`${specifier.slice(0, -3)}.ts`, context);
-      throw error;
-    }
-  },
-});
+import '../source-hooks.ts';
 
 const role = process.argv[2];
 if (role === undefined) {

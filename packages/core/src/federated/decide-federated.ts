@@ -124,6 +124,22 @@ export function decideFederated(
       message: `pod ${pod.namespace}/${pod.name} is federated to client_id ${redactClientId(clientId)} (service account ${account}); it asked for ${named}, which federated mode selects by client_id only`,
     };
   }
+  return servedByFederation(pod, clientId, tenantId);
+}
+
+/**
+ * The decision to serve `pod` by federation as `clientId` in `tenantId`: the subject is the pod's
+ * own service account (`default` when the pod names none), whichever way federation was chosen.
+ * @param pod - the calling pod
+ * @param clientId - the identity's client id
+ * @param tenantId - the tenant the exchange goes to
+ */
+export function servedByFederation(
+  pod: FederatedPod,
+  clientId: string,
+  tenantId: string,
+): Extract<FederatedDecision, { kind: 'identity' }> {
+  const accountName = pod.serviceAccountName ?? 'default';
   return {
     kind: 'identity',
     identity: {

@@ -1,6 +1,10 @@
 import { FEDERATED_ANNOTATION_KEY, FEDERATED_ANNOTATION_VALUE } from '../crd/constants.js';
 import type { AzureIdentity } from '../crd/types.js';
-import type { FederatedDecision, FederatedPod } from './decide-federated.js';
+import {
+  servedByFederation,
+  type FederatedDecision,
+  type FederatedPod,
+} from './decide-federated.js';
 
 /**
  * Whether an AzureIdentity is served by federation: it carries the annotation
@@ -44,15 +48,5 @@ export function federatedIdentityOf(
       reason: 'no-tenant',
       message: `AzureIdentity ${key} is federated but has no spec.tenantID and NMI has no default tenant`,
     };
-  const accountName = pod.serviceAccountName ?? 'default';
-  return {
-    kind: 'identity',
-    identity: {
-      clientId,
-      tenantId,
-      namespace: pod.namespace,
-      serviceAccountName: accountName,
-      subject: `system:serviceaccount:${pod.namespace}:${accountName}`,
-    },
-  };
+  return servedByFederation(pod, clientId, tenantId);
 }
