@@ -25,6 +25,8 @@ import {
   azureIdentityBinding,
   claimsOf,
   tokenRequest,
+  podIpOf,
+  until,
 } from './nmi-test-support.js';
 
 // The seed's demo program, unchanged and in its own process, against NMI in federated mode: the
@@ -39,20 +41,7 @@ let node: SandboxNode;
 let nmi: Nmi;
 let workDir: string;
 
-function podIp(name: string): string {
-  const pod = sandbox.kubernetes.store.get({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    namespace: 'default',
-    name,
-  });
-  return (pod?.status as { podIP: string }).podIP;
-}
-
-async function until(predicate: () => boolean): Promise<void> {
-  for (let i = 0; i < 400 && !predicate(); i += 1) await new Promise((r) => setTimeout(r, 5));
-  expect(predicate()).toBe(true);
-}
+const podIp = (name: string): string => podIpOf(sandbox, name);
 
 function serviceAccount(name: string, clientId?: string): void {
   sandbox.kubernetes.store.put({

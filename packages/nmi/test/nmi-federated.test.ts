@@ -11,6 +11,8 @@ import {
   azureIdentityBinding,
   claimsOf,
   tokenRequest,
+  podIpOf,
+  until,
 } from './nmi-test-support.js';
 
 // Federated mode beside standard mode on one node: pods labelled azure.workload.identity/use get the
@@ -22,20 +24,7 @@ let other: SandboxNode;
 let nmi: Nmi;
 const RESOURCE = 'resource=https://vault.azure.net';
 
-function podIp(name: string): string {
-  const pod = sandbox.kubernetes.store.get({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    namespace: 'default',
-    name,
-  });
-  return (pod?.status as { podIP: string }).podIP;
-}
-
-async function until(predicate: () => boolean): Promise<void> {
-  for (let i = 0; i < 400 && !predicate(); i += 1) await new Promise((r) => setTimeout(r, 5));
-  expect(predicate()).toBe(true);
-}
+const podIp = (name: string): string => podIpOf(sandbox, name);
 
 function serviceAccount(name: string, clientId?: string): void {
   sandbox.kubernetes.store.put({

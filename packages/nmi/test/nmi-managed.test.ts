@@ -15,6 +15,8 @@ import {
   azureIdentityBinding,
   claimsOf,
   tokenRequest,
+  podIpOf,
+  until,
 } from './nmi-test-support.js';
 
 // Managed mode (no MIC: NMI authorises from bindings and identities in the pod's namespace), with
@@ -25,15 +27,7 @@ let nmi: Nmi;
 const secretSp = { clientId: '', tenant2: crypto.randomUUID() };
 const certSp = { clientId: '' };
 
-function podIp(name: string, namespace: string): string {
-  const pod = sandbox.kubernetes.store.get({ apiVersion: 'v1', kind: 'Pod', namespace, name });
-  return (pod?.status as { podIP: string }).podIP;
-}
-
-async function until(predicate: () => boolean): Promise<void> {
-  for (let i = 0; i < 400 && !predicate(); i += 1) await new Promise((r) => setTimeout(r, 5));
-  expect(predicate()).toBe(true);
-}
+const podIp = (name: string, namespace: string): string => podIpOf(sandbox, name, namespace);
 
 function secret(namespace: string, name: string, data: Record<string, string | Buffer>) {
   return {

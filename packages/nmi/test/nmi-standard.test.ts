@@ -12,6 +12,8 @@ import {
   call,
   claimsOf,
   tokenRequest,
+  podIpOf,
+  until,
 } from './nmi-test-support.js';
 
 // One emulated cluster (one scale set node with a system-assigned identity, three user-assigned
@@ -29,18 +31,7 @@ const identity = (name: string) =>
     clientID: ids[name]!.clientId,
   });
 
-function podIp(name: string, namespace = 'default'): string {
-  const pod = sandbox.kubernetes.store.get({ apiVersion: 'v1', kind: 'Pod', namespace, name });
-  const status = pod?.status as { podIP?: string } | undefined;
-  if (status?.podIP === undefined) throw new Error(`pod ${namespace}/${name} has no IP`);
-  return status.podIP;
-}
-
-async function until(predicate: () => boolean): Promise<void> {
-  // Waits for an informer to deliver; the condition is an event, checked on each turn of the loop.
-  for (let i = 0; i < 400 && !predicate(); i += 1) await new Promise((r) => setTimeout(r, 5));
-  expect(predicate()).toBe(true);
-}
+const podIp = (name: string, namespace = 'default'): string => podIpOf(sandbox, name, namespace);
 
 beforeAll(async () => {
   sandbox = await startSandbox({

@@ -5,6 +5,7 @@ import { ComputeManagementClient } from '@azure/arm-compute';
 import type { TokenSource } from '@pod-identity/core/azure';
 import type { createMemoryClusterState } from '@pod-identity/nmi';
 import type { Sandbox } from '@pod-identity/testkit';
+import { expect } from 'vitest';
 
 /** An HTTP answer. */
 export interface Answer {
@@ -245,4 +246,27 @@ export function seedBoundPod(
       azureAssignedIdentity({ name: pod.name, namespace: 'default' }, identity, 'n', 'Assigned'),
     ] as never,
   });
+}
+
+/**
+ * The IP the sandbox gave a pod (the address its requests to NMI come from).
+ * @param sandbox - the sandbox holding the pod
+ * @param name - the pod's name
+ * @param namespace - the pod's namespace
+ */
+export function podIpOf(sandbox: Sandbox, name: string, namespace = 'default'): string {
+  const pod = sandbox.kubernetes.store.get({ apiVersion: 'v1', kind: 'Pod', namespace, name });
+  const status = pod?.status as { podIP?: string } | undefined;
+  if (status?.podIP === undefined) throw new Error(`pod ${namespace}/${name} has no IP`);
+  return status.podIP;
+}
+
+/**
+ * Waits for an informer to deliver: the condition is an event, checked on each turn of the loop
+ * (at most 400 turns of 5 ms), then asserted.
+ * @param predicate - the condition
+ */
+export async function until(predicate: () => boolean): Promise<void> {
+  for (let i = 0; i < 400 && !predicate(); i += 1) await new Promise((r) => setTimeout(r, 5));
+  expect(predicate()).toBe(true);
 }
