@@ -1,6 +1,5 @@
 import type { ComputeManagementClientOptionalParams } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/core-auth';
-import type { KubeConfig } from '@kubernetes/client-node';
 import {
   EVENT_SOURCE_COMPONENT,
   createWorkQueue,
@@ -16,8 +15,8 @@ import {
   createConfigMapOwnershipLedger,
   createEventRecorder,
   createRateLimiter,
-  shareKubeConnections,
   type EventRecorder,
+  type KubeConnection,
   type OwnershipLedger,
 } from '@pod-identity/core/kubernetes';
 import type { Registry } from 'prom-client';
@@ -42,8 +41,12 @@ export type { MicLeaderElectionOptions, MicOutcome } from './leader-lifecycle.js
 
 /** Options of {@link createMic}. */
 export interface MicOptions {
-  /** Kubernetes API server connection. */
-  kubeConfig: KubeConfig;
+  /**
+   * Kubernetes API server connection: a lean `KubeConnection` (`loadKubeConnection`) or a client-node
+   * `KubeConfig`. Every client of MIC's is on the lean JSON client, one keep-alive pool per
+   * connection, so MIC does not load client-node.
+   */
+  kubeConfig: KubeConnection;
   /** Credential for ARM. */
   credential: TokenCredential;
   /** ARM endpoint. Default `https://management.azure.com`. */
@@ -126,7 +129,7 @@ export interface Mic {
 
 /** What every leadership term shares: connections, collaborators and settings. */
 interface MicParts {
-  readonly kubeConfig: KubeConfig;
+  readonly kubeConfig: KubeConnection;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: MicMetrics | undefined;
@@ -164,8 +167,8 @@ function createMicParts(options: MicOptions): MicParts {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   const metrics = options.registry === undefined ? undefined : createMicMetrics(options.registry);
-  // One keep-alive pool for every client below: client-node would open a connection per request.
-  const kubeConfig = shareKubeConnections(options.kubeConfig);
+  // Every client below is on the lean JSON client, which keeps one keep-alive pool per connection.
+  const kubeConfig = options.kubeConfig;
   const writeLimiter = createRateLimiter({ qps: options.clientQps ?? 5 });
   const recorder =
     options.eventRecorder ??

@@ -1,8 +1,7 @@
 // Running a controller's leader-only work under a Kubernetes Lease: campaign, work while leading,
 // stop when the lease is lost or the controller stops. Without election, work at once.
-import type { KubeConfig } from '@kubernetes/client-node';
 import { silentLogger, systemClock, type Clock, type Logger } from '@pod-identity/core';
-import { createLeaderElector } from '@pod-identity/core/kubernetes';
+import { createLeaderElector, type KubeConnection } from '@pod-identity/core/kubernetes';
 
 /** Leader election settings (the `--leader-election-*` flags). */
 export interface MicLeaderElectionOptions {
@@ -21,8 +20,8 @@ export type MicOutcome = 'stopped' | 'lost-leadership';
 
 /** Options of {@link runLeaderElected}. */
 export interface LeaderElectedOptions {
-  /** Connection for the Lease. */
-  kubeConfig: KubeConfig;
+  /** Connection for the Lease: a lean `KubeConnection` or a client-node `KubeConfig`. */
+  kubeConfig: KubeConnection;
   /** Leader election, or `false` to lead at once (a single replica, tests). */
   leaderElection: MicLeaderElectionOptions | false;
   /**

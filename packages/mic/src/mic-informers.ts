@@ -1,7 +1,6 @@
 // MIC's view of the cluster: five informers (pods with the binding label, nodes, and the three
 // custom resources) with the projections and indexes the planners read, and the provider IDs of every
 // node seen.
-import type { KubeConfig } from '@kubernetes/client-node';
 import {
   CrdKinds,
   POD_LABEL_KEY,
@@ -21,6 +20,7 @@ import {
   nodeSource,
   podSource,
   type Informer,
+  type KubeConnection,
   type KubernetesWireObject,
 } from '@pod-identity/core/kubernetes';
 import { createLenientProjection } from './lenient-projection.js';
@@ -36,8 +36,8 @@ export interface MicNode {
 
 /** Options of {@link createMicInformers}. */
 export interface MicInformersOptions {
-  /** Connection to the API server (already shared, see `shareKubeConnections`). */
-  kubeConfig: KubeConfig;
+  /** Connection to the API server: a lean `KubeConnection` or a client-node `KubeConfig`. */
+  kubeConfig: KubeConnection;
   /** Where watch failures and refused objects are logged. Default silent. */
   logger?: Logger;
 }

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { ClientSecretCredential, ManagedIdentityCredential } from '@azure/identity';
-import type { TokenCredential } from '@azure/core-auth';
-import { KubeConfig } from '@kubernetes/client-node';
+import type * as AzureIdentityModule from '@azure/identity';
+import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
+import { preloadArmCompute } from '@pod-identity/core/arm';
+import { inClusterConnection, loadKubeConnection } from '@pod-identity/core/kubernetes';
 import { CommanderError } from 'commander';
 import { pino } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -23,6 +24,35 @@ export interface MicCliIo {
   stopRequested: Promise<void>;
 }
 
+/** How long after becoming active MIC waits before loading the ARM SDK and @azure/identity. */
+const PRELOAD_DELAY_MS = 1000;
+
+let identityModule: Promise<typeof AzureIdentityModule> | undefined;
+/** `@azure/identity` (MSAL; about 25 MB and a second or more to import), loaded once. */
+function loadIdentityModule(): Promise<typeof AzureIdentityModule> {
+  identityModule ??= import('@azure/identity');
+  return identityModule;
+}
+
+/**
+ * A credential built when it is first asked for a token: MIC asks for one at its first ARM call, so
+ * starting, listing and leading do not wait for `@azure/identity` to load.
+ */
+function lazyCredential(
+  make: (module: typeof AzureIdentityModule) => TokenCredential,
+): TokenCredential {
+  let credential: Promise<TokenCredential> | undefined;
+  return {
+    async getToken(
+      scopes: string | string[],
+      options?: GetTokenOptions,
+    ): Promise<AccessToken | null> {
+      credential ??= loadIdentityModule().then(make);
+      return (await credential).getToken(scopes, options);
+    },
+  };
+}
+
 function credentialFor(
   config: CloudConfig,
   authorityHost: string,
@@ -30,18 +60,20 @@ function credentialFor(
   ca: string | undefined,
 ): TokenCredential {
   const tls = ca === undefined ? {} : { tlsOptions: { ca } };
-  if (config.useManagedIdentityExtension) {
-    return config.userAssignedIdentityID === ''
-      ? new ManagedIdentityCredential(tls)
-      : new ManagedIdentityCredential({ clientId: config.userAssignedIdentityID, ...tls });
-  }
-  return new ClientSecretCredential(config.tenantId, config.aadClientId, config.aadClientSecret, {
-    authorityHost,
-    // MSAL's instance discovery asks the public cloud (login.microsoftonline.com) to vouch for the
-    // authority: an authority given with --authority-host (a private or emulated one) is used as is,
-    // and nothing is sent to the public cloud for it.
-    disableInstanceDiscovery: customAuthority,
-    ...tls,
+  return lazyCredential(({ ClientSecretCredential, ManagedIdentityCredential }) => {
+    if (config.useManagedIdentityExtension) {
+      return config.userAssignedIdentityID === ''
+        ? new ManagedIdentityCredential(tls)
+        : new ManagedIdentityCredential({ clientId: config.userAssignedIdentityID, ...tls });
+    }
+    return new ClientSecretCredential(config.tenantId, config.aadClientId, config.aadClientSecret, {
+      authorityHost,
+      // MSAL's instance discovery asks the public cloud (login.microsoftonline.com) to vouch for the
+      // authority: an authority given with --authority-host (a private or emulated one) is used as
+      // is, and nothing is sent to the public cloud for it.
+      disableInstanceDiscovery: customAuthority,
+      ...tls,
+    });
   });
 }
 
@@ -97,10 +129,14 @@ export async function runMicCli(
     logger.error({ err: error }, 'invalid cloud configuration');
     return 1;
   }
-  const kubeConfig = new KubeConfig();
+  // The lean connection (token, token file or client certificate; exec plugins and the like through
+  // client-node, loaded only for them): MIC's clients do not need client-node's generated models.
+  let kubeConfig;
   try {
-    if (options.kubeconfig === '') kubeConfig.loadFromCluster();
-    else kubeConfig.loadFromFile(options.kubeconfig);
+    kubeConfig =
+      options.kubeconfig === ''
+        ? inClusterConnection(env)
+        : await loadKubeConnection(options.kubeconfig, env);
   } catch (error) {
     logger.error({ err: error }, 'cannot load the kubeconfig');
     return 1;
@@ -174,6 +210,15 @@ export async function runMicCli(
     'starting',
   );
   mic.start();
+  // Once leading with synced caches, and after the first probe and planning pass had the event loop,
+  // load what an assignment needs (the ARM SDK and @azure/identity), so a pod that comes later does
+  // not wait for the imports; a pod that comes sooner loads them itself.
+  void mic.whenActive().then(() => {
+    setTimeout(() => {
+      preloadArmCompute();
+      loadIdentityModule().catch(() => undefined);
+    }, PRELOAD_DELAY_MS).unref();
+  });
   const outcome = await Promise.race([mic.done, io.stopRequested.then(() => 'signal' as const)]);
   logger.info({ reason: outcome }, 'shutting down');
   await mic.stop();

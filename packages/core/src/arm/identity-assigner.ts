@@ -1,10 +1,11 @@
-import {
+import type * as ArmComputeModule from '@azure/arm-compute';
+import type {
   ComputeManagementClient,
-  type ComputeManagementClientOptionalParams,
-  type UserAssignedIdentitiesValue,
+  ComputeManagementClientOptionalParams,
+  UserAssignedIdentitiesValue,
 } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/core-auth';
-import { isRestError, type PipelinePolicy } from '@azure/core-rest-pipeline';
+import type { PipelinePolicy, RestError } from '@azure/core-rest-pipeline';
 import type { IdentityTarget } from '../planner/identity-target.js';
 import type { IdentityRef } from '../planner/plan-identity-deltas.js';
 import { systemClock, type Clock } from '../work-queue/clock.js';
@@ -230,6 +231,30 @@ function findDeadlineError(error: unknown): RequestDeadlineError | undefined {
   return undefined;
 }
 
+/** `@azure/core-rest-pipeline`'s `isRestError`, without importing the pipeline before the SDK. */
+function isRestError(error: unknown): error is RestError {
+  return error instanceof Error && error.name === 'RestError';
+}
+
+let armCompute: Promise<typeof ArmComputeModule> | undefined;
+
+/**
+ * Imports `@azure/arm-compute` once (about a second and 5 MB): when an assigner first reads a target,
+ * or earlier from {@link preloadArmCompute}.
+ */
+function loadArmCompute(): Promise<typeof ArmComputeModule> {
+  armCompute ??= import('@azure/arm-compute');
+  return armCompute;
+}
+
+/**
+ * Starts importing the ARM SDK now, so the first ARM call does not wait for it (e.g. once a controller
+ * is up and idle). A failure is left to that first call to report.
+ */
+export function preloadArmCompute(): void {
+  loadArmCompute().catch(() => undefined);
+}
+
 /**
  * Creates the ARM identity assigner over `@azure/arm-compute`, for scale sets and virtual machines.
  * @param options - credential, endpoint, client options and retry knobs
@@ -252,10 +277,15 @@ export function createIdentityAssigner(options: IdentityAssignerOptions): Identi
   const clients = new Map<string, ComputeManagementClient>();
   const throttledUntil = new Map<string, number>();
 
-  const clientFor = (subscriptionId: string): ComputeManagementClient => {
+  // The ARM SDK is imported when the first target is read, not when this module is: a controller
+  // that starts, lists and leads before its first ARM call does not wait for it.
+  const clientFor = async (subscriptionId: string): Promise<ComputeManagementClient> => {
     const key = subscriptionId.toLowerCase();
     let client = clients.get(key);
     if (client === undefined) {
+      const { ComputeManagementClient } = await loadArmCompute();
+      client = clients.get(key);
+      if (client !== undefined) return client;
       client = new ComputeManagementClient(options.credential, subscriptionId, {
         retryOptions: { maxRetries: 0 },
         ...options.clientOptions,
@@ -329,7 +359,7 @@ export function createIdentityAssigner(options: IdentityAssignerOptions): Identi
   };
 
   const getIdentities: IdentityAssigner['getIdentities'] = async (target, getOptions = {}) => {
-    const client = clientFor(target.subscriptionId);
+    const client = await clientFor(target.subscriptionId);
     const requestOptions = { abortSignal: getOptions.abortSignal };
     const resource =
       target.kind === 'vmss'
@@ -362,7 +392,7 @@ export function createIdentityAssigner(options: IdentityAssignerOptions): Identi
     remainingUserAssigned: number,
     abortSignal: AbortSignal | undefined,
   ): Promise<void> => {
-    const client = clientFor(target.subscriptionId);
+    const client = await clientFor(target.subscriptionId);
     const anyLeft = remainingUserAssigned > 0;
     // When nothing user-assigned is left, ARM wants the type changed (and no map) instead of every
     // key set to null; a system-assigned identity is kept in every case.

@@ -7,6 +7,7 @@
  */
 export {
   createIdentityAssigner,
+  preloadArmCompute,
   identitiesNamedInError,
   MAX_IDENTITIES_PER_PATCH,
   RETRIABLE_IDENTITY_ERRORS,

@@ -1,4 +1,3 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import {
   API_GROUP,
   API_VERSION,
@@ -7,8 +6,9 @@ import {
   type AssignedIdentityState,
 } from '../crd/constants.js';
 import type { AzureAssignedIdentity } from '../crd/types.js';
+import type { KubeConnection } from './kube-connection.js';
+import { kubeHttpClientFor } from './kube-http-client.js';
 import { toKubernetesApiError } from './kubernetes-api-error.js';
-import { lazyClientNode } from './load-client-node.js';
 
 /** Options every call takes. */
 export interface CallOptions {
@@ -40,82 +40,77 @@ export interface AssignedIdentityClient {
   delete(namespace: string, name: string, options?: CallOptions): Promise<void>;
 }
 
-const coordinates = {
-  group: API_GROUP,
-  version: API_VERSION,
-  plural: CrdKinds.AzureAssignedIdentity.plural,
-};
+const PLURAL = CrdKinds.AzureAssignedIdentity.plural;
+
+function recordsPath(namespace: string): string {
+  return `/apis/${API_GROUP}/${API_VERSION}/namespaces/${encodeURIComponent(namespace)}/${PLURAL}`;
+}
+
+function recordPath(namespace: string, name: string): string {
+  return `${recordsPath(namespace)}/${encodeURIComponent(name)}`;
+}
 
 /**
- * Creates the AzureAssignedIdentity client on client-node's `CustomObjectsApi`.
- * @param kubeConfig - API server connection
+ * Creates the AzureAssignedIdentity client on the lean JSON client (records are plain wire JSON, so
+ * nothing of client-node's is needed).
+ * @param kubeConfig - API server connection: a client-node `KubeConfig` or a lean `KubeConnection`
  */
-export function createAssignedIdentityClient(kubeConfig: KubeConfig): AssignedIdentityClient {
-  const client = lazyClientNode((m) => ({
-    api: kubeConfig.makeApiClient(m.CustomObjectsApi),
-    jsonPatch: m.setHeaderOptions('Content-Type', m.PatchStrategy.JsonPatch),
-    mergePatch: m.setHeaderOptions('Content-Type', m.PatchStrategy.MergePatch),
-  }));
+export function createAssignedIdentityClient(kubeConfig: KubeConnection): AssignedIdentityClient {
+  const client = kubeHttpClientFor(kubeConfig);
 
   const removeFinalizer = async (record: AzureAssignedIdentity): Promise<void> => {
     const finalizers = record.metadata.finalizers ?? [];
     const index = finalizers.indexOf(ASSIGNED_IDENTITY_FINALIZER);
     if (index < 0) return;
     // `test` makes the patch fail rather than drop someone else's finalizer if the list moved.
-    await (
-      await client()
-    ).api.patchNamespacedCustomObject(
+    await client.request(
+      'PATCH',
+      recordPath(record.metadata.namespace ?? '', record.metadata.name),
       {
-        ...coordinates,
-        namespace: record.metadata.namespace ?? '',
-        name: record.metadata.name,
         body: [
-          { op: 'test', path: `/metadata/finalizers/${index}`, value: ASSIGNED_IDENTITY_FINALIZER },
-          { op: 'remove', path: `/metadata/finalizers/${index}` },
+          {
+            op: 'test',
+            path: `/metadata/finalizers/${String(index)}`,
+            value: ASSIGNED_IDENTITY_FINALIZER,
+          },
+          { op: 'remove', path: `/metadata/finalizers/${String(index)}` },
         ],
+        contentType: 'application/json-patch+json',
       },
-      (await client()).jsonPatch,
     );
   };
 
   return {
     async create(record) {
-      const what = `create AzureAssignedIdentity ${record.metadata.namespace ?? ''}/${record.metadata.name}`;
+      const namespace = record.metadata.namespace ?? '';
+      const what = `create AzureAssignedIdentity ${namespace}/${record.metadata.name}`;
       try {
-        return (await (
-          await client()
-        ).api.createNamespacedCustomObject({
-          ...coordinates,
-          namespace: record.metadata.namespace ?? '',
+        return await client.request<AzureAssignedIdentity>('POST', recordsPath(namespace), {
           body: record,
-        })) as AzureAssignedIdentity;
+        });
       } catch (error) {
         throw toKubernetesApiError(error, what);
       }
     },
     async replace(record) {
-      const what = `update AzureAssignedIdentity ${record.metadata.namespace ?? ''}/${record.metadata.name}`;
+      const namespace = record.metadata.namespace ?? '';
+      const what = `update AzureAssignedIdentity ${namespace}/${record.metadata.name}`;
       try {
-        return (await (
-          await client()
-        ).api.replaceNamespacedCustomObject({
-          ...coordinates,
-          namespace: record.metadata.namespace ?? '',
-          name: record.metadata.name,
-          body: record,
-        })) as AzureAssignedIdentity;
+        return await client.request<AzureAssignedIdentity>(
+          'PUT',
+          recordPath(namespace, record.metadata.name),
+          { body: record },
+        );
       } catch (error) {
         throw toKubernetesApiError(error, what);
       }
     },
     async setState(namespace, name, state) {
       try {
-        return (await (
-          await client()
-        ).api.patchNamespacedCustomObject(
-          { ...coordinates, namespace, name, body: { status: { status: state } } },
-          (await client()).mergePatch,
-        )) as AzureAssignedIdentity;
+        return await client.request<AzureAssignedIdentity>('PATCH', recordPath(namespace, name), {
+          body: { status: { status: state } },
+          contentType: 'application/merge-patch+json',
+        });
       } catch (error) {
         throw toKubernetesApiError(
           error,
@@ -126,13 +121,10 @@ export function createAssignedIdentityClient(kubeConfig: KubeConfig): AssignedId
     async delete(namespace, name) {
       const what = `delete AzureAssignedIdentity ${namespace}/${name}`;
       try {
-        const remaining = (await (
-          await client()
-        ).api.deleteNamespacedCustomObject({
-          ...coordinates,
-          namespace,
-          name,
-        })) as Partial<AzureAssignedIdentity> | undefined;
+        const remaining = await client.request<Partial<AzureAssignedIdentity> | undefined>(
+          'DELETE',
+          recordPath(namespace, name),
+        );
         if (remaining?.metadata?.deletionTimestamp !== undefined) {
           await removeFinalizer(remaining as AzureAssignedIdentity);
         }

@@ -1,13 +1,13 @@
-/* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment, @typescript-eslint/no-misused-spread -- client-node model classes are plain data holders; its documented usage passes object literals */
-import type { KubeConfig, V1Lease } from '@kubernetes/client-node';
 import { raceAbort } from '../abort/race-abort.js';
 import { systemClock, type Clock } from '../work-queue/clock.js';
+import type { KubeConnection } from './kube-connection.js';
+import { kubeHttpClientFor } from './kube-http-client.js';
 import { toKubernetesApiError } from './kubernetes-api-error.js';
-import { lazyClientNode } from './load-client-node.js';
 
 /** Options of {@link createLeaderElector}. */
 export interface LeaderElectorOptions {
-  kubeConfig: KubeConfig;
+  /** API server connection: a client-node `KubeConfig` or a lean `KubeConnection`. */
+  kubeConfig: KubeConnection;
   /** Namespace of the Lease (`--leader-election-namespace`, default `default`). */
   namespace: string;
   /** Name of the Lease (`--leader-election-name`, default `aad-pod-identity-mic`). */
@@ -50,9 +50,27 @@ export interface LeaderElector {
   isLeader(): boolean;
 }
 
-function toMs(time: Date | string | undefined): number {
-  if (time === undefined) return 0;
-  return typeof time === 'string' ? Date.parse(time) : time.getTime();
+/** A Lease as far as it is read and written (wire JSON: times are RFC 3339 strings). */
+interface WireLease {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+  spec?: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    acquireTime?: string;
+    renewTime?: string;
+    leaseTransitions?: number;
+  };
+}
+
+function toMs(time: string | undefined): number {
+  return time === undefined ? 0 : Date.parse(time);
+}
+
+/** A `MicroTime` as kube-apiserver parses it: RFC 3339 with six fractional digits. */
+function microTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, -1)}000Z`;
 }
 
 /**
@@ -82,11 +100,13 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
   // How long a leader leads after the start of its last successful renewal.
   const leadForMs = Math.min(retryPeriodMs + renewDeadlineMs, leaseDurationMs - retryPeriodMs);
   if (options.identity === '') throw new TypeError('leader election identity must not be empty');
-  const client = lazyClientNode((m) => ({
-    api: options.kubeConfig.makeApiClient(m.CoordinationV1Api),
-    MicroTime: m.V1MicroTime,
-  }));
+  const client = kubeHttpClientFor(options.kubeConfig);
   const { namespace, name, identity } = options;
+  const leasesPath = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
+  const leasePath = `${leasesPath}/${encodeURIComponent(name)}`;
+  const readLease = (): Promise<WireLease> => client.request<WireLease>('GET', leasePath);
+  const replaceLease = (body: WireLease): Promise<WireLease> =>
+    client.request<WireLease>('PUT', leasePath, { body });
   let leader = false;
   let observed: { holder: string; renewTime: number; resourceVersion: string } | undefined;
   let observedAtMs = 0;
@@ -97,19 +117,16 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
   /** One acquire-or-renew attempt; true when this candidate holds the lease afterwards. */
   const tryAcquireOrRenew = async (callbacks: LeaderCallbacks): Promise<boolean> => {
     const now = clock.now();
-    let current: V1Lease | undefined;
+    let current: WireLease | undefined;
     try {
-      current = await (await client()).api.readNamespacedLease({ name, namespace });
+      current = await readLease();
     } catch (error) {
       const wrapped = toKubernetesApiError(error, `read lease ${namespace}/${name}`);
       if (wrapped.statusCode !== 404) throw wrapped;
     }
     if (current === undefined) {
       try {
-        await (
-          await client()
-        ).api.createNamespacedLease({
-          namespace,
+        await client.request('POST', leasesPath, {
           body: {
             apiVersion: 'coordination.k8s.io/v1',
             kind: 'Lease',
@@ -117,8 +134,8 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
             spec: {
               holderIdentity: identity,
               leaseDurationSeconds: leaseSeconds,
-              acquireTime: new (await client()).MicroTime(now),
-              renewTime: new (await client()).MicroTime(now),
+              acquireTime: microTime(now),
+              renewTime: microTime(now),
               leaseTransitions: 0,
             },
           },
@@ -158,24 +175,18 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
     if (heldByOther && observedAtMs + durationMs > now) return false;
     const transitions = (spec.leaseTransitions ?? 0) + (holder === identity ? 0 : 1);
     try {
-      const updated = await (
-        await client()
-      ).api.replaceNamespacedLease({
-        name,
-        namespace,
-        body: {
-          ...current,
-          spec: {
-            ...spec,
-            holderIdentity: identity,
-            leaseDurationSeconds: leaseSeconds,
-            acquireTime:
-              holder === identity && spec.acquireTime !== undefined
-                ? spec.acquireTime
-                : new (await client()).MicroTime(now),
-            renewTime: new (await client()).MicroTime(now),
-            leaseTransitions: transitions,
-          },
+      const updated = await replaceLease({
+        ...current,
+        spec: {
+          ...spec,
+          holderIdentity: identity,
+          leaseDurationSeconds: leaseSeconds,
+          acquireTime:
+            holder === identity && spec.acquireTime !== undefined
+              ? spec.acquireTime
+              : microTime(now),
+          renewTime: microTime(now),
+          leaseTransitions: transitions,
         },
       });
       observed = {
@@ -194,21 +205,15 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
 
   const release = async (): Promise<void> => {
     try {
-      const current = await (await client()).api.readNamespacedLease({ name, namespace });
+      const current = await readLease();
       if (current.spec?.holderIdentity !== identity) return;
-      await (
-        await client()
-      ).api.replaceNamespacedLease({
-        name,
-        namespace,
-        body: {
-          ...current,
-          spec: {
-            ...current.spec,
-            holderIdentity: '',
-            leaseDurationSeconds: 1,
-            renewTime: new (await client()).MicroTime(clock.now()),
-          },
+      await replaceLease({
+        ...current,
+        spec: {
+          ...current.spec,
+          holderIdentity: '',
+          leaseDurationSeconds: 1,
+          renewTime: microTime(clock.now()),
         },
       });
     } catch (error) {

@@ -1,10 +1,9 @@
-/* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment, @typescript-eslint/no-misused-spread -- client-node model classes are plain data holders; its documented usage passes object literals */
 import { createHash } from 'node:crypto';
-import type { KubeConfig, V1ConfigMap } from '@kubernetes/client-node';
 import type { IdentityTarget } from '../planner/identity-target.js';
 import type { IdentityRef, OwnedIdentity } from '../planner/plan-identity-deltas.js';
+import type { KubeConnection } from './kube-connection.js';
+import { kubeHttpClientFor } from './kube-http-client.js';
 import { toKubernetesApiError } from './kubernetes-api-error.js';
-import { lazyClientNode } from './load-client-node.js';
 
 /** Label on every ledger ConfigMap. */
 export const OWNERSHIP_LEDGER_LABEL = 'aadpodidentity.k8s.io/mic-ownership-ledger';
@@ -29,7 +28,8 @@ export interface OwnershipLedger {
 
 /** Options of {@link createConfigMapOwnershipLedger}. */
 export interface ConfigMapOwnershipLedgerOptions {
-  kubeConfig: KubeConfig;
+  /** API server connection: a client-node `KubeConfig` or a lean `KubeConnection`. */
+  kubeConfig: KubeConnection;
   /** Namespace of the ledger ConfigMaps: MIC's own (`MIC_POD_NAMESPACE`). */
   namespace: string;
   /** Prefix of the ConfigMap names. Default `aad-pod-identity-mic-owned`. */
@@ -46,7 +46,21 @@ export function ledgerConfigMapName(prefix: string, targetKey: string): string {
   return `${prefix}-${createHash('sha256').update(targetKey).digest('hex').slice(0, 20)}`;
 }
 
-function decode(configMap: V1ConfigMap): Map<string, OwnedIdentity> {
+/** A ConfigMap as far as the ledger reads and writes it (wire JSON). */
+interface WireConfigMap {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  data?: Record<string, string>;
+}
+
+function decode(configMap: WireConfigMap): Map<string, OwnedIdentity> {
   const out = new Map<string, OwnedIdentity>();
   const raw = configMap.data?.[DATA_KEY];
   if (raw === undefined) return out;
@@ -86,11 +100,12 @@ function encode(identities: ReadonlyMap<string, OwnedIdentity>): string {
 export function createConfigMapOwnershipLedger(
   options: ConfigMapOwnershipLedgerOptions,
 ): OwnershipLedger {
-  const coreApi = lazyClientNode((m) => options.kubeConfig.makeApiClient(m.CoreV1Api));
+  const client = kubeHttpClientFor(options.kubeConfig);
   const namespace = options.namespace;
+  const configMapsPath = `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps`;
   const prefix = options.namePrefix ?? 'aad-pod-identity-mic-owned';
   const owned = new Map<string, Map<string, OwnedIdentity>>();
-  const lastSeen = new Map<string, V1ConfigMap>();
+  const lastSeen = new Map<string, WireConfigMap>();
 
   const update = async (
     target: IdentityTarget,
@@ -104,7 +119,10 @@ export function createConfigMapOwnershipLedger(
       let existing = attempt === 0 ? lastSeen.get(name) : undefined;
       if (existing === undefined) {
         try {
-          existing = await (await coreApi()).readNamespacedConfigMap({ name, namespace });
+          existing = await client.request<WireConfigMap>(
+            'GET',
+            `${configMapsPath}/${encodeURIComponent(name)}`,
+          );
         } catch (error) {
           const wrapped = toKubernetesApiError(error, `read configmap ${namespace}/${name}`);
           if (wrapped.statusCode !== 404) throw wrapped;
@@ -115,7 +133,7 @@ export function createConfigMapOwnershipLedger(
         owned.set(target.key, current);
         return;
       }
-      const body: V1ConfigMap = {
+      const body: WireConfigMap = {
         apiVersion: 'v1',
         kind: 'ConfigMap',
         metadata: {
@@ -133,8 +151,12 @@ export function createConfigMapOwnershipLedger(
       try {
         const written =
           existing === undefined
-            ? await (await coreApi()).createNamespacedConfigMap({ namespace, body })
-            : await (await coreApi()).replaceNamespacedConfigMap({ name, namespace, body });
+            ? await client.request<WireConfigMap>('POST', configMapsPath, { body })
+            : await client.request<WireConfigMap>(
+                'PUT',
+                `${configMapsPath}/${encodeURIComponent(name)}`,
+                { body },
+              );
         lastSeen.set(name, written);
         owned.set(target.key, current);
         return;
@@ -156,15 +178,12 @@ export function createConfigMapOwnershipLedger(
   return {
     async load() {
       try {
-        const list = await (
-          await coreApi()
-        ).listNamespacedConfigMap({
-          namespace,
-          labelSelector: OWNERSHIP_LEDGER_LABEL,
+        const list = await client.request<{ items?: WireConfigMap[] }>('GET', configMapsPath, {
+          query: { labelSelector: OWNERSHIP_LEDGER_LABEL },
         });
         owned.clear();
         lastSeen.clear();
-        for (const configMap of list.items) {
+        for (const configMap of list.items ?? []) {
           const key = configMap.metadata?.annotations?.[OWNERSHIP_LEDGER_TARGET_ANNOTATION];
           if (key === undefined || key === '') continue;
           owned.set(key, decode(configMap));
