@@ -22,7 +22,7 @@ if (process.argv[2] === 'inside') {
         `${tool} is not installed (apt-get install iproute2 iptables wrk util-linux; Go >= 1.22)`,
       );
   const root = join(import.meta.dirname, '..', '..');
-  for (const cli of ['packages/nmi/dist/cli.cjs', 'packages/mic/dist/cli.js'])
+  for (const cli of ['packages/nmi/dist/cli.cjs', 'packages/mic/dist/cli.cjs'])
     if (!existsSync(join(root, cli))) fail(`${cli} is missing: run pnpm build first`);
   const built = spawnSync('bash', [join(import.meta.dirname, 'build-peers.sh')], {
     stdio: 'inherit',

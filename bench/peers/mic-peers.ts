@@ -293,7 +293,7 @@ function median(values: readonly number[]): number {
  * Runs the MIC comparison.
  * @param dir - temporary directory for configuration files
  * @param goMic - the Go original's mic binary
- * @param ourMicCli - this project's built `pod-identity-mic` (dist/cli.js)
+ * @param ourMicCli - this project's built `pod-identity-mic` (dist/cli.cjs)
  * @param options - rounds
  */
 export async function micPeers(

@@ -139,7 +139,7 @@ async function tokenOk(port: number): Promise<true | undefined> {
  * @param dir - temporary directory (the bare server's script)
  * @param emulators - the shared emulators (the caller pod and its Assigned record are put here)
  * @param goNmi - path of the Go original's nmi binary
- * @param ourNmiCli - path of this project's built `pod-identity-nmi` (dist/cli.js)
+ * @param ourNmiCli - path of this project's built `pod-identity-nmi` (dist/cli.cjs)
  * @param options - rounds and seconds per wrk run
  */
 export async function nmiPeers(

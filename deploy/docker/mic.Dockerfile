@@ -44,4 +44,4 @@ LABEL org.opencontainers.image.title=pod-identity-mic \
       org.opencontainers.image.revision=${REVISION} \
       org.opencontainers.image.source=${SOURCE} \
       org.opencontainers.image.licenses=MIT
-ENTRYPOINT ["/usr/local/bin/node", "/app/dist/cli.js"]
+ENTRYPOINT ["/usr/local/bin/node", "/app/dist/cli.cjs"]

@@ -19,9 +19,17 @@ const stopRequested = new Promise<void>((resolve) => {
   });
 });
 
-const code = await runMicCli(process.argv.slice(2), process.env, {
+// No top-level await: the daemon is built as one CommonJS file (tsup.config.ts).
+runMicCli(process.argv.slice(2), process.env, {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   stopRequested,
-});
-process.exit(code);
+}).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(
+      `pod-identity-mic: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    process.exit(1);
+  },
+);
