@@ -1,7 +1,8 @@
 /**
- * Kubernetes adapters: informers with projection, indexes and paging, and an event recorder, on a
- * lean JSON client over node:http(s); typed CRD clients, Lease leader election and the ownership
- * ledger on `@kubernetes/client-node`, which is loaded when one of those first calls the API.
+ * Kubernetes adapters: informers with projection, indexes and paging, an event recorder, the
+ * AzureAssignedIdentity client, Lease leader election and the ownership ledger, all on a lean JSON
+ * client over node:http(s). `@kubernetes/client-node` is loaded only for a kubeconfig that needs it
+ * (exec plugins, auth providers, impersonation, proxies) and by `shareKubeConnections`.
  *
  * @packageDocumentation
  */
