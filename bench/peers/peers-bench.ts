@@ -79,7 +79,9 @@ try {
   const mic =
     only === 'nmi'
       ? undefined
-      : await micPeers(dir, join(cache, 'mic'), join(root, 'packages/mic/dist/cli.cjs'), { rounds });
+      : await micPeers(dir, join(cache, 'mic'), join(root, 'packages/mic/dist/cli.cjs'), {
+          rounds,
+        });
   writePeersReport({ nmi, mic, loadBefore, loadAfter: loadavg() });
 } finally {
   rmSync(dir, { recursive: true, force: true });

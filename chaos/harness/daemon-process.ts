@@ -1,7 +1,7 @@
 /**
- * The built daemons (each package's `bin`: NMI's `dist/cli.cjs`, MIC's `dist/cli.js`) run as separate processes, as a DaemonSet or
- * Deployment runs them: their output is kept, they are killed with SIGKILL for crashes, and their heap
- * after GC can be read (see heap-probe.ts).
+ * The built daemons (each package's `bin`, the bundled `dist/cli.cjs`) run as separate processes, as a
+ * DaemonSet or Deployment runs them: their output is kept, they are killed with SIGKILL for crashes,
+ * and their heap after GC can be read (see heap-probe.ts).
  *
  * @module
  */
