@@ -6,7 +6,9 @@
 //   - type-checks consumers under `module: nodenext` with TypeScript 5.6 and the workspace's
 //     TypeScript: every entry point from an .mts file, the client from a .cts file (without
 //     skipLibCheck), and the same consumer with `customConditions: ["source"]`;
-//   - runs each CLI's --version.
+//   - runs each CLI's --version, from that project and from an install of the CLI's tarball
+//     with the workspace packages it depends on into a folder of its own (the install docs/install.md gives until the
+//     packages are on npm).
 // npm's cache and the TypeScript installs are kept under ~/.cache/pod-identity (POD_IDENTITY_CACHE),
 // so a second run installs from disk. Requires a fresh `pnpm build`.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
@@ -324,21 +326,63 @@ function typeCheck(
   }
 }
 
+/** Runs `<binPath> --version` and checks it prints the package's version. */
+function checkVersionPrinted(binPath: string, pkg: PublishedPackage, where: string): void {
+  // pod-identity-mic checks MIC_POD_NAMESPACE before anything else, as the original did.
+  const result = spawnSync(binPath, ['--version'], {
+    encoding: 'utf8',
+    env: { ...process.env, MIC_POD_NAMESPACE: 'kube-system' },
+  });
+  const printed = result.stdout.trim();
+  check(
+    result.status === 0 && printed === pkg.manifest.version,
+    `${where}: --version printed ${JSON.stringify(printed)} (exit ${String(result.status)}), not ${pkg.manifest.version}${result.stderr}`,
+  );
+  log(`${where}: --version ${printed}`);
+}
+
 function checkCliVersions(project: string, packages: readonly PublishedPackage[]): void {
   for (const pkg of packages) {
     for (const bin of Object.keys(pkg.manifest.bin ?? {})) {
-      // pod-identity-mic checks MIC_POD_NAMESPACE before anything else, as the original did.
-      const result = spawnSync(join(project, 'node_modules', '.bin', bin), ['--version'], {
-        cwd: project,
-        encoding: 'utf8',
-        env: { ...process.env, MIC_POD_NAMESPACE: 'kube-system' },
-      });
-      const printed = result.stdout.trim();
-      check(
-        result.status === 0 && printed === pkg.manifest.version,
-        `${bin} --version printed ${JSON.stringify(printed)} (exit ${String(result.status)}), not ${pkg.manifest.version}${result.stderr}`,
+      checkVersionPrinted(join(project, 'node_modules', '.bin', bin), pkg, bin);
+    }
+  }
+}
+
+/** The workspace packages a package depends on (`workspace:` ranges), which npm cannot fetch. */
+function workspaceDependencies(pkg: PublishedPackage): string[] {
+  return Object.entries(pkg.manifest.dependencies ?? {})
+    .filter(([, range]) => range.startsWith('workspace:'))
+    .map(([name]) => name);
+}
+
+/**
+ * Each CLI's tarball installed with the tarballs of the workspace packages it depends on into a
+ * folder of its own (`npm install --prefix`), then `<bin> --version` from its `node_modules/.bin`:
+ * what docs/install.md tells a user to do before the packages are published. (`npm install -g` of
+ * the same tarballs is not enough for MIC: core becomes a global package of its own and cannot see
+ * the Azure SDKs installed under MIC, which core's adapters import as peers.)
+ */
+function checkPrefixInstalls(
+  scratch: string,
+  packages: readonly PublishedPackage[],
+  tarballs: ReadonlyMap<string, string>,
+): void {
+  for (const pkg of packages) {
+    const bins = Object.keys(pkg.manifest.bin ?? {});
+    if (bins.length === 0) continue;
+    const prefix = join(scratch, `prefix-${pkg.manifest.name.replace(/^@pod-identity\//, '')}`);
+    const wanted = [...workspaceDependencies(pkg), pkg.manifest.name].map((name) =>
+      tarballs.get(name)!,
+    );
+    mkdirSync(prefix);
+    npmInstall(prefix, ['--prefix', prefix, ...wanted]);
+    for (const bin of bins) {
+      checkVersionPrinted(
+        join(prefix, 'node_modules', '.bin', bin),
+        pkg,
+        `${bin} (npm install --prefix)`,
       );
-      log(`${bin} --version: ${printed}`);
     }
   }
 }
@@ -384,6 +428,7 @@ function main(): void {
       'tsconfig.msw.json',
     ]);
     checkCliVersions(project, packages);
+    checkPrefixInstalls(scratch, packages, tarballs);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
