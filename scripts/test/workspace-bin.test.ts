@@ -20,4 +20,4 @@ it('pnpm exec pod-identity runs the workspace CLI from the repository root', () 
   expect(result.stderr).toBe('');
   expect(result.status).toBe(0);
   expect(result.stdout.trim()).toBe(cliVersion);
-});
+}, 60_000); // pnpm and Node start twice: seconds on a loaded machine
