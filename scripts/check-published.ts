@@ -328,11 +328,11 @@ function typeCheck(
 
 /** Runs `<binPath> --version` and checks it prints the package's version. */
 function checkVersionPrinted(binPath: string, pkg: PublishedPackage, where: string): void {
-  // pod-identity-mic checks MIC_POD_NAMESPACE before anything else, as the original did.
-  const result = spawnSync(binPath, ['--version'], {
-    encoding: 'utf8',
-    env: { ...process.env, MIC_POD_NAMESPACE: 'kube-system' },
-  });
+  // Without MIC_POD_NAMESPACE: the original's MIC refused even --version without it; this one
+  // needs it only to run.
+  const env = { ...process.env };
+  delete env.MIC_POD_NAMESPACE;
+  const result = spawnSync(binPath, ['--version'], { encoding: 'utf8', env });
   const printed = result.stdout.trim();
   check(
     result.status === 0 && printed === pkg.manifest.version,
