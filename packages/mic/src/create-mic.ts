@@ -14,7 +14,6 @@ import {
   createAssignedIdentityClient,
   createConfigMapOwnershipLedger,
   createEventRecorder,
-  createRateLimiter,
   type EventRecorder,
   type KubeConnection,
   type OwnershipLedger,
@@ -31,7 +30,11 @@ import { createMicInformers, type MicInformers } from './mic-informers.js';
 import { createMicMetrics, type MicMetrics } from './mic-metrics.js';
 import { createPassScheduler, type PassScheduler } from './pass-scheduler.js';
 import { createPlanDriver } from './plan-driver.js';
-import { rateLimitedLedger, rateLimitedRecords } from './rate-limited-writes.js';
+import {
+  createMicWriteLimiters,
+  rateLimitedLedger,
+  rateLimitedRecords,
+} from './rate-limited-writes.js';
 import { createRecordWriter, type RecordWriter } from './record-writer.js';
 import { startResyncTimers } from './resync-timers.js';
 import { createSkipReporter } from './skip-reporter.js';
@@ -74,10 +77,11 @@ export interface MicOptions {
   /** `--createDeleteBatch`: concurrent record writes per target. Default 20. */
   createDeleteBatch?: number;
   /**
-   * `--clientQps`: client-side limit on MIC's Kubernetes API writes per second (record writes,
-   * ownership-ledger writes, events), burst equal to the rate, as the original's client. `Infinity`
-   * for none. Reads, watches and leader-election renewals are not limited (a starved lease renewal
-   * would cost the lease). Default 5.
+   * `--clientQps`: client-side limit on MIC's Kubernetes API writes per second, one token bucket for
+   * record writes and one for the core writes (ownership-ledger ConfigMaps, events), as the original's
+   * record client and clientset each had, with a burst of twice the rate (client-go's defaults: 5 and
+   * 10). `Infinity` for none. Reads, watches and leader-election renewals are not limited (a starved
+   * lease renewal would cost the lease). Default 5.
    */
   clientQps?: number;
   /** Poll interval of ARM long-running operations. Default 2 s. */
@@ -169,14 +173,14 @@ function createMicParts(options: MicOptions): MicParts {
   const metrics = options.registry === undefined ? undefined : createMicMetrics(options.registry);
   // Every client below is on the lean JSON client, which keeps one keep-alive pool per connection.
   const kubeConfig = options.kubeConfig;
-  const writeLimiter = createRateLimiter({ qps: options.clientQps ?? 5 });
+  const writeLimiters = createMicWriteLimiters(options.clientQps ?? 5);
   const recorder =
     options.eventRecorder ??
     createEventRecorder({
       kubeConfig,
       component: EVENT_SOURCE_COMPONENT,
       ...(options.leaderElection === false ? {} : { host: options.leaderElection.instance }),
-      rateLimiter: writeLimiter,
+      rateLimiter: writeLimiters.core,
       // As the original's client-go recorder: 25 events per object, then one per 5 minutes, so a
       // burst of pods on one binding does not become one event write per pod.
       spamFilter: { burst: 25, refillIntervalMs: 300_000 },
@@ -192,12 +196,12 @@ function createMicParts(options: MicOptions): MicParts {
     clock,
     logger,
     metrics,
-    records: rateLimitedRecords(createAssignedIdentityClient(kubeConfig), writeLimiter),
+    records: rateLimitedRecords(createAssignedIdentityClient(kubeConfig), writeLimiters.records),
     ledger:
       options.ledger ??
       rateLimitedLedger(
         createConfigMapOwnershipLedger({ kubeConfig, namespace: options.namespace }),
-        writeLimiter,
+        writeLimiters.core,
       ),
     recorder,
     assigner: options.assigner ?? defaultAssigner(options, clock, metrics),

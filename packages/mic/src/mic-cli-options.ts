@@ -204,7 +204,7 @@ export function createMicCommand(): Command {
     program,
     '--client-qps <n>',
     '--clientQps',
-    'Kubernetes API writes per second (records, ownership ledger, events), burst the same',
+    'Kubernetes API writes per second per client (records; ownership ledger and events), burst twice that',
     integer(5, 1, 100_000),
   );
   addFlag(

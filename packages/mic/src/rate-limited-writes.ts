@@ -1,10 +1,42 @@
-// MIC's `--clientQps`: its Kubernetes writes (records, ledger, events) share one client-side limit,
-// as the original's client-go client did. Reads, watches and lease renewals are not limited.
-import type {
-  AssignedIdentityClient,
-  OwnershipLedger,
-  RateLimiter,
+// MIC's `--clientQps`: a client-side limit on its Kubernetes writes. As in the original, whose record
+// client (a REST client of its own) and clientset (events) each had their own client-go token bucket,
+// the record writes and the core writes (events, ledger ConfigMaps) each have their own bucket, so an
+// event or a ledger write never holds a record write back. Reads, watches and lease renewals are not
+// limited.
+import type { Clock } from '@pod-identity/core';
+import {
+  createRateLimiter,
+  type AssignedIdentityClient,
+  type OwnershipLedger,
+  type RateLimiter,
 } from '@pod-identity/core/kubernetes';
+
+/** MIC's write limiters: one per client, as client-go gives each client its own token bucket. */
+export interface MicWriteLimiters {
+  /** AzureAssignedIdentity writes. */
+  readonly records: RateLimiter;
+  /** Events and ownership-ledger ConfigMaps (the core API group). */
+  readonly core: RateLimiter;
+}
+
+/**
+ * The write limiters for `--clientQps`: each a token bucket of `qps` per second with a burst of twice
+ * the rate (client-go's defaults, 5 and 10), so a pod that arrives after a quiet spell does not wait
+ * behind the pace of a burst.
+ * @param qps - writes per second of each client; `Infinity` for none
+ * @param clock - time source. Default the system clock
+ * @returns the limiters
+ */
+export function createMicWriteLimiters(qps: number, clock?: Clock): MicWriteLimiters {
+  const burst = Number.isFinite(qps) ? Math.max(1, Math.floor(2 * qps)) : undefined;
+  const limiter = (): RateLimiter =>
+    createRateLimiter({
+      qps,
+      ...(burst === undefined ? {} : { burst }),
+      ...(clock === undefined ? {} : { clock }),
+    });
+  return { records: limiter(), core: limiter() };
+}
 
 /**
  * The record client with every write waiting for the limiter first.
