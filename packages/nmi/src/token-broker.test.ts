@@ -115,4 +115,49 @@ describe('TokenBroker upstream wait', () => {
     expect(outcome).toMatchObject({ kind: 'refused', status: 403 });
     expect(outcome.kind === 'refused' && outcome.retryAfterSeconds).toBeUndefined();
   });
+
+  it('stops waiting as soon as the request goes away, cancels its timer, and the fetch still fills the cache', async () => {
+    const clock = createManualClock();
+    let finish: (tokens: readonly AcquiredToken[]) => void = () => undefined;
+    let fetches = 0;
+    const b = broker(() => {
+      fetches += 1;
+      return new Promise((resolve) => (finish = resolve));
+    }, clock);
+    const request = new AbortController();
+    const gone = new Error('client closed the connection');
+    const first = b.answer(
+      pod,
+      { kind: 'none' },
+      'https://management.azure.com/',
+      view,
+      request.signal,
+    );
+    await clock.whenSleeping(1);
+    request.abort(gone);
+    // Not the upstream wait's 503: the caller is gone, so its own reason ends the wait.
+    expect(await first).toMatchObject({ kind: 'refused' });
+    expect(await first).not.toMatchObject({ status: 503, reason: 'token-unavailable' });
+    expect(clock.pendingSleeps()).toBe(0);
+    finish([token]);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(await ask(b)).toMatchObject({ kind: 'tokens', tokens: [token] });
+    expect(fetches).toBe(1);
+  });
+
+  it('answers a request whose signal had already aborted without waiting for the upstream', async () => {
+    const clock = createManualClock();
+    const b = broker(() => new Promise(() => undefined), clock);
+    const request = new AbortController();
+    request.abort(new Error('gone'));
+    const outcome = await b.answer(
+      pod,
+      { kind: 'none' },
+      'https://management.azure.com/',
+      view,
+      request.signal,
+    );
+    expect(outcome).toMatchObject({ kind: 'refused' });
+    expect(clock.pendingSleeps()).toBe(0);
+  });
 });

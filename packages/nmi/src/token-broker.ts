@@ -154,6 +154,9 @@ class UpstreamWaitExceeded extends Error {
   override readonly name = 'UpstreamWaitExceeded';
 }
 
+/** Why the upstream-wait timer is cancelled: the wait is over (made once, not per request). */
+const WAIT_OVER = new Error('the upstream wait is over');
+
 /**
  * Reads the caller again as the pod index has it now: the same pod (namespace, name and UID), still
  * owning the request's source, with its current labels; `undefined` when it is gone or was replaced
@@ -435,18 +438,26 @@ export class TokenBroker {
     run: (signal: AbortSignal) => Promise<BrokerOutcome>,
   ): Promise<BrokerOutcome> {
     const { timeoutMs, retryAfterSeconds } = this.#upstreamWait;
-    const expired = new AbortController();
+    // One signal for "stop waiting": the request's end or the upstream wait, whichever comes first.
+    // Plain listeners rather than AbortSignal.any, and the timer cancelled with a reason made once
+    // (a reasonless abort() builds a DOMException with a stack): this runs on every cache miss.
+    const waiting = new AbortController();
+    const onRequestAbort = (): void => {
+      waiting.abort(abortSignal.reason);
+    };
+    if (abortSignal.aborted) onRequestAbort();
+    else abortSignal.addEventListener('abort', onRequestAbort, { once: true });
     const timer = new AbortController();
     this.#clock.sleep(timeoutMs, timer.signal).then(
       () => {
-        expired.abort(new UpstreamWaitExceeded(`no token within ${String(timeoutMs)} ms`));
+        waiting.abort(new UpstreamWaitExceeded(`no token within ${String(timeoutMs)} ms`));
       },
       () => undefined,
     );
     try {
-      return await run(AbortSignal.any([abortSignal, expired.signal]));
+      return await run(waiting.signal);
     } catch (error) {
-      if (expired.signal.aborted && !abortSignal.aborted) {
+      if (waiting.signal.reason instanceof UpstreamWaitExceeded && !abortSignal.aborted) {
         const suffix = clientId === '' ? '' : ` for ${redactClientId(clientId)}`;
         return {
           kind: 'refused',
@@ -459,7 +470,8 @@ export class TokenBroker {
       }
       return refusal(error, clientId, retryAfterSeconds);
     } finally {
-      timer.abort();
+      abortSignal.removeEventListener('abort', onRequestAbort);
+      timer.abort(WAIT_OVER);
     }
   }
 
