@@ -86,19 +86,25 @@ function nmiFigures(nmi: NmiPeerResults): PeerFigure[] {
   }
   const rss = nmi.rss;
   if (rss.go !== undefined && rss.ours !== undefined && rss.bare !== undefined) {
-    const idleRatio = rss.ours.idle / rss.go.idle;
+    // No target against Go's here: a bare node:http server alone takes about twice the Go NMI's
+    // resident memory (the node binary's own pages), so NMI's own cost is read over that server.
     figures.push({
       name: 'NMI resident memory, idle (synced, one request answered)',
       unit: 'MiB',
       go: range([rss.go.idle]),
       ours: range([rss.ours.idle]),
-      ratio: range([idleRatio]),
-      target: '≤ 2× Go',
-      met: idleRatio <= 2,
+      ratio: range([rss.ours.idle / rss.go.idle]),
+    });
+    figures.push({
+      name: 'A bare node:http server (no NMI), idle: the floor of any Node.js daemon',
+      unit: 'MiB',
+      go: range([rss.go.idle]),
+      ours: range([rss.bare.idle]),
+      ratio: range([rss.bare.idle / rss.go.idle]),
     });
     const overBare = rss.ours.idle - rss.bare.idle;
     figures.push({
-      name: `NMI resident memory over a bare node:http server (${rss.bare.idle.toFixed(0)} MiB), idle`,
+      name: `NMI resident memory over the bare node:http server (${rss.bare.idle.toFixed(0)} MiB) in the same run, idle`,
       unit: 'MiB',
       ours: range([overBare]),
       target: '≤ 25 MB',
