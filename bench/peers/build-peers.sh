@@ -13,18 +13,11 @@ set -euo pipefail
 PEER_MODULE="github.com/Azure/aad-pod-identity"
 PEER_VERSION="v1.8.17"
 
-CACHE_ROOT="${POD_IDENTITY_CACHE:-$HOME/.cache/pod-identity}"
+GO_BUILD_NAME=build-peers
+# shellcheck source=../../scripts/go-build-cache.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/go-build-cache.sh"
 PEER_DIR="$CACHE_ROOT/peers-aad-pod-identity-$PEER_VERSION"
-PARALLELISM="${BUILD_PARALLELISM:-2}"
-
-log() { printf '[build-peers %s] %s\n' "$(date -u +%T)" "$*"; }
-die() { printf '[build-peers] error: %s\n' "$*" >&2; exit 1; }
-
-command -v go >/dev/null || die "go is not on PATH"
-export GOTOOLCHAIN=local
-export CGO_ENABLED=0
-export GOFLAGS="-mod=mod -p=$PARALLELISM -trimpath -buildvcs=false"
-export GOMAXPROCS="${GOMAXPROCS:-$PARALLELISM}"
+go_build_env
 
 stamp="$PEER_DIR/built-from"
 if [ -x "$PEER_DIR/nmi" ] && [ -x "$PEER_DIR/mic" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$PEER_MODULE@$PEER_VERSION" ]; then
@@ -35,8 +28,7 @@ fi
 start=$SECONDS
 mkdir -p "$PEER_DIR"
 log "downloading $PEER_MODULE@$PEER_VERSION"
-module_dir="$(cd "$PEER_DIR" && go mod download -json "$PEER_MODULE@$PEER_VERSION" |
-  sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+module_dir="$(go_module_field "$PEER_DIR" "$PEER_MODULE@$PEER_VERSION" Dir)"
 [ -d "$module_dir" ] || die "could not download $PEER_MODULE@$PEER_VERSION"
 
 src="$PEER_DIR/src"

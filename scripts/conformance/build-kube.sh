@@ -19,22 +19,13 @@ set -euo pipefail
 KUBE_VERSION="v1.34.4"     # k8s.io/kubernetes tag; staging twins are v0.34.4
 HELM_VERSION="v3.19.5"     # helm.sh/helm/v3 tag
 
-CACHE_ROOT="${POD_IDENTITY_CACHE:-$HOME/.cache/pod-identity}"
+GO_BUILD_NAME=build-kube
+# shellcheck source=../go-build-cache.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../go-build-cache.sh"
 KUBE_DIR="$CACHE_ROOT/k8s-$KUBE_VERSION"
 HELM_DIR="$CACHE_ROOT/helm-$HELM_VERSION"
-PARALLELISM="${BUILD_PARALLELISM:-2}"
 STAGING_VERSION="v0.${KUBE_VERSION#v1.}"
-
-log() { printf '[build-kube %s] %s\n' "$(date -u +%T)" "$*"; }
-die() { printf '[build-kube] error: %s\n' "$*" >&2; exit 1; }
-
-command -v go >/dev/null || die "go is not on PATH (Go >= 1.24 is needed to build kube-apiserver $KUBE_VERSION)"
-# Never let `go` fetch another toolchain behind our back: the build must use the Go that is installed.
-export GOTOOLCHAIN=local
-export CGO_ENABLED=0
-# Keep the build polite on a shared machine: -p bounds parallel compile jobs, nice lowers priority.
-export GOFLAGS="-mod=mod -p=$PARALLELISM -trimpath -buildvcs=false"
-export GOMAXPROCS="${GOMAXPROCS:-$PARALLELISM}"
+go_build_env "go is not on PATH (Go >= 1.24 is needed to build kube-apiserver $KUBE_VERSION)"
 
 # ------------------------------------------------------------------------------------ etcd, openssl
 ensure_etcd() {
@@ -66,8 +57,7 @@ build_kube_apiserver() {
   mkdir -p "$work"
   log "downloading k8s.io/kubernetes@$KUBE_VERSION go.mod"
   local upstream_mod
-  upstream_mod="$(cd "$work" && go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" |
-    sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
+  upstream_mod="$(go_module_field "$work" "k8s.io/kubernetes@$KUBE_VERSION" GoMod)"
   [ -f "$upstream_mod" ] || die "could not download the go.mod of k8s.io/kubernetes@$KUBE_VERSION"
 
   # The staging modules are exactly the `=> ./staging/src/k8s.io/<name>` replace lines upstream.
