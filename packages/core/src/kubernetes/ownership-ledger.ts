@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IdentityTarget } from '../planner/identity-target.js';
 import type { IdentityRef, OwnedIdentity } from '../planner/plan-identity-deltas.js';
+import type { KubernetesWireObject } from './informer.js';
 import type { KubeConnection } from './kube-connection.js';
 import { kubeHttpClientFor } from './kube-http-client.js';
 import { toKubernetesApiError } from './kubernetes-api-error.js';
@@ -47,13 +48,8 @@ export function ledgerConfigMapName(prefix: string, targetKey: string): string {
 }
 
 /** A ConfigMap as far as the ledger reads and writes it (wire JSON). */
-interface WireConfigMap {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    resourceVersion?: string;
+interface WireConfigMap extends KubernetesWireObject {
+  metadata?: KubernetesWireObject['metadata'] & {
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
   };
