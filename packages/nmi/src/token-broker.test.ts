@@ -69,25 +69,36 @@ const ask = (b: TokenBroker) =>
     new AbortController().signal,
   );
 
+/** A broker whose upstream answers only when the test calls `finish()`; `fetches()` counts fetches. */
+function slowUpstream(): {
+  clock: ReturnType<typeof createManualClock>;
+  b: TokenBroker;
+  finish: () => (tokens: readonly AcquiredToken[]) => void;
+  fetches: () => number;
+} {
+  const clock = createManualClock();
+  let finish: (tokens: readonly AcquiredToken[]) => void = () => undefined;
+  let fetches = 0;
+  const b = broker(() => {
+    fetches += 1;
+    return new Promise((resolve) => (finish = resolve));
+  }, clock);
+  return { clock, b, finish: () => finish, fetches: () => fetches };
+}
+
 describe('TokenBroker upstream wait', () => {
   it('answers 503 with Retry-After once the wait runs out, and serves the late token on the retry', async () => {
-    const clock = createManualClock();
-    let finish: (tokens: readonly AcquiredToken[]) => void = () => undefined;
-    let fetches = 0;
-    const b = broker(() => {
-      fetches += 1;
-      return new Promise((resolve) => (finish = resolve));
-    }, clock);
+    const { clock, b, finish, fetches } = slowUpstream();
     const first = ask(b);
     await clock.whenSleeping(1); // the fetch started and the wait is running
     await clock.advance(4999);
     expect(clock.pendingSleeps()).toBe(1); // still waiting
     await clock.advance(1);
     expect(await first).toMatchObject({ kind: 'refused', status: 503, retryAfterSeconds: 3 });
-    finish([token]); // IMDS answers after the request gave up
+    finish()([token]); // IMDS answers after the request gave up
     await new Promise((resolve) => setTimeout(resolve, 0));
     expect(await ask(b)).toMatchObject({ kind: 'tokens', tokens: [token] });
-    expect(fetches).toBe(1);
+    expect(fetches()).toBe(1);
     expect(clock.pendingSleeps()).toBe(0);
   });
 
@@ -117,13 +128,7 @@ describe('TokenBroker upstream wait', () => {
   });
 
   it('stops waiting as soon as the request goes away, cancels its timer, and the fetch still fills the cache', async () => {
-    const clock = createManualClock();
-    let finish: (tokens: readonly AcquiredToken[]) => void = () => undefined;
-    let fetches = 0;
-    const b = broker(() => {
-      fetches += 1;
-      return new Promise((resolve) => (finish = resolve));
-    }, clock);
+    const { clock, b, finish, fetches } = slowUpstream();
     const request = new AbortController();
     const gone = new Error('client closed the connection');
     const first = b.answer(
@@ -139,10 +144,10 @@ describe('TokenBroker upstream wait', () => {
     expect(await first).toMatchObject({ kind: 'refused' });
     expect(await first).not.toMatchObject({ status: 503, reason: 'token-unavailable' });
     expect(clock.pendingSleeps()).toBe(0);
-    finish([token]);
+    finish()([token]);
     await new Promise((resolve) => setTimeout(resolve, 0));
     expect(await ask(b)).toMatchObject({ kind: 'tokens', tokens: [token] });
-    expect(fetches).toBe(1);
+    expect(fetches()).toBe(1);
   });
 
   it('answers a request whose signal had already aborted without waiting for the upstream', async () => {
