@@ -81,11 +81,13 @@ export {
   startEntraEmulator,
   type StartEntraEmulatorOptions,
   type EntraEmulator,
-  type EntraFaults,
   type EntraRequestRecord,
+} from './entra/start-entra-emulator.js';
+export { type EntraFaults } from './entra/entra-faults.js';
+export {
   type ServicePrincipalSpec,
   type ServicePrincipalInfo,
-} from './entra/start-entra-emulator.js';
+} from './entra/service-principal-directory.js';
 export {
   startImdsEmulator,
   type StartImdsEmulatorOptions,
