@@ -92,11 +92,9 @@ export {
   startImdsEmulator,
   type StartImdsEmulatorOptions,
   type ImdsEmulator,
-  type ImdsFaults,
-  type ImdsFailure,
-  type ImdsRetryableStatus,
   type ImdsRequestRecord,
 } from './imds/start-imds-emulator.js';
+export { type ImdsFaults, type ImdsFailure, type ImdsRetryableStatus } from './imds/imds-faults.js';
 export {
   startSandbox,
   type SandboxOptions,

@@ -6,7 +6,8 @@ import {
   missingClientCredential,
   requireJwtBearerAssertion,
 } from './entra-error.js';
-import type { EntraFaultState } from './entra-faults.js';
+import { throwInjectedEntraFailure } from './entra-faults.js';
+import type { TokenEndpointFaults } from '../faults/token-endpoint-faults.js';
 import {
   validateFederatedAssertion,
   type FederatedApplication,
@@ -18,7 +19,7 @@ import type { IssuedToken, TokenIssuer } from './token-issuer.js';
 /** What {@link createEntraTokenEndpoint} needs. */
 export interface EntraTokenEndpointOptions {
   readonly principals: ServicePrincipalDirectory;
-  readonly faults: EntraFaultState;
+  readonly faults: TokenEndpointFaults<number>;
   readonly tokenIssuer: TokenIssuer;
   readonly lifetimeMs: number;
   readonly issuerKeys: IssuerKeyResolver;
@@ -176,7 +177,7 @@ export function createEntraTokenEndpoint(options: EntraTokenEndpointOptions): En
       );
     }
     await faults.delay();
-    faults.throwPendingFailure();
+    throwInjectedEntraFailure(faults);
     if (form.get('grant_type') !== 'client_credentials') {
       throw new EntraError(
         400,
