@@ -26,7 +26,6 @@ export const NOT_YET_SPLIT: ReadonlySet<string> = new Set([
   'packages/nmi/src/create-nmi.ts#createNmi',
   'packages/nmi/src/nmi-request-handler.ts#createNmiRequestHandler',
   'packages/testkit/src/kubernetes/kubernetes-emulator.ts#startKubernetesEmulator',
-  'packages/testkit/src/sandbox/start-sandbox.ts#startSandbox',
 ]);
 
 /** One function over the limit. */

@@ -2,18 +2,17 @@ import { randomUUID } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { podIdentityCrds } from '@pod-identity/core';
 import type { ArmEmulator, UserAssignedIdentityInfo } from '../arm/start-arm-emulator.js';
-import { startArmEmulator } from '../arm/start-arm-emulator.js';
 import type { EntraEmulator } from '../entra/start-entra-emulator.js';
-import { startEntraEmulator } from '../entra/start-entra-emulator.js';
 import type { FederatedCredential } from '../entra/federated-assertion.js';
 import { createFederatedCredentialStore } from './federated-credential-store.js';
+import { startSandboxEmulators, TOKEN_EXCHANGE_AUDIENCE } from './sandbox-emulators.js';
+import { addSandboxMachines, startSandboxNode } from './sandbox-nodes.js';
+import { createSandboxPods } from './sandbox-pods.js';
 import { getSharedTokenIssuer } from '../entra/token-issuer.js';
 import type { TokenIssuer } from '../entra/token-issuer.js';
 import type { ImdsEmulator } from '../imds/start-imds-emulator.js';
-import { startImdsEmulator } from '../imds/start-imds-emulator.js';
 import type { JsonObject } from '../kubernetes/json.js';
 import type { KubernetesEmulator } from '../kubernetes/kubernetes-emulator.js';
-import { startKubernetesEmulator } from '../kubernetes/kubernetes-emulator.js';
 import type { AzureClientTlsOptions } from '../tls/azure-client-tls-options.js';
 import { azureClientTlsOptions } from '../tls/azure-client-tls-options.js';
 import type { CertificateAuthority } from '../tls/certificate-authority.js';
@@ -244,14 +243,29 @@ export interface SandboxFederatedCredentialSpec {
   readonly audiences?: readonly string[];
 }
 
-const DEFAULT_POOL_HASH = '12345678';
-/** The audience of the service-account tokens that Entra exchanges (azure-workload-identity's). */
-const TOKEN_EXCHANGE_AUDIENCE = 'api://AzureADTokenExchange';
-
 function splitNodes(nodeCount: number, scaleSetCount: number): number[] {
   const base = Math.floor(nodeCount / scaleSetCount);
   const extra = nodeCount % scaleSetCount;
   return Array.from({ length: scaleSetCount }, (_, index) => base + (index < extra ? 1 : 0));
+}
+
+/** The node pools to create, checked against the sandbox's address plan (254 nodes). */
+function scaleSetsOf(options: SandboxOptions): readonly SandboxScaleSetSpec[] {
+  const scaleSets =
+    options.scaleSets ??
+    splitNodes(options.nodeCount ?? 2, options.scaleSetCount ?? 1).map((nodeCount) => ({
+      nodeCount,
+    }));
+  for (const spec of scaleSets) {
+    if (!Number.isInteger(spec.nodeCount) || spec.nodeCount < 0)
+      throw new RangeError(`nodeCount must be >= 0, got ${spec.nodeCount}`);
+  }
+  const totalNodes =
+    scaleSets.reduce((sum, spec) => sum + spec.nodeCount, 0) +
+    (options.virtualMachines?.length ?? 0);
+  if (totalNodes > 254)
+    throw new RangeError(`at most 254 nodes fit the sandbox's address plan, got ${totalNodes}`);
+  return scaleSets;
 }
 
 /**
@@ -269,22 +283,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const resourceGroup = options.resourceGroup ?? 'rg-pod-identity';
   const location = options.location ?? 'westus2';
   const clusterName = options.clusterName ?? 'sandbox';
-  const nodeResourceGroup = `MC_${resourceGroup}_${clusterName}_${location}`;
-  const scaleSetSpecs: readonly SandboxScaleSetSpec[] =
-    options.scaleSets ??
-    splitNodes(options.nodeCount ?? 2, options.scaleSetCount ?? 1).map((nodeCount) => ({
-      nodeCount,
-    }));
-  const totalNodes =
-    scaleSetSpecs.reduce((sum, spec) => sum + spec.nodeCount, 0) +
-    (options.virtualMachines?.length ?? 0);
-  for (const spec of scaleSetSpecs) {
-    if (!Number.isInteger(spec.nodeCount) || spec.nodeCount < 0)
-      throw new RangeError(`nodeCount must be >= 0, got ${spec.nodeCount}`);
-  }
-  if (totalNodes > 254)
-    throw new RangeError(`at most 254 nodes fit the sandbox's address plan, got ${totalNodes}`);
-
+  const placement = {
+    subscriptionId,
+    nodeResourceGroup: `MC_${resourceGroup}_${clusterName}_${location}`,
+    location,
+  };
+  const scaleSetSpecs = scaleSetsOf(options);
   const certificateAuthority = getSharedCertificateAuthority();
   const tokenIssuer = getSharedTokenIssuer();
   const started: { stop(): Promise<void> }[] = [];
@@ -296,93 +300,24 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     );
     if (failure) throw failure.reason;
   };
+  const onStarted = (emulator: { stop(): Promise<void> }): void => {
+    started.push(emulator);
+  };
 
   const federatedCredentials = createFederatedCredentialStore();
   const identities = new Map<string, UserAssignedIdentityInfo>();
-  // Entra reads federated credentials from ARM at each request; ARM starts beside it.
-  const armState: { emulator?: ArmEmulator } = {};
   try {
-    const [kubernetes, arm, entra] = await Promise.all([
-      startKubernetesEmulator({
-        ...(options.federated ? { nodeTokenAudiences: [TOKEN_EXCHANGE_AUDIENCE] } : {}),
-        ...(options.kubernetesToken === undefined ? {} : { token: options.kubernetesToken }),
-        ...((options.kubernetesHttps ?? options.federated)
-          ? (() => {
-              const server = certificateAuthority.issueServerCertificate();
-              return {
-                tls: {
-                  certificatePem: server.certificatePem,
-                  privateKeyPem: server.privateKeyPem,
-                  caPem: certificateAuthority.certificatePem,
-                },
-              };
-            })()
-          : {}),
-      }).then((emulator) => {
-        started.push({ stop: () => emulator.close() });
-        return emulator;
-      }),
-      startArmEmulator({
-        certificateAuthority,
-        tenantId,
-        ...(options.armOperationDurationMs === undefined
-          ? {}
-          : { operationDurationMs: options.armOperationDurationMs }),
-        ...(options.verifyArmTokens
-          ? {
-              verifyToken: (token: string) => {
-                try {
-                  tokenIssuer.verify(token, { audience: 'https://management.azure.com' });
-                  return true;
-                } catch {
-                  return false;
-                }
-              },
-            }
-          : {}),
-      }).then((emulator) => {
-        started.push(emulator);
-        armState.emulator = emulator;
-        return emulator;
-      }),
-      startEntraEmulator({
-        certificateAuthority,
-        tokenIssuer,
-        ...(options.trustedIssuerCaPems === undefined
-          ? {}
-          : { trustedIssuerCaPems: options.trustedIssuerCaPems }),
-        federatedIdentities: {
-          // Entra honours what ARM holds: the identity by client id, and its federated credentials.
-          findApplication: (tenant, clientId) => {
-            if (tenant.toLowerCase() !== tenantId.toLowerCase()) return undefined;
-            const identity = [...identities.values()].find(
-              (candidate) => candidate.clientId.toLowerCase() === clientId.toLowerCase(),
-            );
-            if (identity === undefined) return undefined;
-            return {
-              tenantId,
-              clientId: identity.clientId,
-              objectId: identity.principalId,
-              managedIdentityResourceId: identity.id,
-              // What ARM holds (written through its API, e.g. by `pod-identity migrate`) and what a test
-              // added directly.
-              federatedCredentials: [
-                ...(armState.emulator?.listFederatedIdentityCredentials(identity.id) ?? []),
-                ...federatedCredentials.list(identity.id),
-              ],
-            };
-          },
-        },
-      }).then((emulator) => {
-        started.push(emulator);
-        return emulator;
-      }),
-    ]);
-
+    const { kubernetes, arm, entra } = await startSandboxEmulators(options, {
+      certificateAuthority,
+      tokenIssuer,
+      tenantId,
+      identities,
+      federatedCredentials,
+      onStarted,
+    });
     if (options.installCrds ?? true) {
       for (const crd of podIdentityCrds()) kubernetes.store.put(crd as unknown as JsonObject);
     }
-
     const createIdentity = (name: string): UserAssignedIdentityInfo => {
       const identity = arm.createUserAssignedIdentity({
         subscriptionId,
@@ -403,160 +338,24 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       clientSecret,
     };
 
-    interface Machine {
-      readonly kind: 'vmss' | 'vm';
-      readonly resourceId: string;
-      readonly computerName: string;
-      readonly scaleSetName: string | undefined;
-      readonly identityTargetId: string;
-      readonly pool: string;
-    }
-    const machines: Machine[] = [];
-    scaleSetSpecs.forEach((spec, index) => {
-      const pool = `nodepool${index + 1}`;
-      const scaleSet = arm.addScaleSet({
-        subscriptionId,
-        resourceGroup: nodeResourceGroup,
-        name: spec.name ?? `aks-${pool}-${DEFAULT_POOL_HASH}-vmss`,
-        location,
-        instanceCount: spec.nodeCount,
-        ...(spec.systemAssignedIdentity === undefined
-          ? {}
-          : { systemAssignedIdentity: spec.systemAssignedIdentity }),
-      });
-      for (const instance of scaleSet.instances) {
-        machines.push({
-          kind: 'vmss',
-          resourceId: instance.id,
-          computerName: instance.computerName,
-          scaleSetName: scaleSet.name,
-          identityTargetId: scaleSet.id,
-          pool,
-        });
-      }
-    });
-    for (const spec of options.virtualMachines ?? []) {
-      const vm = arm.addVirtualMachine({
-        subscriptionId,
-        resourceGroup: nodeResourceGroup,
-        name: spec.name,
-        location,
-        ...(spec.systemAssignedIdentity === undefined
-          ? {}
-          : { systemAssignedIdentity: spec.systemAssignedIdentity }),
-      });
-      machines.push({
-        kind: 'vm',
-        resourceId: vm.id,
-        computerName: vm.name,
-        scaleSetName: undefined,
-        identityTargetId: vm.id,
-        pool: 'standalone',
-      });
-    }
-
+    const machines = addSandboxMachines(
+      arm,
+      placement,
+      scaleSetSpecs,
+      options.virtualMachines ?? [],
+    );
     const nodes = await Promise.all(
-      machines.map(async (machine, index): Promise<SandboxNode> => {
-        const octet = index + 1;
-        const internalIp = `127.1.${octet}.1`;
-        const imds = await startImdsEmulator({
-          arm,
-          resourceId: machine.resourceId,
-          tokenIssuer,
-          host: `127.2.${octet}.1`,
-          privateIpAddress: internalIp,
-        });
-        started.push(imds);
-        const nodeUser = `system:node:${machine.computerName}`;
-        kubernetes.addUser({
-          name: nodeUser,
-          groups: ['system:nodes', 'system:authenticated'],
-          token: `node~${randomUUID()}`,
-        });
-        // AKS writes the node resource group in lower case into providerIDs; ARM ids compare case-insensitively.
-        const providerId = `azure://${machine.resourceId.replace(`/resourceGroups/${nodeResourceGroup}/`, `/resourceGroups/${nodeResourceGroup.toLowerCase()}/`)}`;
-        const podCidr = `127.3.${octet}.0/24`;
-        kubernetes.store.put({
-          apiVersion: 'v1',
-          kind: 'Node',
-          metadata: {
-            name: machine.computerName,
-            labels: {
-              'kubernetes.io/hostname': machine.computerName,
-              'kubernetes.io/os': 'linux',
-              'kubernetes.io/arch': 'amd64',
-              'kubernetes.azure.com/agentpool': machine.pool,
-              'kubernetes.azure.com/role': 'agent',
-              'node.kubernetes.io/instance-type': 'Standard_D2s_v3',
-              'topology.kubernetes.io/region': location,
-            },
-          },
-          spec: { providerID: providerId, podCIDR: podCidr, podCIDRs: [podCidr] },
-          status: {
-            addresses: [
-              { type: 'InternalIP', address: internalIp },
-              { type: 'Hostname', address: machine.computerName },
-            ],
-            conditions: [
-              {
-                type: 'Ready',
-                status: 'True',
-                reason: 'KubeletReady',
-                message: 'kubelet is posting ready status',
-              },
-            ],
-            nodeInfo: {
-              operatingSystem: 'linux',
-              architecture: 'amd64',
-              kubeletVersion: 'v1.33.0',
-            },
-          },
-        });
-        return {
-          name: machine.computerName,
-          providerId,
-          resourceId: machine.resourceId,
-          kind: machine.kind,
-          scaleSetName: machine.scaleSetName,
-          identityTargetId: machine.identityTargetId,
-          internalIp,
-          imds,
-          imdsUrl: imds.url,
-          podCidr,
-          podAddressRange: { first: `127.3.${octet}.2`, last: `127.3.${octet}.254` },
-          nodeKubeconfigYaml: kubernetes.kubeconfigYamlFor(nodeUser),
-        };
-      }),
+      machines.map((machine, index) =>
+        startSandboxNode(
+          { kubernetes, arm, tokenIssuer },
+          placement,
+          machine,
+          index + 1,
+          onStarted,
+        ),
+      ),
     );
     const nodesByName = new Map(nodes.map((node) => [node.name, node]));
-
-    type PodPhase = NonNullable<SandboxPodSpec['phase']>;
-    interface PodView {
-      readonly key: string;
-      readonly nodeName: unknown;
-      readonly podIp: unknown;
-      readonly terminated: boolean;
-    }
-    const podKey = (namespace: string, name: string): string => `${namespace}/${name}`;
-    /** Pods as the store has them now, so pods created or deleted through the API count too. */
-    const podViews = (): PodView[] =>
-      kubernetes.store.list({ apiVersion: 'v1', kind: 'Pod' }).map((pod) => {
-        const metadata = (pod.metadata ?? {}) as { name?: string; namespace?: string };
-        const status = (pod.status ?? {}) as { podIP?: unknown; phase?: unknown };
-        return {
-          key: podKey(metadata.namespace ?? 'default', metadata.name ?? ''),
-          nodeName: (pod.spec as { nodeName?: unknown } | undefined)?.nodeName,
-          podIp: status.podIP,
-          // Kubernetes frees the address of a finished pod while its object remains: it may be reused.
-          terminated: status.phase === 'Succeeded' || status.phase === 'Failed',
-        };
-      });
-    const readyCondition = (phase: PodPhase, now: string): JsonObject => ({
-      type: 'Ready',
-      status: phase === 'Running' ? 'True' : 'False',
-      lastTransitionTime: now,
-    });
-
     const nodeOf = (name: string): SandboxNode => {
       const node = nodesByName.get(name);
       if (!node)
@@ -565,8 +364,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         );
       return node;
     };
+    const identityId = (identityName: string): string | undefined =>
+      identities.get(identityName)?.id;
 
-    const sandbox: Sandbox = {
+    return {
       kubeConfig: kubernetes.kubeConfig,
       kubeconfigYaml: kubernetes.kubeconfigYaml,
       kubernetes,
@@ -585,7 +386,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       subscriptionId,
       tenantId,
       resourceGroup,
-      nodeResourceGroup,
+      nodeResourceGroup: placement.nodeResourceGroup,
       location,
       clusterServicePrincipal,
       azureJson: {
@@ -594,7 +395,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         aadClientId: clusterServicePrincipal.clientId,
         aadClientSecret: clusterServicePrincipal.clientSecret,
         subscriptionId,
-        resourceGroup: nodeResourceGroup,
+        resourceGroup: placement.nodeResourceGroup,
         location,
         vmType: scaleSetSpecs.length > 0 ? 'vmss' : 'standard',
         useManagedIdentityExtension: false,
@@ -604,87 +405,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       identities,
       createIdentity,
       node: nodeOf,
-      createPod(spec) {
-        const node = nodeOf(spec.nodeName);
-        const namespace = spec.namespace ?? 'default';
-        const key = podKey(namespace, spec.name);
-        const pods = podViews();
-        const own = pods.find((pod) => pod.key === key && pod.nodeName === node.name);
-        let podIp = spec.podIp ?? (typeof own?.podIp === 'string' ? own.podIp : undefined);
-        if (podIp === undefined) {
-          const held = new Map<unknown, boolean>(); // ip → held by a live pod
-          for (const pod of pods)
-            held.set(pod.podIp, (held.get(pod.podIp) ?? false) || !pod.terminated);
-          const prefix = node.podCidr.slice(0, node.podCidr.lastIndexOf('.') + 1);
-          const candidates = Array.from({ length: 253 }, (_, index) => `${prefix}${index + 2}`);
-          // Fresh addresses first; then those only finished pods still show.
-          podIp =
-            candidates.find((ip) => !held.has(ip)) ??
-            candidates.find((ip) => held.get(ip) === false);
-          if (podIp === undefined)
-            throw new RangeError(`node ${node.name} has no free pod address`);
-        } else {
-          const holder = pods.find(
-            (pod) => pod.podIp === podIp && pod.key !== key && !pod.terminated,
-          );
-          if (holder) throw new RangeError(`pod address ${podIp} is in use by pod ${holder.key}`);
-        }
-        const phase = spec.phase ?? 'Running';
-        const now = new Date().toISOString();
-        return kubernetes.store.put({
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: {
-            name: spec.name,
-            namespace,
-            labels: { ...spec.labels },
-            annotations: { ...spec.annotations },
-            ownerReferences: [...(spec.ownerReferences ?? [])],
-          },
-          spec: {
-            nodeName: node.name,
-            serviceAccountName: spec.serviceAccountName ?? 'default',
-            containers: [
-              { name: 'app', image: 'mcr.microsoft.com/oss/azure/aad-pod-identity/demo:v1.8.17' },
-            ],
-            restartPolicy: 'Always',
-          },
-          status: {
-            phase,
-            hostIP: node.internalIp,
-            podIP: podIp,
-            podIPs: [{ ip: podIp }],
-            startTime: now,
-            conditions: [readyCondition(phase, now)],
-          },
-        });
-      },
-      setPodPhase(name, phase, namespace = 'default') {
-        const pod = kubernetes.store.get({ apiVersion: 'v1', kind: 'Pod', namespace, name });
-        if (!pod) throw new RangeError(`no pod ${podKey(namespace, name)}`);
-        const status = (pod.status ?? {}) as JsonObject;
-        return kubernetes.store.put({
-          ...pod,
-          status: {
-            ...status,
-            phase,
-            conditions: [readyCondition(phase, new Date().toISOString())],
-          },
-        });
-      },
-      deletePod(name, namespace = 'default') {
-        const ref = { apiVersion: 'v1', kind: 'Pod', namespace, name };
-        if (!kubernetes.store.delete(ref)) return false;
-        // The kubelet's part: the containers are "stopped", so it finishes the deletion.
-        kubernetes.store.delete(ref, { gracePeriodSeconds: 0 });
-        return true;
-      },
+      ...createSandboxPods(kubernetes, nodeOf),
       oidcIssuerUrl: kubernetes.serviceAccountTokens.issuer,
       addFederatedCredential(identityName, credential) {
-        const identity = identities.get(identityName);
-        if (identity === undefined)
-          throw new RangeError(`no sandbox identity named ${identityName}`);
-        return federatedCredentials.add(identity.id, {
+        const id = identityId(identityName);
+        if (id === undefined) throw new RangeError(`no sandbox identity named ${identityName}`);
+        return federatedCredentials.add(id, {
           name: credential.name,
           subject: credential.subject,
           issuer: credential.issuer ?? kubernetes.serviceAccountTokens.issuer,
@@ -692,18 +418,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         });
       },
       removeFederatedCredential(identityName, credentialName) {
-        const identity = identities.get(identityName);
-        return identity === undefined
-          ? false
-          : federatedCredentials.remove(identity.id, credentialName);
+        const id = identityId(identityName);
+        return id === undefined ? false : federatedCredentials.remove(id, credentialName);
       },
       federatedCredentials(identityName) {
-        const identity = identities.get(identityName);
-        return identity === undefined ? [] : federatedCredentials.list(identity.id);
+        const id = identityId(identityName);
+        return id === undefined ? [] : federatedCredentials.list(id);
       },
       stop: stopAll,
     };
-    return sandbox;
   } catch (error) {
     await stopAll().catch(() => undefined);
     throw error;
