@@ -51,3 +51,13 @@ export function missingClientCredential(): EntraError {
     "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
   );
 }
+
+/** The refusal of a token request without a parameter it needs. */
+export function missingParameter(name: string): EntraError {
+  return new EntraError(
+    400,
+    'invalid_request',
+    900144,
+    `The request body must contain the following parameter: '${name}'.`,
+  );
+}

@@ -3,7 +3,7 @@ import {
   createTokenEndpointFaults,
   retryAfterHeader,
   type TokenEndpointFaults,
-} from '../faults/token-endpoint-faults.js';
+} from '../http/token-endpoint-faults.js';
 
 /** Fault injection of the Entra emulator's token endpoint. */
 export interface EntraFaults {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendJson } from '../http/send-json.js';
 import { instanceDiscovery, openIdConfiguration } from './entra-discovery.js';
 import type { EntraTokenEndpoint } from './entra-token-endpoint.js';
 import type { EntraRequestRecord } from './start-entra-emulator.js';
@@ -22,15 +23,11 @@ function send(
   body: unknown,
   headers: Readonly<Record<string, string>> = {},
 ): void {
-  const payload = JSON.stringify(body);
-  response.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(payload),
+  sendJson(response, status, body, {
     'cache-control': 'no-store, no-cache',
     'x-ms-request-id': randomUUID(),
     ...headers,
   });
-  response.end(payload);
 }
 
 /**

@@ -4,10 +4,11 @@ import {
   EntraError,
   entraErrorBody,
   missingClientCredential,
+  missingParameter,
   requireJwtBearerAssertion,
 } from './entra-error.js';
 import { throwInjectedEntraFailure } from './entra-faults.js';
-import type { TokenEndpointFaults } from '../faults/token-endpoint-faults.js';
+import type { TokenEndpointFaults } from '../http/token-endpoint-faults.js';
 import {
   validateFederatedAssertion,
   type FederatedApplication,
@@ -55,13 +56,7 @@ async function readForm(request: IncomingMessage): Promise<URLSearchParams> {
 function tokenAudience(form: URLSearchParams, version: 'v1' | 'v2.0'): string {
   if (version === 'v1') {
     const resource = form.get('resource');
-    if (!resource)
-      throw new EntraError(
-        400,
-        'invalid_request',
-        900144,
-        "The request body must contain the following parameter: 'resource'.",
-      );
+    if (!resource) throw missingParameter('resource');
     return resource;
   }
   const scope = form.get('scope') ?? '';
@@ -187,13 +182,7 @@ export function createEntraTokenEndpoint(options: EntraTokenEndpointOptions): En
       );
     }
     const clientId = form.get('client_id');
-    if (!clientId)
-      throw new EntraError(
-        400,
-        'invalid_request',
-        900144,
-        "The request body must contain the following parameter: 'client_id'.",
-      );
+    if (!clientId) throw missingParameter('client_id');
     const audience = tokenAudience(form, version);
     if (federated !== undefined)
       return { ...(await issueFederated(federated, form, audience)), audience };

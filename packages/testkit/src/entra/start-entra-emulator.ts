@@ -1,6 +1,7 @@
 import type { CertificateAuthority } from '../tls/certificate-authority.js';
 import { getSharedCertificateAuthority } from '../tls/certificate-authority.js';
 import { recordTraffic } from '../contract/record-traffic.js';
+import { publicFaults } from '../http/token-endpoint-faults.js';
 import { startLoopbackServer } from '../tls/start-loopback-server.js';
 import { createEntraFaults, type EntraFaults } from './entra-faults.js';
 import { createEntraRouter } from './entra-router.js';
@@ -119,17 +120,7 @@ export async function startEntraEmulator(
     url: server.url,
     certificateAuthority,
     tokenIssuer,
-    faults: {
-      failNext: (failure) => {
-        faults.failNext(failure);
-      },
-      setLatency: (ms) => {
-        faults.setLatency(ms);
-      },
-      clear: () => {
-        faults.clear();
-      },
-    },
+    faults: publicFaults(faults),
     registerServicePrincipal: (spec) => principals.register(spec),
     removeServicePrincipal: (tenantId, clientId) => principals.remove(tenantId, clientId),
     requestLog: () => [...log],

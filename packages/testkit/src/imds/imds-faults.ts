@@ -2,7 +2,7 @@ import {
   createTokenEndpointFaults,
   retryAfterHeader,
   type TokenEndpointFaults,
-} from '../faults/token-endpoint-faults.js';
+} from '../http/token-endpoint-faults.js';
 import { ImdsError } from './imds-error.js';
 
 /** The retryable statuses IMDS documents (404/410 updating, 429 throttled, 5xx transient). */

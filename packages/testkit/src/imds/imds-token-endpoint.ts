@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { ArmEmulator, MachineDescription } from '../arm/start-arm-emulator.js';
-import type { TokenEndpointFaults } from '../faults/token-endpoint-faults.js';
+import type { TokenEndpointFaults } from '../http/token-endpoint-faults.js';
 import type { TokenIssuer } from '../entra/token-issuer.js';
 import { IMDS_IDENTITY_SINCE, isImdsApiVersion } from './imds-api-versions.js';
 import { ImdsError } from './imds-error.js';

@@ -3,6 +3,8 @@ import type { ArmEmulator, MachineDescription } from '../arm/start-arm-emulator.
 import type { TokenIssuer } from '../entra/token-issuer.js';
 import { getSharedTokenIssuer } from '../entra/token-issuer.js';
 import { recordTraffic } from '../contract/record-traffic.js';
+import { sendJson } from '../http/send-json.js';
+import { publicFaults } from '../http/token-endpoint-faults.js';
 import { startLoopbackServer } from '../tls/start-loopback-server.js';
 import { createImdsFaults, type ImdsFaults } from './imds-faults.js';
 import { createImdsTokenEndpoint } from './imds-token-endpoint.js';
@@ -59,14 +61,7 @@ function send(
   body: unknown,
   headers: Readonly<Record<string, string>> = {},
 ): void {
-  const payload = JSON.stringify(body);
-  response.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(payload),
-    server: 'IMDS/150.870.65.1854',
-    ...headers,
-  });
-  response.end(payload);
+  sendJson(response, status, body, { server: 'IMDS/150.870.65.1854', ...headers });
 }
 
 /**
@@ -131,17 +126,7 @@ export async function startImdsEmulator(options: StartImdsEmulatorOptions): Prom
     host: server.host,
     port: server.port,
     machine,
-    faults: {
-      failNext: (failure) => {
-        faults.failNext(failure);
-      },
-      setLatency: (ms) => {
-        faults.setLatency(ms);
-      },
-      clear: () => {
-        faults.clear();
-      },
-    },
+    faults: publicFaults(faults),
     requestLog: () => [...log],
     async stop() {
       faults.cancelTimers();

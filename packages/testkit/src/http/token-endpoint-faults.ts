@@ -86,3 +86,20 @@ export function retryAfterHeader(
     ? {}
     : { 'retry-after': String(failure.retryAfterSeconds) };
 }
+
+/** What a test may do with the faults: the endpoint's own hooks (delay, take a failure) left out. */
+export function publicFaults<Status extends number>(
+  faults: TokenEndpointFaults<Status>,
+): Pick<TokenEndpointFaults<Status>, 'failNext' | 'setLatency' | 'clear'> {
+  return {
+    failNext: (failure) => {
+      faults.failNext(failure);
+    },
+    setLatency: (latencyMs) => {
+      faults.setLatency(latencyMs);
+    },
+    clear: () => {
+      faults.clear();
+    },
+  };
+}
