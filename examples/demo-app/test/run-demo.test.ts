@@ -105,7 +105,8 @@ describe('parseDemoOptions', () => {
   });
 });
 
-describe('pod-identity-demo command', () => {
+// Each case starts Node on the program's source: seconds on a loaded machine, beyond vitest's 5 s.
+describe('pod-identity-demo command', { timeout: 60_000 }, () => {
   // The program's source run as the container runs the built file (the workspace packages it imports
   // resolve to their builds, which `pnpm test` refreshes first).
   const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));

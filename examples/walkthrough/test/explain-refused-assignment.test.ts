@@ -16,94 +16,99 @@ describe('pod-identity explain after ARM refused MIC the identity', () => {
     sandbox = undefined;
   });
 
-  it('shows MIC`s LinkedAuthorizationFailed on the Created record, then the token once ARM allows it', async () => {
-    sandbox = await startSandbox({ nodeCount: 1 });
-    const world = sandbox;
-    const sp = world.clusterServicePrincipal;
-    const credential = new ClientSecretCredential(
-      sp.tenantId,
-      sp.clientId,
-      sp.clientSecret,
-      world.credentialOptions,
-    );
-    const cli = async (...args: string[]): Promise<string> => {
-      let stdout = '';
-      let stderr = '';
-      const code = await runCli(args, {
-        stdout: { write: (text: string) => (stdout += text) },
-        stderr: { write: (text: string) => (stderr += text) },
-        env: {},
-        kubeConfig: world.kubeConfig,
-        azure: {
-          credential,
-          endpoint: world.endpoints.arm,
-          tlsOptions: world.azureClientOptions.tlsOptions,
-          authorityHost: world.endpoints.entra,
-        },
+  // MIC retries ARM's refusal before the record shows it: seconds on a loaded machine.
+  it(
+    'shows MIC`s LinkedAuthorizationFailed on the Created record, then the token once ARM allows it',
+    { timeout: 30_000 },
+    async () => {
+      sandbox = await startSandbox({ nodeCount: 1 });
+      const world = sandbox;
+      const sp = world.clusterServicePrincipal;
+      const credential = new ClientSecretCredential(
+        sp.tenantId,
+        sp.clientId,
+        sp.clientSecret,
+        world.credentialOptions,
+      );
+      const cli = async (...args: string[]): Promise<string> => {
+        let stdout = '';
+        let stderr = '';
+        const code = await runCli(args, {
+          stdout: { write: (text: string) => (stdout += text) },
+          stderr: { write: (text: string) => (stderr += text) },
+          env: {},
+          kubeConfig: world.kubeConfig,
+          azure: {
+            credential,
+            endpoint: world.endpoints.arm,
+            tlsOptions: world.azureClientOptions.tlsOptions,
+            authorityHost: world.endpoints.entra,
+          },
+        });
+        expect(code, stderr).toBe(0);
+        return stdout;
+      };
+      const explain = async (): Promise<PodExplanation> =>
+        JSON.parse(
+          await cli('explain', 'app', '--namespace', 'my-app', '--skip-azure', '-o', 'json'),
+        ) as PodExplanation;
+
+      await cli('enable', '--mode', 'standard');
+      world.kubernetes.store.put({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: 'my-app' },
       });
-      expect(code, stderr).toBe(0);
-      return stdout;
-    };
-    const explain = async (): Promise<PodExplanation> =>
-      JSON.parse(
-        await cli('explain', 'app', '--namespace', 'my-app', '--skip-azure', '-o', 'json'),
-      ) as PodExplanation;
+      const identity = world.createIdentity('denied-identity');
+      world.arm.faults.denyIdentities([identity.id], 'LinkedAuthorizationFailed');
+      await cli(
+        'add',
+        '--namespace',
+        'my-app',
+        '--name',
+        'denied',
+        '--identity-resource-id',
+        identity.id,
+        '--binding-selector',
+        'app',
+      );
+      mic = createMic({
+        kubeConfig: world.kubeConfig,
+        credential,
+        armEndpoint: world.endpoints.arm,
+        armClientOptions: world.azureClientOptions,
+        namespace: 'kube-system',
+        leaderElection: false,
+        armPollIntervalMs: 5,
+        updateUserMsiRetryIntervalMs: 5,
+      });
+      mic.start();
+      const node = world.nodes[0]!;
+      world.createPod({
+        name: 'app',
+        namespace: 'my-app',
+        nodeName: node.name,
+        labels: { aadpodidbinding: 'app' },
+      });
 
-    await cli('enable', '--mode', 'standard');
-    world.kubernetes.store.put({
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: { name: 'my-app' },
-    });
-    const identity = world.createIdentity('denied-identity');
-    world.arm.faults.denyIdentities([identity.id], 'LinkedAuthorizationFailed');
-    await cli(
-      'add',
-      '--namespace',
-      'my-app',
-      '--name',
-      'denied',
-      '--identity-resource-id',
-      identity.id,
-      '--binding-selector',
-      'app',
-    );
-    mic = createMic({
-      kubeConfig: world.kubeConfig,
-      credential,
-      armEndpoint: world.endpoints.arm,
-      armClientOptions: world.azureClientOptions,
-      namespace: 'kube-system',
-      leaderElection: false,
-      armPollIntervalMs: 5,
-      updateUserMsiRetryIntervalMs: 5,
-    });
-    mic.start();
-    const node = world.nodes[0]!;
-    world.createPod({
-      name: 'app',
-      namespace: 'my-app',
-      nodeName: node.name,
-      labels: { aadpodidbinding: 'app' },
-    });
+      const refused = await until(explain, (e) => e.assignedIdentities[0]?.lastError != null);
+      expect(refused.assignedIdentities[0]?.state).toBe('Created');
+      expect(refused.assignedIdentities[0]?.lastError).toContain('LinkedAuthorizationFailed');
+      expect(refused.verdict.resolves).toBe('no');
+      expect(refused.verdict.why).toMatch(
+        /^will not resolve: MIC could not assign my-app\/denied to the node: .*LinkedAuthorizationFailed/,
+      );
+      expect(refused.verdict.fix).toContain('Managed Identity Operator');
+      const table = await cli('explain', 'app', '--namespace', 'my-app', '--skip-azure');
+      expect(table).toMatch(/MIC's last error for app-my-app-denied: .*LinkedAuthorizationFailed/);
 
-    const refused = await until(explain, (e) => e.assignedIdentities[0]?.lastError != null);
-    expect(refused.assignedIdentities[0]?.state).toBe('Created');
-    expect(refused.assignedIdentities[0]?.lastError).toContain('LinkedAuthorizationFailed');
-    expect(refused.verdict.resolves).toBe('no');
-    expect(refused.verdict.why).toMatch(
-      /^will not resolve: MIC could not assign my-app\/denied to the node: .*LinkedAuthorizationFailed/,
-    );
-    expect(refused.verdict.fix).toContain('Managed Identity Operator');
-    const table = await cli('explain', 'app', '--namespace', 'my-app', '--skip-azure');
-    expect(table).toMatch(/MIC's last error for app-my-app-denied: .*LinkedAuthorizationFailed/);
-
-    // Once ARM lets MIC assign it, the error is history: an Assigned record shows none.
-    world.arm.faults.allowIdentities();
-    const assigned = await until(explain, (e) => e.assignedIdentities[0]?.state === 'Assigned');
-    expect(assigned.assignedIdentities[0]?.lastError).toBeNull();
-    expect(assigned.verdict).toMatchObject({ resolves: 'yes', fix: null });
-  });
+      // Once ARM lets MIC assign it, the error is history: an Assigned record shows none.
+      world.arm.faults.allowIdentities();
+      const assigned = await until(explain, (e) => e.assignedIdentities[0]?.state === 'Assigned');
+      expect(assigned.assignedIdentities[0]?.lastError).toBeNull();
+      expect(assigned.verdict).toMatchObject({ resolves: 'yes', fix: null });
+    },
+  );
 });
 
 /** Asks again until the answer is what the test waits for (MIC works through watches, on its own). */
