@@ -40,6 +40,12 @@ import {
 import { createNmiMetrics, type NmiMetrics } from './nmi-metrics.js';
 import { createNmiRequestHandler } from './nmi-request-handler.js';
 import { createTokenServer } from './create-token-server.js';
+import { createFreshViewReader } from './fresh-authorization-view.js';
+import {
+  RefusalConfirmer,
+  type RefusalConfirmationOptions,
+  type RefusalToConfirm,
+} from './refusal-confirmer.js';
 import { IMDS_STYLE_MAX_HOLD_MS, type RefusalStyle } from './refusal-response.js';
 import { DEFAULT_UPSTREAM_WAIT, TokenBroker } from './token-broker.js';
 import { VERSION } from './version.js';
@@ -101,6 +107,14 @@ export interface NmiOptions {
    * (docs/nmi.md, "Refusals").
    */
   refusalStyle?: RefusalStyle;
+  /**
+   * Bounds of the API server reads that confirm a permanent refusal before it is sent (`imds` style,
+   * with the informer state NMI creates from `kubeConfig`): the cache may not have delivered the
+   * binding, identity or label that would give the pod its identity, and the SDKs take the refusal
+   * as final. `false` sends the cache's refusals unconfirmed. Default: bursts of 10 reads, 5 a
+   * second after, 1,000 pods at once (`DEFAULT_REFUSAL_CONFIRMATION`).
+   */
+  refusalConfirmation?: RefusalConfirmationOptions | false;
   /** `--custom-user-agent`, appended to NMI's user agent towards IMDS. */
   customUserAgent?: string;
   /** How long an unknown caller waits for the pod informer. Default 1200 ms (the original's 4 × 300 ms). */
@@ -372,9 +386,13 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
   const eventIntervalMs = options.eventIntervalMs ?? 60_000;
   const lastEvent = new Map<string, number>();
 
+  const confirmer = refusalConfirmerOf(options, clusterState, imdsStyle);
   const handler = createNmiRequestHandler({
     state: clusterState,
     broker,
+    ...(confirmer === undefined
+      ? {}
+      : { confirmRefusal: (refusal: RefusalToConfirm) => confirmer.confirm(refusal) }),
     ...(federated === undefined ? {} : { federated }),
     logger,
     metrics,
@@ -502,4 +520,17 @@ function federatedTokenRequester(options: NmiFederatedOptions): ServiceAccountTo
   if (options.tokenRequestKubeConfig === undefined)
     throw new TypeError('federated mode needs tokenRequestKubeConfig or tokenRequester');
   return createServiceAccountTokenRequester(options.tokenRequestKubeConfig);
+}
+
+// Permanent refusals are confirmed against the API server when they are final to the SDKs (`imds`
+// style) and come from informers NMI fills itself; a given state is the caller's to keep current.
+function refusalConfirmerOf(
+  options: NmiOptions,
+  state: NmiClusterState,
+  imdsStyle: boolean,
+): RefusalConfirmer | undefined {
+  const { kubeConfig, refusalConfirmation } = options;
+  if (!imdsStyle || refusalConfirmation === false) return undefined;
+  if (kubeConfig === undefined || options.state !== undefined) return undefined;
+  return new RefusalConfirmer(createFreshViewReader(kubeConfig, state.view), refusalConfirmation);
 }

@@ -43,6 +43,18 @@ export {
   type BrokerPod,
 } from './token-broker.js';
 export type { RefusalStyle } from './refusal-response.js';
+export {
+  RefusalConfirmer,
+  DEFAULT_REFUSAL_CONFIRMATION,
+  type RefusalConfirmationOptions,
+  type RefusalToConfirm,
+} from './refusal-confirmer.js';
+export {
+  createFreshViewReader,
+  FRESH_VIEW_READS,
+  type FreshAuthorizationView,
+  type FreshViewReader,
+} from './fresh-authorization-view.js';
 export type { FederatedBroker, FederatedBrokerOptions } from './federated-broker.js';
 export type { FederatedServiceAccounts } from './federated-service-accounts.js';
 export { createNmiRequestHandler, type NmiRequestHandlerOptions } from './nmi-request-handler.js';

@@ -32,6 +32,7 @@ import {
   refusalResponse,
   type RefusalStyle,
 } from './refusal-response.js';
+import type { RefusalToConfirm } from './refusal-confirmer.js';
 import type { BrokerOutcome, CallerRecheck, TokenBroker } from './token-broker.js';
 
 /** What the request handler needs. */
@@ -53,6 +54,11 @@ export interface NmiRequestHandlerOptions {
   readonly podLookupTimeoutMs: number;
   /** How refusals are answered (see {@link RefusalStyle}). Default `imds`. */
   readonly refusalStyle?: RefusalStyle;
+  /**
+   * Confirms a permanent refusal of the standard or managed decision before it is sent (a
+   * `RefusalConfirmer`'s `confirm`); without it, permanent refusals decided from the cache are sent as they are.
+   */
+  readonly confirmRefusal?: (refusal: RefusalToConfirm) => Promise<BrokerOutcome>;
   /** Called when a pod is refused a token (for a Kubernetes event). */
   readonly onRefused?: (
     pod: PodRecord,
@@ -77,21 +83,38 @@ const proxyAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 export function createNmiRequestHandler(
   options: NmiRequestHandlerOptions,
 ): (req: http.IncomingMessage, res: http.ServerResponse) => void {
-  const { state, broker, federated, logger, metrics } = options;
+  const { state, broker, federated, logger, metrics, confirmRefusal } = options;
   const refusalStyle = options.refusalStyle ?? 'imds';
   // Which broker answers a pod: federation for pods that opt in (when the mode is on), else the
-  // standard or managed decision.
-  const answer = (
+  // standard or managed decision, whose permanent refusals are confirmed when a confirmer is given.
+  const answer = async (
     pod: PodRecord,
     requested: IdentitySelector,
     resource: string,
     view: AuthorizationView,
     signal: AbortSignal,
     recheck: CallerRecheck,
-  ): Promise<BrokerOutcome> =>
-    federated !== undefined && isFederatedPod(pod)
-      ? federated.answerRequest(pod, requested, resource, signal, recheck)
-      : broker.answer(pod, requested, resource, view, signal, recheck);
+  ): Promise<BrokerOutcome> => {
+    if (federated !== undefined && isFederatedPod(pod))
+      return federated.answerRequest(pod, requested, resource, signal, recheck);
+    const outcome = await broker.answer(pod, requested, resource, view, signal, recheck);
+    if (
+      confirmRefusal === undefined ||
+      outcome.kind !== 'refused' ||
+      outcome.nature !== 'permanent'
+    )
+      return outcome;
+    const ignoreExceptions = view !== state.view;
+    return confirmRefusal({
+      pod,
+      requested,
+      view,
+      ignoreExceptions,
+      recheck,
+      outcome,
+      abortSignal: signal,
+    });
+  };
   const noExceptions: AuthorizationView = { ...state.view, exceptions: () => [] };
   const histogramChildren = new Map<string, { observe(value: number): void }>();
 
