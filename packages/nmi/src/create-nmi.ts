@@ -41,11 +41,7 @@ import { createNmiMetrics, type NmiMetrics } from './nmi-metrics.js';
 import { createNmiRequestHandler } from './nmi-request-handler.js';
 import { createTokenServer } from './create-token-server.js';
 import { createFreshViewReader } from './fresh-authorization-view.js';
-import {
-  RefusalConfirmer,
-  type RefusalConfirmationOptions,
-  type RefusalToConfirm,
-} from './refusal-confirmer.js';
+import { RefusalConfirmer, type RefusalConfirmationOptions } from './refusal-confirmer.js';
 import { IMDS_STYLE_MAX_HOLD_MS, type RefusalStyle } from './refusal-response.js';
 import { DEFAULT_UPSTREAM_WAIT, TokenBroker } from './token-broker.js';
 import { VERSION } from './version.js';
@@ -390,9 +386,7 @@ export async function createNmi(options: NmiOptions): Promise<Nmi> {
   const handler = createNmiRequestHandler({
     state: clusterState,
     broker,
-    ...(confirmer === undefined
-      ? {}
-      : { confirmRefusal: (refusal: RefusalToConfirm) => confirmer.confirm(refusal) }),
+    ...(confirmer === undefined ? {} : { refusalConfirmer: confirmer }),
     ...(federated === undefined ? {} : { federated }),
     logger,
     metrics,

@@ -46,9 +46,17 @@ export type { RefusalStyle } from './refusal-response.js';
 export {
   RefusalConfirmer,
   DEFAULT_REFUSAL_CONFIRMATION,
+  isSameDecision,
+  unconfirmedRefusal,
   type RefusalConfirmationOptions,
   type RefusalToConfirm,
+  type RefusalVerdict,
 } from './refusal-confirmer.js';
+export {
+  confirmedAnswer,
+  CACHE_CATCH_UP_MS,
+  type ConfirmedAnswerOptions,
+} from './confirmed-answer.js';
 export {
   createFreshViewReader,
   FRESH_VIEW_READS,

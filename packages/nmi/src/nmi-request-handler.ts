@@ -32,7 +32,8 @@ import {
   refusalResponse,
   type RefusalStyle,
 } from './refusal-response.js';
-import type { RefusalToConfirm } from './refusal-confirmer.js';
+import { confirmedAnswer } from './confirmed-answer.js';
+import type { RefusalConfirmer } from './refusal-confirmer.js';
 import type { BrokerOutcome, CallerRecheck, TokenBroker } from './token-broker.js';
 
 /** What the request handler needs. */
@@ -55,10 +56,10 @@ export interface NmiRequestHandlerOptions {
   /** How refusals are answered (see {@link RefusalStyle}). Default `imds`. */
   readonly refusalStyle?: RefusalStyle;
   /**
-   * Confirms a permanent refusal of the standard or managed decision before it is sent (a
-   * `RefusalConfirmer`'s `confirm`); without it, permanent refusals decided from the cache are sent as they are.
+   * Confirms each permanent refusal of the standard or managed decision with the API server before
+   * it is sent (see `confirmedAnswer`); without it, the cache's permanent refusals are sent as they are.
    */
-  readonly confirmRefusal?: (refusal: RefusalToConfirm) => Promise<BrokerOutcome>;
+  readonly refusalConfirmer?: RefusalConfirmer;
   /** Called when a pod is refused a token (for a Kubernetes event). */
   readonly onRefused?: (
     pod: PodRecord,
@@ -83,11 +84,11 @@ const proxyAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 export function createNmiRequestHandler(
   options: NmiRequestHandlerOptions,
 ): (req: http.IncomingMessage, res: http.ServerResponse) => void {
-  const { state, broker, federated, logger, metrics, confirmRefusal } = options;
+  const { state, broker, federated, logger, metrics, refusalConfirmer } = options;
   const refusalStyle = options.refusalStyle ?? 'imds';
   // Which broker answers a pod: federation for pods that opt in (when the mode is on), else the
   // standard or managed decision, whose permanent refusals are confirmed when a confirmer is given.
-  const answer = async (
+  const answer = (
     pod: PodRecord,
     requested: IdentitySelector,
     resource: string,
@@ -97,22 +98,18 @@ export function createNmiRequestHandler(
   ): Promise<BrokerOutcome> => {
     if (federated !== undefined && isFederatedPod(pod))
       return federated.answerRequest(pod, requested, resource, signal, recheck);
-    const outcome = await broker.answer(pod, requested, resource, view, signal, recheck);
-    if (
-      confirmRefusal === undefined ||
-      outcome.kind !== 'refused' ||
-      outcome.nature !== 'permanent'
-    )
-      return outcome;
-    const ignoreExceptions = view !== state.view;
-    return confirmRefusal({
+    const decide = (): Promise<BrokerOutcome> =>
+      broker.answer(pod, requested, resource, view, signal, recheck);
+    if (refusalConfirmer === undefined) return decide();
+    return confirmedAnswer({
+      confirmer: refusalConfirmer,
+      state,
       pod,
       requested,
       view,
-      ignoreExceptions,
       recheck,
-      outcome,
       abortSignal: signal,
+      answer: decide,
     });
   };
   const noExceptions: AuthorizationView = { ...state.view, exceptions: () => [] };

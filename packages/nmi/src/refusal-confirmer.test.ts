@@ -1,6 +1,6 @@
-// The confirmer's bounds and its failure mode: requests for one pod share reads, and each is
-// answered from a read that started after it arrived; the budget caps reads whatever the callers
-// do; a read that fails or is over budget gives a retry, never the final refusal.
+// The confirmer's verdicts and bounds: requests for one pod share reads, and each is judged from a
+// read that started after it arrived; the budget caps reads whatever the callers do; a read that
+// fails or is over budget is no confirmation.
 import {
   authorize,
   createManualClock,
@@ -11,8 +11,11 @@ import {
 } from '@pod-identity/core';
 import { describe, expect, it } from 'vitest';
 import type { FreshAuthorizationView } from './fresh-authorization-view.js';
-import { RefusalConfirmer, type RefusalToConfirm } from './refusal-confirmer.js';
-import type { BrokerOutcome } from './token-broker.js';
+import {
+  RefusalConfirmer,
+  type RefusalToConfirm,
+  type RefusalVerdict,
+} from './refusal-confirmer.js';
 
 const pod: PodRecord = {
   namespace: 'apps',
@@ -47,24 +50,13 @@ const viewOf = (bindings: AzureIdentityBinding[]): AuthorizationView => ({
 const unbound = viewOf([]);
 const bound = viewOf([binding]);
 
-// The broker's refusal as it comes from the cache that has no binding yet.
+// The refusal of the cache that has no binding yet.
 function refusal(abortSignal = new AbortController().signal): RefusalToConfirm {
-  const decision = authorize(pod, { kind: 'none' }, unbound);
-  if (decision.kind !== 'deny') throw new Error('expected a refusal');
-  const outcome: Extract<BrokerOutcome, { kind: 'refused' }> = {
-    kind: 'refused',
-    status: 404,
-    message: decision.message,
-    reason: decision.reason,
-    nature: 'permanent',
-  };
   return {
     pod,
     requested: { kind: 'none' },
-    view: unbound,
+    decision: authorize(pod, { kind: 'none' }, unbound),
     ignoreExceptions: false,
-    recheck: () => pod,
-    outcome,
     abortSignal,
   };
 }
@@ -90,24 +82,22 @@ const turn = () => new Promise((resolve) => setImmediate(resolve));
 describe('RefusalConfirmer', () => {
   it('sends the refusal when the API server agrees, a retry when it knows better', async () => {
     const agreeing = new RefusalConfirmer(() => Promise.resolve({ pod, view: unbound }));
-    expect(await agreeing.confirm(refusal())).toMatchObject({ nature: 'permanent' });
+    expect(await agreeing.confirm(refusal())).toEqual({ kind: 'agrees' });
     const knowing = new RefusalConfirmer(() => Promise.resolve({ pod, view: bound }));
-    expect(await knowing.confirm(refusal())).toMatchObject({
-      status: 503,
-      nature: 'in-flight',
-      reason: 'refusal-unconfirmed',
-      retryAfterSeconds: 1,
-    });
+    expect(await knowing.confirm(refusal())).toEqual({ kind: 'differs' });
   });
 
   it('stands by the refusal of a pod the API server no longer has', async () => {
     const confirmer = new RefusalConfirmer(() => Promise.resolve({ pod: undefined, view: bound }));
-    expect(await confirmer.confirm(refusal())).toMatchObject({ nature: 'permanent' });
+    expect(await confirmer.confirm(refusal())).toEqual({ kind: 'agrees' });
   });
 
   it('answers a retry, never the final refusal, when the read fails', async () => {
     const confirmer = new RefusalConfirmer(() => Promise.reject(new Error('API server down')));
-    expect(await confirmer.confirm(refusal())).toMatchObject({ status: 503, nature: 'in-flight' });
+    expect(await confirmer.confirm(refusal())).toEqual({
+      kind: 'unavailable',
+      why: 'the API server could not be read to confirm it',
+    });
   });
 
   it('makes one read for the first request and one more for all that came during it', async () => {
@@ -122,11 +112,11 @@ describe('RefusalConfirmer', () => {
     await turn();
     expect(reader.reads).toBe(1);
     reader.pending[0]!.resolve({ pod, view: unbound });
-    expect(await first).toMatchObject({ status: 404 });
+    expect(await first).toEqual({ kind: 'agrees' });
     await turn();
     expect(reader.reads).toBe(2);
     reader.pending[1]!.resolve({ pod, view: bound });
-    for (const answer of await Promise.all(during)) expect(answer).toMatchObject({ status: 503 });
+    for (const verdict of await Promise.all(during)) expect(verdict).toEqual({ kind: 'differs' });
     expect(reader.reads).toBe(2);
   });
 
@@ -140,11 +130,16 @@ describe('RefusalConfirmer', () => {
       },
       { burst: 3, perSecond: 2, clock },
     );
-    const answers: BrokerOutcome[] = [];
-    for (let i = 0; i < 10; i += 1) answers.push(await confirmer.confirm(refusal()));
+    const verdicts: RefusalVerdict[] = [];
+    for (let i = 0; i < 10; i += 1) verdicts.push(await confirmer.confirm(refusal()));
     expect(reads).toBe(3);
-    expect(answers.filter((a) => a.kind === 'refused' && a.status === 404)).toHaveLength(3);
-    expect(answers.filter((a) => a.kind === 'refused' && a.status === 503)).toHaveLength(7);
+    expect(verdicts.filter((v) => v.kind === 'agrees')).toHaveLength(3);
+    expect(verdicts.filter((v) => v.kind === 'unavailable')).toEqual(
+      Array.from({ length: 7 }, () => ({
+        kind: 'unavailable',
+        why: 'confirmation reads are over their budget',
+      })),
+    );
     await clock.advance(1000);
     for (let i = 0; i < 10; i += 1) await confirmer.confirm(refusal());
     expect(reads).toBe(5);
@@ -161,6 +156,6 @@ describe('RefusalConfirmer', () => {
     reader.pending[0]!.resolve({ pod, view: unbound });
     await turn();
     reader.pending[1]!.resolve({ pod, view: unbound });
-    expect(await staying).toMatchObject({ status: 404 });
+    expect(await staying).toEqual({ kind: 'agrees' });
   });
 });

@@ -3,7 +3,6 @@ import {
   raceAbort,
   systemClock,
   type AuthorizationDecision,
-  type AuthorizationView,
   type AzureIdentity,
   type Clock,
   type IdentitySelector,
@@ -11,7 +10,7 @@ import {
 } from '@pod-identity/core';
 import type { FreshAuthorizationView, FreshViewReader } from './fresh-authorization-view.js';
 import { WARMING_RETRY_AFTER_SECONDS } from './refusal-response.js';
-import type { BrokerOutcome, CallerRecheck } from './token-broker.js';
+import type { BrokerOutcome } from './token-broker.js';
 
 /** Bounds of {@link RefusalConfirmer}'s reads of the API server. */
 export interface RefusalConfirmationOptions {
@@ -37,16 +36,26 @@ export interface RefusalToConfirm {
   /** The caller as the request found it. */
   readonly pod: PodRecord;
   readonly requested: IdentitySelector;
-  /** The cached view the broker decided from. */
-  readonly view: AuthorizationView;
+  /**
+   * The cache's decision for the caller when the refusal was made; `undefined` when the cache no
+   * longer has the caller (gone or replaced).
+   */
+  readonly decision: AuthorizationDecision | undefined;
   /** The host route decides without exceptions; so does its confirmation. */
   readonly ignoreExceptions: boolean;
-  /** The caller as the cache has it now. */
-  readonly recheck: CallerRecheck;
-  readonly outcome: Extract<BrokerOutcome, { kind: 'refused' }>;
   /** The request's signal: a request that ends stops waiting (the shared read goes on). */
   readonly abortSignal: AbortSignal;
 }
+
+/**
+ * What a confirmation found: the API server `agrees` with the cache (send the refusal); it `differs`
+ * (the cache has not delivered a binding, label or identity yet); or no read could be made
+ * (`unavailable`: failed, timed out or over budget), `why` saying which.
+ */
+export type RefusalVerdict =
+  | { readonly kind: 'agrees' }
+  | { readonly kind: 'differs' }
+  | { readonly kind: 'unavailable'; readonly why: string };
 
 /** Why a confirmation read did not happen. */
 class ConfirmationUnavailable extends Error {
@@ -57,15 +66,14 @@ class ConfirmationUnavailable extends Error {
  * Confirms a permanent refusal against the API server before NMI sends it. NMI's informers may
  * deliver a pod before the binding that selects it (or before its relabelling, or before the
  * identity a binding names): the cache then says "no binding selects this pod", a refusal the SDKs
- * treat as final although the pod is correctly configured. So a refusal is sent as final only when
- * a fresh read of the pod and of the objects the decision needs says the same; otherwise, or when
- * the read fails or is over budget, the answer is transient (`503`, `Retry-After: 1`) and never a
- * token.
+ * treat as final although the pod is correctly configured. So a refusal is final only when a fresh
+ * read of the pod and of the objects the decision needs decides the same (see `confirmedAnswer` for
+ * what NMI answers otherwise: never a token from the fresh read, never a final refusal unconfirmed).
  *
  * Reads are bounded: one per pod at a time (requests arriving meanwhile share the next read, which
- * starts after they arrived, so each answer reflects the API server as it was after the request
+ * starts after they arrived, so each verdict reflects the API server as it was after the request
  * came), at most `burst` back to back and `perSecond` afterwards across all pods, and at most
- * `maxPods` pods waiting at once.
+ * `maxPods` pods waiting at once; past these bounds the verdict is `unavailable` without a read.
  */
 export class RefusalConfirmer {
   readonly #read: FreshViewReader;
@@ -95,29 +103,27 @@ export class RefusalConfirmer {
   }
 
   /**
-   * The refusal when the API server agrees with the cache, else a transient refusal.
-   * @param refusal - the cached decision's refusal and what it was decided from
-   * @returns the answer to send
+   * Reads the caller's objects from the API server (sharing reads as described above) and decides
+   * again from them.
+   * @param refusal - the refusal and the cached decision it came from
+   * @returns whether the API server agrees with the cache
+   * @throws the request's abort reason when its signal aborts first
    */
-  async confirm(refusal: RefusalToConfirm): Promise<BrokerOutcome> {
+  async confirm(refusal: RefusalToConfirm): Promise<RefusalVerdict> {
     let fresh: FreshAuthorizationView;
     try {
       fresh = await raceAbort(this.#shared(refusal.pod), refusal.abortSignal);
     } catch (error) {
       refusal.abortSignal.throwIfAborted();
-      return unconfirmed(
-        refusal.pod,
-        error instanceof ConfirmationUnavailable
-          ? error.message
-          : 'the API server could not be read to confirm it',
-      );
+      return {
+        kind: 'unavailable',
+        why:
+          error instanceof ConfirmationUnavailable
+            ? error.message
+            : 'the API server could not be read to confirm it',
+      };
     }
-    return agrees(refusal, fresh)
-      ? refusal.outcome
-      : unconfirmed(
-          refusal.pod,
-          "the API server's objects differ from NMI's cache, which is catching up",
-        );
+    return agrees(refusal, fresh) ? { kind: 'agrees' } : { kind: 'differs' };
   }
 
   // The pod's next read: joins the one queued behind a read in progress, or starts one.
@@ -182,15 +188,29 @@ interface Flight {
 // Whether the fresh view gives the refusal's verdict too. A pod the API server no longer has (or has
 // under a new UID) cannot be given a token whatever the cache says.
 function agrees(refusal: RefusalToConfirm, fresh: FreshAuthorizationView): boolean {
-  const { pod, requested } = refusal;
+  const { pod, requested, decision } = refusal;
   if (fresh.pod === undefined || (pod.uid !== undefined && fresh.pod.uid !== pod.uid)) return true;
-  const cachedCaller = refusal.recheck();
-  if (cachedCaller === undefined) return false;
+  if (decision === undefined) return false;
   const view = refusal.ignoreExceptions ? { ...fresh.view, exceptions: () => [] } : fresh.view;
-  const cached = authorize(cachedCaller, requested, refusal.view);
   const now = authorize(fresh.pod, requested, view);
-  if (cached.kind === 'deny') return now.kind === 'deny' && now.permanent;
-  return sameGrant(cached, now);
+  if (decision.kind === 'deny') return now.kind === 'deny' && now.permanent;
+  return sameGrant(decision, now);
+}
+
+/**
+ * Whether two decisions are the same: the same grant, or refusals for the same reason and equally
+ * final. `undefined` (the caller unknown) equals only itself.
+ * @param a - a decision
+ * @param b - another
+ */
+export function isSameDecision(
+  a: AuthorizationDecision | undefined,
+  b: AuthorizationDecision | undefined,
+): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.kind === 'deny')
+    return b.kind === 'deny' && a.reason === b.reason && a.permanent === b.permanent;
+  return sameGrant(a, b);
 }
 
 // Refusals decided after a grant (a federated identity without federated mode, no candidate with the
@@ -229,7 +249,13 @@ function sameIdentity(a: AzureIdentity, b: AzureIdentity): boolean {
   );
 }
 
-function unconfirmed(pod: PodRecord, why: string): BrokerOutcome {
+/**
+ * The transient answer to a refusal NMI could not confirm: `503` + `Retry-After: 1`, reason
+ * `refusal-unconfirmed`.
+ * @param pod - the caller
+ * @param why - why it is not confirmed
+ */
+export function unconfirmedRefusal(pod: PodRecord, why: string): BrokerOutcome {
   return {
     kind: 'refused',
     status: 503,

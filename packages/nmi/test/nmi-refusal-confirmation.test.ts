@@ -87,10 +87,31 @@ describe('NMI confirms a final refusal with the API server', () => {
     expect(JSON.parse(first.body)).toMatchObject({ error: 'temporarily_unavailable' });
 
     proxy.release();
-    await until(() => nmi.state.view.bindings(NS).length === 1);
+    await until(() => nmi.state.view.bindings(NS).some((b) => b.metadata.name === 'uami-binding'));
     const second = await ask('web');
     expect(second.status).toBe(200);
     expect(claimsOf(accessTokenOf(second)).appid).toBe(clientId);
+  });
+
+  it('holds a pod whose binding the cache delivers meanwhile, and serves it on that request', async () => {
+    await clock.advance(60_000);
+    proxy.hold('azureidentitybindings');
+    sandbox.kubernetes.store.put(azureIdentityBinding(NS, 'held-binding', 'uami', 'held'));
+    sandbox.createPod({
+      namespace: NS,
+      name: 'held',
+      nodeName: node.name,
+      labels: { aadpodidbinding: 'held' },
+    });
+    await until(() => knowsPod('held'));
+    const reads = proxy.reads.length;
+    const answer = ask('held');
+    // NMI has read the API server to confirm its refusal: now the watch delivers the binding.
+    await until(() => proxy.reads.length >= reads + FRESH_VIEW_READS);
+    proxy.release();
+    const served = await answer;
+    expect(served.status).toBe(200);
+    expect(claimsOf(accessTokenOf(served)).appid).toBe(clientId);
   });
 
   it('refuses a pod no binding selects finally on the first answer', async () => {
@@ -121,7 +142,11 @@ describe('NMI confirms a final refusal with the API server', () => {
       nodeName: node.name,
       labels: { aadpodidbinding: 'late' },
     });
-    await until(() => knowsPod('late') && nmi.state.view.bindings(NS).length === 2);
+    await until(
+      () =>
+        knowsPod('late') &&
+        nmi.state.view.bindings(NS).some((b) => b.metadata.name === 'late-binding'),
+    );
     expect(nmi.state.view.identities(NS).map((i) => i.metadata.name)).toEqual(['uami']);
 
     expect((await ask('late')).status).toBe(503);
