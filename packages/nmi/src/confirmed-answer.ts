@@ -6,6 +6,7 @@ import {
   type PodRecord,
 } from '@pod-identity/core';
 import type { NmiClusterState } from './cluster-state.js';
+import { nextClusterChange } from './next-cluster-change.js';
 import { isSameDecision, unconfirmedRefusal, type RefusalConfirmer } from './refusal-confirmer.js';
 import type { BrokerOutcome, CallerRecheck } from './token-broker.js';
 
@@ -85,43 +86,7 @@ async function untilDecisionChanges(
   while (!changed()) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) return false;
-    await nextChange(state, remaining, abortSignal);
+    await nextClusterChange(state, remaining, abortSignal, true);
   }
   return true;
-}
-
-// The next change of the CRD caches or the pod index, or the timeout; rejects when the request ends.
-function nextChange(
-  state: NmiClusterState,
-  timeoutMs: number,
-  abortSignal: AbortSignal,
-): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    if (abortSignal.aborted) {
-      reject(abortSignal.reason as Error);
-      return;
-    }
-    const stop = new AbortController();
-    const finish = (): void => {
-      unsubscribe();
-      stop.abort();
-      abortSignal.removeEventListener('abort', onAbort);
-    };
-    const onAbort = (): void => {
-      finish();
-      reject(abortSignal.reason as Error);
-    };
-    const unsubscribe = state.pods.subscribe(() => {
-      finish();
-      resolve();
-    });
-    state.changed(timeoutMs, stop.signal).then(
-      () => {
-        finish();
-        resolve();
-      },
-      () => undefined,
-    );
-    abortSignal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -33,6 +33,7 @@ import {
   type RefusalStyle,
 } from './refusal-response.js';
 import { confirmedAnswer } from './confirmed-answer.js';
+import { nextClusterChange } from './next-cluster-change.js';
 import type { RefusalConfirmer } from './refusal-confirmer.js';
 import type { BrokerOutcome, CallerRecheck, TokenBroker } from './token-broker.js';
 
@@ -223,7 +224,7 @@ export function createNmiRequestHandler(
     const deadline = Date.now() + options.podLookupTimeoutMs;
     // A pod's first request can beat the informer's event for it (the original retried 4 × 300 ms).
     while (found.kind === 'unknown' && Date.now() < deadline) {
-      await waitForPods(state, deadline - Date.now(), signal);
+      await nextClusterChange(state, deadline - Date.now(), signal, false);
       found = state.pods.lookup(address);
     }
     if (found.kind === 'pod') return found.pod;
@@ -563,31 +564,4 @@ function malformedReason(req: http.IncomingMessage): MalformedRequestReason | un
 // The same pod, not merely the same name: a pod deleted and created again has a new UID.
 function isSamePod(a: PodRecord, b: PodRecord): boolean {
   return a.namespace === b.namespace && a.name === b.name && a.uid === b.uid;
-}
-
-function waitForPods(
-  state: NmiClusterState,
-  timeoutMs: number,
-  signal: AbortSignal,
-): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const done = (): void => {
-      clearTimeout(timer);
-      unsubscribe();
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    };
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      unsubscribe();
-      reject(signal.reason as Error);
-    };
-    const timer = setTimeout(done, Math.max(0, timeoutMs));
-    const unsubscribe = state.pods.subscribe(done);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

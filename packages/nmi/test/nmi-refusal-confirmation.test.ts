@@ -34,6 +34,14 @@ const clock = createManualClock(1_000_000);
 const ask = (pod: string) =>
   tokenRequest(nmi.url, podIpOf(sandbox, pod, NS), 'resource=https://management.azure.com/');
 const knowsPod = (pod: string) => nmi.state.pods.lookup(podIpOf(sandbox, pod, NS)).kind === 'pod';
+// A running pod of the namespace on the node, labelled with a selector (created or relabelled).
+const putPod = (name: string, selector: string) =>
+  sandbox.createPod({
+    namespace: NS,
+    name,
+    nodeName: node.name,
+    labels: { aadpodidbinding: selector },
+  });
 const identity = (name: string) =>
   azureIdentity(NS, name, { type: 0, resourceID: resourceId, clientID: clientId });
 
@@ -72,12 +80,7 @@ describe('NMI confirms a final refusal with the API server', () => {
   it('tells a pod seen before the binding that selects it to retry, then serves it', async () => {
     proxy.hold('azureidentitybindings');
     sandbox.kubernetes.store.put(azureIdentityBinding(NS, 'uami-binding', 'uami', 'web'));
-    sandbox.createPod({
-      namespace: NS,
-      name: 'web',
-      nodeName: node.name,
-      labels: { aadpodidbinding: 'web' },
-    });
+    putPod('web', 'web');
     await until(() => knowsPod('web'));
     expect(nmi.state.view.bindings(NS)).toHaveLength(0);
 
@@ -97,12 +100,7 @@ describe('NMI confirms a final refusal with the API server', () => {
     await clock.advance(60_000);
     proxy.hold('azureidentitybindings');
     sandbox.kubernetes.store.put(azureIdentityBinding(NS, 'held-binding', 'uami', 'held'));
-    sandbox.createPod({
-      namespace: NS,
-      name: 'held',
-      nodeName: node.name,
-      labels: { aadpodidbinding: 'held' },
-    });
+    putPod('held', 'held');
     await until(() => knowsPod('held'));
     const reads = proxy.reads.length;
     const answer = ask('held');
@@ -116,12 +114,7 @@ describe('NMI confirms a final refusal with the API server', () => {
 
   it('refuses a pod no binding selects finally on the first answer', async () => {
     await clock.advance(60_000);
-    sandbox.createPod({
-      namespace: NS,
-      name: 'lonely',
-      nodeName: node.name,
-      labels: { aadpodidbinding: 'nobody' },
-    });
+    putPod('lonely', 'nobody');
     await until(() => knowsPod('lonely'));
     const answer = await ask('lonely');
     expect(answer.status).toBe(400);
@@ -136,12 +129,7 @@ describe('NMI confirms a final refusal with the API server', () => {
     proxy.hold('azureidentities');
     sandbox.kubernetes.store.put(identity('late'));
     sandbox.kubernetes.store.put(azureIdentityBinding(NS, 'late-binding', 'late', 'late'));
-    sandbox.createPod({
-      namespace: NS,
-      name: 'late',
-      nodeName: node.name,
-      labels: { aadpodidbinding: 'late' },
-    });
+    putPod('late', 'late');
     await until(
       () =>
         knowsPod('late') &&
@@ -157,20 +145,10 @@ describe('NMI confirms a final refusal with the API server', () => {
 
   it('tells a pod relabelled onto a binding, before NMI saw the label, to retry', async () => {
     await clock.advance(60_000);
-    sandbox.createPod({
-      namespace: NS,
-      name: 'moved',
-      nodeName: node.name,
-      labels: { aadpodidbinding: 'nobody' },
-    });
+    putPod('moved', 'nobody');
     await until(() => knowsPod('moved'));
     proxy.hold('pods');
-    sandbox.createPod({
-      namespace: NS,
-      name: 'moved',
-      nodeName: node.name,
-      labels: { aadpodidbinding: 'web' },
-    });
+    putPod('moved', 'web');
 
     expect((await ask('moved')).status).toBe(503);
     proxy.release();
