@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
 // - conformance/**: the shipped CRDs and ClusterRoles applied for real;
 // - the testkit's Kubernetes contract tests, unchanged: they target the emulator unless
 //   POD_IDENTITY_KUBECONFIG is set, so the same file passes against both servers;
-// - MIC and NMI integration tests named *.kubernetes.test.ts, which follow the same convention.
+// - MIC, NMI and CLI integration tests named *.kubernetes.test.ts, which follow the same convention.
 export default defineConfig({
   resolve: { conditions: ['source'] },
   ssr: { resolve: { conditions: ['source'] } },
@@ -17,6 +17,7 @@ export default defineConfig({
       'packages/testkit/test/service-account-tokens.test.ts',
       'packages/mic/test/**/*.kubernetes.test.ts',
       'packages/nmi/test/**/*.kubernetes.test.ts',
+      'packages/cli/test/**/*.kubernetes.test.ts',
     ],
     globalSetup: ['conformance/global-setup.ts'],
     testTimeout: 60_000,

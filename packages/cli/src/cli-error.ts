@@ -1,12 +1,14 @@
 /**
  * Exit codes of `pod-identity`: 0 success; 1 the operation failed or was refused (API error, limit
  * reached, object missing or already there); 2 the command line itself is wrong (unknown flag,
- * invalid name, label or resource ID).
+ * invalid name, label or resource ID); 3 the command did its work but found objects in the cluster
+ * it could not read (each is shown with its name and why).
  */
 export const ExitCode = {
   Success: 0,
   Failure: 1,
   Usage: 2,
+  UnreadableObjects: 3,
 } as const;
 
 /** One of {@link ExitCode}'s values. */

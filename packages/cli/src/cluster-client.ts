@@ -26,6 +26,7 @@ import {
   parseAzurePodIdentityException,
   podIdentityCrds,
   serializePodIdentityObject,
+  ValidationError,
   type AzureAssignedIdentity,
   type AzureIdentity,
   type AzureIdentityBinding,
@@ -151,6 +152,23 @@ function withMetadata(
   });
 }
 
+/** An object of a pod-identity kind that does not parse: which one, and why. */
+export interface UnreadableObject {
+  kind: CrdKind;
+  namespace: string;
+  name: string;
+  /** The parser's reason, naming the field (`spec.azureIdentity: is required`). */
+  problem: string;
+  /** The object as the API server sent it. */
+  raw: unknown;
+}
+
+/** What {@link ClusterClient.listAll} returns: the objects that parse and the ones that do not. */
+export interface ListedObjects<T> {
+  items: T[];
+  unreadable: UnreadableObject[];
+}
+
 const parsers: { [K in CrdKind]: (input: unknown) => PodIdentityObjectsByKind[K] } = {
   AzureIdentity: parseAzureIdentity,
   AzureIdentityBinding: parseAzureIdentityBinding,
@@ -236,11 +254,15 @@ export class ClusterClient {
     this.#server = kubeConfig.getCurrentCluster()?.server ?? '(no server)';
   }
 
-  /** Lists objects of a pod-identity kind, in one namespace or (namespace undefined) all. */
-  async list<K extends CrdKind>(
+  /**
+   * Lists objects of a pod-identity kind, in one namespace or (namespace undefined) all: those that
+   * parse, and those that do not with the reason. One malformed object (a pre-1.6 manifest, a record
+   * of an old MIC) never hides the others.
+   */
+  async listAll<K extends CrdKind>(
     kind: K,
     namespace?: string,
-  ): Promise<PodIdentityObjectsByKind[K][]> {
+  ): Promise<ListedObjects<PodIdentityObjectsByKind[K]>> {
     const { plural } = CrdKinds[kind];
     const list = (await this.#call(`list ${plural}`, () =>
       namespace === undefined
@@ -252,9 +274,34 @@ export class ClusterClient {
             plural,
           }),
     )) as { items?: unknown[] };
-    return (list.items ?? []).map((item) =>
-      parsers[kind]({ apiVersion: GROUP_VERSION, kind, ...(item as object) }),
-    );
+    const listed: ListedObjects<PodIdentityObjectsByKind[K]> = { items: [], unreadable: [] };
+    for (const item of list.items ?? []) {
+      try {
+        listed.items.push(parsers[kind]({ apiVersion: GROUP_VERSION, kind, ...(item as object) }));
+      } catch (error) {
+        if (!ValidationError.is(error)) throw error;
+        const metadata = (item as { metadata?: { namespace?: unknown; name?: unknown } }).metadata;
+        listed.unreadable.push({
+          kind,
+          namespace: typeof metadata?.namespace === 'string' ? metadata.namespace : '',
+          name: typeof metadata?.name === 'string' ? metadata.name : '?',
+          problem: error.message,
+          raw: item,
+        });
+      }
+    }
+    return listed;
+  }
+
+  /**
+   * The objects of a kind that parse ({@link ClusterClient.listAll} without the others), for
+   * commands that only act on well-formed objects.
+   */
+  async list<K extends CrdKind>(
+    kind: K,
+    namespace?: string,
+  ): Promise<PodIdentityObjectsByKind[K][]> {
+    return (await this.listAll(kind, namespace)).items;
   }
 
   /** Reads one object, or `undefined` when it does not exist. */
@@ -277,6 +324,33 @@ export class ClusterClient {
       { notFound: true },
     );
     return object === undefined ? undefined : parsers[kind](object);
+  }
+
+  /**
+   * Parses an object of a kind with core's parser (a missing `apiVersion` or `kind` filled in).
+   * @throws ValidationError naming the field at fault
+   */
+  parse<K extends CrdKind>(kind: K, object: unknown): PodIdentityObjectsByKind[K] {
+    return parsers[kind]({ apiVersion: GROUP_VERSION, kind, ...(object as object) });
+  }
+
+  /**
+   * Replaces an object with a wire object as given (its `metadata.resourceVersion` makes the write
+   * conditional); unlike {@link ClusterClient.replace}, every field the caller kept is sent, metadata
+   * the parsers do not model (owner references, managed fields) included.
+   */
+  async replaceRaw(kind: CrdKind, namespace: string, name: string, body: object): Promise<void> {
+    const { plural, singular } = CrdKinds[kind];
+    await this.#call(`update ${singular} ${namespace}/${name}`, () =>
+      this.#custom.replaceNamespacedCustomObject({
+        group: API_GROUP,
+        version: API_VERSION,
+        namespace,
+        plural,
+        name,
+        body,
+      }),
+    );
   }
 
   /** Creates an object (serialised with core's wire serialiser). */

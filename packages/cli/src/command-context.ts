@@ -16,6 +16,7 @@ import {
   SETTINGS_CONFIG_MAP,
   SETTINGS_NAMESPACE,
   type ClusterSettings,
+  type UnreadableObject,
 } from './cluster-client.js';
 import { selectClusterContext } from './cluster-context.js';
 
@@ -38,6 +39,11 @@ export interface CommandContext {
   azure(): Promise<AzureAccess>;
   /** Cancels ARM calls when the process is interrupted. */
   readonly abortSignal: AbortSignal | undefined;
+  /**
+   * Tells the CLI that the command met objects it could not read (after showing them): the command
+   * still succeeds, and the CLI exits with `ExitCode.UnreadableObjects`.
+   */
+  reportUnreadable(objects: readonly UnreadableObject[]): void;
 }
 
 /** Options shared by every command (kubectl's, and az's names of the cluster). */
@@ -62,6 +68,8 @@ export function createCommandContext(
     azure?: AzureAccess;
     abortSignal?: AbortSignal;
     crds?: () => CustomResourceDefinition[];
+    /** Collects what commands report with `reportUnreadable`. */
+    unreadable?: UnreadableObject[];
   },
 ): CommandContext {
   let cluster: ClusterClient | undefined;
@@ -94,6 +102,13 @@ export function createCommandContext(
     stdout: io.stdout,
     stderr: io.stderr,
     abortSignal: io.abortSignal,
+    reportUnreadable: (objects) => {
+      if (objects.length === 0) return;
+      io.unreadable?.push(...objects);
+      io.stderr.write(
+        `warning: ${String(objects.length)} object${objects.length === 1 ? '' : 's'} in the cluster could not be read (listed above)\n`,
+      );
+    },
     cluster: () => {
       cluster ??= new ClusterClient(
         selectedKubeConfig(),

@@ -23,6 +23,8 @@ export {
   CREATED_BY_ANNOTATION,
   CREATED_BY_ENABLE,
   type ClusterSettings,
+  type ListedObjects,
+  type UnreadableObject,
   type PodIdentityObjectsByKind,
   type KubeConfigSelection,
 } from './cluster-client.js';
@@ -73,3 +75,9 @@ export {
   type PodExplanation,
 } from './commands/explain-pod.js';
 export { nodeScaleSets } from './commands/node-scale-sets.js';
+export { type UnreadableObjectData } from './unreadable-objects.js';
+export {
+  upgradeTypes,
+  type UpgradeTypesOptions,
+  type TypeUpgradeResult,
+} from './commands/upgrade-types.js';

@@ -3,6 +3,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { PodIdentityError, type CustomResourceDefinition } from '@pod-identity/core';
 import type { AzureAccess } from './azure-access.js';
 import { CliError, ExitCode } from './cli-error.js';
+import type { UnreadableObject } from './cluster-client.js';
 import {
   createCommandContext,
   type CliWriter,
@@ -22,6 +23,7 @@ import {
 } from './commands/exception-commands.js';
 import { explainPod } from './commands/explain-pod.js';
 import { registerMigrateCommands } from './commands/register-migrate-commands.js';
+import { upgradeTypes } from './commands/upgrade-types.js';
 import {
   addPodIdentity,
   deletePodIdentity,
@@ -71,6 +73,7 @@ export async function runCli(
   const stdout = options.stdout ?? process.stdout;
   const stderr = options.stderr ?? process.stderr;
   const env = options.env ?? process.env;
+  const unreadable: UnreadableObject[] = [];
   const contextFor = (globals: GlobalOptions): CommandContext =>
     createCommandContext(globals, {
       stdout,
@@ -80,6 +83,7 @@ export async function runCli(
       ...(options.azure === undefined ? {} : { azure: options.azure }),
       ...(options.abortSignal === undefined ? {} : { abortSignal: options.abortSignal }),
       ...(options.crds === undefined ? {} : { crds: options.crds }),
+      unreadable,
     });
   const program = buildProgram((command) => contextFor(command.optsWithGlobals<GlobalOptions>()), {
     writeOut: (text) => stdout.write(text),
@@ -87,7 +91,7 @@ export async function runCli(
   });
   try {
     await program.parseAsync(azArgumentsToOptions(argv), { from: 'user' });
-    return ExitCode.Success;
+    return unreadable.length === 0 ? ExitCode.Success : ExitCode.UnreadableObjects;
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version are successes; every other parse failure is a usage error, already printed.
@@ -272,6 +276,24 @@ function buildProgram(
     listPodIdentities(contextOf(c), o),
   );
 
+  program
+    .command('upgrade-types')
+    .description(
+      "rename the fields of objects written before v1.6 (ClientID, Selector, PodLabels, old MIC records) to today's names, as the original MIC's type upgrade did",
+    )
+    .option('-n, --namespace <namespace>', 'only this namespace (default: all)')
+    .option('--dry-run', 'show what would be rewritten, write nothing')
+    .addOption(outputOption())
+    .action(
+      async (opts: { namespace?: string; dryRun?: boolean; output: string }, command: Command) => {
+        await upgradeTypes(contextOf(command), {
+          ...(opts.namespace === undefined ? {} : { namespace: opts.namespace }),
+          dryRun: opts.dryRun === true,
+          output: parseOutputFormat(opts.output),
+        });
+      },
+    );
+
   const exception = program
     .command('exception')
     .description('manage AzurePodIdentityExceptions (pods that reach IMDS directly)');
@@ -288,7 +310,7 @@ function buildProgram(
       .requiredOption('--name <name>', 'name of the exception')
       .requiredOption(
         '--pod-labels <labels...>',
-        "key=value[,key=value…] (or az's key=value key=value): pods carrying these labels are excepted",
+        "key=value[,key=value…] (or az's key=value key=value): pods carrying any one of these labels are excepted (all of them under NMI --exception-match=all)",
       )
       .addOption(outputOption())
       .action(
@@ -399,11 +421,25 @@ function buildProgram(
       ]),
     )
     .option('--skip-azure', "do not ask ARM which identities the node's scale set has")
+    .addOption(
+      new Option(
+        '--exception-match <rule>',
+        "the exception rule NMI runs with: any label (NMI's default) or all labels",
+      )
+        .choices(['any', 'all'])
+        .default('any'),
+    )
     .addOption(outputOption())
     .action(
       async (
         pod: string,
-        opts: { namespace: string; mode?: string; skipAzure?: boolean; output: string },
+        opts: {
+          namespace: string;
+          mode?: string;
+          skipAzure?: boolean;
+          exceptionMatch: 'any' | 'all';
+          output: string;
+        },
         command: Command,
       ) => {
         await explainPod(contextOf(command), pod, {

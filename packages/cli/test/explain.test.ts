@@ -312,7 +312,15 @@ describe('pod-identity explain', () => {
     ).toBe(0);
     putPod('old', { app: 'legacy', aadpodidbinding: 'demo' });
     const e = await explain('old', '-n', 'my-app');
-    expect(e.exception).toEqual({ name: 'legacy', podLabels: 'app=legacy' });
+    expect(e.exception).toEqual({
+      name: 'legacy',
+      podLabels: 'app=legacy',
+      matchedLabels: 'app=legacy',
+    });
+    expect(e.exceptionRule).toEqual({
+      rule: 'any',
+      otherRule: { rule: 'all', exception: 'legacy' },
+    });
     expect(e.nmi[0]).toEqual({
       request: 'no identity named',
       status: null,

@@ -88,6 +88,7 @@ export {
   safeParsePodIdentityObject,
 } from './crd/parse-pod-identity-object.js';
 export { serializePodIdentityObject } from './crd/serialize-pod-identity-object.js';
+export { upgradeLegacyFields, type LegacyFieldsUpgrade } from './crd/upgrade-legacy-fields.js';
 export { podIdentityCrds } from './crd/pod-identity-crds.js';
 export type {
   CustomResourceDefinition,

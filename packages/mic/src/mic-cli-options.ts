@@ -232,7 +232,7 @@ export function createMicCommand(): Command {
     program,
     '--enable-type-upgrade [bool]',
     undefined,
-    'legacy type upgrade (no-op: v1 CRDs are structural)',
+    'accepted; MIC does not rewrite objects: run `pod-identity upgrade-types` (objects it cannot read get a Warning event)',
     (o) => bool(o).default(true),
   );
   addFlag(

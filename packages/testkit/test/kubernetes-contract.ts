@@ -1708,6 +1708,72 @@ export function kubernetesContractSuite(
       expect(noStatus.code).toBe(404);
     });
 
+    test('objects stored before a CRD gained a pruning schema are read pruned, and whole again without it', async () => {
+      // kube-apiserver prunes custom resources when it decodes them from etcd, not only on write: a
+      // field stored under a schema that kept unknown fields disappears from reads once a structural
+      // schema prunes it, yet stays in etcd until the object is written again.
+      const relicPlural = 'relics';
+      const name = `${relicPlural}.${group}`;
+      const schemaOf = (pruning: boolean) => ({
+        openAPIV3Schema: pruning
+          ? {
+              type: 'object',
+              properties: { spec: { type: 'object', properties: { kept: { type: 'integer' } } } },
+            }
+          : { type: 'object', x_kubernetes_preserve_unknown_fields: true },
+      });
+      await establish({
+        metadata: { name },
+        spec: {
+          group,
+          scope: 'Namespaced',
+          names: { plural: relicPlural, singular: 'relic', kind: 'Relic' },
+          versions: [{ name: version, served: true, storage: true, schema: schemaOf(false) }],
+        },
+      });
+      const ns = await freshNamespace();
+      await custom.createNamespacedCustomObject({
+        group,
+        version,
+        namespace: ns,
+        plural: relicPlural,
+        body: {
+          apiVersion: `${group}/${version}`,
+          kind: 'Relic',
+          metadata: { name: 'r1' },
+          spec: { Old: 'capitalised', kept: 2 },
+        },
+      });
+      const setSchema = async (pruning: boolean): Promise<void> => {
+        const current = await extensions.readCustomResourceDefinition({ name });
+        const [first] = current.spec.versions;
+        if (first === undefined) throw new Error('no version');
+        first.schema = schemaOf(pruning);
+        await extensions.replaceCustomResourceDefinition({ name, body: current });
+      };
+      const specOf = async (): Promise<unknown> =>
+        (
+          (await custom.getNamespacedCustomObject({
+            group,
+            version,
+            namespace: ns,
+            plural: relicPlural,
+            name: 'r1',
+          })) as { spec: unknown }
+        ).spec;
+      await setSchema(true);
+      await eventually(
+        async () => (JSON.stringify(await specOf()) === '{"kept":2}' ? true : undefined),
+        'the stored object read pruned',
+      );
+      await setSchema(false);
+      const whole = await eventually(async () => {
+        const spec = (await specOf()) as Record<string, unknown>;
+        return Object.hasOwn(spec, 'Old') ? spec : undefined;
+      }, 'the stored object read whole again');
+      expect(whole).toEqual({ Old: 'capitalised', kept: 2 });
+    });
+
     test('custom resource watches see changes; deleting the CRD stops serving its resources', async () => {
       const tempPlural = 'gizmos';
       const name = `${tempPlural}.${group}`;

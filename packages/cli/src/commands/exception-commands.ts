@@ -10,7 +10,9 @@ import {
   parsePodLabels,
   type CommandContext,
 } from '../command-context.js';
+import type { UnreadableObject } from '../cluster-client.js';
 import { formatData, formatTable, type OutputFormat } from '../output-format.js';
+import { renderUnreadable, unreadableData } from '../unreadable-objects.js';
 
 /** At most this many pod identity exceptions per cluster, as AKS documents. */
 export const MAX_POD_IDENTITY_EXCEPTIONS = 200;
@@ -25,7 +27,8 @@ export interface ExceptionOptions {
 
 /**
  * `pod-identity exception add`: creates an AzurePodIdentityException. Pods in its namespace that
- * carry every one of its labels reach IMDS directly, as if pod identity were not installed.
+ * carry any one of its labels (every one, when NMI runs with `--exception-match=all`) reach IMDS
+ * directly, as if pod identity were not installed.
  */
 export async function addException(
   context: CommandContext,
@@ -107,7 +110,8 @@ export async function deleteException(
 }
 
 /**
- * `pod-identity exception list`.
+ * `pod-identity exception list`: exceptions that parse, then those that do not with the reason
+ * (reported to the context, which makes the exit code 3).
  * @param options - `namespace`: one namespace (all when undefined); `wide`: the table adds each
  * exception's creation time
  */
@@ -116,23 +120,41 @@ export async function listExceptions(
   options: { namespace?: string; output: OutputFormat; wide?: boolean },
 ): Promise<void> {
   if (options.namespace !== undefined) checkNamespace(options.namespace);
-  const exceptions = await context.cluster().list('AzurePodIdentityException', options.namespace);
+  const listed = await context.cluster().listAll('AzurePodIdentityException', options.namespace);
+  try {
+    writeExceptions(context, options, listed.items, listed.unreadable);
+  } finally {
+    context.reportUnreadable(listed.unreadable);
+  }
+}
+
+function writeExceptions(
+  context: CommandContext,
+  options: { output: OutputFormat; wide?: boolean },
+  exceptions: AzurePodIdentityException[],
+  unreadable: readonly UnreadableObject[],
+): void {
+  const { output } = options;
   exceptions.sort((a, b) =>
     `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(
       `${b.metadata.namespace ?? ''}/${b.metadata.name}`,
     ),
   );
-  if (options.output !== 'table') {
+  if (output !== 'table') {
     context.stdout.write(
       formatData(
-        { exceptions: exceptions.map((e) => serializePodIdentityObject(e)) },
-        options.output,
+        {
+          exceptions: exceptions.map((e) => serializePodIdentityObject(e)),
+          ...(unreadable.length === 0 ? {} : { unreadable: unreadableData(unreadable) }),
+        },
+        output,
       ),
     );
     return;
   }
   if (exceptions.length === 0) {
     context.stdout.write('no pod identity exceptions\n');
+    context.stdout.write(renderUnreadable(unreadable));
     return;
   }
   const wide = options.wide === true;

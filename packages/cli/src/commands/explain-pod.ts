@@ -5,16 +5,27 @@ import {
   findException,
   isFederatedIdentity,
   isSameResourceId,
+  matchedExceptionLabels,
   type AuthorizationDecision,
+  type AuthorizationPod,
   type AuthorizationView,
   type AzureAssignedIdentity,
   type AzureIdentity,
+  type AzureIdentityBinding,
+  type AzurePodIdentityException,
+  type ExceptionMatch,
   type IdentitySelector,
 } from '@pod-identity/core';
 import { scaleSetIdentities } from '../azure-access.js';
 import { CliError } from '../cli-error.js';
 import { checkNamespace, resolveMode, type CommandContext } from '../command-context.js';
+import type { ClusterClient, UnreadableObject } from '../cluster-client.js';
 import { formatData, formatTable, type OutputFormat } from '../output-format.js';
+import {
+  renderUnreadable,
+  unreadableData,
+  type UnreadableObjectData,
+} from '../unreadable-objects.js';
 import { formatLabels } from './exception-commands.js';
 import { scaleSetOfNode } from './node-scale-sets.js';
 
@@ -24,6 +35,8 @@ export interface ExplainOptions {
   mode?: string;
   /** Skip the ARM look-up of the node's scale set. */
   skipAzure?: boolean;
+  /** The exception rule NMI runs with (`--exception-match`). Default `any`, NMI's default. */
+  exceptionMatch?: ExceptionMatch;
   output: OutputFormat;
 }
 
@@ -38,7 +51,19 @@ export interface PodExplanation {
     selector: string | null;
   };
   mode: 'standard' | 'managed';
-  exception: { name: string; podLabels: string } | null;
+  /**
+   * The exception that applies under `exceptionRule`: its labels and those the pod carries; `null`
+   * when none does.
+   */
+  exception: { name: string; podLabels: string; matchedLabels: string } | null;
+  /**
+   * Which exception rule was applied (`any`: one label suffices, NMI's default and the original's
+   * rule; `all`: every label), and which exception (if any) the other rule would apply.
+   */
+  exceptionRule: {
+    rule: ExceptionMatch;
+    otherRule: { rule: ExceptionMatch; exception: string | null };
+  };
   bindings: {
     namespace: string;
     name: string;
@@ -85,6 +110,119 @@ export interface PodExplanation {
   verdict: { resolves: 'yes' | 'waiting' | 'no' | 'exception'; why: string; fix: string | null };
   /** What could not be checked, in one line each (e.g. ARM without an Azure login). */
   notes: string[];
+  /**
+   * Objects that may concern this pod but do not parse (bindings its label could match, their
+   * identities, its records, exceptions of its namespace), with why; NMI and MIC leave them out.
+   */
+  unreadable: UnreadableObjectData[];
+  /** How many other objects of the cluster could not be read (they do not concern this pod). */
+  otherUnreadable: number;
+}
+
+/** The pod-identity objects explain decides from, read leniently. */
+interface ClusterObjects {
+  bindings: AzureIdentityBinding[];
+  identities: AzureIdentity[];
+  records: AzureAssignedIdentity[];
+  exceptions: AzurePodIdentityException[];
+  unreadable: UnreadableObject[];
+}
+
+async function readClusterObjects(
+  cluster: ClusterClient,
+  namespace: string,
+): Promise<ClusterObjects> {
+  const [bindings, identities, records, exceptions] = await Promise.all([
+    cluster.listAll('AzureIdentityBinding'),
+    cluster.listAll('AzureIdentity'),
+    cluster.listAll('AzureAssignedIdentity'),
+    cluster.listAll('AzurePodIdentityException', namespace),
+  ]);
+  return {
+    bindings: bindings.items,
+    identities: identities.items,
+    records: records.items,
+    exceptions: exceptions.items,
+    unreadable: [
+      ...bindings.unreadable,
+      ...identities.unreadable,
+      ...records.unreadable,
+      ...exceptions.unreadable,
+    ],
+  };
+}
+
+function field(raw: unknown, ...path: string[]): unknown {
+  let at: unknown = raw;
+  for (const key of path) {
+    if (typeof at !== 'object' || at === null || !Object.hasOwn(at, key)) return undefined;
+    at = (at as Record<string, unknown>)[key];
+  }
+  return at;
+}
+
+/**
+ * Whether an unreadable object may concern the pod: a binding whose selector is the pod's label or
+ * cannot be read (a pre-1.6 binding pruned of `Selector`), in scope for the mode; an identity one of
+ * the pod's bindings names; a record of the pod (by its pod fields, or its name for records of the
+ * Go MIC 1.5, which lose `podNamespace`); any exception of the pod's namespace.
+ */
+function concernsPod(
+  object: UnreadableObject,
+  pod: { namespace: string; name: string; selector: string | null },
+  mode: 'standard' | 'managed',
+  bindings: readonly AzureIdentityBinding[],
+): boolean {
+  switch (object.kind) {
+    case 'AzureIdentityBinding': {
+      if (pod.selector === null) return false;
+      if (mode === 'managed' && object.namespace !== pod.namespace) return false;
+      const selector = field(object.raw, 'spec', 'selector');
+      return typeof selector !== 'string' || selector === pod.selector;
+    }
+    case 'AzureIdentity':
+      return bindings.some(
+        (b) => b.metadata.namespace === object.namespace && b.spec.azureIdentity === object.name,
+      );
+    case 'AzureAssignedIdentity': {
+      const recordPod = field(object.raw, 'spec', 'pod');
+      const recordNamespace = field(object.raw, 'spec', 'podNamespace');
+      return (
+        (recordPod === pod.name &&
+          (recordNamespace === undefined || recordNamespace === pod.namespace)) ||
+        object.name.startsWith(`${pod.name}-${pod.namespace}-`)
+      );
+    }
+    case 'AzurePodIdentityException':
+      return object.namespace === pod.namespace;
+  }
+}
+
+/** The exception under the chosen rule, and which one the other rule would pick if different. */
+function explainException(
+  pod: AuthorizationPod,
+  exceptions: readonly AzurePodIdentityException[],
+  rule: ExceptionMatch,
+): Pick<PodExplanation, 'exception' | 'exceptionRule'> {
+  const otherRule = rule === 'any' ? 'all' : 'any';
+  const exception = findException(pod, exceptions, rule);
+  const other = findException(pod, exceptions, otherRule);
+  return {
+    exception:
+      exception === undefined
+        ? null
+        : {
+            name: exception.metadata.name,
+            podLabels: formatLabels(exception.spec.podLabels),
+            matchedLabels: formatLabels(
+              Object.fromEntries(matchedExceptionLabels(pod, exception, rule)),
+            ),
+          },
+    exceptionRule: {
+      rule,
+      otherRule: { rule: otherRule, exception: other?.metadata.name ?? null },
+    },
+  };
 }
 
 /** The reason of MIC's Warning events about a failed assignment (on the binding, record and pod). */
@@ -112,12 +250,11 @@ export async function explainPod(
   const mode = await resolveMode(context, options.mode);
   const labels = pod.metadata?.labels ?? {};
   const selector = Object.hasOwn(labels, POD_LABEL_KEY) ? (labels[POD_LABEL_KEY] ?? null) : null;
-  const [allBindings, allIdentities, assigned, exceptions] = await Promise.all([
-    cluster.list('AzureIdentityBinding'),
-    cluster.list('AzureIdentity'),
-    cluster.list('AzureAssignedIdentity'),
-    cluster.list('AzurePodIdentityException', options.namespace),
-  ]);
+  // Read leniently: an object that does not parse is named (when it may concern this pod), never a
+  // reason to fail the explanation of an unrelated pod.
+  const objects = await readClusterObjects(cluster, options.namespace);
+  const allBindings = objects.bindings;
+  const allIdentities = objects.identities;
   // Standard mode: MIC matches bindings of every namespace (unless namespaced); managed: the pod's own.
   const bindings = allBindings.filter(
     (b) =>
@@ -135,10 +272,13 @@ export async function explainPod(
     if (identity !== undefined && !boundIdentities.includes(identity))
       boundIdentities.push(identity);
   }
-  const records = assigned.filter(
+  const records = objects.records.filter(
     (r) => r.spec.pod === podName && r.spec.podNamespace === options.namespace,
   );
   const lastErrorOf = await micErrors(cluster, options.namespace, podName, records);
+  const concerning = objects.unreadable.filter((object) =>
+    concernsPod(object, { namespace: options.namespace, name: podName, selector }, mode, bindings),
+  );
 
   const nodeName = pod.spec?.nodeName ?? '';
   const membership = await scaleSetMembership(
@@ -152,14 +292,15 @@ export async function explainPod(
   const authorizationPod = {
     namespace: options.namespace,
     name: podName,
-    // Records carry the UID of the pod MIC made them for; NMI compares it.
-    ...(pod.metadata?.uid === undefined ? {} : { uid: pod.metadata.uid }),
     phase: pod.status?.phase ?? 'Unknown',
     labels,
+    ...(pod.metadata?.uid === undefined ? {} : { uid: pod.metadata.uid }),
   };
+  const exceptionMatch = options.exceptionMatch ?? 'any';
   const view: AuthorizationView = {
     mode,
-    exceptions: () => exceptions,
+    exceptionMatch,
+    exceptions: () => objects.exceptions,
     assignedIdentities: () => records,
     bindings: (namespace) => allBindings.filter((b) => b.metadata.namespace === namespace),
     identities: (namespace) => allIdentities.filter((i) => i.metadata.namespace === namespace),
@@ -179,7 +320,7 @@ export async function explainPod(
   const nmi = requests.map(({ label, identity }) =>
     describeDecision(label, authorize(authorizationPod, identity, view), subject),
   );
-  const exception = findException(authorizationPod, exceptions);
+  const exception = findException(authorizationPod, objects.exceptions, exceptionMatch);
 
   const assignedIdentities = records.map((r) => ({
     namespace: r.metadata.namespace ?? '',
@@ -221,10 +362,7 @@ export async function explainPod(
       selector,
     },
     mode,
-    exception:
-      exception === undefined
-        ? null
-        : { name: exception.metadata.name, podLabels: formatLabels(exception.spec.podLabels) },
+    ...explainException(authorizationPod, objects.exceptions, exceptionMatch),
     bindings: bindingRows,
     identities: boundIdentities.map((i) => ({
       namespace: i.metadata.namespace ?? '',
@@ -238,9 +376,12 @@ export async function explainPod(
     nmi,
     verdict,
     notes: membership.note === undefined ? [] : [membership.note],
+    unreadable: unreadableData(concerning),
+    otherUnreadable: objects.unreadable.length - concerning.length,
   };
   if (options.output === 'table') context.stdout.write(renderExplanation(explanation));
   else context.stdout.write(formatData(explanation, options.output));
+  context.reportUnreadable(concerning);
 }
 
 function describeDecision(
@@ -463,9 +604,7 @@ export function renderExplanation(e: PodExplanation): string {
   lines.push(`Mode:       ${e.mode}`);
   lines.push(`Verdict:    ${e.verdict.why}`);
   if (e.verdict.fix !== null) lines.push(`Fix:        ${e.verdict.fix}`);
-  lines.push(
-    `Exception:  ${e.exception === null ? '<none>' : `${e.exception.name} (${e.exception.podLabels}): the pod reaches IMDS directly`}`,
-  );
+  lines.push(`Exception:  ${describeExceptionLine(e)}`);
   lines.push('');
   lines.push('Bindings matched:');
   lines.push(
@@ -528,8 +667,35 @@ export function renderExplanation(e: PodExplanation): string {
       ),
     ),
   );
+  const unreadable = renderUnreadable(
+    e.unreadable.map((o) => ({ ...o, kind: o.kind as UnreadableObject['kind'], raw: undefined })),
+    'Could not read, and may concern this pod',
+  );
+  if (unreadable !== '') lines.push(unreadable);
+  if (e.otherUnreadable > 0) {
+    lines.push(
+      `(${String(e.otherUnreadable)} other object${e.otherUnreadable === 1 ? '' : 's'} of the cluster could not be read; \`pod-identity list\` and \`pod-identity exception list\` name them)`,
+    );
+  }
   for (const note of e.notes) lines.push(`Note: ${note}`);
   return `${lines.map((line) => line.replace(/\n$/, '')).join('\n')}\n`;
+}
+
+const RULE_WORDS: Record<ExceptionMatch, string> = {
+  any: 'any one of its labels',
+  all: 'every one of its labels',
+};
+
+/** The `Exception:` line: which exception applies, by which labels, under which rule. */
+function describeExceptionLine(e: PodExplanation): string {
+  const { rule, otherRule } = e.exceptionRule;
+  const ruleText = `rule: ${RULE_WORDS[rule]} (NMI --exception-match=${rule})`;
+  const other =
+    otherRule.exception === (e.exception?.name ?? null)
+      ? ''
+      : `; under --exception-match=${otherRule.rule}: ${otherRule.exception ?? '<none>'}`;
+  if (e.exception === null) return `<none> (${ruleText}${other})`;
+  return `${e.exception.name} (${e.exception.podLabels}): the pod carries ${e.exception.matchedLabels} and reaches IMDS directly (${ruleText}${other})`;
 }
 
 function indent(text: string): string {

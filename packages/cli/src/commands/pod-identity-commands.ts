@@ -5,6 +5,7 @@ import {
   isSameResourceId,
   parseUserAssignedIdentityId,
   serializePodIdentityObject,
+  type AzureAssignedIdentity,
   type AzureIdentity,
   type AzureIdentityBinding,
 } from '@pod-identity/core';
@@ -18,12 +19,14 @@ import {
   usage,
   type CommandContext,
 } from '../command-context.js';
+import type { UnreadableObject } from '../cluster-client.js';
 import { formatData, formatTable, type OutputFormat } from '../output-format.js';
 import {
   cliAssignedScaleSets,
   scaleSetKey,
   withCliAssignedScaleSets,
 } from './cli-assigned-scale-sets.js';
+import { renderUnreadable, unreadableData } from '../unreadable-objects.js';
 import { nodeScaleSets } from './node-scale-sets.js';
 import { WIDE_LIST_HEADERS, wideListCells } from './wide-list-cells.js';
 
@@ -290,17 +293,56 @@ export interface ListPodIdentitiesOptions {
   wide?: boolean;
 }
 
-/** `pod-identity list`: pod identities with their bindings' selectors; `-o json|yaml` gives the objects. */
+/**
+ * `pod-identity list`: pod identities with their bindings' selectors; `-o json|yaml` gives the
+ * objects. Identities and bindings that do not parse are listed after the others with the reason
+ * (`unreadable` in JSON/YAML) and reported to the context, which makes the exit code 3.
+ */
 export async function listPodIdentities(
   context: CommandContext,
   options: ListPodIdentitiesOptions,
 ): Promise<void> {
   if (options.namespace !== undefined) checkNamespace(options.namespace);
   const cluster = context.cluster();
-  const [identities, bindings] = await Promise.all([
-    cluster.list('AzureIdentity', options.namespace),
-    cluster.list('AzureIdentityBinding', options.namespace),
+  const [identityList, bindingList] = await Promise.all([
+    cluster.listAll('AzureIdentity', options.namespace),
+    cluster.listAll('AzureIdentityBinding', options.namespace),
   ]);
+  // Assignment records live in the pod's namespace, so -o wide reads them from every namespace.
+  const assignedList =
+    options.wide === true
+      ? await cluster.listAll('AzureAssignedIdentity')
+      : { items: [], unreadable: [] };
+  const identities = identityList.items;
+  const bindings = bindingList.items;
+  const unreadable = [
+    ...identityList.unreadable,
+    ...bindingList.unreadable,
+    ...assignedList.unreadable,
+  ];
+  try {
+    writePodIdentities(
+      context,
+      options,
+      { identities, bindings, assigned: assignedList.items },
+      unreadable,
+    );
+  } finally {
+    context.reportUnreadable(unreadable);
+  }
+}
+
+function writePodIdentities(
+  context: CommandContext,
+  options: ListPodIdentitiesOptions,
+  objects: {
+    identities: AzureIdentity[];
+    bindings: AzureIdentityBinding[];
+    assigned: AzureAssignedIdentity[];
+  },
+  unreadable: readonly UnreadableObject[],
+): void {
+  const { identities, bindings, assigned } = objects;
   const key = (o: { metadata: { namespace?: string; name: string } }): string =>
     `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
   identities.sort((a, b) => key(a).localeCompare(key(b)));
@@ -311,6 +353,7 @@ export async function listPodIdentities(
         {
           identities: identities.map((i) => serializePodIdentityObject(i)),
           bindings: bindings.map((b) => serializePodIdentityObject(b)),
+          ...(unreadable.length === 0 ? {} : { unreadable: unreadableData(unreadable) }),
         },
         options.output,
       ),
@@ -321,10 +364,9 @@ export async function listPodIdentities(
     context.stdout.write(
       `no pod identities${options.namespace === undefined ? '' : ` in namespace ${options.namespace}`}\n`,
     );
+    context.stdout.write(renderUnreadable(unreadable));
     return;
   }
-  // Assignment records live in the pod's namespace, so -o wide reads them from every namespace.
-  const assigned = options.wide === true ? await cluster.list('AzureAssignedIdentity') : [];
   const rows = identities.map((identity) => {
     const own = bindings.filter(
       (b) =>
@@ -368,6 +410,7 @@ export async function listPodIdentities(
       `warning: binding ${key(binding)} names azureidentity ${binding.spec.azureIdentity}, which does not exist in its namespace\n`,
     );
   }
+  context.stdout.write(renderUnreadable(unreadable));
 }
 
 function identityTypeName(type: number): string {

@@ -42,6 +42,12 @@ function readSpec(object: WireObject, path: string): AzureAssignedIdentitySpec {
   const at = childPath(path, 'spec');
   rejectUnknownKeys(spec, at, SPEC_FIELDS);
   optionalObject(spec, 'metadata', at);
+  if (own(spec, 'azureIdentityRef') === undefined && own(spec, 'podNamespace') === undefined) {
+    throw new ValidationError(
+      childPath(at, 'azureIdentityRef'),
+      'is required (a record written by the Go MIC 1.5.x or earlier, whose azureidentityref, azurebindingref and podnamespace the API server drops: MIC overwrites it if its pod still needs it, else delete it)',
+    );
+  }
   const identityPath = childPath(at, 'azureIdentityRef');
   const bindingPath = childPath(at, 'azureBindingRef');
   const azureIdentityRef = readAzureIdentity(

@@ -15,6 +15,8 @@ import {
   optionalInteger,
   optionalObject,
   optionalString,
+  own,
+  prunedLegacyHint,
   rejectUnknownKeys,
   requiredObject,
   requiredString,
@@ -44,6 +46,12 @@ function readSpec(object: WireObject, path: string, strict: boolean): AzureIdent
       selector: presentString('selector'),
       weight,
     });
+  }
+  if (own(spec, 'azureIdentity') === undefined && own(spec, 'selector') === undefined) {
+    throw new ValidationError(
+      childPath(at, 'azureIdentity'),
+      `is required${prunedLegacyHint('AzureIdentity and Selector')}`,
+    );
   }
   const azureIdentity = requiredString(spec, 'azureIdentity', at);
   validatePodIdentityName(azureIdentity, childPath(at, 'azureIdentity'));

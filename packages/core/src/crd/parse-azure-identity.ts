@@ -20,6 +20,7 @@ import {
   optionalString,
   optionalStringArray,
   own,
+  prunedLegacyHint,
   rejectUnknownKeys,
   requiredObject,
   withoutUndefined,
@@ -170,6 +171,12 @@ function readSpec(object: WireObject, path: string, strict: boolean): AzureIdent
   });
   if (!strict) return checked;
 
+  if (clientID === undefined && resourceID === undefined && tenantID === undefined) {
+    throw new ValidationError(
+      childPath(at, 'clientID'),
+      `is required for ${typeName}${prunedLegacyHint('ClientID, ResourceID and TenantID')}`,
+    );
+  }
   // Every type authenticates as a client ID; an empty one would make IMDS answer with the node's
   // own identity, so it is refused rather than defaulted.
   if (!isAzureClientId(required('clientID', clientID))) {

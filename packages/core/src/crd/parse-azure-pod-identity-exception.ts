@@ -16,6 +16,7 @@ import {
   optionalString,
   optionalStringMap,
   own,
+  prunedLegacyHint,
   rejectUnknownKeys,
   requiredObject,
   withoutUndefined,
@@ -47,7 +48,7 @@ function readSpec(object: WireObject, path: string): AzurePodIdentityExceptionSp
   if (own(spec, 'podLabels') === undefined) {
     throw new ValidationError(
       childPath(at, 'podLabels'),
-      'is required: the labels that exempt a pod',
+      `is required: the labels that exempt a pod${prunedLegacyHint('PodLabels')}`,
     );
   }
   // Go writes a nil map as null; it exempts no pod, like an empty map.

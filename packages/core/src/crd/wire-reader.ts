@@ -206,6 +206,16 @@ export function rejectUnknownKeys(
   }
 }
 
+/**
+ * The end of a "required" message when every field a pre-1.6 manifest would have spelled with a
+ * capital is missing: the API server drops those spellings under a structural schema, which leaves
+ * exactly this shape.
+ * @param oldNames - how the old manifest spelled them, e.g. `ClientID and ResourceID`
+ */
+export function prunedLegacyHint(oldNames: string): string {
+  return ` (an object written for AAD Pod Identity before v1.6 spells it ${oldNames}, which the API server drops: write today's names; \`pod-identity upgrade-types\` finds and rewrites such objects)`;
+}
+
 /** Returns a copy of `object` without its undefined-valued keys, keeping key order. */
 export function withoutUndefined<T extends object>(object: T): T {
   return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as T;

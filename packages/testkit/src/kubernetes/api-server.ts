@@ -51,6 +51,7 @@ import { prepareForCreate, stampCreateMetadata } from './prepare-for-create.js';
 import { replacementFor, specChanged } from './replacement.js';
 import { apiVersionOf, fieldValues, type ResourceDefinition } from './resource-definition.js';
 import { ResourceRegistry } from './resource-registry.js';
+import { applyStructuralSchema } from './structural-schema.js';
 
 export type { ListParameters, Selection } from './list-pages.js';
 
@@ -109,6 +110,10 @@ export class ApiServer {
   readonly #now: () => Date;
   readonly #podsByNode: PodsByNode;
   readonly #writer: ObjectWriter;
+  // The schema each stored custom resource was written under, and the decoded views of those stored
+  // under another (see #decoded). Keyed by the stored object, so they go with it.
+  readonly #writtenUnder = new WeakMap<JsonObject, JsonObject | undefined>();
+  readonly #decodedViews = new WeakMap<JsonObject, { schema: JsonObject; view: JsonObject }>();
 
   /** Called when a CRD stops serving a storage key (the HTTP layer closes its watches). */
   onResourceRemoved: ((storageKey: string) => void) | undefined;
@@ -150,8 +155,26 @@ export class ApiServer {
 
   /** The object as served at `def`'s version (custom resources may be stored at another one). */
   present(def: ResourceDefinition, obj: JsonObject): JsonObject {
+    const view = this.#decoded(def, obj);
     const apiVersion = apiVersionOf(def);
-    return obj.apiVersion === apiVersion ? obj : { ...obj, apiVersion };
+    return view.apiVersion === apiVersion ? view : { ...view, apiVersion };
+  }
+
+  /**
+   * A stored custom resource as kube decodes it on read: with the CRD's current schema, which prunes
+   * (and defaults) an object stored before the CRD gained a pruning schema. Objects written under the
+   * current schema are served as stored; the others' views are kept until the schema changes again.
+   */
+  #decoded(def: ResourceDefinition, obj: JsonObject): JsonObject {
+    if (!def.custom || def.schema === undefined || this.#writtenUnder.get(obj) === def.schema) {
+      return obj;
+    }
+    const cached = this.#decodedViews.get(obj);
+    if (cached?.schema === def.schema) return cached.view;
+    const view = cloneJson(obj);
+    applyStructuralSchema(view, def.schema);
+    this.#decodedViews.set(obj, { schema: def.schema, view });
+    return view;
   }
 
   // ---------------------------------------------------------------- reads
@@ -205,6 +228,7 @@ export class ApiServer {
       object: stored,
       previous,
     });
+    if (def.custom) this.#writtenUnder.set(stored, def.schema);
     return stored;
   }
 
