@@ -204,6 +204,14 @@ describe(`MIC over objects the Go original left (${againstRealServer ? 'real API
       async () => (await target.getCustom(RECORDS, 'default', record.metadata.name)) === undefined,
       'the record to be released',
     );
-    expect(warnings.filter((w) => /422|lane failed/.test(w))).toEqual([]);
+    // Records of other files on the shared real server that someone deleted go through the
+    // 'terminating' lane; this record's release is the target lane's.
+    expect(
+      warnings.filter(
+        (w) =>
+          w.includes(record.metadata.name) ||
+          (w.includes('lane failed') && !w.includes('"lane":"terminating"')),
+      ),
+    ).toEqual([]);
   });
 });
