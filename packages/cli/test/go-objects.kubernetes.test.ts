@@ -304,7 +304,8 @@ describe(`the CLI over objects of the Go original (${againstRealServer ? 'real A
       rule: 'all',
       otherRule: { rule: 'any', exception: 'test-exception' },
     });
-    expect(all.nmi[0]!.status).toBe(404);
+    // Not excepted, and no binding selects it: NMI's final refusal, IMDS's 400 Identity not found.
+    expect(all.nmi[0]!.status).toBe(400);
 
     const table = await cli('explain', 'custom-pod', '-n', ns, '--skip-azure');
     expect(table.stdout).toContain(
