@@ -168,6 +168,11 @@ export {
   type UnplacedRecords,
 } from './planner/plan-identity-deltas.js';
 export {
+  planGoMicAdoption,
+  type GoMicAdoptionInput,
+  type TargetAdoption,
+} from './planner/plan-go-mic-adoption.js';
+export {
   planChangedPods,
   type ChangedPodsInput,
   type ChangedPodsPlan,

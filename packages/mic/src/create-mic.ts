@@ -19,6 +19,7 @@ import {
   type OwnershipLedger,
 } from '@pod-identity/core/kubernetes';
 import type { Registry } from 'prom-client';
+import { adoptGoMicAssignments } from './go-mic-adoption.js';
 import { createLaneExecutor, type LaneExecutor } from './lane-executor.js';
 import { createLaneRunner } from './lane-runner.js';
 import {
@@ -99,6 +100,12 @@ export interface MicOptions {
    * watch) waits before the planning pass it triggers. Default 1 s.
    */
   recordEchoDelayMs?: number;
+  /**
+   * `--adopt-go-mic-assignments`: when becoming leader, take into the ownership ledger the
+   * user-assigned identities that records of the original (Go) MIC prove it assigned, so that they
+   * are removed once no pod needs them ({@link adoptGoMicAssignments}). Default true.
+   */
+  adoptGoMicAssignments?: boolean;
   /** Where log lines go. Default silent. */
   logger?: Logger;
   /** Registry for the `aadpodidentity_*` metrics. Default: none registered. */
@@ -379,6 +386,19 @@ export function createMic(options: MicOptions): Mic {
     // Only now: the informers list one after another (each retrying on its own schedule after a
     // failure), and a pass asked for by the first ones' list events would plan from a view without
     // the others (no pods yet: every owned identity looks unused and is removed).
+    // The adoption runs here too, after every list and before the first pass, which may release a
+    // Go MIC record whose pod is gone: after that nothing would show who assigned its identity.
+    if (options.adoptGoMicAssignments !== false) {
+      await adoptGoMicAssignments({
+        ledger: parts.ledger,
+        records: informers.assigned.list(),
+        nodeProviderIds: informers.nodeProviderIds,
+        immutable: parts.immutable,
+        clock,
+        logger: log,
+        abortSignal: leadership,
+      });
+    }
     watchForPasses(informers, current.scheduler, current.writer);
     startResyncTimers(
       clock,

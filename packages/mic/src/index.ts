@@ -7,7 +7,8 @@
  * (`createMicInformers`), when to plan (`createPassScheduler`, fed by `watchForPasses`), the planners' driver
  * (`createPlanDriver`), the lanes (`createLaneExecutor`, `createLaneRunner`), the record writer
  * (`createRecordWriter`), skip reporting (`createSkipReporter`), periodic passes
- * (`startResyncTimers`) and leader election (`runLeaderElected`).
+ * (`startResyncTimers`), taking over the Go MIC's assignments (`adoptGoMicAssignments`) and
+ * leader election (`runLeaderElected`).
  *
  * @packageDocumentation
  */
@@ -69,6 +70,7 @@ export {
 } from './skip-reporter.js';
 export { watchForPasses } from './watch-for-passes.js';
 export { startResyncTimers, type Resync } from './resync-timers.js';
+export { adoptGoMicAssignments, type GoMicAdoptionOptions } from './go-mic-adoption.js';
 export { runLeaderElected, type LeaderElectedOptions } from './leader-lifecycle.js';
 export { createMicMetrics, type MicMetrics } from './mic-metrics.js';
 export { silentLogger, type Logger, type LogFields } from '@pod-identity/core';

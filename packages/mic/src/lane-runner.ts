@@ -18,7 +18,7 @@ import {
 } from '@pod-identity/core/arm';
 import type { EventRecorder, OwnershipLedger } from '@pod-identity/core/kubernetes';
 import { recordAssignmentFailure } from './assignment-failure-events.js';
-import type { RecordRewrites } from './record-rewrites.js';
+import { carriesAssignment, type RecordRewrites } from './record-rewrites.js';
 import type { RecordWriter } from './record-writer.js';
 
 /** A scale set's or VM's delta from `planIdentityDeltas`. */
@@ -157,7 +157,14 @@ export function createLaneRunner(options: LaneRunnerOptions): LaneRunner {
 
   const runTarget = async (work: TargetLaneWork, abortSignal: AbortSignal): Promise<void> => {
     const { delta, drift } = work;
-    await writer.ensure(delta.assign, work.updates);
+    // A rewrite of a record whose identity is already assigned on this node waits for ARM's answer
+    // and then goes straight to Assigned: NMI never sees it Created (it would refuse the pod).
+    const carried = (d: DesiredAssignment): boolean =>
+      carriesAssignment(d, work.updates.get(d.key));
+    await writer.ensure(
+      delta.assign.filter((d) => !carried(d)),
+      work.updates,
+    );
     const skipArm =
       !drift && delta.remove.length === 0 && delta.assign.every(writer.isAssignedHere);
     let result: AssignResult | undefined;
@@ -191,7 +198,9 @@ export function createLaneRunner(options: LaneRunnerOptions): LaneRunner {
         refusedMessages.get(keyOf(d)) ?? 'identity not present on the target after the update',
       );
     }
-    await writer.markAssigned(ready);
+    await writer.markAssigned(ready, work.updates);
+    // The identity is not on the target after all: the record says so (Created) until it is.
+    await writer.ensure(refused.filter(carried), work.updates);
     await writer.release(delta.release, { unassignFirst: true });
     if (refused.length > 0) {
       throw new IdentitiesRefusedError(

@@ -18,6 +18,7 @@ describe('parseMicArgs', () => {
       clientQps: 5,
       immutableUserMsis: [],
       enableTypeUpgrade: true,
+      adoptGoMicAssignments: true,
       updateUserMsiMaxRetry: 2,
       updateUserMsiRetryIntervalMs: 1000,
       identityAssignmentReconcileIntervalMs: 180_000,
@@ -35,6 +36,7 @@ describe('parseMicArgs', () => {
         '7',
         '--immutable-user-msis=a, b',
         '--enable-type-upgrade=false',
+        '--adopt-go-mic-assignments=false',
         '--identity-assignment-reconcile-interval=2m',
       ],
       {},
@@ -45,6 +47,7 @@ describe('parseMicArgs', () => {
       createDeleteBatch: 7,
       immutableUserMsis: ['a', 'b'],
       enableTypeUpgrade: false,
+      adoptGoMicAssignments: false,
       identityAssignmentReconcileIntervalMs: 120_000,
     });
     expect(parseMicArgs(['--force-namespaced'], {}).forceNamespaced).toBe(true);

@@ -28,6 +28,8 @@ export interface MicCliOptions {
   configMapName: string;
   typeUpgradeStatusKey: string;
   enableTypeUpgrade: boolean;
+  /** Not in the original: adopt the Go MIC's assignments into the ownership ledger when leading. */
+  adoptGoMicAssignments: boolean;
   updateUserMsiMaxRetry: number;
   updateUserMsiRetryIntervalMs: number;
   identityAssignmentReconcileIntervalMs: number;
@@ -237,6 +239,13 @@ export function createMicCommand(): Command {
   );
   addFlag(
     program,
+    '--adopt-go-mic-assignments [bool]',
+    undefined,
+    'when leading, record as added by MIC the identities that AzureAssignedIdentities of the original (Go) MIC prove it assigned, so they are removed once unused',
+    (o) => bool(o).default(true),
+  );
+  addFlag(
+    program,
     '--update-user-msi-max-retry <n>',
     undefined,
     'retries of a PATCH after refused identities are taken out',
@@ -350,6 +359,7 @@ export function parseMicArgs(
     configMapName: String(o.configMapName),
     typeUpgradeStatusKey: String(o.typeUpgradeStatusKey),
     enableTypeUpgrade: bool('enableTypeUpgrade', true),
+    adoptGoMicAssignments: bool('adoptGoMicAssignments', true),
     updateUserMsiMaxRetry: o.updateUserMsiMaxRetry as number,
     updateUserMsiRetryIntervalMs: o.updateUserMsiRetryInterval as number,
     identityAssignmentReconcileIntervalMs: o.identityAssignmentReconcileInterval as number,

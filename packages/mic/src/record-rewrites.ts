@@ -1,11 +1,22 @@
-import type { AssignmentPlan, AzureAssignedIdentity } from '@pod-identity/core';
+import {
+  AssignedIdentityState,
+  type AssignmentPlan,
+  type AzureAssignedIdentity,
+  type DesiredAssignment,
+} from '@pod-identity/core';
 
 /**
- * Per record key (`namespace/name`), the metadata of an existing record that the new record is
- * written over (PUT with its resourceVersion): the current record of an update, or an unreadable
- * record whose name a pod needs.
+ * An existing record that a new one is written over: the whole current record of an update, or only
+ * the metadata of an unreadable record whose name a pod needs.
  */
-export type RecordRewrites = ReadonlyMap<string, Pick<AzureAssignedIdentity, 'metadata'>>;
+export type RecordRewrite = Pick<AzureAssignedIdentity, 'metadata'> &
+  Partial<Pick<AzureAssignedIdentity, 'spec' | 'status'>>;
+
+/**
+ * Per record key (`namespace/name`), the existing record that the new record is written over (PUT
+ * with its resourceVersion).
+ */
+export type RecordRewrites = ReadonlyMap<string, RecordRewrite>;
 
 /**
  * The rewrites of a plan: its updates and its overwrites.
@@ -13,9 +24,10 @@ export type RecordRewrites = ReadonlyMap<string, Pick<AzureAssignedIdentity, 'me
  * @returns the records to write over, by key
  */
 export function rewritesOf(plan: Pick<AssignmentPlan, 'updates' | 'overwrites'>): RecordRewrites {
-  const rewrites = new Map<string, Pick<AzureAssignedIdentity, 'metadata'>>();
+  const rewrites = new Map<string, RecordRewrite>();
   for (const update of plan.updates) rewrites.set(update.desired.key, update.current);
-  for (const overwrite of plan.overwrites) rewrites.set(overwrite.desired.key, overwrite);
+  for (const overwrite of plan.overwrites)
+    rewrites.set(overwrite.desired.key, { metadata: overwrite.metadata });
   return rewrites;
 }
 
@@ -49,4 +61,33 @@ export function looseRecordSpec(record: AzureAssignedIdentity): LooseRecordSpec 
   if (podNamespace !== undefined) out.podNamespace = podNamespace;
   if (nodename !== undefined) out.nodename = nodename;
   return out;
+}
+
+/**
+ * Whether rewriting a record keeps an assignment that already holds: the record being written over
+ * is `Assigned` (or in the legacy empty state, which NMI and the original MIC read as assigned) for
+ * the same node and the same identity. Such a record is written straight to `Assigned` once its
+ * identity is confirmed on the target, never back to `Created` on the way: NMI refuses a `Created`
+ * record, and the pod it serves would lose its tokens while nothing about its assignment changed.
+ *
+ * @param desired - the pair the new record describes
+ * @param rewrite - the record it is written over, if any
+ * @returns true if the rewrite carries the assignment over
+ */
+export function carriesAssignment(
+  desired: Pick<DesiredAssignment, 'nodeName' | 'identity'>,
+  rewrite: RecordRewrite | undefined,
+): boolean {
+  // Only an update knows the record it replaces; an overwritten unreadable record proves nothing.
+  const spec: unknown = rewrite?.spec;
+  if (rewrite === undefined || typeof spec !== 'object' || spec === null) return false;
+  const state = rewrite.status?.status ?? '';
+  if (state !== AssignedIdentityState.Assigned && state !== '') return false;
+  const { nodename, azureIdentityRef } = spec as Partial<AzureAssignedIdentity['spec']>;
+  const resourceId = azureIdentityRef?.spec?.resourceID;
+  return (
+    nodename === desired.nodeName &&
+    typeof resourceId === 'string' &&
+    resourceId.toLowerCase() === (desired.identity.spec.resourceID ?? '').toLowerCase()
+  );
 }

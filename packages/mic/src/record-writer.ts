@@ -16,7 +16,7 @@ import type { AssignedIdentityClient, EventRecorder } from '@pod-identity/core/k
 import { forEachLimit } from './for-each-limit.js';
 import type { MicMetrics } from './mic-metrics.js';
 import { bindingReference, recordReference } from './plan-skip-event.js';
-import { looseRecordSpec, type RecordRewrites } from './record-rewrites.js';
+import { carriesAssignment, looseRecordSpec, type RecordRewrites } from './record-rewrites.js';
 
 /** Options of {@link createRecordWriter}. */
 export interface RecordWriterOptions {
@@ -46,8 +46,12 @@ export interface ReleaseOptions {
 export interface RecordWriter {
   /** Makes sure each assignment has its record in state Created: POST new ones, PUT rewritten ones. */
   ensure(assign: readonly DesiredAssignment[], rewrites: RecordRewrites): Promise<void>;
-  /** Marks records `Assigned` (their identity is on the target) and records `binding applied`. */
-  markAssigned(assign: readonly DesiredAssignment[]): Promise<void>;
+  /**
+   * Marks records `Assigned` (their identity is on the target) and records `binding applied`. With
+   * `rewrites`, a record that {@link ensure} was not given because its rewrite carries the assignment
+   * over (`carriesAssignment`) is written whole, straight in state `Assigned`.
+   */
+  markAssigned(assign: readonly DesiredAssignment[], rewrites?: RecordRewrites): Promise<void>;
   /** Deletes released records (a record already gone is fine). */
   release(records: readonly AzureAssignedIdentity[], options: ReleaseOptions): Promise<void>;
   /**
@@ -100,6 +104,8 @@ export function createRecordWriter(options: RecordWriterOptions): RecordWriter {
         metrics?.assignedIdentityUpdateCount.inc();
         metrics?.assignedIdentityUpdateDuration.observe((clock.now() - startedMs) / 1000);
       }
+      // The record is Created now, whatever this writer marked before: mark it again.
+      assignedHere.delete(d.key);
     } catch (error) {
       // Already there: an earlier pass wrote it and the cache has not caught up.
       if (current === undefined && statusCodeOf(error) === 409) return;
@@ -118,12 +124,39 @@ export function createRecordWriter(options: RecordWriterOptions): RecordWriter {
     }
   };
 
-  const markOne = async (d: DesiredAssignment): Promise<void> => {
-    if ((d.current?.status?.status ?? '') === AssignedIdentityState.Assigned) return;
-    // Already marked by this writer; the cache has not caught up yet.
-    if (isAssignedHere(d)) return;
+  /**
+   * Writes a carried-over rewrite whole, in state Assigned; false if the record changed since it was
+   * planned (409): that change brings its own pass, which plans from the record as it is now.
+   */
+  const rewriteAssigned = async (
+    d: DesiredAssignment,
+    rewrite: NonNullable<ReturnType<RecordRewrites['get']>>,
+  ): Promise<boolean> => {
+    const startedMs = clock.now();
     try {
-      await records.setState(d.namespace, d.name, AssignedIdentityState.Assigned);
+      await records.replace({
+        ...toAssignedIdentity(d, rewrite),
+        status: { status: AssignedIdentityState.Assigned, availableReplicas: 1 },
+      });
+    } catch (error) {
+      if (statusCodeOf(error) === 409) return false;
+      throw error;
+    }
+    metrics?.assignedIdentityUpdateCount.inc();
+    metrics?.assignedIdentityUpdateDuration.observe((clock.now() - startedMs) / 1000);
+    return true;
+  };
+
+  const markOne = async (d: DesiredAssignment, rewrites?: RecordRewrites): Promise<void> => {
+    if ((d.current?.status?.status ?? '') === AssignedIdentityState.Assigned) return;
+    const rewrite = d.current === undefined ? rewrites?.get(d.key) : undefined;
+    const carried = rewrite !== undefined && carriesAssignment(d, rewrite);
+    // Already marked by this writer; the cache has not caught up yet. (A carried rewrite is written
+    // all the same: the record in the cache is not yet the one this writer would write.)
+    if (!carried && isAssignedHere(d)) return;
+    try {
+      if (!carried) await records.setState(d.namespace, d.name, AssignedIdentityState.Assigned);
+      else if (!(await rewriteAssigned(d, rewrite))) return;
     } catch (error) {
       metrics?.kubernetesApiOperationsErrors.inc({
         operation_type: 'update_azure_assigned_identity_status',
@@ -201,7 +234,7 @@ export function createRecordWriter(options: RecordWriterOptions): RecordWriter {
 
   return {
     ensure: (assign, rewrites) => forEachLimit(assign, batch, (d) => ensureOne(d, rewrites)),
-    markAssigned: (assign) => forEachLimit(assign, batch, markOne),
+    markAssigned: (assign, rewrites) => forEachLimit(assign, batch, (d) => markOne(d, rewrites)),
     release: (released, release) =>
       forEachLimit(released, batch, (record) => releaseOne(record, release)),
     isAssignedHere,

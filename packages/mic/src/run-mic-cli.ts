@@ -171,6 +171,7 @@ export async function runMicCli(
     namespace,
     forceNamespaced: options.forceNamespaced,
     immutableUserMsis: options.immutableUserMsis,
+    adoptGoMicAssignments: options.adoptGoMicAssignments,
     clusterIdentityClientId: cloud.userAssignedIdentityID,
     leaderElection: {
       namespace: options.leaderElectionNamespace,

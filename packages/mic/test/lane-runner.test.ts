@@ -1,11 +1,14 @@
 // The lane runner and the record writer alone: work planned from the emulated cluster, run against
 // the ARM and Kubernetes emulators through arm-compute and client-node.
 import { createIdentityAssigner } from '@pod-identity/core/arm';
+import type { AzureAssignedIdentity } from '@pod-identity/core';
 import {
   createAssignedIdentityClient,
   createConfigMapOwnershipLedger,
+  type AssignedIdentityClient,
   type OwnershipLedger,
 } from '@pod-identity/core/kubernetes';
+import { goMicRecord, type GoObject } from '@pod-identity/test-support/go-original-objects';
 import {
   createLaneRunner,
   createMicInformers,
@@ -126,5 +129,129 @@ describe('createLaneRunner with createRecordWriter', () => {
     // The same plan again, before the record's echo: the lane skips ARM.
     await run(first, signal);
     expect(h.sandbox.arm.countRequests()).toBe(armRequests);
+  });
+
+  describe('rewriting a record the Go MIC left Assigned, its identity on the scale set', () => {
+    // Every state this writer puts on the Go record, in order.
+    const states: string[] = [];
+    const goRecord = 'go-1-default-id-go';
+    let spying: RecordWriter;
+    let spyingRun: LaneRunner;
+    let work: LaneWork | undefined;
+
+    const spy = (inner: AssignedIdentityClient): AssignedIdentityClient => ({
+      create: (record) => {
+        if (record.metadata.name === goRecord) states.push(record.status?.status ?? '');
+        return inner.create(record);
+      },
+      replace: (record) => {
+        if (record.metadata.name === goRecord) states.push(record.status?.status ?? '');
+        return inner.replace(record);
+      },
+      setState: (namespace, name, state) => {
+        if (name === goRecord) states.push(state);
+        return inner.setState(namespace, name, state);
+      },
+      delete: (namespace, name) => inner.delete(namespace, name),
+    });
+
+    /** The stored object without its uid, as the Go MIC embedded it. */
+    const embedded = (kind: string, name: string): GoObject => {
+      const stored = h.sandbox.kubernetes.store.get({
+        apiVersion: 'aadpodidentity.k8s.io/v1',
+        kind,
+        namespace: 'default',
+        name,
+      }) as unknown as GoObject;
+      const copy = structuredClone(stored);
+      delete (copy.metadata as { uid?: string }).uid;
+      return copy;
+    };
+
+    beforeAll(async () => {
+      const [node] = h.sandbox.nodes;
+      if (node === undefined) throw new Error('the sandbox has nodes');
+      const { resourceId } = h.identity('id-go');
+      h.binding('bind-go', 'id-go', 'go');
+      await h.setScaleSetIdentity(node.scaleSetName ?? '', {
+        type: 'UserAssigned',
+        userAssignedIdentities: { [resourceId]: {} },
+      });
+      h.pod('go-1', node.name, 'go');
+      await waitFor(() => informers.identities.get('default/id-go') !== undefined, 'the identity');
+      await waitFor(() => informers.bindings.get('default/bind-go') !== undefined, 'the binding');
+      h.sandbox.kubernetes.store.put(
+        goMicRecord(
+          embedded('AzureIdentity', 'id-go'),
+          embedded('AzureIdentityBinding', 'bind-go'),
+          {
+            name: 'go-1',
+            namespace: 'default',
+            nodeName: node.name,
+          },
+        ) as never,
+      );
+      await waitFor(
+        () =>
+          informers.assigned.get(`default/${goRecord}`) !== undefined &&
+          informers.pods.size() === 2,
+        'the Go record and the pod in the cache',
+      );
+      spying = createRecordWriter({
+        records: spy(createAssignedIdentityClient(h.sandbox.kubeConfig)),
+        recorder,
+      });
+      spyingRun = createLaneRunner({
+        assigner: createIdentityAssigner({
+          credential,
+          endpoint: h.sandbox.endpoints.arm,
+          clientOptions: h.sandbox.azureClientOptions,
+          pollIntervalMs: 5,
+        }),
+        ledger,
+        writer: spying,
+        recorder,
+      });
+      work = planned().find(
+        (w) => w.kind === 'target' && w.delta.assign.some((d) => d.name === goRecord),
+      );
+    });
+
+    it('goes straight to Assigned, never Created on the way (NMI would refuse the pod meanwhile)', async () => {
+      if (work?.kind !== 'target') throw new Error('a target lane rewrites the Go record');
+      expect(work.updates.has(`default/${goRecord}`)).toBe(true);
+      await spyingRun(work, signal);
+      expect(states).toEqual(['Assigned']);
+      const record = h.record(goRecord) as
+        | (AzureAssignedIdentity & { metadata: { annotations?: Record<string, string> } })
+        | undefined;
+      expect(record?.status?.status).toBe('Assigned');
+      expect(record?.metadata.annotations?.['aadpodidentity.k8s.io/pod-uid']).toBeDefined();
+    });
+
+    it('a second run of the same, now stale, work changes nothing (409: the record moved on)', async () => {
+      if (work?.kind !== 'target') throw new Error('a target lane rewrites the Go record');
+      states.length = 0;
+      await spyingRun(work, signal);
+      expect(states).toEqual(['Assigned']);
+      expect(h.record(goRecord)?.status?.status).toBe('Assigned');
+    });
+
+    it('a record this writer marked and then wrote back to Created is marked again', async () => {
+      if (work?.kind !== 'target') throw new Error('a target lane rewrites the Go record');
+      const d = work.delta.assign.find((a) => a.name === goRecord);
+      if (d === undefined) throw new Error('the Go record is assigned');
+      const stored = h.record(goRecord) as unknown as AzureAssignedIdentity;
+      // A rewrite that does not carry the assignment (the record it replaces says Created).
+      const rewrites = new Map([
+        [d.key, { ...stored, status: { status: 'Created' as const, availableReplicas: 1 } }],
+      ]);
+      states.length = 0;
+      await spying.ensure([d], rewrites);
+      expect(h.record(goRecord)?.status?.status).toBe('Created');
+      await spying.markAssigned([d]);
+      expect(states).toEqual(['Created', 'Assigned']);
+      expect(h.record(goRecord)?.status?.status).toBe('Assigned');
+    });
   });
 });
