@@ -2,6 +2,7 @@
 // is touched, marked Assigned once the identity is on the target, marked Unassigned and deleted when
 // released. Each write is counted in the metrics and a failure is reported on the binding.
 import {
+  ASSIGNED_IDENTITY_FINALIZER,
   AssignedIdentityState,
   redactClientId,
   silentLogger,
@@ -87,6 +88,10 @@ export function createRecordWriter(options: RecordWriterOptions): RecordWriter {
   const log = options.logger ?? silentLogger;
   // Records this writer marked Assigned, by record key, with what they were assigned for.
   const assignedHere = new Map<string, string>();
+  // Records the API server refused to release (422), by key, with the resourceVersion refused: left
+  // alone until they change (someone mends them) or go, so a pass does not retry them for ever.
+  // Bounded by the records that exist: `forget` drops an entry when its record goes.
+  const refusedRelease = new Map<string, string>();
   const isAssignedHere = (d: DesiredAssignment): boolean =>
     assignedHere.get(d.key) === assignKey(d);
 
@@ -208,14 +213,28 @@ export function createRecordWriter(options: RecordWriterOptions): RecordWriter {
   ): Promise<void> => {
     const namespace = record.metadata.namespace ?? '';
     const name = record.metadata.name;
+    const key = `${namespace}/${name}`;
+    const version = record.metadata.resourceVersion ?? '';
+    if (refusedRelease.get(key) === version) return;
     const startedMs = clock.now();
     try {
       if (release.unassignFirst) await unassign(namespace, name);
       await records.delete(namespace, name);
     } catch (error) {
       metrics?.kubernetesApiOperationsErrors.inc({ operation_type: 'assigned_identity_deletion' });
-      throw error;
+      // The same write would be refused again: report it once, and try again only once it changed.
+      if (statusCodeOf(error) !== 422) throw error;
+      refusedRelease.set(key, version);
+      log.warn({ record: key, err: error }, 'the API server refuses to release the record');
+      recorder.event(
+        recordRef(namespace, name),
+        'Warning',
+        'release error',
+        `failed to release AzureAssignedIdentity ${key} (its finalizer ${ASSIGNED_IDENTITY_FINALIZER} stays until the record is fixed or the finalizer is removed by hand), error: ${messageOf(error)}`,
+      );
+      return;
     }
+    refusedRelease.delete(key);
     metrics?.assignedIdentityDeletionCount.inc();
     metrics?.assignedIdentityDeletionDuration.observe((clock.now() - startedMs) / 1000);
     release.onReleased?.(record);
@@ -240,6 +259,7 @@ export function createRecordWriter(options: RecordWriterOptions): RecordWriter {
     isAssignedHere,
     forget(recordKey) {
       assignedHere.delete(recordKey);
+      refusedRelease.delete(recordKey);
     },
   };
 }

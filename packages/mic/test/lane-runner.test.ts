@@ -254,4 +254,102 @@ describe('createLaneRunner with createRecordWriter', () => {
       expect(h.record(goRecord)?.status?.status).toBe('Assigned');
     });
   });
+
+  describe('terminating records the API server refuses to update (422)', () => {
+    const store = () => h.sandbox.kubernetes.store;
+    const deletes: string[] = [];
+    const logged: string[] = [];
+    let counting: RecordWriter;
+
+    const crdRef = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      name: 'azureassignedidentities.aadpodidentity.k8s.io',
+    };
+
+    /**
+     * A record being deleted whose stored status no longer fits the schema, so that every update is
+     * refused (422): written while the CRD kept any field, as under the Go original's schema-less CRDs.
+     */
+    const brokenRecord = (name: string, finalizers: string[]): AzureAssignedIdentity => {
+      const [node] = h.sandbox.nodes;
+      const shipped = store().get(crdRef);
+      if (shipped === undefined) throw new Error('the CRD is installed');
+      const schemaless = structuredClone(shipped) as {
+        spec: { versions: { schema: { openAPIV3Schema: unknown } }[] };
+      };
+      for (const version of schemaless.spec.versions) {
+        version.schema.openAPIV3Schema = {
+          type: 'object',
+          'x-kubernetes-preserve-unknown-fields': true,
+        };
+      }
+      store().put(schemaless as never);
+      store().put({
+        apiVersion: 'aadpodidentity.k8s.io/v1',
+        kind: 'AzureAssignedIdentity',
+        metadata: {
+          name,
+          namespace: 'default',
+          finalizers,
+          deletionTimestamp: '2026-01-01T00:00:00Z',
+        },
+        spec: { pod: name, podNamespace: 'default', nodename: node?.name ?? '' },
+        status: { status: 'Assigned', availableReplicas: 'one' },
+      } as never);
+      const { metadata } = store().get(crdRef) as { metadata: object };
+      store().put({ ...structuredClone(shipped), metadata } as never);
+      return h.record(name) as unknown as AzureAssignedIdentity;
+    };
+
+    beforeAll(() => {
+      const inner = createAssignedIdentityClient(h.sandbox.kubeConfig);
+      const logger = {
+        debug: () => undefined,
+        info: () => undefined,
+        warn: (_fields: object, message?: string) => logged.push(message ?? ''),
+        error: (_fields: object, message?: string) => logged.push(message ?? ''),
+        child: () => logger,
+      };
+      counting = createRecordWriter({
+        records: {
+          ...inner,
+          delete: (namespace, name) => {
+            deletes.push(name);
+            return inner.delete(namespace, name);
+          },
+        },
+        recorder,
+        logger,
+      });
+    });
+
+    it('finishes the release: the record, MIC the only finalizer, goes with its spec and status', async () => {
+      const record = brokenRecord('broken-1', [
+        'azureassignedidentity.finalizers.aadpodidentity.k8s.io',
+      ]);
+      await counting.release([record], { unassignFirst: false });
+      expect(h.record('broken-1')).toBeUndefined();
+    });
+
+    it('with another finalizer on it, reports once and leaves it until it changes', async () => {
+      const finalizers = [
+        'azureassignedidentity.finalizers.aadpodidentity.k8s.io',
+        'example.com/keep',
+      ];
+      const record = brokenRecord('broken-2', finalizers);
+      deletes.length = 0;
+      logged.length = 0;
+      for (let pass = 0; pass < 3; pass += 1)
+        await counting.release([record], { unassignFirst: false });
+      expect(deletes).toEqual(['broken-2']);
+      expect(logged).toEqual(['the API server refuses to release the record']);
+      expect(events.filter((e) => e === 'Warning release error broken-2')).toHaveLength(1);
+      expect(h.record('broken-2')?.metadata.finalizers).toEqual(finalizers);
+      // Once someone changes it (here: writes it again), it is tried again.
+      const changed = brokenRecord('broken-2', finalizers);
+      await counting.release([changed], { unassignFirst: false });
+      expect(deletes).toEqual(['broken-2', 'broken-2']);
+    });
+  });
 });

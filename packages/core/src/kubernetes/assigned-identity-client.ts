@@ -62,11 +62,10 @@ export function createAssignedIdentityClient(kubeConfig: KubeConnection): Assign
     const finalizers = record.metadata.finalizers ?? [];
     const index = finalizers.indexOf(ASSIGNED_IDENTITY_FINALIZER);
     if (index < 0) return;
-    // `test` makes the patch fail rather than drop someone else's finalizer if the list moved.
-    await client.request(
-      'PATCH',
-      recordPath(record.metadata.namespace ?? '', record.metadata.name),
-      {
+    const path = recordPath(record.metadata.namespace ?? '', record.metadata.name);
+    try {
+      // `test` makes the patch fail rather than drop someone else's finalizer if the list moved.
+      await client.request('PATCH', path, {
         body: [
           {
             op: 'test',
@@ -76,8 +75,24 @@ export function createAssignedIdentityClient(kubeConfig: KubeConnection): Assign
           { op: 'remove', path: `/metadata/finalizers/${String(index)}` },
         ],
         contentType: 'application/json-patch+json',
-      },
-    );
+      });
+    } catch (error) {
+      const onlyOurs = finalizers.length === 1;
+      if (!onlyOurs || toKubernetesApiError(error, '').statusCode !== 422) throw error;
+      // The API server validates the whole object on every write, and one without validation
+      // ratcheting (before Kubernetes 1.30) refuses even this patch when a field stored earlier no
+      // longer fits the schema (a record written under a schema-less CRD, say). Being deleted, the
+      // record's content matters to no one once MIC released it: its spec and status go with the
+      // finalizer, on the resourceVersion it was read at (a record changed since: 409, retried).
+      await client.request('PATCH', path, {
+        body: {
+          metadata: { finalizers: null, resourceVersion: record.metadata.resourceVersion },
+          spec: null,
+          status: null,
+        },
+        contentType: 'application/merge-patch+json',
+      });
+    }
   };
 
   return {
