@@ -62,7 +62,7 @@ export {
   type RecordWriterOptions,
   type ReleaseOptions,
 } from './record-writer.js';
-export type { RecordRewrites } from './record-rewrites.js';
+export type { RecordRewrite, RecordRewrites } from './record-rewrites.js';
 export {
   createSkipReporter,
   type SkipReporter,
