@@ -23,7 +23,9 @@ export interface GoMicAdoptionInput {
 
 /** The identities to record as MIC's on one target, and the records that prove each was assigned. */
 export interface TargetAdoption {
+  /** The scale set or VM. */
   target: IdentityTarget;
+  /** The identities to record as added by MIC there, each once. */
   identities: IdentityRef[];
   /** `namespace/name` of the records that account for the identities, for the log. */
   records: string[];
