@@ -17,7 +17,12 @@ import type { AssignedIdentityClient, EventRecorder } from '@pod-identity/core/k
 import { forEachLimit } from './for-each-limit.js';
 import type { MicMetrics } from './mic-metrics.js';
 import { bindingReference, recordReference } from './plan-skip-event.js';
-import { carriesAssignment, looseRecordSpec, type RecordRewrites } from './record-rewrites.js';
+import {
+  carriesAssignment,
+  looseRecordSpec,
+  type RecordRewrite,
+  type RecordRewrites,
+} from './record-rewrites.js';
 
 /** Options of {@link createRecordWriter}. */
 export interface RecordWriterOptions {
@@ -135,7 +140,7 @@ export function createRecordWriter(options: RecordWriterOptions): RecordWriter {
    */
   const rewriteAssigned = async (
     d: DesiredAssignment,
-    rewrite: NonNullable<ReturnType<RecordRewrites['get']>>,
+    rewrite: RecordRewrite,
   ): Promise<boolean> => {
     const startedMs = clock.now();
     try {
@@ -227,7 +232,7 @@ export function createRecordWriter(options: RecordWriterOptions): RecordWriter {
       refusedRelease.set(key, version);
       log.warn({ record: key, err: error }, 'the API server refuses to release the record');
       recorder.event(
-        recordRef(namespace, name),
+        recordReference(namespace, name),
         'Warning',
         'release error',
         `failed to release AzureAssignedIdentity ${key} (its finalizer ${ASSIGNED_IDENTITY_FINALIZER} stays until the record is fixed or the finalizer is removed by hand), error: ${messageOf(error)}`,
