@@ -83,7 +83,11 @@ export function carriesAssignment(
   if (rewrite === undefined || typeof spec !== 'object' || spec === null) return false;
   const state = rewrite.status?.status ?? '';
   if (state !== AssignedIdentityState.Assigned && state !== '') return false;
-  const { nodename, azureIdentityRef } = spec as Partial<AzureAssignedIdentity['spec']>;
+  // Read loosely: a record cached from the API server may lack any of these.
+  const { nodename, azureIdentityRef } = spec as {
+    nodename?: unknown;
+    azureIdentityRef?: { spec?: { resourceID?: unknown } };
+  };
   const resourceId = azureIdentityRef?.spec?.resourceID;
   return (
     nodename === desired.nodeName &&

@@ -189,7 +189,7 @@ describe('createLaneRunner with createRecordWriter', () => {
             namespace: 'default',
             nodeName: node.name,
           },
-        ) as never,
+        ),
       );
       await waitFor(
         () =>
@@ -284,7 +284,7 @@ describe('createLaneRunner with createRecordWriter', () => {
           'x-kubernetes-preserve-unknown-fields': true,
         };
       }
-      store().put(schemaless as never);
+      store().put(schemaless);
       store().put({
         apiVersion: 'aadpodidentity.k8s.io/v1',
         kind: 'AzureAssignedIdentity',
@@ -296,9 +296,9 @@ describe('createLaneRunner with createRecordWriter', () => {
         },
         spec: { pod: name, podNamespace: 'default', nodename: node?.name ?? '' },
         status: { status: 'Assigned', availableReplicas: 'one' },
-      } as never);
+      });
       const { metadata } = store().get(crdRef) as { metadata: object };
-      store().put({ ...structuredClone(shipped), metadata } as never);
+      store().put({ ...structuredClone(shipped), metadata });
       return h.record(name) as unknown as AzureAssignedIdentity;
     };
 
