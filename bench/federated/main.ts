@@ -3,7 +3,7 @@
 // pod-bound service-account token at Entra; chosen by the service account's annotation or by the
 // AzureIdentity's), in one run on one sandbox each; and the cache-hit path of a standard pod beside
 // both kinds of federated pod on one NMI. Results: bench/results/federated.json.
-import '../source-hooks.ts';
+import '@pod-identity/test-support/source-hooks';
 
 const role = process.argv[2];
 if (role === undefined) {

@@ -2,7 +2,7 @@
 // writes per burst, time from 1,000 pods bound to all Assigned with a 0 ms ARM, single-pod bound →
 // Assigned latency, and the controller's heap with 20,000 pods cached. The Kubernetes emulator runs in
 // a child process so that the heap figure is MIC's own. Results: bench/results/mic.json.
-import '../source-hooks.ts';
+import '@pod-identity/test-support/source-hooks';
 
 const role = process.argv[2];
 if (role === undefined) {

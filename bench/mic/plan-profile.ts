@@ -1,6 +1,6 @@
 // Focused profile target for the planner (see docs/benchmarks.md, MIC): runs steady and one-pod
 // passes in a loop. `pnpm exec node --conditions=source --cpu-prof bench/mic/plan-profile.ts`.
-import '../source-hooks.ts';
+import '@pod-identity/test-support/source-hooks';
 import type {
   AssignmentPlan,
   AzureAssignedIdentity,

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { JsonObject } from '@pod-identity/testkit';
 import type { EmulatorCommand, EmulatorsReady } from './emulators-process.ts';
+import { sourceHooksPath } from '@pod-identity/test-support/source-hooks-path';
 
 /** The running emulators. */
 export interface Emulators {
@@ -44,7 +45,7 @@ export async function startEmulators(
       '--experimental-transform-types',
       '--no-warnings',
       '--import',
-      join(import.meta.dirname, '..', 'source-hooks.ts'),
+      sourceHooksPath,
       join(import.meta.dirname, 'emulators-process.ts'),
     ],
     { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } },

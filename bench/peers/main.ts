@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { sourceHooksPath } from '@pod-identity/test-support/source-hooks-path';
 
 if (process.argv[2] === 'inside') {
   await import('./peers-bench.ts');
@@ -45,7 +46,7 @@ if (process.argv[2] === 'inside') {
         '--experimental-transform-types',
         '--no-warnings',
         '--import',
-        join(import.meta.dirname, '..', 'source-hooks.ts'),
+        sourceHooksPath,
         import.meta.filename,
         'inside',
       ],

@@ -4,12 +4,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sourceHooksPath as hooks } from '@pod-identity/test-support/source-hooks-path';
 import { startSandbox, type Sandbox } from '@pod-identity/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { call } from './nmi-test-support.js';
 
 const cli = join(import.meta.dirname, '..', 'src', 'cli.ts');
-const hooks = join(import.meta.dirname, 'source-hooks.ts');
 let sandbox: Sandbox;
 let dir: string;
 
