@@ -205,19 +205,7 @@ describe('kubectl conventions', () => {
 
   it('list -o wide names the bindings and counts the assignments by state', async () => {
     const identity = sandbox.createIdentity('wide');
-    expect(
-      (
-        await sandbox.run(
-          'add',
-          '-n',
-          'my-app',
-          '--name',
-          'wide',
-          '--identity-resource-id',
-          identity.id,
-        )
-      ).code,
-    ).toBe(0);
+    await sandbox.addPodIdentity('my-app', 'wide', identity.id);
     const azureIdentity = sandbox.kube.store.get({
       apiVersion: GROUP,
       kind: 'AzureIdentity',

@@ -40,6 +40,18 @@ export interface CliSandbox {
    * chain (environment, Azure CLI) in which no credential is available.
    */
   runWithoutAzureLogin(...args: string[]): Promise<CliRun>;
+  /** Runs `pod-identity <args>` as a set-up step: throws (with its stderr) unless it exits 0. */
+  must(...args: string[]): Promise<CliRun>;
+  /**
+   * Set-up: `pod-identity add -n <namespace> --name <name> --identity-resource-id <id> [extra…]`,
+   * which must succeed.
+   */
+  addPodIdentity(
+    namespace: string,
+    name: string,
+    identityId: string,
+    ...extra: string[]
+  ): Promise<CliRun>;
   /** Creates a user-assigned identity in ARM; returns its resource ID and client ID. */
   createIdentity(name: string, resourceGroup?: string): { id: string; clientId: string };
   close(): Promise<void>;
@@ -90,12 +102,30 @@ export async function startCliSandbox(): Promise<CliSandbox> {
     });
     return { code, stdout, stderr };
   };
+  const must = async (args: string[]): Promise<CliRun> => {
+    const result = await runWith(azure, args);
+    if (result.code !== 0)
+      throw new Error(`pod-identity ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+    return result;
+  };
   return {
     kube,
     arm,
     kubeconfigPath,
     azure,
     run: (...args) => runWith(azure, args),
+    must: (...args) => must(args),
+    addPodIdentity: (namespace, name, identityId, ...extra) =>
+      must([
+        'add',
+        '-n',
+        namespace,
+        '--name',
+        name,
+        '--identity-resource-id',
+        identityId,
+        ...extra,
+      ]),
     runWithoutAzureLogin: (...args) =>
       runWith(
         {

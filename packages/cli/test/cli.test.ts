@@ -90,19 +90,7 @@ describe('pod-identity enable / disable', () => {
   it('refuses to disable while pod identities exist, then disables', async () => {
     await sandbox.run('enable');
     const identity = sandbox.createIdentity('app-id');
-    expect(
-      (
-        await sandbox.run(
-          'add',
-          '-n',
-          'my-app',
-          '--name',
-          'app',
-          '--identity-resource-id',
-          identity.id,
-        )
-      ).code,
-    ).toBe(0);
+    await sandbox.addPodIdentity('my-app', 'app', identity.id);
     const refused = await sandbox.run('disable');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('error: 1 pod identities still exist: my-app/app');
@@ -261,36 +249,8 @@ describe('pod-identity add / list / delete', () => {
       ).stdout,
     ).toContain(`identity assigned to scale set ${NODE_GROUP}/${SCALE_SET}`);
     // The same Azure identity under a second name in another namespace.
-    expect(
-      (
-        await sandbox.run(
-          'add',
-          '-n',
-          'other',
-          '--name',
-          'one-again',
-          '--identity-resource-id',
-          first.id,
-          '--mode',
-          'managed',
-        )
-      ).code,
-    ).toBe(0);
-    expect(
-      (
-        await sandbox.run(
-          'add',
-          '-n',
-          'my-app',
-          '--name',
-          'two',
-          '--identity-resource-id',
-          second.id,
-          '--mode',
-          'managed',
-        )
-      ).code,
-    ).toBe(0);
+    await sandbox.addPodIdentity('other', 'one-again', first.id, '--mode', 'managed');
+    await sandbox.addPodIdentity('my-app', 'two', second.id, '--mode', 'managed');
     expect(scaleSetIdentityIds().sort()).toEqual(
       [first.id.toLowerCase(), second.id.toLowerCase()].sort(),
     );
@@ -423,19 +383,7 @@ describe('pod-identity add / list / delete', () => {
 
   it('refuses a duplicate name and deleting what does not exist', async () => {
     const identity = sandbox.createIdentity('dup');
-    expect(
-      (
-        await sandbox.run(
-          'add',
-          '-n',
-          'my-app',
-          '--name',
-          'dup',
-          '--identity-resource-id',
-          identity.id,
-        )
-      ).code,
-    ).toBe(0);
+    await sandbox.addPodIdentity('my-app', 'dup', identity.id);
     const again = await sandbox.run(
       'add',
       '-n',

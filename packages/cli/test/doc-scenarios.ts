@@ -11,12 +11,6 @@ const NEW_SCALE_SET = 'aks-nodepool2-87654321-vmss';
 type Variables = Record<string, string>;
 type Scenario = (sandbox: CliSandbox) => Promise<Variables>;
 
-async function must(sandbox: CliSandbox, ...args: string[]): Promise<void> {
-  const result = await sandbox.run(...args);
-  if (result.code !== 0)
-    throw new Error(`scenario step pod-identity ${args.join(' ')} failed: ${result.stderr}`);
-}
-
 function identityIn(sandbox: CliSandbox): Variables {
   const identity = sandbox.createIdentity('my-identity', 'myResourceGroup');
   return { IDENTITY_ID: identity.id, IDENTITY_CLIENT_ID: identity.clientId };
@@ -67,16 +61,11 @@ function putRecord(sandbox: CliSandbox, state: string, node = firstNode(sandbox)
 }
 
 async function withPodIdentity(sandbox: CliSandbox, mode = 'standard'): Promise<Variables> {
-  await must(sandbox, 'enable', '--mode', mode);
+  await sandbox.must('enable', '--mode', mode);
   const variables = identityIn(sandbox);
-  await must(
-    sandbox,
-    'add',
-    '-n',
+  await sandbox.addPodIdentity(
     'my-app',
-    '--name',
     'my-pod-identity',
-    '--identity-resource-id',
     variables.IDENTITY_ID ?? '',
     '--binding-selector',
     'demo',
@@ -99,12 +88,12 @@ export const DOC_SCENARIOS: Readonly<Record<string, Scenario>> = {
   'fresh-cluster': (sandbox) => Promise.resolve(identityIn(sandbox)),
   /** `pod-identity enable` done (standard mode); an identity exists in Azure. */
   enabled: async (sandbox) => {
-    await must(sandbox, 'enable');
+    await sandbox.must('enable');
     return identityIn(sandbox);
   },
   /** The add-on's managed mode recorded; an identity exists in Azure. */
   'enabled-managed': async (sandbox) => {
-    await must(sandbox, 'enable', '--mode', 'managed');
+    await sandbox.must('enable', '--mode', 'managed');
     return identityIn(sandbox);
   },
   /**
@@ -112,7 +101,7 @@ export const DOC_SCENARIOS: Readonly<Record<string, Scenario>> = {
    * its identity is still on the node scale set (the add-on put it there), no pod identity exists.
    */
   'add-on-removed': async (sandbox) => {
-    await must(sandbox, 'enable', '--mode', 'managed');
+    await sandbox.must('enable', '--mode', 'managed');
     const variables = identityIn(sandbox);
     await onScaleSet(sandbox, SCALE_SET, variables.IDENTITY_ID ?? '');
     putPod(sandbox);
@@ -169,8 +158,7 @@ export const DOC_SCENARIOS: Readonly<Record<string, Scenario>> = {
   /** A probe pod in my-app that an exception lets reach IMDS directly. */
   excepted: async (sandbox) => {
     const variables = await withPodIdentity(sandbox);
-    await must(
-      sandbox,
+    await sandbox.must(
       'exception',
       'add',
       '-n',

@@ -17,21 +17,13 @@ beforeEach(async () => {
   sandbox = await startCliSandbox();
   expect((await sandbox.run('enable')).code).toBe(0);
   identity = sandbox.createIdentity('my-identity');
-  expect(
-    (
-      await sandbox.run(
-        'add',
-        '-n',
-        'my-app',
-        '--name',
-        'my-pod-identity',
-        '--identity-resource-id',
-        identity.id,
-        '--binding-selector',
-        'demo',
-      )
-    ).code,
-  ).toBe(0);
+  await sandbox.addPodIdentity(
+    'my-app',
+    'my-pod-identity',
+    identity.id,
+    '--binding-selector',
+    'demo',
+  );
 });
 afterEach(async () => {
   await sandbox.close();
@@ -190,21 +182,7 @@ describe('pod-identity explain', () => {
     expect((await sandbox.run('enable', '--mode', 'managed', '--switch-mode')).code).toBe(0);
     putPod('demo', { aadpodidbinding: 'demo' });
     putAssignment('demo', 'Assigned');
-    expect(
-      (
-        await sandbox.run(
-          'add',
-          '-n',
-          'other',
-          '--name',
-          'put-on-vmss',
-          '--identity-resource-id',
-          identity.id,
-          '--mode',
-          'managed',
-        )
-      ).code,
-    ).toBe(0);
+    await sandbox.addPodIdentity('other', 'put-on-vmss', identity.id, '--mode', 'managed');
     expect(sandbox.arm.getIdentityAssignment(scaleSetId)?.userAssigned).toHaveLength(1);
     expect((await sandbox.run('enable', '--mode', 'standard', '--switch-mode')).code).toBe(0);
     const e = await explain('demo', '-n', 'my-app');
