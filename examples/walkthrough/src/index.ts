@@ -10,3 +10,4 @@ export {
   type WalkthroughResult,
 } from './run-walkthrough.ts';
 export { checkWalkthroughOutput, type OutputExpectation } from './check-walkthrough-output.ts';
+export { runCliOnSandbox, type SandboxCliRun } from './sandbox-cli.ts';

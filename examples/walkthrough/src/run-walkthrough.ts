@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ClientSecretCredential } from '@azure/identity';
 import { CoreV1Api, KubeConfig, V1Namespace, V1ObjectMeta } from '@kubernetes/client-node';
-import { runCli } from '@pod-identity/cli';
 import { IdentityNotAssignedError, getToken } from '@pod-identity/client';
 import { runDemoRound } from '@pod-identity/example-demo';
 import { createMic, type Mic } from '@pod-identity/mic';
 import { createNmi, type Nmi } from '@pod-identity/nmi';
 import { decodeToken, startSandbox, type Sandbox, type SandboxNode } from '@pod-identity/testkit';
 import { pino } from 'pino';
+import { runCliOnSandbox } from './sandbox-cli.ts';
 
 /** Options of {@link runWalkthrough}. */
 export interface WalkthroughOptions {
@@ -78,22 +78,9 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
   const world: Partial<World> = {};
   const cli = async (args: string[]): Promise<string> => {
     write(`  $ pod-identity ${args.join(' ')}`);
-    let stdout = '';
-    let stderr = '';
     if (world.sandbox === undefined || world.credential === undefined)
       throw new Error('the sandbox is not running');
-    const code = await runCli(args, {
-      stdout: { write: (text: string) => (stdout += text) },
-      stderr: { write: (text: string) => (stderr += text) },
-      env: {},
-      kubeConfig: world.sandbox.kubeConfig,
-      azure: {
-        credential: world.credential,
-        endpoint: world.sandbox.endpoints.arm,
-        tlsOptions: world.sandbox.azureClientOptions.tlsOptions,
-        authorityHost: world.sandbox.endpoints.entra,
-      },
-    });
+    const { code, stdout, stderr } = await runCliOnSandbox(world.sandbox, world.credential, args);
     for (const line of stdout.trimEnd().split('\n')) if (line !== '') write(`    ${line}`);
     if (code !== 0)
       throw new Error(`pod-identity ${args[0] ?? ''} exited with ${code}: ${stderr.trim()}`);

@@ -1,8 +1,9 @@
 import { ClientSecretCredential } from '@azure/identity';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli, type PodExplanation } from '@pod-identity/cli';
+import type { PodExplanation } from '@pod-identity/cli';
 import { createMic, type Mic } from '@pod-identity/mic';
 import { startSandbox, type Sandbox } from '@pod-identity/testkit';
+import { runCliOnSandbox } from '../src/sandbox-cli.ts';
 
 // What an administrator sees when ARM refuses MIC: MIC's own error, read by `pod-identity explain`
 // from the events MIC records on the record and the pod, not "waiting for MIC" for ever.
@@ -31,20 +32,7 @@ describe('pod-identity explain after ARM refused MIC the identity', () => {
         world.credentialOptions,
       );
       const cli = async (...args: string[]): Promise<string> => {
-        let stdout = '';
-        let stderr = '';
-        const code = await runCli(args, {
-          stdout: { write: (text: string) => (stdout += text) },
-          stderr: { write: (text: string) => (stderr += text) },
-          env: {},
-          kubeConfig: world.kubeConfig,
-          azure: {
-            credential,
-            endpoint: world.endpoints.arm,
-            tlsOptions: world.azureClientOptions.tlsOptions,
-            authorityHost: world.endpoints.entra,
-          },
-        });
+        const { code, stdout, stderr } = await runCliOnSandbox(world, credential, args);
         expect(code, stderr).toBe(0);
         return stdout;
       };
