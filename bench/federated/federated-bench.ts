@@ -195,91 +195,65 @@ const loadBefore = loadavg();
 const results: Record<string, unknown> = {};
 let counter = 0;
 
-// Pod created → first token, standard mode with ARM at 0 ms, and federated mode, on one sandbox.
+/** How a pod gets its identity in each mode measured: its service account and labels. */
+const MODES = {
+  standard: { labels: { aadpodidbinding: 'standard' } },
+  // Federated by the service account's annotation.
+  federated: {
+    serviceAccountName: 'workload',
+    labels: { 'azure.workload.identity/use': 'true' },
+  },
+  // Federated by the bound AzureIdentity's annotation.
+  byIdentity: { serviceAccountName: 'bound-sa', labels: { aadpodidbinding: 'bound' } },
+} as const;
+type Mode = keyof typeof MODES;
+const modes = Object.keys(MODES) as Mode[];
+
+/** Creates a pod of the mode on the world's node; its pod IP. */
+function modePod(world: World, mode: Mode, name: string): string {
+  return podIpOf(world.sandbox.createPod({ name, nodeName: world.node.name, ...MODES[mode] }));
+}
+
+const perMode = (): Record<Mode, number[]> => ({ standard: [], federated: [], byIdentity: [] });
+const p50p99 = (samples: readonly number[]): { p50: number; p99: number } => ({
+  p50: percentile(samples, 50),
+  p99: percentile(samples, 99),
+});
+const overStandardP50 = (samples: Record<Mode, number[]>, mode: Mode): number =>
+  Math.round((percentile(samples[mode], 50) / percentile(samples.standard, 50)) * 100) / 100;
+
+// Pod created → first token, standard mode with ARM at 0 ms, and both federated modes, on one
+// sandbox, the modes alternating.
 {
   const world = await startWorld(0);
-  const standard: number[] = [];
-  const federated: number[] = [];
-  const byIdentity: number[] = [];
-  const boundPod = (name: string): string =>
-    podIpOf(
-      world.sandbox.createPod({
-        name,
-        nodeName: world.node.name,
-        serviceAccountName: 'bound-sa',
-        labels: { aadpodidbinding: 'bound' },
-      }),
-    );
+  const firstTokens = perMode();
   for (let i = 0; i < 5; i += 1) {
-    standard.push(
-      await firstToken(world.nmi, () =>
-        podIpOf(
-          world.sandbox.createPod({
-            name: `std-${String(counter++)}`,
-            nodeName: world.node.name,
-            labels: { aadpodidbinding: 'standard' },
-          }),
+    for (const mode of modes)
+      firstTokens[mode].push(
+        await firstToken(world.nmi, () =>
+          modePod(world, mode, `${mode.toLowerCase()}-${String(counter++)}`),
         ),
-      ),
-    );
-    federated.push(
-      await firstToken(world.nmi, () =>
-        podIpOf(
-          world.sandbox.createPod({
-            name: `fed-${String(counter++)}`,
-            nodeName: world.node.name,
-            serviceAccountName: 'workload',
-            labels: { 'azure.workload.identity/use': 'true' },
-          }),
-        ),
-      ),
-    );
-    byIdentity.push(await firstToken(world.nmi, () => boundPod(`bound-${String(counter++)}`)));
+      );
   }
-  results.firstTokenStandardArm0 = summary(standard);
-  results.firstTokenFederated = summary(federated);
-  results.firstTokenFederatedByIdentity = summary(byIdentity);
+  results.firstTokenStandardArm0 = summary(firstTokens.standard);
+  results.firstTokenFederated = summary(firstTokens.federated);
+  results.firstTokenFederatedByIdentity = summary(firstTokens.byIdentity);
 
-  // The cache-hit path, a standard pod and a federated pod on the same NMI, in alternating blocks.
-  const standardPod = podIpOf(
-    world.sandbox.createPod({
-      name: 'hit-std',
-      nodeName: world.node.name,
-      labels: { aadpodidbinding: 'standard' },
-    }),
-  );
-  const federatedPod = podIpOf(
-    world.sandbox.createPod({
-      name: 'hit-fed',
-      nodeName: world.node.name,
-      serviceAccountName: 'workload',
-      labels: { 'azure.workload.identity/use': 'true' },
-    }),
-  );
-  const byIdentityPod = boundPod('hit-bound');
-  await firstToken(world.nmi, () => standardPod);
-  await firstToken(world.nmi, () => federatedPod);
-  await firstToken(world.nmi, () => byIdentityPod);
-  const hitStandard: number[] = [];
-  const hitFederated: number[] = [];
-  const hitByIdentity: number[] = [];
+  // The cache-hit path, one pod of each mode on the same NMI, in alternating blocks.
+  const hitPods = {} as Record<Mode, string>;
+  for (const mode of modes) hitPods[mode] = modePod(world, mode, `hit-${mode.toLowerCase()}`);
+  for (const mode of modes) await firstToken(world.nmi, () => hitPods[mode]);
+  const hits = perMode();
   for (let block = 0; block < 10; block += 1) {
-    hitStandard.push(...(await hitLatency(world.nmi, standardPod, 300)));
-    hitFederated.push(...(await hitLatency(world.nmi, federatedPod, 300)));
-    hitByIdentity.push(...(await hitLatency(world.nmi, byIdentityPod, 300)));
+    for (const mode of modes) hits[mode].push(...(await hitLatency(world.nmi, hitPods[mode], 300)));
   }
   results.hitPath = {
-    requestsEach: hitStandard.length,
-    standardUs: { p50: percentile(hitStandard, 50), p99: percentile(hitStandard, 99) },
-    federatedUs: { p50: percentile(hitFederated, 50), p99: percentile(hitFederated, 99) },
-    federatedByIdentityUs: {
-      p50: percentile(hitByIdentity, 50),
-      p99: percentile(hitByIdentity, 99),
-    },
-    federatedOverStandardP50:
-      Math.round((percentile(hitFederated, 50) / percentile(hitStandard, 50)) * 100) / 100,
-    federatedByIdentityOverStandardP50:
-      Math.round((percentile(hitByIdentity, 50) / percentile(hitStandard, 50)) * 100) / 100,
+    requestsEach: hits.standard.length,
+    standardUs: p50p99(hits.standard),
+    federatedUs: p50p99(hits.federated),
+    federatedByIdentityUs: p50p99(hits.byIdentity),
+    federatedOverStandardP50: overStandardP50(hits, 'federated'),
+    federatedByIdentityOverStandardP50: overStandardP50(hits, 'byIdentity'),
   };
   await stopWorld(world);
 }
@@ -289,17 +263,7 @@ let counter = 0;
   const world = await startWorld(REALISTIC_ARM_MS);
   results.firstTokenStandardRealisticArm = {
     armOperationMs: REALISTIC_ARM_MS,
-    ...summary([
-      await firstToken(world.nmi, () =>
-        podIpOf(
-          world.sandbox.createPod({
-            name: 'slow-std',
-            nodeName: world.node.name,
-            labels: { aadpodidbinding: 'standard' },
-          }),
-        ),
-      ),
-    ]),
+    ...summary([await firstToken(world.nmi, () => modePod(world, 'standard', 'slow-std'))]),
   };
   await stopWorld(world);
 }
