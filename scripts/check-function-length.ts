@@ -25,7 +25,6 @@ export const NOT_YET_SPLIT: ReadonlySet<string> = new Set([
   'packages/mic/src/mic-cli-options.ts#createMicCommand',
   'packages/nmi/src/create-nmi.ts#createNmi',
   'packages/nmi/src/nmi-request-handler.ts#createNmiRequestHandler',
-  'packages/testkit/src/kubernetes/kubernetes-emulator.ts#startKubernetesEmulator',
 ]);
 
 /** One function over the limit. */
