@@ -167,44 +167,16 @@ function addListCommand(
     );
 }
 
-function buildProgram(
-  contextOf: ContextFactory,
-  output: { writeOut: (text: string) => void; writeErr: (text: string) => void },
-): Command {
-  // Subcommands copy these settings when created, so they come first.
-  const program = new Command('pod-identity')
-    .exitOverride()
-    .configureOutput(output)
-    .description(
-      'Administer Microsoft Entra pod-managed identity on a Kubernetes cluster (AAD Pod Identity compatible).',
-    )
-    .version(VERSION)
-    .option(
-      '--kubeconfig <file>',
-      'path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)',
-    )
-    .option('--context <name>', 'kubeconfig context to use')
-    .option(
-      '--arm-endpoint <url>',
-      'Azure Resource Manager endpoint (default: $AZURE_RESOURCE_MANAGER_ENDPOINT or https://management.azure.com)',
-    )
-    .option(
-      '-g, --resource-group <group>',
-      "az's resource group of the cluster: accepted so az lines paste; the kubeconfig context names the cluster",
-    )
-    .option(
-      '--cluster-name <name>',
-      "az's cluster name: uses the kubeconfig context az aks get-credentials named after it (in az's form -n is this)",
-    )
-    .configureHelp({
-      optionDescription(option) {
-        const text = new Help().optionDescription(option);
-        return option.mandatory ? `${text} (required)` : text;
-      },
-    })
-    .showHelpAfterError('(run with --help for usage)')
-    .showSuggestionAfterError();
+/** `--mode`, which must agree with the mode the cluster records. */
+function modeOption(): Option {
+  return new Option(
+    '--mode <mode>',
+    'the mode; must agree with the one the cluster records',
+  ).choices(['standard', 'managed']);
+}
 
+/** `add`, `delete` and `list`: pod identities (an AzureIdentity and its binding). */
+function addPodIdentityCommands(program: Command, contextOf: ContextFactory): void {
   program
     .command('add')
     .description(
@@ -220,12 +192,7 @@ function buildProgram(
       '--binding-selector <selector>',
       "value of the pods' aadpodidbinding label (default: the name)",
     )
-    .addOption(
-      new Option('--mode <mode>', 'the mode; must agree with the one the cluster records').choices([
-        'standard',
-        'managed',
-      ]),
-    )
+    .addOption(modeOption())
     .addOption(outputOption())
     .action(
       async (
@@ -253,12 +220,7 @@ function buildProgram(
     )
     .requiredOption('-n, --namespace <namespace>', 'namespace of the pod identity')
     .requiredOption('--name <name>', 'name of the pod identity')
-    .addOption(
-      new Option('--mode <mode>', 'the mode; must agree with the one the cluster records').choices([
-        'standard',
-        'managed',
-      ]),
-    )
+    .addOption(modeOption())
     .addOption(outputOption())
     .action(
       async (
@@ -293,7 +255,10 @@ function buildProgram(
         });
       },
     );
+}
 
+/** `exception add|update|delete|list`: AzurePodIdentityExceptions. */
+function addExceptionCommands(program: Command, contextOf: ContextFactory): void {
   const exception = program
     .command('exception')
     .description('manage AzurePodIdentityExceptions (pods that reach IMDS directly)');
@@ -340,7 +305,10 @@ function buildProgram(
       });
     });
   addListCommand(exception, 'list', 'list exceptions', (c, o) => listExceptions(contextOf(c), o));
+}
 
+/** `enable` and `disable`: what the cluster needs for pod identity, and its removal. */
+function addSetupCommands(program: Command, contextOf: ContextFactory): void {
   program
     .command('enable')
     .description(
@@ -406,7 +374,10 @@ function buildProgram(
         output: parseOutputFormat(opts.output),
       });
     });
+}
 
+/** `explain <pod>`: why a pod gets, or does not get, a token. */
+function addExplainCommand(program: Command, contextOf: ContextFactory): void {
   program
     .command('explain')
     .description(
@@ -414,12 +385,7 @@ function buildProgram(
     )
     .argument('<pod>', 'pod name')
     .option('-n, --namespace <namespace>', 'namespace of the pod', 'default')
-    .addOption(
-      new Option('--mode <mode>', 'the mode; must agree with the one the cluster records').choices([
-        'standard',
-        'managed',
-      ]),
-    )
+    .addOption(modeOption())
     .option('--skip-azure', "do not ask ARM which identities the node's scale set has")
     .addOption(
       new Option(
@@ -448,7 +414,50 @@ function buildProgram(
         });
       },
     );
+}
 
+function buildProgram(
+  contextOf: ContextFactory,
+  output: { writeOut: (text: string) => void; writeErr: (text: string) => void },
+): Command {
+  // Subcommands copy these settings when created, so they come first.
+  const program = new Command('pod-identity')
+    .exitOverride()
+    .configureOutput(output)
+    .description(
+      'Administer Microsoft Entra pod-managed identity on a Kubernetes cluster (AAD Pod Identity compatible).',
+    )
+    .version(VERSION)
+    .option(
+      '--kubeconfig <file>',
+      'path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)',
+    )
+    .option('--context <name>', 'kubeconfig context to use')
+    .option(
+      '--arm-endpoint <url>',
+      'Azure Resource Manager endpoint (default: $AZURE_RESOURCE_MANAGER_ENDPOINT or https://management.azure.com)',
+    )
+    .option(
+      '-g, --resource-group <group>',
+      "az's resource group of the cluster: accepted so az lines paste; the kubeconfig context names the cluster",
+    )
+    .option(
+      '--cluster-name <name>',
+      "az's cluster name: uses the kubeconfig context az aks get-credentials named after it (in az's form -n is this)",
+    )
+    .configureHelp({
+      optionDescription(option) {
+        const text = new Help().optionDescription(option);
+        return option.mandatory ? `${text} (required)` : text;
+      },
+    })
+    .showHelpAfterError('(run with --help for usage)')
+    .showSuggestionAfterError();
+
+  addPodIdentityCommands(program, contextOf);
+  addExceptionCommands(program, contextOf);
+  addSetupCommands(program, contextOf);
+  addExplainCommand(program, contextOf);
   registerMigrateCommands(program, contextOf, outputOption);
   registerInfoCommands(program, contextOf, outputOption);
   addHelpExamples(program);
