@@ -4,7 +4,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createMemoryClusterState, createNmi } from '@pod-identity/nmi';
-import type { AzureAssignedIdentity, AzureIdentity } from '@pod-identity/core';
+import type {
+  AzureAssignedIdentity,
+  AzureIdentity,
+  AzureIdentityBinding,
+} from '@pod-identity/core';
 import { IDENTITY_COUNT, POD_COUNT, podIp } from './bench-fixture.ts';
 
 const fakeJwt = `eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.${Buffer.from(JSON.stringify({ aud: 'https://management.azure.com/', oid: 'o', appid: 'a', exp: 9_999_999_999 })).toString('base64url')}.${'s'.repeat(342)}`;
@@ -61,7 +65,8 @@ const imds = http.createServer((req, res) => {
 const imdsUrl = await listen(imds);
 const imdsPort = Number(new URL(imdsUrl).port);
 
-// 3. The cluster: 200 identities, 1,000 pods, one Assigned record per pod.
+// 3. The cluster: 200 identities, each with its binding (selector x-<i>), 1,000 pods, one Assigned record
+// per pod.
 const identities: AzureIdentity[] = Array.from({ length: IDENTITY_COUNT }, (_, i) => ({
   apiVersion: 'aadpodidentity.k8s.io/v1',
   kind: 'AzureIdentity',
@@ -72,6 +77,12 @@ const identities: AzureIdentity[] = Array.from({ length: IDENTITY_COUNT }, (_, i
     resourceID: `/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-${String(i)}`,
   },
 }));
+const bindings: AzureIdentityBinding[] = identities.map((identity, i) => ({
+  apiVersion: 'aadpodidentity.k8s.io/v1',
+  kind: 'AzureIdentityBinding',
+  metadata: { namespace: 'default', name: `b-${String(i)}` },
+  spec: { azureIdentity: identity.metadata.name, selector: `x-${String(i)}` },
+}));
 const records: AzureAssignedIdentity[] = [];
 const state = createMemoryClusterState();
 for (let i = 0; i < POD_COUNT; i += 1) {
@@ -81,7 +92,7 @@ for (let i = 0; i < POD_COUNT; i += 1) {
     name,
     phase: 'Running',
     podIPs: [podIp(i)],
-    labels: { aadpodidbinding: 'x' },
+    labels: { aadpodidbinding: `x-${String(i % IDENTITY_COUNT)}` },
   });
   const identity = identities[i % IDENTITY_COUNT]!;
   records.push({
@@ -94,12 +105,7 @@ for (let i = 0; i < POD_COUNT; i += 1) {
     },
     spec: {
       azureIdentityRef: identity,
-      azureBindingRef: {
-        apiVersion: 'aadpodidentity.k8s.io/v1',
-        kind: 'AzureIdentityBinding',
-        metadata: { namespace: 'default', name: 'b' },
-        spec: { azureIdentity: identity.metadata.name, selector: 'x' },
-      },
+      azureBindingRef: bindings[i % IDENTITY_COUNT]!,
       pod: name,
       podNamespace: 'default',
       nodename: 'node',
@@ -107,12 +113,16 @@ for (let i = 0; i < POD_COUNT; i += 1) {
     status: { status: 'Assigned' },
   });
 }
-// An index like the informer's: records by pod.
+state.set({ identities, bindings });
+// Indexes like the informers': records by pod, bindings by selector.
 const byPod = new Map<string, AzureAssignedIdentity[]>();
 for (const record of records) byPod.set(`${record.spec.podNamespace}/${record.spec.pod}`, [record]);
+const bySelector = new Map(bindings.map((binding) => [binding.spec.selector, [binding]]));
 const view = state.view;
 Object.assign(view, {
   assignedIdentities: (ns: string, name: string) => byPod.get(`${ns}/${name}`) ?? [],
+  bindingsSelecting: (selector: string) => bySelector.get(selector) ?? [],
+  identities: (ns: string) => (ns === 'default' ? identities : []),
 });
 
 const common = {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   assignToScaleSet,
   azureAssignedIdentity,
+  putAssigned,
   azureIdentity,
   claimsOf,
 } from './nmi-test-support.js';
@@ -41,7 +42,8 @@ beforeAll(async () => {
     [app, 'app-id'],
     [other, 'other-id'],
   ] as const) {
-    sandbox.kubernetes.store.put(
+    putAssigned(
+      sandbox.kubernetes.store,
       azureAssignedIdentity(
         { name: 'sdk', namespace: 'default' },
         azureIdentity('default', name, { type: 0, resourceID: info.id, clientID: info.clientId }),

@@ -7,6 +7,7 @@ import {
   accessTokenOf,
   assignToScaleSet,
   azureAssignedIdentity,
+  putAssigned,
   azureIdentity,
   azureIdentityBinding,
   claimsOf,
@@ -122,7 +123,8 @@ beforeAll(async () => {
     nodeName: node.name,
     labels: { aadpodidbinding: 'standard' },
   });
-  sandbox.kubernetes.store.put(
+  putAssigned(
+    sandbox.kubernetes.store,
     azureAssignedIdentity(
       { name: 'classic', namespace: 'default', selector: 'standard' },
       standardIdentity,

@@ -9,7 +9,9 @@ import {
   accessTokenOf,
   assignToScaleSet,
   azureAssignedIdentity,
+  putAssigned,
   azureIdentity,
+  azureIdentityBinding,
   claimsOf,
   tokenRequest,
 } from './nmi-test-support.js';
@@ -70,7 +72,8 @@ async function putRecord(
   recordUid: string | undefined,
   state: 'Created' | 'Assigned',
 ): Promise<void> {
-  sandbox.kubernetes.store.put(
+  putAssigned(
+    sandbox.kubernetes.store,
     azureAssignedIdentity(
       {
         name: pod.name,
@@ -187,7 +190,9 @@ describe('NMI serves a record only to the pod it was made for', () => {
       second.status.podIP,
       'resource=https://vault.azure.net',
     );
-    expectRefused(refused);
+    // Not final: the binding selects the new pod and MIC has yet to write its record.
+    expect(refused.status).toBe(503);
+    expect(refused.body).not.toContain('access_token');
   });
 
   it('matches records of the original MIC (no UID) by selector: served while the label binds, refused once relabelled', async () => {
@@ -259,5 +264,59 @@ describe('NMI serves a record only to the pod it was made for', () => {
     } finally {
       node.imds.faults.setLatency(0);
     }
+  });
+  it('stops serving a record once its binding selects another label or its identity is gone, though MIC has not removed it', async () => {
+    const pod = createPod('ops-0', 'ops');
+    const selecting = (): number => nmi.state.view.bindingsSelecting?.('ops').length ?? 0;
+    putAssigned(
+      sandbox.kubernetes.store,
+      azureAssignedIdentity(
+        {
+          name: 'ops-0',
+          namespace: 'default',
+          selector: 'ops',
+          uid: pod.metadata.uid,
+          binding: 'admin-ops',
+        },
+        identity('admin-id'),
+        node.name,
+        'Assigned',
+      ),
+    );
+    await until(
+      () =>
+        podInNmi('ops-0', pod.metadata.uid, 'ops') &&
+        nmi.state.view.assignedIdentities('default', 'ops-0').length === 1 &&
+        selecting() === 1,
+    );
+    const ask = () => tokenRequest(nmi.url, pod.status.podIP, 'resource=https://ops.example/');
+    expect(claimsOf(accessTokenOf(await ask())).appid).toBe(ids['admin-id']!.clientId);
+
+    // The binding is pointed at another label. MIC (absent here) would remove the record on its next
+    // pass; until then the record still names the old selector, and the token is cached.
+    sandbox.kubernetes.store.put(azureIdentityBinding('default', 'admin-ops', 'admin-id', 'other'));
+    await until(() => selecting() === 0);
+    const afterRebind = await ask();
+    expect(afterRebind.status).toBe(503);
+    expect(afterRebind.body).not.toContain('access_token');
+
+    // Bound again: served again.
+    sandbox.kubernetes.store.put(azureIdentityBinding('default', 'admin-ops', 'admin-id', 'ops'));
+    await until(() => selecting() === 1);
+    expect(claimsOf(accessTokenOf(await ask())).appid).toBe(ids['admin-id']!.clientId);
+
+    // The identity is deleted while the record still names it.
+    sandbox.kubernetes.store.delete({
+      apiVersion: 'aadpodidentity.k8s.io/v1',
+      kind: 'AzureIdentity',
+      namespace: 'default',
+      name: 'admin-id',
+    });
+    await until(() =>
+      nmi.state.view.identities('default').every((i) => i.metadata.name !== 'admin-id'),
+    );
+    const afterDelete = await ask();
+    expect(afterDelete.status).toBe(503);
+    expect(afterDelete.body).not.toContain('access_token');
   });
 });

@@ -7,6 +7,7 @@ import {
   accessTokenOf,
   assignToScaleSet,
   azureAssignedIdentity,
+  putAssigned,
   azureIdentity,
   azurePodIdentityException,
   call,
@@ -92,7 +93,8 @@ afterAll(async () => {
 describe('NMI token route, standard mode', () => {
   it('serves an Assigned identity to its pod, as a token of that identity', async () => {
     sandbox.createPod({ name: 'app', nodeName: node.name, labels: { aadpodidbinding: 'app' } });
-    sandbox.kubernetes.store.put(
+    putAssigned(
+      sandbox.kubernetes.store,
       azureAssignedIdentity(
         { name: 'app', namespace: 'default' },
         identity('id-a'),
@@ -141,7 +143,8 @@ describe('NMI token route, standard mode', () => {
 
   it('chooses the same identity every time when several are assigned and none is named', async () => {
     sandbox.createPod({ name: 'multi', nodeName: node.name, labels: { aadpodidbinding: 'multi' } });
-    sandbox.kubernetes.store.put(
+    putAssigned(
+      sandbox.kubernetes.store,
       azureAssignedIdentity(
         { name: 'multi', namespace: 'default' },
         identity('id-c'),
@@ -149,7 +152,8 @@ describe('NMI token route, standard mode', () => {
         'Assigned',
       ),
     );
-    sandbox.kubernetes.store.put(
+    putAssigned(
+      sandbox.kubernetes.store,
       azureAssignedIdentity(
         { name: 'multi', namespace: 'default' },
         identity('id-b'),
@@ -186,18 +190,20 @@ describe('NMI token route, standard mode', () => {
     sandbox.createPod({ name: 'late', nodeName: node.name, labels: { aadpodidbinding: 'late' } });
     await until(() => nmi.state.pods.get('default', 'late') !== undefined);
     const pending = tokenRequest(nmi.url, podIp('late'), 'resource=https://late/');
-    sandbox.kubernetes.store.put(
+    putAssigned(
+      sandbox.kubernetes.store,
       azureAssignedIdentity(
-        { name: 'late', namespace: 'default' },
+        { name: 'late', namespace: 'default', binding: 'id-c-late' },
         identity('id-c'),
         node.name,
         'Created',
       ),
     );
     await new Promise((r) => setTimeout(r, 50));
-    sandbox.kubernetes.store.put(
+    putAssigned(
+      sandbox.kubernetes.store,
       azureAssignedIdentity(
-        { name: 'late', namespace: 'default' },
+        { name: 'late', namespace: 'default', binding: 'id-c-late' },
         identity('id-c'),
         node.name,
         'Assigned',
@@ -210,9 +216,10 @@ describe('NMI token route, standard mode', () => {
 
   it('gives up with 503 + Retry-After when the record stays Created (20 s with --set-retry-after-header)', async () => {
     sandbox.createPod({ name: 'stuck', nodeName: node.name, labels: { aadpodidbinding: 'stuck' } });
-    sandbox.kubernetes.store.put(
+    putAssigned(
+      sandbox.kubernetes.store,
       azureAssignedIdentity(
-        { name: 'stuck', namespace: 'default' },
+        { name: 'stuck', namespace: 'default', binding: 'id-a-stuck' },
         identity('id-a'),
         node.name,
         'Created',
@@ -274,9 +281,10 @@ describe('NMI caller identification', () => {
   it('never serves a terminated pod, and refuses an IP two running pods claim until one is gone', async () => {
     sandbox.createPod({ name: 'old', nodeName: node.name, labels: { aadpodidbinding: 'old' } });
     const ip = podIp('old');
-    sandbox.kubernetes.store.put(
+    putAssigned(
+      sandbox.kubernetes.store,
       azureAssignedIdentity(
-        { name: 'old', namespace: 'default' },
+        { name: 'old', namespace: 'default', binding: 'id-c-old' },
         identity('id-c'),
         node.name,
         'Assigned',
@@ -299,9 +307,10 @@ describe('NMI caller identification', () => {
     delete meta.uid;
     delete meta.resourceVersion;
     sandbox.kubernetes.store.put({ ...oldPod, metadata: meta });
-    sandbox.kubernetes.store.put(
+    putAssigned(
+      sandbox.kubernetes.store,
       azureAssignedIdentity(
-        { name: 'new', namespace: 'default', selector: 'old' },
+        { name: 'new', namespace: 'default', selector: 'old', binding: 'id-a-old' },
         identity('id-a'),
         node.name,
         'Assigned',
@@ -419,9 +428,10 @@ describe('NMI routes and hostile input', () => {
   it('checks the header, the method and the caller again when a request target repeats', async () => {
     // NMI keeps the parsed form of recent request targets; none of the per-request checks may ride on it.
     sandbox.createPod({ name: 'repeat', nodeName: node.name, labels: { aadpodidbinding: 'r' } });
-    sandbox.kubernetes.store.put(
+    putAssigned(
+      sandbox.kubernetes.store,
       azureAssignedIdentity(
-        { name: 'repeat', namespace: 'default', selector: 'r' },
+        { name: 'repeat', namespace: 'default', selector: 'r', binding: 'id-a-r' },
         identity('id-a'),
         node.name,
         'Assigned',

@@ -130,18 +130,19 @@ export function azurePodIdentityException(
 
 /**
  * An AzureAssignedIdentity as MIC writes it, for a pod and an identity object. Its binding's selector
- * is the pod's `aadpodidbinding` label (`selector`, which these tests default to the pod's name), and
- * with `uid` the record carries the pod UID as this MIC writes it (the original MIC did not).
+ * is the pod's `aadpodidbinding` label (`selector`, which these tests default to the pod's name), its
+ * name `binding` (default `<identity>-binding`; one per selector, as NMI checks it), and with `uid` the
+ * record carries the pod UID as this MIC writes it (the original MIC did not).
  */
 export function azureAssignedIdentity(
-  pod: { name: string; namespace: string; selector?: string; uid?: string },
+  pod: { name: string; namespace: string; selector?: string; uid?: string; binding?: string },
   identity: ReturnType<typeof azureIdentity>,
   nodeName: string,
   state: 'Created' | 'Assigned' | 'Unassigned',
 ) {
   const binding = azureIdentityBinding(
     identity.metadata.namespace,
-    `${identity.metadata.name}-binding`,
+    pod.binding ?? `${identity.metadata.name}-binding`,
     identity.metadata.name,
     pod.selector ?? pod.name,
   );
@@ -165,6 +166,22 @@ export function azureAssignedIdentity(
     },
     status: { status: state, availableReplicas: 1 },
   };
+}
+
+/**
+ * Puts a record into the emulator's store with the binding and identity it was made from, as they are
+ * when MIC writes it: NMI serves a record only while its binding still selects the pod and names that
+ * identity, which still exists.
+ * @param store - the emulator's store
+ * @param record - from {@link azureAssignedIdentity}
+ */
+export function putAssigned(
+  store: { put(object: Record<string, unknown>): unknown },
+  record: ReturnType<typeof azureAssignedIdentity>,
+): void {
+  store.put(record.spec.azureIdentityRef);
+  store.put(record.spec.azureBindingRef);
+  store.put(record);
 }
 
 /**
@@ -241,10 +258,16 @@ export function seedBoundPod(
     resourceID:
       '/subscriptions/s/resourceGroups/r/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id',
   });
+  const record = azureAssignedIdentity(
+    { name: pod.name, namespace: 'default' },
+    identity,
+    'n',
+    'Assigned',
+  );
   state.set({
-    assignedIdentities: [
-      azureAssignedIdentity({ name: pod.name, namespace: 'default' }, identity, 'n', 'Assigned'),
-    ] as never,
+    identities: [identity] as never,
+    bindings: [record.spec.azureBindingRef] as never,
+    assignedIdentities: [record] as never,
   });
 }
 

@@ -118,6 +118,11 @@ describe(`NMI on Kubernetes, standard mode (${mode})`, () => {
     azureIdentity(namespace, 'id-a', { type: 0, resourceID: ids.a.id, clientID: ids.a.clientId });
   const identityB = () =>
     azureIdentity(namespace, 'id-b', { type: 0, resourceID: ids.b.id, clientID: ids.b.clientId });
+  // The identity and binding a record is made from exist while MIC keeps the record (NMI checks).
+  const createSources = async (record: ReturnType<typeof azureAssignedIdentity>): Promise<void> => {
+    await target.createCustom('azureidentities', record.spec.azureIdentityRef);
+    await target.createCustom('azureidentitybindings', record.spec.azureBindingRef);
+  };
 
   beforeAll(async () => {
     namespace = await target.namespace('nmi-std');
@@ -129,10 +134,14 @@ describe(`NMI on Kubernetes, standard mode (${mode})`, () => {
     });
     // What MIC writes for `app` on this node; and a record for `other` on another node, which this
     // NMI must not see (its informer selects nodename=<its node>).
-    await target.createCustom(
-      'azureassignedidentities',
-      azureAssignedIdentity({ name: 'app', namespace }, identityA(), node.name, 'Assigned'),
+    const forApp = azureAssignedIdentity(
+      { name: 'app', namespace },
+      identityA(),
+      node.name,
+      'Assigned',
     );
+    await createSources(forApp);
+    await target.createCustom('azureassignedidentities', forApp);
     const elsewhere = azureAssignedIdentity(
       { name: 'other', namespace },
       identityB(),
@@ -193,6 +202,7 @@ describe(`NMI on Kubernetes, standard mode (${mode})`, () => {
       node.name,
       'Created',
     );
+    await createSources(created);
     await target.createCustom('azureassignedidentities', created);
     await eventually(
       () => nmi.state.view.assignedIdentities(namespace, 'late').length === 1,

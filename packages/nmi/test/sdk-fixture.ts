@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import {
   assignToScaleSet,
   azureAssignedIdentity,
+  putAssigned,
   azureIdentity,
   azureIdentityBinding,
 } from './nmi-test-support.js';
@@ -60,7 +61,8 @@ export async function startSdkFixture(nmiOptions: Partial<NmiOptions> = {}): Pro
   );
   sandbox.kubernetes.store.put(appIdentity);
   sandbox.kubernetes.store.put(azureIdentityBinding('default', 'app-id-binding', 'app-id', 'sdk'));
-  sandbox.kubernetes.store.put(
+  putAssigned(
+    sandbox.kubernetes.store,
     azureAssignedIdentity(
       { name: 'sdk', namespace: 'default' },
       appIdentity,

@@ -164,20 +164,73 @@ describe('authorize, standard mode', () => {
     });
     // Every binding has its record and none gives b: final.
     const records = [assigned(demo, idA, 'Assigned')];
-    expect(authorize(demo, askB, withBindings({ bindings: [forA], records }))).toMatchObject({
+    const identities = [idA, idB];
+    expect(
+      authorize(demo, askB, withBindings({ identities, bindings: [forA], records })),
+    ).toMatchObject({
       reason: 'identity-not-bound',
       permanent: true,
     });
     // A second binding (for b) still without its record: b may still come.
-    expect(authorize(demo, askB, withBindings({ bindings: [forA, forB], records }))).toMatchObject({
+    expect(
+      authorize(demo, askB, withBindings({ identities, bindings: [forA, forB], records })),
+    ).toMatchObject({
       reason: 'identity-not-bound',
       permanent: false,
     });
     // A record not yet Assigned is in flight; a view without bindings can never say "final".
     expect(
-      authorize(demo, none, withBindings({ records: [assigned(demo, idA, 'Created')] })),
+      authorize(
+        demo,
+        none,
+        withBindings({ identities, bindings: [forA], records: [assigned(demo, idA, 'Created')] }),
+      ),
     ).toMatchObject({ reason: 'not-assigned', permanent: false });
     expect(authorize(demo, none, view('standard', {}))).toMatchObject({ permanent: false });
+  });
+
+  it('serves a record only while its binding still selects the pod and its identity is unchanged', () => {
+    const withBindings = (state: State): AuthorizationView => ({
+      ...view('standard', state),
+      bindingsSelecting: (selector) =>
+        (state.bindings ?? []).filter((b) => b.spec.selector === selector),
+    });
+    // MIC recorded a from binding b (selector demo); MIC has not yet removed the record.
+    const records = [assigned(demo, idA, 'Assigned')];
+    const current = {
+      identities: [idA],
+      bindings: [binding('default', 'b', 'a', 'demo')],
+      records,
+    };
+    expect(authorize(demo, none, withBindings(current))).toEqual({
+      kind: 'identity',
+      identity: idA,
+    });
+    const stale = (state: State): unknown => authorize(demo, none, withBindings(state));
+    const refusedInFlight = { kind: 'deny', reason: 'no-identity', permanent: false };
+    // The binding now selects another label (a rebind).
+    expect(stale({ ...current, bindings: [binding('default', 'b', 'a', 'other')] })).toMatchObject(
+      refusedInFlight,
+    );
+    // The binding now names another identity.
+    expect(
+      stale({
+        ...current,
+        identities: [idA, idB],
+        bindings: [binding('default', 'b', 'b', 'demo')],
+      }),
+    ).toMatchObject(refusedInFlight);
+    // The binding is gone (or has not reached the view yet).
+    expect(stale({ ...current, bindings: [] })).toMatchObject(refusedInFlight);
+    // The identity was deleted, or recreated under the same name with another client ID.
+    expect(stale({ ...current, identities: [] })).toMatchObject(refusedInFlight);
+    const recreated = identity('default', 'a', 'CCCCCCCC-0000-0000-0000-000000000003');
+    expect(stale({ ...current, identities: [recreated] })).toMatchObject(refusedInFlight);
+    // Case of the IDs does not matter (ARM compares them ignoring case).
+    const lowered = identity('default', 'a', idA.spec.clientID!.toLowerCase());
+    expect(stale({ ...current, identities: [lowered] })).toMatchObject({ kind: 'identity' });
+    // A view without bindings cannot tell: the record serves, as the original's did.
+    expect(authorize(demo, none, view('standard', { records })).kind).toBe('identity');
   });
 
   it('ignores Unassigned records', () => {

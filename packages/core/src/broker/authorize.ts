@@ -136,7 +136,9 @@ export type AuthorizationDecision =
  *   pod is excepted for being in the MIC namespace with a ReplicaSet name beginning with `mic`;
  * - standard mode serves identities whose record for this pod is `Assigned` (or legacy `''`) and was
  *   made for the pod as it is now (see `isRecordForPod`: binding selector equals the pod's label, pod
- *   UID equal where the record carries one), after
+ *   UID equal where the record carries one) and, given the view's `bindingsSelecting`, whose binding
+ *   still selects the pod's label and names that identity, which still exists with the same client
+ *   and resource IDs (the original served a record until MIC removed it), after
  *   dropping, in namespaced mode or for identities annotated namespaced, identities of other namespaces;
  * - standard mode also serves, with no record, the federated identities (see `isFederatedIdentity`)
  *   named by bindings that select the pod (given the view's `bindingsSelecting`); the decision names the
@@ -256,6 +258,7 @@ function authorizeStandard(
   const recorded: AzureAssignedIdentity[] = [];
   let anyBound = federated.length > 0;
   let pending = false;
+  let outdated = false;
   for (const { identity } of federated)
     if (identityMatches(identity, requested)) usable.push(identity);
   for (const record of view.assignedIdentities(pod.namespace, pod.name)) {
@@ -264,6 +267,11 @@ function authorizeStandard(
     if (!isRecordForPod(record, pod)) continue;
     const state = record.status?.status ?? '';
     if (state === AssignedIdentityState.Unassigned) continue;
+    if (selector !== undefined && !recordStillBound(record, selector, view)) {
+      // MIC will remove it, or the view has not caught up with its binding yet: not final either way.
+      outdated = true;
+      continue;
+    }
     recorded.push(record);
     const identity = record.spec.azureIdentityRef;
     // A record left from before the identity became federated: federation serves it now.
@@ -288,7 +296,7 @@ function authorizeStandard(
       false,
     );
   }
-  const settled = micHasNothingInFlight(pod, selector, recorded, federated, view);
+  const settled = !outdated && micHasNothingInFlight(pod, selector, recorded, federated, view);
   if (anyBound && requested.kind !== 'none') {
     return deny(
       'identity-not-bound',
@@ -298,6 +306,52 @@ function authorizeStandard(
     );
   }
   return deny('no-identity', noIdentityMessage(pod, selector, settled), 'created', settled);
+}
+
+/**
+ * Standard mode, given the view's bindings: whether the binding and identity a record was made from
+ * still give it, as the view has them now. MIC writes a record from copies of both and removes it
+ * only on its next pass, after the scale set's PATCH when the pod was the identity's last user, so
+ * without this a binding pointed at another selector, or an identity deleted or given another client
+ * ID, kept serving the old identity to the pods of the old selector for as long as MIC took (seconds
+ * under load). True without the view's bindings, which leaves nothing to check against.
+ */
+function recordStillBound(
+  record: AzureAssignedIdentity,
+  selector: string,
+  view: AuthorizationView,
+): boolean {
+  if (view.bindingsSelecting === undefined) return true;
+  const { azureBindingRef: recordedBinding, azureIdentityRef: recordedIdentity } = record.spec;
+  const bindingNamespace = recordedBinding.metadata.namespace ?? '';
+  const binding = view
+    .bindingsSelecting(selector)
+    .find(
+      (candidate) =>
+        candidate.metadata.name === recordedBinding.metadata.name &&
+        (candidate.metadata.namespace ?? '') === bindingNamespace &&
+        candidate.spec.selector === selector,
+    );
+  if (binding?.spec.azureIdentity !== recordedIdentity.metadata.name) return false;
+  const identityNamespace = recordedIdentity.metadata.namespace ?? '';
+  const current = view
+    .identities(identityNamespace)
+    .find(
+      (candidate) =>
+        candidate.metadata.name === recordedIdentity.metadata.name &&
+        (candidate.metadata.namespace ?? '') === identityNamespace,
+    );
+  return current !== undefined && sameCredentials(current, recordedIdentity);
+}
+
+// The fields a token is fetched by: type, client ID and resource ID (ARM compares them ignoring case).
+function sameCredentials(a: AzureIdentity, b: AzureIdentity): boolean {
+  const lower = (value: string | undefined): string => (value ?? '').toLowerCase();
+  return (
+    a.spec.type === b.spec.type &&
+    lower(a.spec.clientID) === lower(b.spec.clientID) &&
+    lower(a.spec.resourceID) === lower(b.spec.resourceID)
+  );
 }
 
 // The pod's `aadpodidbinding` label, or undefined when it has none (or an empty one).
