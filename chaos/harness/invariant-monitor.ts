@@ -44,6 +44,11 @@ export interface InvariantMonitor {
    * with this UID; bindings and identities as they were then), and now.
    */
   boundSince(podKey: string, uid: string, fromMs: number): Set<string>;
+  /**
+   * Why a client ID is not bound to a pod (for a violation's message): when it was last bound, what
+   * changed then (the pod's label, or what its label selects), and how long before `sentMs`.
+   */
+  whyUnbound(podKey: string, uid: string, clientId: string, sentMs: number): string;
   /** Samples taken. */
   samples(): number;
   stop(): void;
@@ -64,26 +69,35 @@ export function startInvariantMonitor(options: InvariantMonitorOptions): Invaria
   const started = Date.now();
   const at = (): string => `+${((Date.now() - started) / 1000).toFixed(1)}s`;
 
-  // Per pod (key and UID), the client IDs its labels bound, each change with its time.
-  const boundHistory = new Map<string, { atMs: number; ids: Set<string> }[]>();
-  const currentlyBound = (): Map<string, Set<string>> => {
+  // Per pod (key and UID), the client IDs its labels bound and its label, each change with its time.
+  interface Bound {
+    readonly ids: Set<string>;
+    readonly selector: string | undefined;
+  }
+  const boundHistory = new Map<string, (Bound & { atMs: number })[]>();
+  const currentlyBound = (): Map<string, Bound> => {
     const bySelector = identitiesBySelector(sandbox);
-    const bound = new Map<string, Set<string>>();
+    const bound = new Map<string, Bound>();
     for (const pod of podViews(sandbox).values()) {
       const ids =
         pod.live && pod.selector !== undefined
           ? (bySelector.get(pod.selector) ?? []).map((i) => i.clientId)
           : [];
-      bound.set(`${pod.key}|${pod.uid}`, new Set(ids));
+      bound.set(`${pod.key}|${pod.uid}`, { ids: new Set(ids), selector: pod.selector });
     }
     return bound;
   };
   const recordBound = (now: number): void => {
-    for (const [key, ids] of currentlyBound()) {
+    for (const [key, { ids, selector }] of currentlyBound()) {
       const history = boundHistory.get(key) ?? [];
       const last = history.at(-1);
-      if (last?.ids.size !== ids.size || [...ids].some((id) => !last.ids.has(id))) {
-        history.push({ atMs: now, ids });
+      if (
+        last === undefined ||
+        last.selector !== selector ||
+        last.ids.size !== ids.size ||
+        [...ids].some((id) => !last.ids.has(id))
+      ) {
+        history.push({ atMs: now, ids, selector });
         boundHistory.set(key, history.slice(-50));
       }
     }
@@ -141,13 +155,25 @@ export function startInvariantMonitor(options: InvariantMonitorOptions): Invaria
     longestAssignedAbsentMs: () => longest,
     boundSince(podKey, uid, fromMs) {
       const key = `${podKey}|${uid}`;
-      const result = new Set(currentlyBound().get(key) ?? []);
+      const result = new Set(currentlyBound().get(key)?.ids ?? []);
       const history = boundHistory.get(key) ?? [];
       // The entry in force at fromMs is the last one at or before it; later ones all count.
       let start = 0;
       for (let i = 0; i < history.length; i += 1) if ((history[i]?.atMs ?? 0) <= fromMs) start = i;
       for (const entry of history.slice(start)) for (const id of entry.ids) result.add(id);
       return result;
+    },
+    whyUnbound(podKey, uid, clientId, sentMs) {
+      const history = boundHistory.get(`${podKey}|${uid}`) ?? [];
+      const lastBound = history.findLastIndex((entry) => entry.ids.has(clientId));
+      const after = history[lastBound + 1];
+      if (lastBound < 0 || after === undefined) return 'never bound it (in the last 50 changes)';
+      const before = history[lastBound]!;
+      const change =
+        before.selector === after.selector
+          ? `what aadpodidbinding=${String(after.selector)} selects changed (a binding edited or an identity deleted)`
+          : `the pod was relabelled from ${String(before.selector)} to ${String(after.selector)}`;
+      return `last bound until ${String(Math.round(sentMs - after.atMs))} ms before the request, when ${change}`;
     },
     samples: () => samples,
     stop() {

@@ -144,7 +144,7 @@ export function startPodPollers(options: PodPollerOptions): PodPollers {
           const bound = monitor.boundSince(podKey, pod.uid, sent - allowedMs);
           if (!bound.has(clientId)) {
             monitor.report(
-              `pod ${podKey} got a token for client ${clientId}, which its labels did not bind from ${String(allowedMs)} ms before the request to its answer (${String(Date.now() - sent)} ms later; bound then: ${[...bound].join(',') || 'none'})`,
+              `pod ${podKey} got a token for client ${clientId}, which its labels did not bind from ${String(allowedMs)} ms before the request to its answer (${String(Date.now() - sent)} ms later; bound then: ${[...bound].join(',') || 'none'}; ${monitor.whyUnbound(podKey, pod.uid, clientId, sent)})`,
             );
           }
         } else {
