@@ -21,7 +21,6 @@ export const NOT_YET_SPLIT: ReadonlySet<string> = new Set([
   'packages/core/src/arm/identity-assigner.ts#createIdentityAssigner',
   'packages/core/src/kubernetes/informer.ts#createInformer',
   'packages/core/src/kubernetes/leader-elector.ts#createLeaderElector',
-  'packages/mic/src/mic-cli-options.ts#createMicCommand',
   'packages/nmi/src/create-nmi.ts#createNmi',
   'packages/nmi/src/nmi-request-handler.ts#createNmiRequestHandler',
 ]);

@@ -85,31 +85,26 @@ function addFlag(
   );
 }
 
-/**
- * Builds the `pod-identity-mic` command (flags only; no action).
- * @returns a commander program that throws instead of exiting
- */
-export function createMicCommand(): Command {
-  const program = new Command('pod-identity-mic')
-    .description(
-      'Managed Identity Controller: assigns user-assigned identities to the scale sets and VMs of pods that need them',
-    )
-    .exitOverride()
-    .allowExcessArguments(false);
-  const bool = (o: Option): Option => o.preset('true').argParser(wrap(parseGoBool));
-  const duration =
-    (def: string) =>
-    (o: Option): Option =>
-      o.default(parseGoDuration(def), def).argParser(wrap(parseGoDuration));
-  const integer =
-    (def: number, min: number, max: number) =>
-    (o: Option): Option =>
-      o.default(def).argParser(wrap(parseInteger(min, max)));
-  const text =
-    (def: string) =>
-    (o: Option): Option =>
-      o.default(def);
+/** A Go-style boolean flag: `--flag`, `--flag=true|false`. */
+const bool = (o: Option): Option => o.preset('true').argParser(wrap(parseGoBool));
+/** A Go duration flag (`90s`, `3m`) in milliseconds, with its default as written. */
+const duration =
+  (def: string) =>
+  (o: Option): Option =>
+    o.default(parseGoDuration(def), def).argParser(wrap(parseGoDuration));
+/** An integer flag within bounds. */
+const integer =
+  (def: number, min: number, max: number) =>
+  (o: Option): Option =>
+    o.default(def).argParser(wrap(parseInteger(min, max)));
+/** A string flag. */
+const text =
+  (def: string) =>
+  (o: Option): Option =>
+    o.default(def);
 
+/** Kubernetes and the daemon: kubeconfig, azure.json, passes, leader election, ports. */
+function addClusterFlags(program: Command): void {
   addFlag(
     program,
     '--kubeconfig <path>',
@@ -195,6 +190,10 @@ export function createMicCommand(): Command {
     'deprecated no-op',
     bool,
   );
+}
+
+/** Assignment work: record writes, the API write rate, immutable identities, type upgrade, ARM retries. */
+function addAssignmentFlags(program: Command): void {
   addFlag(
     program,
     '--create-delete-batch <n>',
@@ -265,6 +264,10 @@ export function createMicCommand(): Command {
     'interval of the drift re-add check',
     duration('3m'),
   );
+}
+
+/** Azure endpoints and logging (the hidden klog flags accepted for compatibility). */
+function addAzureAndLogFlags(program: Command): void {
   addFlag(
     program,
     '--log-format <format>',
@@ -314,6 +317,23 @@ export function createMicCommand(): Command {
       .hideHelp(),
   );
   program.addOption(new Option('--logtostderr [bool]').argParser(wrap(parseGoBool)).hideHelp());
+}
+
+/**
+ * Builds the `pod-identity-mic` command (flags only; no action).
+ * @returns a commander program that throws instead of exiting
+ */
+export function createMicCommand(): Command {
+  const program = new Command('pod-identity-mic')
+    .description(
+      'Managed Identity Controller: assigns user-assigned identities to the scale sets and VMs of pods that need them',
+    )
+    .exitOverride()
+    .allowExcessArguments(false);
+
+  addClusterFlags(program);
+  addAssignmentFlags(program);
+  addAzureAndLogFlags(program);
   return program;
 }
 
