@@ -47,6 +47,35 @@ const WATCH_IDLE_MS = 5 * 60_000;
 /** Longest wait for an answer to a request that is not a watch. */
 const REQUEST_TIMEOUT_MS = 60_000;
 
+/**
+ * A request's signal: aborts at {@link REQUEST_TIMEOUT_MS} or when the caller's signal aborts, and is
+ * released (timer cleared, listener removed) as soon as the request ends. `AbortSignal.timeout` with
+ * `AbortSignal.any` kept every finished request (its socket listeners and buffers) reachable until
+ * the timer fired a minute later, and left a dependent on the caller's long-lived signal each time:
+ * MIC's heap grew with every write during a burst (the chaos tier's soak).
+ */
+function requestDeadline(callerSignal: AbortSignal | undefined): {
+  signal: AbortSignal;
+  release(): void;
+} {
+  const controller = new AbortController();
+  const onCallerAbort = (): void => {
+    controller.abort(callerSignal?.reason);
+  };
+  const timer = setTimeout(() => {
+    controller.abort(new DOMException('the Kubernetes API request timed out', 'TimeoutError'));
+  }, REQUEST_TIMEOUT_MS);
+  if (callerSignal?.aborted === true) onCallerAbort();
+  else callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+  return {
+    signal: controller.signal,
+    release() {
+      clearTimeout(timer);
+      callerSignal?.removeEventListener('abort', onCallerAbort);
+    },
+  };
+}
+
 interface TlsSettings {
   ca?: unknown;
   cert?: unknown;
@@ -206,21 +235,21 @@ export function createKubeHttpClient(connection: KubeConnection): KubeHttpClient
   return {
     async request<T>(method: string, path: string, options: KubeRequestOptions = {}): Promise<T> {
       const target = await prepare(method, path, options.query);
-      const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
-      const signal =
-        options.abortSignal === undefined
-          ? timeout
-          : AbortSignal.any([options.abortSignal, timeout]);
-      const response = await open(
-        target,
-        options.body === undefined ? undefined : JSON.stringify(options.body),
-        options.contentType ?? 'application/json',
-        signal,
-      );
-      const text = await readBody(response);
-      const status = response.statusCode ?? 0;
-      if (status < 200 || status >= 300) throw failure(status, text, `${method} ${path}`);
-      return (text === '' ? undefined : JSON.parse(text)) as T;
+      const deadline = requestDeadline(options.abortSignal);
+      try {
+        const response = await open(
+          target,
+          options.body === undefined ? undefined : JSON.stringify(options.body),
+          options.contentType ?? 'application/json',
+          deadline.signal,
+        );
+        const text = await readBody(response);
+        const status = response.statusCode ?? 0;
+        if (status < 200 || status >= 300) throw failure(status, text, `${method} ${path}`);
+        return (text === '' ? undefined : JSON.parse(text)) as T;
+      } finally {
+        deadline.release();
+      }
     },
 
     async watch(path, query, onEvent, abortSignal) {
