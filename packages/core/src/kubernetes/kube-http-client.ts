@@ -51,8 +51,8 @@ const REQUEST_TIMEOUT_MS = 60_000;
  * A request's signal: aborts at {@link REQUEST_TIMEOUT_MS} or when the caller's signal aborts, and is
  * released (timer cleared, listener removed) as soon as the request ends. `AbortSignal.timeout` with
  * `AbortSignal.any` kept every finished request (its socket listeners and buffers) reachable until
- * the timer fired a minute later, and left a dependent on the caller's long-lived signal each time:
- * MIC's heap grew with every write during a burst (the chaos tier's soak).
+ * the timer fired a minute later, and left a dependent on the caller's long-lived signal each time
+ * (a burst of writes held them all for that minute).
  */
 function requestDeadline(callerSignal: AbortSignal | undefined): {
   signal: AbortSignal;
